@@ -1,0 +1,1 @@
+//! Arguments shared by several subcommands (to be written).

@@ -1,0 +1,82 @@
+//! Subcommands. Each lives in its own file with its `Args` and `run`.
+
+mod bench;
+mod common;
+mod crosscheck;
+mod estimate;
+#[cfg(feature = "onnx")]
+mod import;
+mod merge;
+mod plot;
+mod run;
+mod show;
+mod simulate;
+mod sweep;
+mod validate;
+
+use clap::{Parser, Subcommand};
+
+/// Energy and latency of CNNs on row-stationary (Eyeriss) accelerators:
+/// an analytic model and a cycle-level simulator that check each other.
+#[derive(Parser)]
+#[command(name = "eyesim", version, about, long_about = None, after_help = "Example:\n  eyesim run                     # AlexNet on Eyeriss v1: estimate, simulate, cross-check\n  eyesim show --net vgg16\n  eyesim estimate --net resnet50 --hw eyeriss-isca16-256pe --rank")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a network's layers, shapes, MACs, weights and densities.
+    #[command(after_help = "Example:\n  eyesim show --net alexnet --csv > alexnet.csv")]
+    Show(show::Args),
+    /// Check hwconfig and trace files and report every problem.
+    #[command(after_help = "Example:\n  eyesim validate hwconfigs/*.toml traces/*.toml")]
+    Validate(validate::Args),
+    /// Convert an ONNX model into a trace.
+    #[cfg(feature = "onnx")]
+    #[command(after_help = "Example:\n  eyesim import model.onnx -o traces/model.toml")]
+    Import(import::Args),
+    /// Map every layer and evaluate it with the analytic model.
+    #[command(after_help = "Example:\n  eyesim estimate --net alexnet --hw eyeriss-v1 --out results/alexnet\n  eyesim estimate --rank")]
+    Estimate(estimate::Args),
+    /// Run layers through the cycle-level simulator on real sparse data.
+    #[command(after_help = "Example:\n  eyesim simulate --layers conv1,conv3 --seed 7 --trace conv1.json")]
+    Simulate(simulate::Args),
+    /// Compare the analytic model with the simulator, level by level.
+    #[command(after_help = "Example:\n  eyesim crosscheck --net alexnet --tolerance 0.05")]
+    Crosscheck(crosscheck::Args),
+    /// The main job: estimate, simulate and cross-check, with a summary.
+    #[command(after_help = "Example:\n  eyesim run                      # AlexNet on eyeriss-v1\n  eyesim run --net vgg16 --batch 1")]
+    Run(run::Args),
+    /// Sweep hardware parameters and the batch size.
+    #[command(after_help = "Example:\n  eyesim sweep --vary glb.size_kib=16..512:x2 --vary pe.filter_spad_words=64,128,224")]
+    Sweep(sweep::Args),
+    /// Merge sweep shards into one output, byte-identical to an unsharded run.
+    #[command(after_help = "Example:\n  eyesim merge out/shard-1 out/shard-2 out/shard-3 -o out/all")]
+    Merge(merge::Args),
+    /// Draw SVG plots from estimate, run or sweep outputs.
+    #[command(after_help = "Example:\n  eyesim plot results/alexnet-eyeriss-v1")]
+    Plot(plot::Args),
+    /// Measure eyesim's own speed.
+    #[command(after_help = "Example:\n  eyesim bench estimate\n  eyesim bench simulate")]
+    Bench(bench::Args),
+}
+
+/// Parses the command line and runs the chosen subcommand.
+pub fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Show(a) => show::run(a),
+        Command::Validate(a) => validate::run(a),
+        #[cfg(feature = "onnx")]
+        Command::Import(a) => import::run(a),
+        Command::Estimate(a) => estimate::run(a),
+        Command::Simulate(a) => simulate::run(a),
+        Command::Crosscheck(a) => crosscheck::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Merge(a) => merge::run(a),
+        Command::Plot(a) => plot::run(a),
+        Command::Bench(a) => bench::run(a),
+    }
+}

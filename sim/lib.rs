@@ -1,0 +1,21 @@
+//! eyesim: analytic and cycle-level models of row-stationary CNN accelerators.
+//!
+//! Data flows one way: a workload ([`workload`]) and a hardware config
+//! ([`hw`]) go to the mapper ([`mapping`]), whose mapping is evaluated by the
+//! analytic model ([`analytic`]) or executed by the cycle-level simulator
+//! ([`engine`]); both fill the same counters ([`stats`]), which
+//! [`crosscheck`], [`sweep`] and [`report`] consume. See `ARCHITECTURE.md`.
+#![warn(missing_docs)]
+
+pub mod analytic;
+pub mod crosscheck;
+pub mod data;
+pub mod engine;
+pub mod hw;
+pub mod mapping;
+#[cfg(feature = "onnx")]
+pub mod onnx;
+pub mod report;
+pub mod stats;
+pub mod sweep;
+pub mod workload;

@@ -1,0 +1,1 @@
+//! (onnx: to be written)
