@@ -237,3 +237,16 @@ fn panicking_evaluator_is_a_failed_point() {
     assert_eq!(r.manifest.count(Status::Failed), 1);
     assert!(r.skipped[0].reason.contains("boom"));
 }
+
+#[test]
+#[ignore = "writes plots to $EYESIM_PLOT_DIR for looking at them"]
+fn draw_fake_sweep_plots() {
+    let dir = std::path::PathBuf::from(std::env::var("EYESIM_PLOT_DIR").unwrap());
+    let p = plan("0,1..8:x2", "10..40:+10,150");
+    let mut o = opts(2, None);
+    o.force = true;
+    run_sweep(&p, &fake, &dir, o, &|_| {}).unwrap();
+    for f in crate::report::plot_dir(&dir).unwrap() {
+        println!("{}", f.display());
+    }
+}
