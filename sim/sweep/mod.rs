@@ -10,6 +10,7 @@
 //! The output folder holds `sweep.csv` (one row per point, layer, level and
 //! tensor), `sweep_summary.csv` (one row per point) and `manifest.json`.
 
+pub mod eval;
 pub mod manifest;
 pub mod merge;
 pub mod output;
@@ -19,6 +20,7 @@ pub mod run;
 pub mod spec;
 pub mod values;
 
+pub use eval::{load_base, param_space, NetworkEvaluator, SweepBase};
 pub use manifest::{Manifest, Shard};
 pub use merge::merge;
 pub use plan::{Axis, ParamSpace, Point, SweepPlan, BATCH_KEY};
