@@ -42,7 +42,7 @@ pub fn plot_layer_energy(dir: &Path) -> Result<PathBuf, ReportError> {
     let p = dir.join("energy_by_layer.svg");
     let title = format!("Energy per layer by level — {net}");
     save_svg(&p, bar_size(&bars), |root| {
-        bar_chart(root, &title, None, &bars, &keys, &format!("Energy{}", scale.label(&unit)), |v| scale.apply(v))
+        bar_chart(root, &title, None, &bars, &keys, &format!("Energy{}", scale.label(&unit)), |v| scale.apply(v), None)
     })?;
     Ok(p)
 }
@@ -95,6 +95,7 @@ pub fn plot_tensor_share(dir: &Path) -> Result<PathBuf, ReportError> {
             &keys,
             "Share of data-movement energy (%)",
             |v| v,
+            Some(100.0),
         )
     })?;
     Ok(p)
@@ -113,6 +114,7 @@ fn bar_chart(
     keys: &[(String, RGBColor)],
     x_desc: &str,
     scale: impl Fn(f64) -> f64,
+    x_limit: Option<f64>,
 ) -> DrawResult {
     let area = titled(root, title, sub)?;
     let (plot, side) = area.split_horizontally(area.dim_in_pixel().0 - 170);
@@ -128,7 +130,7 @@ fn bar_chart(
         .margin(20)
         .x_label_area_size(55)
         .y_label_area_size(20 + 8 * longest)
-        .build_cartesian_2d(0.0..xmax * 1.05, Ticks::new(-0.6, n as f64 - 0.4, ys))?;
+        .build_cartesian_2d(0.0..x_limit.unwrap_or(xmax * 1.05), Ticks::new(-0.6, n as f64 - 0.4, ys))?;
     let label_of = |y: f64| {
         let i = y.round();
         if (y - i).abs() > 1e-6 || i < 0.0 || i as usize >= n {

@@ -237,8 +237,8 @@ fn energy_plot(root: &Area, data: &SweepData, axis: usize, slice: &[Row], sub: O
 
 fn latency_plot(root: &Area, data: &SweepData, axis: usize, slice: &[Row], sub: Option<&str>) -> DrawResult {
     let series = vec![
-        ("DRAM serialized".to_string(), RGBColor(31, 119, 180), slice.iter().map(|r| r.latency_ms).collect()),
-        ("processing only".to_string(), RGBColor(255, 127, 14), slice.iter().map(|r| r.processing_ms).collect()),
+        ("total (DRAM serialized)".to_string(), RGBColor(31, 119, 180), slice.iter().map(|r| r.latency_ms).collect()),
+        ("processing (DRAM hidden)".to_string(), RGBColor(255, 127, 14), slice.iter().map(|r| r.processing_ms).collect()),
     ];
     param_chart(
         root,
