@@ -108,7 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// The model that evaluates a whole network on one config.
-fn estimator(
+pub(super) fn estimator(
     simulate: bool,
 ) -> anyhow::Result<impl Fn(&Network, &HwConfig) -> Result<Vec<LayerResult>, String> + Sync> {
     if simulate {
