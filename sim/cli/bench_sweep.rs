@@ -34,13 +34,28 @@ pub fn run(b: SweepBench) -> anyhow::Result<()> {
         eprintln!("warning: debug build; measure with `cargo run --release -- bench sweep`");
     }
     let space = sweep::param_space();
-    let axes = b.vary.iter().map(|v| Axis::parse_arg(v, &space)).collect::<Result<Vec<_>, _>>()?;
+    let axes = b
+        .vary
+        .iter()
+        .map(|v| Axis::parse_arg(v, &space))
+        .collect::<Result<Vec<_>, _>>()?;
     let base = sweep::load_base(&b.net, &b.hw, "analytic")?;
     let plan = SweepPlan::new(axes, base.identity())?;
-    let jobs = b.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let evaluator = NetworkEvaluator { plan: &plan, base: &base, estimate: estimator(false)? };
+    let jobs = b
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let evaluator = NetworkEvaluator {
+        plan: &plan,
+        base: &base,
+        estimate: estimator(false)?,
+    };
     let dir = tempfile::tempdir()?;
-    let opts = RunOptions { jobs, shard: None, resume: false, force: false };
+    let opts = RunOptions {
+        jobs,
+        shard: None,
+        resume: false,
+        force: false,
+    };
     let start = Instant::now();
     let report = sweep::run_sweep(&plan, &evaluator, dir.path(), opts, &|_| {})?;
     let secs = start.elapsed().as_secs_f64();
@@ -57,7 +72,11 @@ pub fn run(b: SweepBench) -> anyhow::Result<()> {
     );
     println!("{secs:.2} s, {:.1} points/s", plan.len() as f64 / secs);
     if plan.len() == 1000 {
-        let verdict = if secs < TARGET_SECONDS { "met" } else { "MISSED" };
+        let verdict = if secs < TARGET_SECONDS {
+            "met"
+        } else {
+            "MISSED"
+        };
         println!("target: 1000 points in < {TARGET_SECONDS} s: {verdict}");
     }
     Ok(())

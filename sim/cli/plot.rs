@@ -14,7 +14,8 @@ pub struct Args {
 /// Runs `eyesim plot`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     for dir in &args.dirs {
-        let files = eyesim::report::plot_dir(dir).with_context(|| format!("plotting {}", dir.display()))?;
+        let files =
+            eyesim::report::plot_dir(dir).with_context(|| format!("plotting {}", dir.display()))?;
         for f in files {
             println!("{}", f.display());
         }

@@ -24,7 +24,11 @@ pub struct Args {
     /// or `KEY=A..B:xF` (geometric). KEY is a numeric hwconfig key
     /// (glb.size_kib, pe.filter_spad_words, ...) or `batch`. Repeat to
     /// sweep the cartesian product.
-    #[arg(long = "vary", value_name = "KEY=VALUES", required_unless_present = "spec")]
+    #[arg(
+        long = "vary",
+        value_name = "KEY=VALUES",
+        required_unless_present = "spec"
+    )]
     vary: Vec<String>,
     /// A sweep file (see hwconfigs/sweeps/) instead of --vary.
     #[arg(long, value_name = "FILE", conflicts_with = "vary")]
@@ -59,16 +63,27 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let spec = match &args.spec {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             Some(SweepSpec::parse(&text, &p.display().to_string())?)
         }
         None => None,
     };
     let pick = |cli: &Option<String>, file: Option<&String>, default: &str| {
-        cli.clone().or(file.cloned()).unwrap_or_else(|| default.to_string())
+        cli.clone()
+            .or(file.cloned())
+            .unwrap_or_else(|| default.to_string())
     };
-    let net = pick(&args.net, spec.as_ref().and_then(|s| s.net.as_ref()), "alexnet");
-    let hw = pick(&args.hw, spec.as_ref().and_then(|s| s.hw.as_ref()), "eyeriss-v1");
+    let net = pick(
+        &args.net,
+        spec.as_ref().and_then(|s| s.net.as_ref()),
+        "alexnet",
+    );
+    let hw = pick(
+        &args.hw,
+        spec.as_ref().and_then(|s| s.hw.as_ref()),
+        "eyeriss-v1",
+    );
     let space = sweep::param_space();
     let axes = match &spec {
         Some(s) => s.axes(&space)?,
@@ -79,11 +94,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .collect::<Result<Vec<_>, _>>()
             .context("bad --vary")?,
     };
-    let model = if args.simulate { "simulate" } else { "analytic" };
+    let model = if args.simulate {
+        "simulate"
+    } else {
+        "analytic"
+    };
     let base = sweep::load_base(&net, &hw, model)?;
     let plan = SweepPlan::new(axes, base.identity())?;
     let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!("results/sweep-{}-{}", base.network.name, base.hw.name))
+        PathBuf::from(format!(
+            "results/sweep-{}-{}",
+            base.network.name, base.hw.name
+        ))
     });
     let opts = RunOptions {
         jobs: args.jobs.unwrap_or_else(default_jobs).max(1),

@@ -40,22 +40,29 @@ pub fn save_svg(
 
 /// Draws a title (and an optional smaller subtitle) on top of `root` and
 /// returns the area below it.
-pub fn titled<'a>(root: &Area<'a>, title: &str, subtitle: Option<&str>) -> Result<Area<'a>, Box<dyn std::error::Error>> {
+pub fn titled<'a>(
+    root: &Area<'a>,
+    title: &str,
+    subtitle: Option<&str>,
+) -> Result<Area<'a>, Box<dyn std::error::Error>> {
     let height = if subtitle.is_some() { 62 } else { 40 };
     let (top, rest) = root.split_vertically(height);
     let (w, _) = top.dim_in_pixel();
     let center = |size: u32| {
-        ("sans-serif", size)
-            .into_font()
-            .into_text_style(&top)
-            .pos(plotters::style::text_anchor::Pos::new(
+        ("sans-serif", size).into_font().into_text_style(&top).pos(
+            plotters::style::text_anchor::Pos::new(
                 plotters::style::text_anchor::HPos::Center,
                 plotters::style::text_anchor::VPos::Top,
-            ))
+            ),
+        )
     };
     top.draw_text(title, &center(22), (w as i32 / 2, 10))?;
     if let Some(s) = subtitle {
-        top.draw_text(s, &center(14).color(&RGBColor(80, 80, 80)), (w as i32 / 2, 38))?;
+        top.draw_text(
+            s,
+            &center(14).color(&RGBColor(80, 80, 80)),
+            (w as i32 / 2, 38),
+        )?;
     }
     Ok(rest)
 }

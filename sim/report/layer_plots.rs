@@ -3,11 +3,24 @@
 //! `accesses.csv`). Layers are horizontal bars, first layer on top, so long
 //! networks stay legible.
 
-use super::chart::{Ticks, fmt_tick, save_svg, titled, Area, DrawResult, Scale, LEVEL_COLORS, LEVEL_NAMES, TENSOR_COLORS};
+use super::chart::{
+    fmt_tick, save_svg, titled, Area, DrawResult, Scale, Ticks, LEVEL_COLORS, LEVEL_NAMES,
+    TENSOR_COLORS,
+};
 use super::table::Table;
 use super::{legend, ReportError};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
+
+/// Titles, legend and x axis of a bar chart.
+struct BarSpec<'a> {
+    title: String,
+    sub: Option<&'a str>,
+    keys: &'a [(String, RGBColor)],
+    x_desc: String,
+    /// Fixed end of the x axis (100 for shares); else the longest bar + 5%.
+    x_limit: Option<f64>,
+}
 
 /// One horizontal bar: a label and stacked segment values.
 struct Bar {
@@ -19,13 +32,22 @@ struct Bar {
 pub fn plot_layer_energy(dir: &Path) -> Result<PathBuf, ReportError> {
     let t = Table::read(&dir.join("layers.csv"))?;
     let layer = t.col("layer")?;
-    let cols: Vec<usize> = ["energy_dram", "energy_glb", "energy_noc", "energy_rf", "energy_alu"]
-        .iter()
-        .map(|c| t.col(c))
-        .collect::<Result<_, _>>()?;
+    let cols: Vec<usize> = [
+        "energy_dram",
+        "energy_glb",
+        "energy_noc",
+        "energy_rf",
+        "energy_alu",
+    ]
+    .iter()
+    .map(|c| t.col(c))
+    .collect::<Result<_, _>>()?;
     let mut bars = Vec::new();
     for i in 0..t.len() {
-        let parts = cols.iter().map(|&c| t.num(i, c)).collect::<Result<_, _>>()?;
+        let parts = cols
+            .iter()
+            .map(|&c| t.num(i, c))
+            .collect::<Result<_, _>>()?;
         bars.push(Bar {
             label: t.str(i, layer).to_string(),
             parts,
@@ -36,13 +58,27 @@ pub fn plot_layer_energy(dir: &Path) -> Result<PathBuf, ReportError> {
     }
     let unit = t.unique("energy_unit")?;
     let net = t.unique("network").unwrap_or_default();
-    let max = bars.iter().map(|b| b.parts.iter().sum::<f64>()).fold(0.0, f64::max);
+    let max = bars
+        .iter()
+        .map(|b| b.parts.iter().sum::<f64>())
+        .fold(0.0, f64::max);
     let scale = Scale::for_max(max);
-    let keys: Vec<(String, RGBColor)> = LEVEL_NAMES.iter().zip(LEVEL_COLORS).map(|(n, c)| (n.to_string(), c)).collect();
+    let keys: Vec<(String, RGBColor)> = LEVEL_NAMES
+        .iter()
+        .zip(LEVEL_COLORS)
+        .map(|(n, c)| (n.to_string(), c))
+        .collect();
     let p = dir.join("energy_by_layer.svg");
     let title = format!("Energy per layer by level — {net}");
+    let spec = BarSpec {
+        title,
+        sub: None,
+        keys: &keys,
+        x_desc: format!("Energy{}", scale.label(&unit)),
+        x_limit: None,
+    };
     save_svg(&p, bar_size(&bars), |root| {
-        bar_chart(root, &title, None, &bars, &keys, &format!("Energy{}", scale.label(&unit)), |v| scale.apply(v), None)
+        bar_chart(root, &spec, &bars, |v| scale.apply(v))
     })?;
     Ok(p)
 }
@@ -68,7 +104,10 @@ pub fn plot_tensor_share(dir: &Path) -> Result<PathBuf, ReportError> {
         bars[last].parts[k] += t.num(i, energy)?;
     }
     if bars.is_empty() {
-        return Err(ReportError::NoData(format!("{}: no accesses", dir.display())));
+        return Err(ReportError::NoData(format!(
+            "{}: no accesses",
+            dir.display()
+        )));
     }
     let mut total = vec![0.0; 3];
     for b in &bars {
@@ -76,27 +115,35 @@ pub fn plot_tensor_share(dir: &Path) -> Result<PathBuf, ReportError> {
             *s += v;
         }
     }
-    bars.insert(0, Bar { label: "whole network".into(), parts: total });
+    bars.insert(
+        0,
+        Bar {
+            label: "whole network".into(),
+            parts: total,
+        },
+    );
     for b in &mut bars {
         let sum: f64 = b.parts.iter().sum();
         for v in &mut b.parts {
             *v = if sum > 0.0 { 100.0 * *v / sum } else { 0.0 };
         }
     }
-    let keys: Vec<(String, RGBColor)> = TENSORS.iter().zip(TENSOR_COLORS).map(|(n, c)| (n.to_string(), c)).collect();
+    let keys: Vec<(String, RGBColor)> = TENSORS
+        .iter()
+        .zip(TENSOR_COLORS)
+        .map(|(n, c)| (n.to_string(), c))
+        .collect();
     let p = dir.join("energy_by_data_type.svg");
     let net = t.unique("network").unwrap_or_default();
+    let spec = BarSpec {
+        title: format!("Energy share by data type — {net}"),
+        sub: Some("data movement at all levels (DRAM, GLB, NoC, RF); MAC energy excluded"),
+        keys: &keys,
+        x_desc: "Share of data-movement energy (%)".into(),
+        x_limit: Some(100.0),
+    };
     save_svg(&p, bar_size(&bars), |root| {
-        bar_chart(
-            root,
-            &format!("Energy share by data type — {net}"),
-            Some("data movement at all levels (DRAM, GLB, NoC, RF); MAC energy excluded"),
-            &bars,
-            &keys,
-            "Share of data-movement energy (%)",
-            |v| v,
-            Some(100.0),
-        )
+        bar_chart(root, &spec, &bars, |v| v)
     })?;
     Ok(p)
 }
@@ -106,17 +153,9 @@ fn bar_size(bars: &[Bar]) -> (u32, u32) {
 }
 
 /// Horizontal stacked bars, first bar on top, legend on the right.
-fn bar_chart(
-    root: &Area,
-    title: &str,
-    sub: Option<&str>,
-    bars: &[Bar],
-    keys: &[(String, RGBColor)],
-    x_desc: &str,
-    scale: impl Fn(f64) -> f64,
-    x_limit: Option<f64>,
-) -> DrawResult {
-    let area = titled(root, title, sub)?;
+fn bar_chart(root: &Area, spec: &BarSpec, bars: &[Bar], scale: impl Fn(f64) -> f64) -> DrawResult {
+    let (keys, x_desc, x_limit) = (spec.keys, spec.x_desc.as_str(), spec.x_limit);
+    let area = titled(root, &spec.title, spec.sub)?;
     let (plot, side) = area.split_horizontally(area.dim_in_pixel().0 - 170);
     let n = bars.len();
     let xmax = bars
@@ -124,13 +163,20 @@ fn bar_chart(
         .map(|b| scale(b.parts.iter().sum::<f64>()))
         .fold(0.0, f64::max)
         .max(1e-12);
-    let longest = bars.iter().map(|b| b.label.chars().count()).max().unwrap_or(4) as u32;
+    let longest = bars
+        .iter()
+        .map(|b| b.label.chars().count())
+        .max()
+        .unwrap_or(4) as u32;
     let ys: Vec<f64> = (0..n).map(|i| i as f64).collect();
     let mut chart = ChartBuilder::on(&plot)
         .margin(20)
         .x_label_area_size(55)
         .y_label_area_size(20 + 8 * longest)
-        .build_cartesian_2d(0.0..x_limit.unwrap_or(xmax * 1.05), Ticks::new(-0.6, n as f64 - 0.4, ys))?;
+        .build_cartesian_2d(
+            0.0..x_limit.unwrap_or(xmax * 1.05),
+            Ticks::new(-0.6, n as f64 - 0.4, ys),
+        )?;
     let label_of = |y: f64| {
         let i = y.round();
         if (y - i).abs() > 1e-6 || i < 0.0 || i as usize >= n {

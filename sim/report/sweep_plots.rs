@@ -5,7 +5,9 @@
 //! slice through the point of least energy-delay product: the others stay
 //! at that point's values, which the subtitle states.
 
-use super::chart::{Ticks, fmt_tick, padded, save_svg, titled, Area, DrawResult, Scale, LEVEL_COLORS, LEVEL_NAMES};
+use super::chart::{
+    fmt_tick, padded, save_svg, titled, Area, DrawResult, Scale, Ticks, LEVEL_COLORS, LEVEL_NAMES,
+};
 use super::table::Table;
 use super::{legend, ReportError};
 use crate::sweep::manifest::{Manifest, SUMMARY};
@@ -37,7 +39,9 @@ pub fn plot_sweep(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let data = load(dir)?;
     let best = (0..data.rows.len())
         .min_by(|&a, &b| data.rows[a].edp.total_cmp(&data.rows[b].edp))
-        .ok_or_else(|| ReportError::NoData(format!("{}: no point evaluated (status ok)", dir.display())))?;
+        .ok_or_else(|| {
+            ReportError::NoData(format!("{}: no point evaluated (status ok)", dir.display()))
+        })?;
     let mut out = Vec::new();
     for axis in 0..data.keys.len() {
         let slice = slice(&data, axis, best);
@@ -47,10 +51,14 @@ pub fn plot_sweep(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
         let stem = data.keys[axis].replace('.', "_");
         let sub = subtitle(&data, axis, best);
         let p = dir.join(format!("energy_vs_{stem}.svg"));
-        save_svg(&p, (1000, 600), |root| energy_plot(root, &data, axis, &slice, sub.as_deref()))?;
+        save_svg(&p, (1000, 600), |root| {
+            energy_plot(root, &data, axis, &slice, sub.as_deref())
+        })?;
         out.push(p);
         let p = dir.join(format!("latency_vs_{stem}.svg"));
-        save_svg(&p, (1000, 600), |root| latency_plot(root, &data, axis, &slice, sub.as_deref()))?;
+        save_svg(&p, (1000, 600), |root| {
+            latency_plot(root, &data, axis, &slice, sub.as_deref())
+        })?;
         out.push(p);
     }
     let p = dir.join("pareto.svg");
@@ -66,7 +74,13 @@ fn load(dir: &Path) -> Result<SweepData, ReportError> {
     let cols = |names: &[&str]| -> Result<Vec<usize>, ReportError> {
         names.iter().map(|n| t.col(n)).collect()
     };
-    let level_cols = cols(&["energy_dram", "energy_glb", "energy_noc", "energy_rf", "energy_alu"])?;
+    let level_cols = cols(&[
+        "energy_dram",
+        "energy_glb",
+        "energy_noc",
+        "energy_rf",
+        "energy_alu",
+    ])?;
     let [energy, cycles, processing, latency, edp] =
         cols(&["energy", "cycles", "processing_cycles", "latency_ms", "edp"])?[..]
     else {
@@ -85,7 +99,11 @@ fn load(dir: &Path) -> Result<SweepData, ReportError> {
             energy: e,
             total: t.num(i, energy)?,
             latency_ms: lat,
-            processing_ms: if cyc > 0.0 { lat * t.num(i, processing)? / cyc } else { 0.0 },
+            processing_ms: if cyc > 0.0 {
+                lat * t.num(i, processing)? / cyc
+            } else {
+                0.0
+            },
             edp: t.num(i, edp)?,
         });
     }
@@ -93,9 +111,14 @@ fn load(dir: &Path) -> Result<SweepData, ReportError> {
     let geometric = keys
         .iter()
         .enumerate()
-        .map(|(k, key)| match recorded.as_ref().and_then(|m| m.axes.iter().find(|a| &a.key == key)) {
-            Some(a) => a.geometric,
-            None => looks_geometric(rows.iter().map(|r| r.params[k])),
+        .map(|(k, key)| {
+            match recorded
+                .as_ref()
+                .and_then(|m| m.axes.iter().find(|a| &a.key == key))
+            {
+                Some(a) => a.geometric,
+                None => looks_geometric(rows.iter().map(|r| r.params[k])),
+            }
         })
         .collect();
     Ok(SweepData {
@@ -116,7 +139,9 @@ fn looks_geometric(values: impl Iterator<Item = f64>) -> bool {
         return false;
     }
     let ratios: Vec<f64> = v.windows(2).map(|w| w[1] / w[0]).collect();
-    let (lo, hi) = ratios.iter().fold((f64::MAX, 0.0f64), |(a, b), &r| (a.min(r), b.max(r)));
+    let (lo, hi) = ratios
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(a, b), &r| (a.min(r), b.max(r)));
     hi / lo < 1.5
 }
 
@@ -138,7 +163,12 @@ fn subtitle(data: &SweepData, axis: usize, best: usize) -> Option<String> {
         .filter(|&k| k != axis)
         .map(|k| format!("{}={}", data.keys[k], data.rows[best].shown[k]))
         .collect();
-    (!others.is_empty()).then(|| format!("other parameters at the min-EDP point: {}", others.join(", ")))
+    (!others.is_empty()).then(|| {
+        format!(
+            "other parameters at the min-EDP point: {}",
+            others.join(", ")
+        )
+    })
 }
 
 /// Maps parameter values to plot x (log10 for geometric axes) and back.
@@ -159,19 +189,25 @@ impl XAxis {
     }
 }
 
-/// Draws lines of `(x value, y value)` series, with markers, against the
-/// swept parameter. `series` are (name, colour, ys per slice row).
+/// What a chart against one swept parameter shows.
+struct ParamChart<'a> {
+    title: String,
+    sub: Option<&'a str>,
+    y_desc: String,
+    scale: Scale,
+    /// (name, colour, one y per slice row).
+    series: Vec<(String, RGBColor, Vec<f64>)>,
+}
+
+/// Draws lines with markers of `c.series` against parameter `axis`.
 fn param_chart(
     root: &Area,
     data: &SweepData,
     axis: usize,
     slice: &[Row],
-    title: &str,
-    sub: Option<&str>,
-    y_desc: &str,
-    scale: Scale,
-    series: &[(String, RGBColor, Vec<f64>)],
+    c: &ParamChart,
 ) -> DrawResult {
+    let (title, sub, y_desc, scale, series) = (&c.title, c.sub, &c.y_desc, c.scale, &c.series);
     let area = titled(root, title, sub)?;
     let (plot, side) = area.split_horizontally(area.dim_in_pixel().0 - 190);
     let xa = XAxis {
@@ -198,7 +234,7 @@ fn param_chart(
     chart
         .configure_mesh()
         .x_desc(key_label)
-        .y_desc(y_desc)
+        .y_desc(y_desc.as_str())
         .x_label_formatter(&|x| xa.label(*x))
         .y_label_formatter(&|y| fmt_tick(*y))
         .label_style(("sans-serif", 14))
@@ -207,7 +243,11 @@ fn param_chart(
         .bold_line_style(RGBColor(215, 215, 215))
         .draw()?;
     for (_, color, ys) in series {
-        let pts: Vec<(f64, f64)> = xs.iter().zip(ys).map(|(&x, &y)| (x, scale.apply(y))).collect();
+        let pts: Vec<(f64, f64)> = xs
+            .iter()
+            .zip(ys)
+            .map(|(&x, &y)| (x, scale.apply(y)))
+            .collect();
         chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?;
         chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
     }
@@ -215,42 +255,64 @@ fn param_chart(
     legend(&side, &entries, 40)
 }
 
-fn energy_plot(root: &Area, data: &SweepData, axis: usize, slice: &[Row], sub: Option<&str>) -> DrawResult {
+fn energy_plot(
+    root: &Area,
+    data: &SweepData,
+    axis: usize,
+    slice: &[Row],
+    sub: Option<&str>,
+) -> DrawResult {
     let ymax = slice.iter().fold(0.0f64, |m, r| m.max(r.total));
     let scale = Scale::for_max(ymax);
-    let mut series = vec![("Total".to_string(), BLACK, slice.iter().map(|r| r.total).collect())];
+    let mut series = vec![(
+        "Total".to_string(),
+        BLACK,
+        slice.iter().map(|r| r.total).collect(),
+    )];
     for (l, name) in LEVEL_NAMES.iter().enumerate() {
-        series.push((name.to_string(), LEVEL_COLORS[l], slice.iter().map(|r| r.energy[l]).collect()));
+        series.push((
+            name.to_string(),
+            LEVEL_COLORS[l],
+            slice.iter().map(|r| r.energy[l]).collect(),
+        ));
     }
-    param_chart(
-        root,
-        data,
-        axis,
-        slice,
-        &format!("Energy per level vs {}", data.keys[axis]),
+    let chart = ParamChart {
+        title: format!("Energy per level vs {}", data.keys[axis]),
         sub,
-        &format!("Energy{}", scale.label(&data.unit)),
+        y_desc: format!("Energy{}", scale.label(&data.unit)),
         scale,
-        &series,
-    )
+        series,
+    };
+    param_chart(root, data, axis, slice, &chart)
 }
 
-fn latency_plot(root: &Area, data: &SweepData, axis: usize, slice: &[Row], sub: Option<&str>) -> DrawResult {
+fn latency_plot(
+    root: &Area,
+    data: &SweepData,
+    axis: usize,
+    slice: &[Row],
+    sub: Option<&str>,
+) -> DrawResult {
     let series = vec![
-        ("total (DRAM serialized)".to_string(), RGBColor(31, 119, 180), slice.iter().map(|r| r.latency_ms).collect()),
-        ("processing (DRAM hidden)".to_string(), RGBColor(255, 127, 14), slice.iter().map(|r| r.processing_ms).collect()),
+        (
+            "total (DRAM serialized)".to_string(),
+            RGBColor(31, 119, 180),
+            slice.iter().map(|r| r.latency_ms).collect(),
+        ),
+        (
+            "processing (DRAM hidden)".to_string(),
+            RGBColor(255, 127, 14),
+            slice.iter().map(|r| r.processing_ms).collect(),
+        ),
     ];
-    param_chart(
-        root,
-        data,
-        axis,
-        slice,
-        &format!("Latency vs {}", data.keys[axis]),
+    let chart = ParamChart {
+        title: format!("Latency vs {}", data.keys[axis]),
         sub,
-        "Latency (ms)",
-        Scale { exp: 0 },
-        &series,
-    )
+        y_desc: "Latency (ms)".into(),
+        scale: Scale { exp: 0 },
+        series,
+    };
+    param_chart(root, data, axis, slice, &chart)
 }
 
 /// Indices of the energy/latency Pareto front, by increasing latency.
@@ -282,8 +344,14 @@ fn pareto_plot(root: &Area, data: &SweepData) -> DrawResult {
         root,
         "Energy vs latency of every point",
         Some(&match front.len() {
-            1 => format!("{} points; the Pareto-optimal point is numbered", data.rows.len()),
-            n => format!("{} points; the {n} Pareto-optimal points are numbered", data.rows.len()),
+            1 => format!(
+                "{} points; the Pareto-optimal point is numbered",
+                data.rows.len()
+            ),
+            n => format!(
+                "{} points; the {n} Pareto-optimal points are numbered",
+                data.rows.len()
+            ),
         }),
     )?;
     let (plot, side) = area.split_horizontally(area.dim_in_pixel().0 - 380);
@@ -291,8 +359,14 @@ fn pareto_plot(root: &Area, data: &SweepData) -> DrawResult {
     let scale = Scale::for_max(emax);
     let lats: Vec<f64> = data.rows.iter().map(|r| r.latency_ms).collect();
     let ens: Vec<f64> = data.rows.iter().map(|r| scale.apply(r.total)).collect();
-    let (x0, x1) = padded(lats.iter().copied().fold(f64::MAX, f64::min), lats.iter().copied().fold(0.0, f64::max));
-    let (y0, y1) = padded(ens.iter().copied().fold(f64::MAX, f64::min), ens.iter().copied().fold(0.0, f64::max));
+    let (x0, x1) = padded(
+        lats.iter().copied().fold(f64::MAX, f64::min),
+        lats.iter().copied().fold(0.0, f64::max),
+    );
+    let (y0, y1) = padded(
+        ens.iter().copied().fold(f64::MAX, f64::min),
+        ens.iter().copied().fold(0.0, f64::max),
+    );
     let mut chart = ChartBuilder::on(&plot)
         .margin(20)
         .x_label_area_size(55)
@@ -310,7 +384,11 @@ fn pareto_plot(root: &Area, data: &SweepData) -> DrawResult {
         .bold_line_style(RGBColor(215, 215, 215))
         .draw()?;
     let grey = RGBColor(150, 150, 150);
-    chart.draw_series(lats.iter().zip(&ens).map(|(&x, &y)| Circle::new((x, y), 3, grey.filled())))?;
+    chart.draw_series(
+        lats.iter()
+            .zip(&ens)
+            .map(|(&x, &y)| Circle::new((x, y), 3, grey.filled())),
+    )?;
     let red = RGBColor(214, 39, 40);
     let fp: Vec<(f64, f64)> = front.iter().map(|&i| (lats[i], ens[i])).collect();
     let mut stairs = Vec::new();
@@ -325,7 +403,11 @@ fn pareto_plot(root: &Area, data: &SweepData) -> DrawResult {
     let labelled = labelled_subset(front.len());
     chart.draw_series(labelled.iter().map(|&k| {
         EmptyElement::at(fp[k])
-            + Text::new(format!("P{}", k + 1), (7, -18), ("sans-serif", 14).into_font().color(&red))
+            + Text::new(
+                format!("P{}", k + 1),
+                (7, -18),
+                ("sans-serif", 14).into_font().color(&red),
+            )
     }))?;
     let mut lines = vec![
         "Pareto points (lowest latency first):".to_string(),
@@ -336,11 +418,18 @@ fn pareto_plot(root: &Area, data: &SweepData) -> DrawResult {
         lines.push(format!("P{}: {}", k + 1, r.shown.join(" / ")));
     }
     if labelled.len() < front.len() {
-        lines.push(format!("({} more unlabelled)", front.len() - labelled.len()));
+        lines.push(format!(
+            "({} more unlabelled)",
+            front.len() - labelled.len()
+        ));
     }
     let style = ("sans-serif", 13).into_font();
     for (i, l) in lines.iter().enumerate() {
-        side.draw_text(l, &style.clone().into_text_style(&side), (10, 30 + 19 * i as i32))?;
+        side.draw_text(
+            l,
+            &style.clone().into_text_style(&side),
+            (10, 30 + 19 * i as i32),
+        )?;
     }
     Ok(())
 }
@@ -350,7 +439,9 @@ fn labelled_subset(n: usize) -> Vec<usize> {
     if n <= MAX_LABELS {
         return (0..n).collect();
     }
-    let mut v: Vec<usize> = (0..MAX_LABELS).map(|k| k * (n - 1) / (MAX_LABELS - 1)).collect();
+    let mut v: Vec<usize> = (0..MAX_LABELS)
+        .map(|k| k * (n - 1) / (MAX_LABELS - 1))
+        .collect();
     v.dedup();
     v
 }
@@ -373,14 +464,22 @@ mod tests {
 
     #[test]
     fn pareto_front_keeps_undominated_points() {
-        let rows = vec![row(1.0, 10.0), row(2.0, 5.0), row(2.0, 6.0), row(3.0, 7.0), row(4.0, 1.0)];
+        let rows = vec![
+            row(1.0, 10.0),
+            row(2.0, 5.0),
+            row(2.0, 6.0),
+            row(3.0, 7.0),
+            row(4.0, 1.0),
+        ];
         assert_eq!(pareto_front(&rows), vec![0, 1, 4]);
     }
 
     #[test]
     fn geometric_detection() {
         assert!(looks_geometric([16.0, 32.0, 64.0, 128.0].into_iter()));
-        assert!(!looks_geometric([16.0, 32.0, 48.0, 64.0, 128.0].into_iter()));
+        assert!(!looks_geometric(
+            [16.0, 32.0, 48.0, 64.0, 128.0].into_iter()
+        ));
         assert!(!looks_geometric([1.0, 2.0, 4.0].into_iter()));
     }
 

@@ -50,7 +50,11 @@ impl SweepBase {
     }
 
     /// The hwconfig and network of `point`, or why the point is invalid.
-    pub fn instantiate(&self, plan: &SweepPlan, point: &Point) -> Result<(HwConfig, Network), String> {
+    pub fn instantiate(
+        &self,
+        plan: &SweepPlan,
+        point: &Point,
+    ) -> Result<(HwConfig, Network), String> {
         let mut source = self.source.clone();
         let mut network = None;
         for (axis, &v) in plan.axes.iter().zip(&point.values) {
@@ -62,7 +66,9 @@ impl SweepBase {
                 n.batch = v as u32;
                 network = Some(n);
             } else {
-                source = source.with_override(&axis.key, v).map_err(|e| e.to_string())?;
+                source = source
+                    .with_override(&axis.key, v)
+                    .map_err(|e| e.to_string())?;
             }
         }
         let hw = source.validate().map_err(|e| e.to_string())?;
@@ -104,7 +110,9 @@ where
 /// Loads the base of a sweep from `--net` and `--hw` values.
 pub fn load_base(net: &str, hw_name: &str, model: &str) -> Result<SweepBase, SweepError> {
     let source = HwSource::open(hw_name).map_err(|e| SweepError::Plan(e.to_string()))?;
-    let hw = source.validate().map_err(|e| SweepError::Plan(e.to_string()))?;
+    let hw = source
+        .validate()
+        .map_err(|e| SweepError::Plan(e.to_string()))?;
     let network = workload::load(net).map_err(|e| SweepError::Plan(e.to_string()))?;
     Ok(SweepBase {
         source,

@@ -51,7 +51,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, SweepError> {
         manifest.statuses.push(shards[s].manifest.statuses[j]);
         manifest.detail_rows.push(rows);
     }
-    for (p, s) in detail_parts.iter().chain(&summary_parts).zip(shards.iter().cycle()) {
+    for (p, s) in detail_parts
+        .iter()
+        .chain(&summary_parts)
+        .zip(shards.iter().cycle())
+    {
         if !p.rest.is_empty() {
             return Err(merge_error(format!(
                 "{} has rows beyond those its manifest lists",
@@ -82,7 +86,9 @@ fn load_shards(dirs: &[PathBuf]) -> Result<Vec<ShardData>, SweepError> {
     for dir in dirs {
         let m = Manifest::read(dir)?;
         let name = dir.display();
-        let shard = m.shard.unwrap_or(super::manifest::Shard { index: 1, count: 1 });
+        let shard = m
+            .shard
+            .unwrap_or(super::manifest::Shard { index: 1, count: 1 });
         if m.state != RunState::Complete {
             return Err(merge_error(format!(
                 "shard {shard} in {name} is incomplete; finish it with `eyesim sweep ... --shard {shard} --resume`"
@@ -137,14 +143,18 @@ fn load_shards(dirs: &[PathBuf]) -> Result<Vec<ShardData>, SweepError> {
         .map(|i| format!("{i}/{count}"))
         .collect();
     if !missing.is_empty() {
-        return Err(merge_error(format!("missing shard(s): {}", missing.join(", "))));
+        return Err(merge_error(format!(
+            "missing shard(s): {}",
+            missing.join(", ")
+        )));
     }
     shards.sort_by_key(|s| shard_of(&s.manifest).index);
     Ok(shards)
 }
 
 fn shard_of(m: &Manifest) -> super::manifest::Shard {
-    m.shard.unwrap_or(super::manifest::Shard { index: 1, count: 1 })
+    m.shard
+        .unwrap_or(super::manifest::Shard { index: 1, count: 1 })
 }
 
 /// CSV records of one file, split on line ends outside quotes.

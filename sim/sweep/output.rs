@@ -169,7 +169,8 @@ impl SweepOutput {
             }
             f.set_len(len).map_err(|e| SweepError::io(&p, e))?;
             let mut f = f;
-            f.seek(SeekFrom::End(0)).map_err(|e| SweepError::io(&p, e))?;
+            f.seek(SeekFrom::End(0))
+                .map_err(|e| SweepError::io(&p, e))?;
             Ok(f)
         };
         let journal_len: usize = entries.iter().map(|e| e.line().len()).sum();
@@ -243,7 +244,8 @@ impl SweepOutput {
             file.sync_all().map_err(|e| SweepError::io(&p, e))?;
             let mut bytes = Vec::new();
             let mut f = File::open(&p).map_err(|e| SweepError::io(&p, e))?;
-            f.read_to_end(&mut bytes).map_err(|e| SweepError::io(&p, e))?;
+            f.read_to_end(&mut bytes)
+                .map_err(|e| SweepError::io(&p, e))?;
             sums.push(FileSum::of(name, &bytes));
             let fin = self.dir.join(name);
             std::fs::rename(&p, &fin).map_err(|e| SweepError::io(&fin, e))?;
@@ -258,7 +260,9 @@ impl SweepOutput {
 }
 
 fn describe(m: &Manifest) -> String {
-    let shard = m.shard.map_or("all points".to_string(), |s| format!("shard {s}"));
+    let shard = m
+        .shard
+        .map_or("all points".to_string(), |s| format!("shard {s}"));
     format!("fingerprint {}, {shard}", m.fingerprint)
 }
 

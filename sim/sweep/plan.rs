@@ -295,7 +295,10 @@ mod tests {
         assert_eq!(plan.point(1).values, vec![16.0, 200.0]);
         assert_eq!(plan.point(5).values, vec![32.0, 300.0]);
         assert_eq!(plan.csv_prefix(&plan.point(4)), "32,200,");
-        assert_eq!(plan.describe(&plan.point(4)), "glb.size_kib=32 clock.core_mhz=200");
+        assert_eq!(
+            plan.describe(&plan.point(4)),
+            "glb.size_kib=32 clock.core_mhz=200"
+        );
     }
 
     #[test]

@@ -102,7 +102,11 @@ pub fn format_point(plan: &SweepPlan, point: &Point, outcome: &PointOutcome) -> 
             (d, n, summary_numbers(res))
         }
         // Every column between `status` and `reason` stays empty.
-        _ => (String::new(), 0, ",".repeat(SUMMARY_COLUMNS.split(',').count() - 3)),
+        _ => (
+            String::new(),
+            0,
+            ",".repeat(SUMMARY_COLUMNS.split(',').count() - 3),
+        ),
     };
     let summary = format!(
         "{prefix}{},{numbers},{}\n",

@@ -52,7 +52,10 @@ impl SweepSpec {
     /// Parses a sweep file's `text`; `origin` (its path) prefixes errors.
     pub fn parse(text: &str, origin: &str) -> Result<SweepSpec, SweepError> {
         let raw: RawSpec = toml::from_str(text).map_err(|e| {
-            let at = e.span().map(|s| line_col(text, s.start)).unwrap_or_default();
+            let at = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or_default();
             SweepError::Spec {
                 origin: format!("{origin}{at}"),
                 message: e.message().to_string(),
@@ -110,7 +113,11 @@ impl SweepSpec {
         };
         Axis::parse(v.key.get_ref(), &text, space).map_err(|e| match e {
             AxisError::Key(e) => SweepError::Spec {
-                origin: format!("{}{}", self.origin, line_col(&self.text, v.key.span().start)),
+                origin: format!(
+                    "{}{}",
+                    self.origin,
+                    line_col(&self.text, v.key.span().start)
+                ),
                 message: e.to_string(),
             },
             AxisError::Value(ve) => SweepError::Spec {
@@ -155,15 +162,24 @@ mod tests {
     #[test]
     fn errors_name_file_line_and_column() {
         let text = "[[vary]]\nkey = \"glb.size\"\nvalues = \"1\"\n";
-        let e = SweepSpec::parse(text, "s.toml").unwrap().axes(&space()).unwrap_err();
+        let e = SweepSpec::parse(text, "s.toml")
+            .unwrap()
+            .axes(&space())
+            .unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("s.toml:2:7"), "{msg}");
         assert!(msg.contains("glb.size_kib"), "{msg}");
         let text = "[[vary]]\nkey = \"glb.size_kib\"\nvalues = \"1..x:+1\"\n";
-        let msg = SweepSpec::parse(text, "s.toml").unwrap().axes(&space()).unwrap_err().to_string();
+        let msg = SweepSpec::parse(text, "s.toml")
+            .unwrap()
+            .axes(&space())
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("s.toml:3:10"), "{msg}");
         assert!(msg.contains("   ^"), "{msg}");
-        let e = SweepSpec::parse("nett = 1\n", "s.toml").unwrap_err().to_string();
+        let e = SweepSpec::parse("nett = 1\n", "s.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("s.toml:1:1"), "{e}");
     }
 }

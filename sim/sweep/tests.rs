@@ -28,7 +28,9 @@ fn fake(point: &Point) -> PointOutcome {
     if b > 100.0 {
         return PointOutcome::Failed("conv2: no legal mapping".into());
     }
-    std::thread::sleep(std::time::Duration::from_micros((point.index % 3) as u64 * 300));
+    std::thread::sleep(std::time::Duration::from_micros(
+        (point.index % 3) as u64 * 300,
+    ));
     let costs = EnergyCosts {
         unit: EnergyUnit::Normalized,
         mac: 1.0,
@@ -108,7 +110,10 @@ fn output_does_not_depend_on_jobs() {
     let r1 = run_sweep(&p, &fake, &t.path().join("j1"), opts(1, None), &|_| {}).unwrap();
     let r4 = run_sweep(&p, &fake, &t.path().join("j4"), opts(4, None), &|_| {}).unwrap();
     assert_eq!(files(&t.path().join("j1")), files(&t.path().join("j4")));
-    let names: Vec<String> = files(&t.path().join("j1")).into_iter().map(|f| f.0).collect();
+    let names: Vec<String> = files(&t.path().join("j1"))
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
     assert_eq!(names, ["manifest.json", "sweep.csv", "sweep_summary.csv"]);
     // 5 × 5 points: a = 0 is invalid (5), b = 150 fails for the other 4.
     assert_eq!(r1.manifest.count(Status::Invalid), 5);
@@ -134,16 +139,28 @@ fn merged_shards_equal_the_unsharded_run() {
     }
     let rev: Vec<_> = dirs.iter().rev().cloned().collect();
     merge(&rev, &t.path().join("merged")).unwrap();
-    assert_eq!(files(&t.path().join("all")), files(&t.path().join("merged")));
+    assert_eq!(
+        files(&t.path().join("all")),
+        files(&t.path().join("merged"))
+    );
 
-    let e = merge(&dirs[..2], &t.path().join("m2")).unwrap_err().to_string();
+    let e = merge(&dirs[..2], &t.path().join("m2"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing shard(s): 3/3"), "{e}");
     let e = merge(&[dirs[0].clone(), dirs[0].clone()], &t.path().join("m3"))
         .unwrap_err()
         .to_string();
     assert!(e.contains("given twice"), "{e}");
     let other = plan("1,2", "10");
-    run_sweep(&other, &fake, &t.path().join("o"), opts(1, Some("2/3")), &|_| {}).unwrap();
+    run_sweep(
+        &other,
+        &fake,
+        &t.path().join("o"),
+        opts(1, Some("2/3")),
+        &|_| {},
+    )
+    .unwrap();
     let e = merge(&[dirs[0].clone(), t.path().join("o")], &t.path().join("m4"))
         .unwrap_err()
         .to_string();
@@ -183,7 +200,10 @@ fn resume_after_interruption_is_byte_identical() {
         let journal = dir.join("progress.journal");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while std::fs::read_to_string(&journal).map_or(0, |s| s.lines().count()) < cut + 1 {
-            assert!(std::time::Instant::now() < deadline, "sweep did not progress");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sweep did not progress"
+            );
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         let copy = t.path().join(format!("copy{cut}"));
@@ -232,8 +252,14 @@ fn panicking_evaluator_is_a_failed_point() {
         }
         fake(pt)
     };
-    let r = run_sweep(&plan("1,2", "10"), &boom, &t.path().join("x"), opts(2, None), &|_| {})
-        .unwrap();
+    let r = run_sweep(
+        &plan("1,2", "10"),
+        &boom,
+        &t.path().join("x"),
+        opts(2, None),
+        &|_| {},
+    )
+    .unwrap();
     assert_eq!(r.manifest.count(Status::Failed), 1);
     assert!(r.skipped[0].reason.contains("boom"));
 }

@@ -130,7 +130,9 @@ fn parse_range(tok: &Token, dots: usize) -> Result<(Vec<f64>, bool), ValueError>
             return Err(rest.error("a geometric factor must be greater than 1"));
         }
         if a <= 0.0 {
-            return Err(tok.sub(0, dots).error("a geometric range must start above 0"));
+            return Err(tok
+                .sub(0, dots)
+                .error("a geometric range must start above 0"));
         }
         generate(a, b, |k| a * by.powi(k as i32))
     };

@@ -68,7 +68,10 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| {
             let e = e.unwrap();
-            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
         })
         .collect();
     v.sort();
@@ -91,12 +94,27 @@ fn jobs_do_not_change_the_output() {
     let fa = files(&a);
     assert_eq!(fa, files(&b));
     let names: Vec<&str> = fa.iter().map(|f| f.0.as_str()).collect();
-    for want in ["manifest.json", "sweep.csv", "sweep_summary.csv", "pareto.svg"] {
+    for want in [
+        "manifest.json",
+        "sweep.csv",
+        "sweep_summary.csv",
+        "pareto.svg",
+    ] {
         assert!(names.contains(&want), "{names:?}");
     }
-    let summary = String::from_utf8(fa.iter().find(|f| f.0 == "sweep_summary.csv").unwrap().1.clone()).unwrap();
+    let summary = String::from_utf8(
+        fa.iter()
+            .find(|f| f.0 == "sweep_summary.csv")
+            .unwrap()
+            .1
+            .clone(),
+    )
+    .unwrap();
     let mut lines = summary.lines();
-    assert!(lines.next().unwrap().starts_with("pe.filter_spad_words,glb.size_kib,status,energy,"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("pe.filter_spad_words,glb.size_kib,status,energy,"));
     assert_eq!(lines.count(), 9);
 }
 
@@ -108,7 +126,11 @@ fn merged_shards_equal_the_unsharded_sweep() {
     let mut shards = Vec::new();
     for i in 1..=3 {
         let d = t.path().join(format!("shard{i}"));
-        sweep(&trace, &d, &[&GRID[..], &["--shard", &format!("{i}/3")]].concat());
+        sweep(
+            &trace,
+            &d,
+            &[&GRID[..], &["--shard", &format!("{i}/3")]].concat(),
+        );
         shards.push(d.display().to_string());
     }
     let merged = t.path().join("merged");
@@ -134,11 +156,19 @@ fn merged_shards_equal_the_unsharded_sweep() {
 fn resume_after_kill_gives_identical_output() {
     let (t, trace) = setup();
     // Enough points that the sweep is still running when it is killed.
-    let grid = ["--vary", "batch=1..400:+1", "--vary", "pe.filter_spad_words=16,32", "--no-plots"];
+    let grid = [
+        "--vary",
+        "batch=1..400:+1",
+        "--vary",
+        "pe.filter_spad_words=16,32",
+        "--no-plots",
+    ];
     let full = t.path().join("full");
     let killed = t.path().join("killed");
     let mut child = Command::new(BIN)
-        .args(["sweep", "--net", &trace, "--hw", "tiny", "--quiet", "--jobs", "2", "--out"])
+        .args([
+            "sweep", "--net", &trace, "--hw", "tiny", "--quiet", "--jobs", "2", "--out",
+        ])
         .arg(&killed)
         .args(grid)
         .stdout(Stdio::null())
@@ -149,12 +179,18 @@ fn resume_after_kill_gives_identical_output() {
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::fs::read_to_string(&partial).map_or(0, |s| s.lines().count()) < 6 {
         assert!(Instant::now() < deadline, "the sweep wrote no rows");
-        assert!(child.try_wait().unwrap().is_none(), "the sweep finished before it was killed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep finished before it was killed"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(!killed.join("sweep_summary.csv").exists(), "killed sweep left a final file");
+    assert!(
+        !killed.join("sweep_summary.csv").exists(),
+        "killed sweep left a final file"
+    );
     let kept = std::fs::read_to_string(&partial).unwrap().lines().count();
     assert!(kept < 801, "the sweep was not interrupted");
 
@@ -164,7 +200,10 @@ fn resume_after_kill_gives_identical_output() {
         .args(grid)
         .output()
         .unwrap();
-    assert!(!o.status.success(), "a fresh start over an interrupted sweep must be refused");
+    assert!(
+        !o.status.success(),
+        "a fresh start over an interrupted sweep must be refused"
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
 
     let out = sweep(&trace, &killed, &[&grid[..], &["--resume"]].concat());
@@ -184,7 +223,10 @@ fn bad_key_names_the_valid_keys() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("unknown parameter `glb.size_kb`"), "{err}");
     assert!(err.contains("did you mean `glb.size_kib`"), "{err}");
-    assert!(err.contains("pe.psum_spad_words") && err.contains("batch"), "{err}");
+    assert!(
+        err.contains("pe.psum_spad_words") && err.contains("batch"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -196,7 +238,10 @@ fn bad_range_points_at_the_token() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     let lines: Vec<&str> = err.lines().collect();
-    let arg = lines.iter().position(|l| l.trim() == "glb.size_kib=4..16:y2").expect(&err);
+    let arg = lines
+        .iter()
+        .position(|l| l.trim() == "glb.size_kib=4..16:y2")
+        .expect(&err);
     let caret = lines[arg + 1];
     assert_eq!(caret.find('^'), lines[arg].find("y2"), "{err}");
     assert_eq!(caret.trim(), "^^");
@@ -208,18 +253,38 @@ fn invalid_points_are_skipped_and_counted() {
     let out = t.path().join("inv");
     // glb.size_kib = 2 leaves no room beside the 2 KiB filter part.
     let o = Command::new(BIN)
-        .args(["sweep", "--net", &trace, "--hw", "tiny", "--no-plots", "--out"])
+        .args([
+            "sweep",
+            "--net",
+            &trace,
+            "--hw",
+            "tiny",
+            "--no-plots",
+            "--out",
+        ])
         .arg(&out)
-        .args(["--vary", "glb.size_kib=2,6", "--vary", "pe.psum_spad_words=0,8"])
+        .args([
+            "--vary",
+            "glb.size_kib=2,6",
+            "--vary",
+            "pe.psum_spad_words=0,8",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("4 points: 1 ok, 3 invalid"), "{stdout}");
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("skipped (invalid): glb.size_kib=2 pe.psum_spad_words=0:"), "{stderr}");
+    assert!(
+        stderr.contains("skipped (invalid): glb.size_kib=2 pe.psum_spad_words=0:"),
+        "{stderr}"
+    );
     let summary = std::fs::read_to_string(out.join("sweep_summary.csv")).unwrap();
-    let statuses: Vec<&str> = summary.lines().skip(1).map(|l| l.split(',').nth(2).unwrap()).collect();
+    let statuses: Vec<&str> = summary
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap())
+        .collect();
     assert_eq!(statuses, ["invalid", "invalid", "invalid", "ok"]);
 }
 
