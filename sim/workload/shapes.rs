@@ -173,7 +173,7 @@ fn conv(
     let filters = s.filters.ok_or_else(|| ctx.missing(i, "filters"))?;
     let kernel = s.kernel.ok_or_else(|| ctx.missing(i, "kernel"))?;
     let g = s.groups;
-    if input.c % g != 0 || filters % g != 0 {
+    if !input.c.is_multiple_of(g) || !filters.is_multiple_of(g) {
         return Err(ctx.invalid(
             i,
             "groups",

@@ -1,3 +1,6 @@
 //! Integration tests: one binary, one module per capability.
 
+mod cli_inputs;
 mod hwconfig;
+mod workload;
+mod workload_errors;
