@@ -57,7 +57,7 @@ pub fn run(b: SweepBench) -> anyhow::Result<()> {
         force: false,
     };
     let start = Instant::now();
-    let report = sweep::run_sweep(&plan, &evaluator, dir.path(), opts, &|_| {})?;
+    let report = sweep::run_sweep(&plan, &evaluator, dir.path(), opts, &())?;
     let secs = start.elapsed().as_secs_f64();
     let m = &report.manifest;
     println!(

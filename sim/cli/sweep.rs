@@ -4,7 +4,8 @@ use anyhow::Context;
 use eyesim::hw::HwConfig;
 use eyesim::stats::LayerResult;
 use eyesim::sweep::{
-    self, Axis, NetworkEvaluator, RunOptions, RunReport, Shard, Status, SweepPlan, SweepSpec,
+    self, rows::PointRows, Axis, NetworkEvaluator, RunObserver, RunOptions, RunReport, Shard,
+    Status, SweepPlan, SweepSpec,
 };
 use eyesim::workload::Network;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -118,10 +119,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         base: &base,
         estimate: estimator(args.simulate)?,
     };
-    let todo = Shard::positions(args.shard, plan.len()).len();
-    let bar = progress_bar(todo as u64, args.quiet);
-    let report = sweep::run_sweep(&plan, &evaluator, &out, opts, &|_| bar.inc(1))?;
-    bar.finish_and_clear();
+    let bar = Progress(progress_bar(args.quiet));
+    let report = sweep::run_sweep(&plan, &evaluator, &out, opts, &bar)?;
+    bar.0.finish_and_clear();
     print_report(&report, &out, args.quiet);
     if !args.no_plots && args.shard.is_none() && report.manifest.count(Status::Ok) > 0 {
         eyesim::report::plot_sweep(&out).with_context(|| format!("plotting {}", out.display()))?;
@@ -143,11 +143,25 @@ fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+/// The progress bar as a run observer.
+struct Progress(ProgressBar);
+
+impl RunObserver for Progress {
+    fn started(&self, done: usize, total: usize) {
+        self.0.set_length(total as u64);
+        self.0.set_position(done as u64);
+        self.0.reset_eta();
+    }
+    fn point_done(&self, _: &PointRows) {
+        self.0.inc(1);
+    }
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} points  {per_sec}  ETA {eta}")
             .expect("valid template"),

@@ -99,7 +99,7 @@ where
         match (self.estimate)(&network, &hw) {
             Ok(layers) => PointOutcome::Done(PointResult {
                 layers,
-                energy_unit: hw.energy.unit.label().to_string(),
+                energy_unit: hw.energy.unit,
                 core_mhz: hw.clock.core_mhz,
             }),
             Err(reason) => PointOutcome::Failed(reason),

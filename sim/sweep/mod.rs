@@ -25,7 +25,7 @@ pub use manifest::{Manifest, Shard};
 pub use merge::merge;
 pub use plan::{Axis, ParamSpace, Point, SweepPlan, BATCH_KEY};
 pub use rows::{PointOutcome, PointResult, Status};
-pub use run::{run_sweep, PointEvaluator, RunOptions, RunReport};
+pub use run::{run_sweep, PointEvaluator, RunObserver, RunOptions, RunReport};
 pub use spec::SweepSpec;
 
 use std::path::Path;

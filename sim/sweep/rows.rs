@@ -1,10 +1,12 @@
 //! The bytes of `sweep.csv` and `sweep_summary.csv`.
 //!
 //! Rows are formatted by the worker that evaluated the point, so the writer
-//! thread only appends bytes. Floats use Rust's shortest round-trip form,
-//! which is deterministic, so identical inputs give identical bytes.
+//! thread only appends bytes. Floats use the fixed formats of
+//! `accesses.csv` and `layers.csv` (energies with 3 decimals, latencies in
+//! ms with 6), so identical inputs give identical bytes.
 
 use super::plan::{Point, SweepPlan};
+use crate::hw::EnergyUnit;
 use crate::stats::{LayerResult, Level, LEVELS, TENSORS};
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +22,8 @@ energy_alu,energy_unit,cycles,processing_cycles,latency_ms,edp,mappings,reason";
 pub struct PointResult {
     /// One result per layer, in network order.
     pub layers: Vec<LayerResult>,
-    /// Label of the energy unit (`MAC-normalized`, `pJ`).
-    pub energy_unit: String,
+    /// Unit of every energy.
+    pub energy_unit: EnergyUnit,
     /// Core clock of the point's hwconfig, for the latency in ms.
     pub core_mhz: f64,
 }
@@ -126,7 +128,7 @@ pub fn format_point(plan: &SweepPlan, point: &Point, outcome: &PointOutcome) -> 
 /// One line per (layer, level, tensor), plus the layer's `alu` line whose
 /// `reads` are the MACs performed.
 fn access_rows(prefix: &str, res: &PointResult) -> (String, usize) {
-    let unit = csv_field(&res.energy_unit);
+    let unit = res.energy_unit.label();
     let mut out = String::new();
     let mut n = 0;
     for l in &res.layers {
@@ -136,7 +138,7 @@ fn access_rows(prefix: &str, res: &PointResult) -> (String, usize) {
                 let a = l.counts.get(level, t);
                 let e = l.energy.get(level, t);
                 out.push_str(&format!(
-                    "{head},{},{},{},{},{e},{unit}\n",
+                    "{head},{},{},{},{},{e:.3},{unit}\n",
                     level.name(),
                     t.name(),
                     a.reads,
@@ -146,7 +148,7 @@ fn access_rows(prefix: &str, res: &PointResult) -> (String, usize) {
             }
         }
         out.push_str(&format!(
-            "{head},alu,mac,{},0,{},{unit}\n",
+            "{head},alu,-,{},0,{:.3},{unit}\n",
             l.counts.macs.performed, l.energy.alu
         ));
         n += 1;
@@ -173,11 +175,11 @@ fn summary_numbers(res: &PointResult) -> String {
         .iter()
         .filter_map(|l| l.mapping.map(|m| format!("{}={}", l.layer, m.summary())))
         .collect();
-    let lv: Vec<String> = per_level.iter().map(|e| format!("{e}")).collect();
+    let lv: Vec<String> = per_level.iter().map(|e| format!("{e:.3}")).collect();
     format!(
-        "{total},{},{},{cycles},{processing},{latency_ms},{},{}",
+        "{total:.3},{},{},{cycles},{processing},{latency_ms:.6},{:.3},{}",
         lv.join(","),
-        csv_field(&res.energy_unit),
+        res.energy_unit.label(),
         total * latency_ms,
         csv_field(&mappings.join(";")),
     )

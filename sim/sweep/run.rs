@@ -34,6 +34,22 @@ impl<F: Fn(&Point) -> PointOutcome + Sync> PointEvaluator for F {
     }
 }
 
+/// Watches a run, e.g. to draw a progress bar. Both methods default to
+/// doing nothing; `()` is the observer that ignores everything.
+pub trait RunObserver {
+    /// Called once before evaluation: `done` of this run's `total` points
+    /// were found already complete (by `--resume`).
+    fn started(&self, done: usize, total: usize) {
+        let _ = (done, total);
+    }
+    /// Called by the writer after each point is on disk.
+    fn point_done(&self, rows: &PointRows) {
+        let _ = rows;
+    }
+}
+
+impl RunObserver for () {}
+
 /// How to run a sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunOptions {
@@ -71,14 +87,14 @@ pub struct RunReport {
     pub skipped: Vec<Skipped>,
 }
 
-/// Runs `plan` (or its shard) with `eval`, writing into `dir`. `on_point`
-/// is called by the writer after each point is on disk.
+/// Runs `plan` (or its shard) with `eval`, writing into `dir`; `observer`
+/// hears about progress.
 pub fn run_sweep(
     plan: &SweepPlan,
     eval: &dyn PointEvaluator,
     dir: &Path,
     opts: RunOptions,
-    on_point: &dyn Fn(&PointRows),
+    observer: &dyn RunObserver,
 ) -> Result<RunReport, SweepError> {
     let (mut out, done) = if opts.resume && dir.join(super::manifest::MANIFEST).exists() {
         if let Some(m) = already_complete(plan, dir, opts.shard)? {
@@ -95,6 +111,7 @@ pub fn run_sweep(
     };
     let positions = Shard::positions(opts.shard, plan.len());
     let todo = &positions[done..];
+    observer.started(done, positions.len());
     let mut skipped = Vec::new();
     evaluate_in_order(plan, eval, todo, opts.jobs.max(1), &mut |rows| {
         out.append(rows)?;
@@ -105,7 +122,7 @@ pub fn run_sweep(
                 reason: reason.clone(),
             });
         }
-        on_point(rows);
+        observer.point_done(rows);
         Ok(())
     })?;
     Ok(RunReport {

@@ -74,7 +74,7 @@ fn fake(point: &Point) -> PointOutcome {
         .collect();
     PointOutcome::Done(PointResult {
         layers,
-        energy_unit: "MAC-normalized".into(),
+        energy_unit: EnergyUnit::Normalized,
         core_mhz: 200.0,
     })
 }
@@ -107,8 +107,8 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn output_does_not_depend_on_jobs() {
     let p = plan("0,1..4:+1", "10..40:+10,150");
     let t = tempfile::tempdir().unwrap();
-    let r1 = run_sweep(&p, &fake, &t.path().join("j1"), opts(1, None), &|_| {}).unwrap();
-    let r4 = run_sweep(&p, &fake, &t.path().join("j4"), opts(4, None), &|_| {}).unwrap();
+    let r1 = run_sweep(&p, &fake, &t.path().join("j1"), opts(1, None), &()).unwrap();
+    let r4 = run_sweep(&p, &fake, &t.path().join("j4"), opts(4, None), &()).unwrap();
     assert_eq!(files(&t.path().join("j1")), files(&t.path().join("j4")));
     let names: Vec<String> = files(&t.path().join("j1"))
         .into_iter()
@@ -131,11 +131,11 @@ fn output_does_not_depend_on_jobs() {
 fn merged_shards_equal_the_unsharded_run() {
     let p = plan("0,1..4:+1", "10..40:+10,150");
     let t = tempfile::tempdir().unwrap();
-    run_sweep(&p, &fake, &t.path().join("all"), opts(2, None), &|_| {}).unwrap();
+    run_sweep(&p, &fake, &t.path().join("all"), opts(2, None), &()).unwrap();
     let dirs: Vec<_> = (1..=3).map(|i| t.path().join(format!("s{i}"))).collect();
     for (i, d) in dirs.iter().enumerate() {
         let shard = format!("{}/3", i + 1);
-        run_sweep(&p, &fake, d, opts(2, Some(&shard)), &|_| {}).unwrap();
+        run_sweep(&p, &fake, d, opts(2, Some(&shard)), &()).unwrap();
     }
     let rev: Vec<_> = dirs.iter().rev().cloned().collect();
     merge(&rev, &t.path().join("merged")).unwrap();
@@ -158,7 +158,7 @@ fn merged_shards_equal_the_unsharded_run() {
         &fake,
         &t.path().join("o"),
         opts(1, Some("2/3")),
-        &|_| {},
+        &(),
     )
     .unwrap();
     let e = merge(&[dirs[0].clone(), t.path().join("o")], &t.path().join("m4"))
@@ -180,7 +180,7 @@ fn resume_after_interruption_is_byte_identical() {
     let p = plan("1..4:+1", "10..30:+10");
     let t = tempfile::tempdir().unwrap();
     let full = t.path().join("full");
-    run_sweep(&p, &fake, &full, opts(2, None), &|_| {}).unwrap();
+    run_sweep(&p, &fake, &full, opts(2, None), &()).unwrap();
     for cut in [0usize, 1, 5, 11] {
         let dir = t.path().join(format!("cut{cut}"));
         // An evaluator that dies (like kill -9) after `cut` points.
@@ -194,7 +194,7 @@ fn resume_after_interruption_is_byte_identical() {
         let dir2 = dir.clone();
         let p2 = p.clone();
         std::thread::spawn(move || {
-            let _ = run_sweep(&p2, &dying, &dir2, opts(1, None), &|_| {});
+            let _ = run_sweep(&p2, &dying, &dir2, opts(1, None), &());
         });
         // Wait until `cut` points are journalled, then tear the files.
         let journal = dir.join("progress.journal");
@@ -214,14 +214,14 @@ fn resume_after_interruption_is_byte_identical() {
         append(&copy.join("sweep.csv.partial"), b"3,20,toy,conv1,dram,if");
         append(&copy.join("sweep_summary.csv.partial"), b"3,20,ok,12");
         append(&copy.join("progress.journal"), b"99 12");
-        assert!(run_sweep(&p, &fake, &copy, opts(2, None), &|_| {}).is_err());
+        assert!(run_sweep(&p, &fake, &copy, opts(2, None), &()).is_err());
         let mut o = opts(2, None);
         o.resume = true;
-        let r = run_sweep(&p, &fake, &copy, o, &|_| {}).unwrap();
+        let r = run_sweep(&p, &fake, &copy, o, &()).unwrap();
         assert_eq!(r.resumed, cut);
         assert_eq!(files(&copy), files(&full), "cut after {cut} points");
         // Resuming a complete folder does nothing.
-        let r = run_sweep(&p, &fake, &copy, o, &|_| {}).unwrap();
+        let r = run_sweep(&p, &fake, &copy, o, &()).unwrap();
         assert_eq!(r.evaluated, 0);
     }
 }
@@ -236,10 +236,10 @@ fn append(path: &Path, bytes: &[u8]) {
 fn resume_refuses_another_sweep() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("x");
-    run_sweep(&plan("1,2", "10"), &fake, &dir, opts(1, None), &|_| {}).unwrap();
+    run_sweep(&plan("1,2", "10"), &fake, &dir, opts(1, None), &()).unwrap();
     let mut o = opts(1, None);
     o.resume = true;
-    let e = run_sweep(&plan("1,3", "10"), &fake, &dir, o, &|_| {}).unwrap_err();
+    let e = run_sweep(&plan("1,3", "10"), &fake, &dir, o, &()).unwrap_err();
     assert!(e.to_string().contains("different sweep"), "{e}");
 }
 
@@ -257,7 +257,7 @@ fn panicking_evaluator_is_a_failed_point() {
         &boom,
         &t.path().join("x"),
         opts(2, None),
-        &|_| {},
+        &(),
     )
     .unwrap();
     assert_eq!(r.manifest.count(Status::Failed), 1);
@@ -271,7 +271,7 @@ fn draw_fake_sweep_plots() {
     let p = plan("0,1..8:x2", "10..40:+10,150");
     let mut o = opts(2, None);
     o.force = true;
-    run_sweep(&p, &fake, &dir, o, &|_| {}).unwrap();
+    run_sweep(&p, &fake, &dir, o, &()).unwrap();
     for f in crate::report::plot_dir(&dir).unwrap() {
         println!("{}", f.display());
     }
