@@ -209,3 +209,42 @@ fn bar_chart(root: &Area, spec: &BarSpec, bars: &[Bar], scale: impl Fn(f64) -> f
     }
     legend(&side, keys, 40)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAYERS: &str = "network,layer,kind,energy,energy_unit,energy_dram,energy_glb,energy_noc,energy_rf,energy_alu\n\
+        toy,conv1,conv,3000000,pJ,1000000,500000,500000,500000,500000\n\
+        toy,pool1,maxpool,10,pJ,2,2,2,2,2\n";
+    const ACCESSES: &str = "network,layer,level,tensor,reads,writes,energy,energy_unit\n\
+        toy,conv1,dram,ifmap,1,0,30,pJ\ntoy,conv1,dram,filter,1,0,10,pJ\ntoy,conv1,rf,psum,1,1,60,pJ\n\
+        toy,conv1,alu,-,5,0,999,pJ\ntoy,pool1,glb,ifmap,1,0,5,pJ\n";
+
+    #[test]
+    fn layer_plots_read_units_and_names_from_the_csvs() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("layers.csv"), LAYERS).unwrap();
+        std::fs::write(t.path().join("accesses.csv"), ACCESSES).unwrap();
+        assert_eq!(
+            super::super::detect(t.path()),
+            Some(super::super::FolderKind::Layers)
+        );
+        let files = super::super::plot_dir(t.path()).unwrap();
+        assert_eq!(files.len(), 2);
+        let by_layer = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(by_layer.contains("Energy (×10⁶ pJ)"), "{by_layer}");
+        assert!(by_layer.contains("\nconv1\n") && by_layer.contains("\npool1\n"));
+        let share = std::fs::read_to_string(&files[1]).unwrap();
+        assert!(share.contains("whole network") && share.contains("(%)"));
+    }
+
+    #[test]
+    fn mixed_units_are_an_error() {
+        let t = tempfile::tempdir().unwrap();
+        let mixed = LAYERS.replacen(",pJ,2", ",MAC-normalized,2", 1);
+        std::fs::write(t.path().join("layers.csv"), mixed).unwrap();
+        let e = plot_layer_energy(t.path()).unwrap_err().to_string();
+        assert!(e.contains("mixes"), "{e}");
+    }
+}

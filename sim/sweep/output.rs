@@ -92,9 +92,7 @@ impl SweepOutput {
             });
         }
         std::fs::create_dir_all(dir).map_err(|e| SweepError::io(dir, e))?;
-        for name in [DETAIL, SUMMARY] {
-            let _ = std::fs::remove_file(dir.join(name));
-        }
+        remove_old_outputs(dir)?;
         let manifest = Manifest::start(plan, shard);
         manifest.write(dir)?;
         let open = |p: PathBuf| File::create(&p).map_err(|e| SweepError::io(&p, e));
@@ -257,6 +255,23 @@ impl SweepOutput {
         std::fs::remove_file(&j).map_err(|e| SweepError::io(&j, e))?;
         Ok(self.manifest)
     }
+}
+
+/// Removes a previous sweep's final files and plots, so the folder ends up
+/// holding exactly this sweep's output.
+fn remove_old_outputs(dir: &Path) -> Result<(), SweepError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| SweepError::io(dir, e))?;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let plot = name.ends_with(".svg")
+            && (name == "pareto.svg"
+                || name.starts_with("energy_vs_")
+                || name.starts_with("latency_vs_"));
+        if plot || name == DETAIL || name == SUMMARY {
+            std::fs::remove_file(e.path()).map_err(|err| SweepError::io(&e.path(), err))?;
+        }
+    }
+    Ok(())
 }
 
 fn describe(m: &Manifest) -> String {

@@ -264,15 +264,36 @@ fn panicking_evaluator_is_a_failed_point() {
     assert!(r.skipped[0].reason.contains("boom"));
 }
 
+/// Plots of a sweep folder carry units and a log axis for geometric
+/// values. Set EYESIM_PLOT_DIR to keep the SVGs for looking at them.
 #[test]
-#[ignore = "writes plots to $EYESIM_PLOT_DIR for looking at them"]
-fn draw_fake_sweep_plots() {
-    let dir = std::path::PathBuf::from(std::env::var("EYESIM_PLOT_DIR").unwrap());
+fn sweep_plots_have_units_and_log_axis() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = std::env::var("EYESIM_PLOT_DIR").map_or(t.path().join("p"), std::path::PathBuf::from);
     let p = plan("0,1..8:x2", "10..40:+10,150");
     let mut o = opts(2, None);
     o.force = true;
     run_sweep(&p, &fake, &dir, o, &()).unwrap();
-    for f in crate::report::plot_dir(&dir).unwrap() {
-        println!("{}", f.display());
-    }
+    let files = crate::report::plot_dir(&dir).unwrap();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "energy_vs_a.svg",
+            "latency_vs_a.svg",
+            "energy_vs_b.svg",
+            "latency_vs_b.svg",
+            "pareto.svg"
+        ]
+    );
+    let svg = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap();
+    assert!(svg("energy_vs_a.svg").contains("Energy (×10³ MAC-normalized)"));
+    assert!(svg("energy_vs_a.svg").contains("a (log scale)"));
+    assert!(!svg("energy_vs_b.svg").contains("log scale"));
+    assert!(svg("energy_vs_b.svg").contains("min-EDP point: a=1"));
+    assert!(svg("latency_vs_b.svg").contains("Latency (ms)"));
+    assert!(svg("pareto.svg").contains("P1"));
 }
