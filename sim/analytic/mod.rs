@@ -83,11 +83,26 @@ mod tests {
     fn alexnet_on_eyeriss_v1_probe() {
         let hw = eyeriss_v1();
         for (i, prob) in alexnet_convs(4).iter().enumerate() {
-            let m = search(prob, &hw, Objective::Energy).unwrap();
+          for obj in [Objective::Energy, Objective::Edp, Objective::Cycles] {
+            let m = search(prob, &hw, obj).unwrap();
             let est = estimate_layer(prob, &m, &hw);
             let e = est.counts.energy(&hw.energy);
             eprintln!(
                 "conv{} {} pes={} cycles={} proc={} E={:.4e} dram={:.3e} glb={:.3e} noc={:.3e} rf={:.3e} alu={:.3e}",
+                i + 1, m, est.active_pes, est.cycles, est.processing_cycles, e.total(),
+                e.level(crate::stats::Level::Dram), e.level(crate::stats::Level::Glb),
+                e.level(crate::stats::Level::Noc), e.level(crate::stats::Level::Rf), e.alu
+            );
+          }
+        }
+        let chip: [(u32, u32, u32, u32); 5] = [(7, 1, 2, 1), (27, 1, 1, 1), (13, 1, 4, 1), (13, 2, 2, 1), (13, 2, 2, 1)];
+        for (i, prob) in alexnet_convs(4).iter().enumerate() {
+            let (ce, cr, ct, cg) = chip[i];
+            let Ok(m) = crate::mapping::search::search_where(prob, &hw, Objective::Energy, |m| m.e == ce && m.r == cr && m.t == ct && m.g == cg) else { continue };
+            let est = estimate_layer(prob, &m, &hw);
+            let e = est.counts.energy(&hw.energy);
+            eprintln!(
+                "chip conv{} {} pes={} cycles={} proc={} E={:.4e} dram={:.3e} glb={:.3e} noc={:.3e} rf={:.3e} alu={:.3e}",
                 i + 1, m, est.active_pes, est.cycles, est.processing_cycles, e.total(),
                 e.level(crate::stats::Level::Dram), e.level(crate::stats::Level::Glb),
                 e.level(crate::stats::Level::Noc), e.level(crate::stats::Level::Rf), e.alu

@@ -7,12 +7,12 @@
 
 pub(crate) mod check;
 mod geometry;
-mod search;
+pub(crate) mod search;
 mod set;
 
 pub use check::{check, MapError};
 pub use geometry::{CopySlot, Geometry};
-pub use search::{search, Objective};
+pub use search::{search, Objective, ENERGY_BAND};
 pub use set::{MappingSet, MappingSetError};
 
 use serde::{Deserialize, Serialize};
