@@ -5,6 +5,7 @@
 //! at each level is defined in `docs/counters.md`, and nowhere else.
 
 mod atomic;
+pub mod csv;
 mod counts;
 mod result;
 
