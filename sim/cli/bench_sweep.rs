@@ -1,6 +1,7 @@
 //! `eyesim bench sweep`: throughput of a 1,000-point analytic sweep.
 
-use super::sweep::estimator;
+use super::sweep::{estimator, model_name};
+use eyesim::mapping::Objective;
 use eyesim::sweep::{self, Axis, NetworkEvaluator, RunOptions, Status, SweepPlan};
 use std::time::Instant;
 
@@ -39,7 +40,7 @@ pub fn run(b: SweepBench) -> anyhow::Result<()> {
         .iter()
         .map(|v| Axis::parse_arg(v, &space))
         .collect::<Result<Vec<_>, _>>()?;
-    let base = sweep::load_base(&b.net, &b.hw, "analytic")?;
+    let base = sweep::load_base(&b.net, &b.hw, &model_name(false, Objective::Energy))?;
     let plan = SweepPlan::new(axes, base.identity())?;
     let jobs = b
         .jobs
@@ -47,7 +48,7 @@ pub fn run(b: SweepBench) -> anyhow::Result<()> {
     let evaluator = NetworkEvaluator {
         plan: &plan,
         base: &base,
-        estimate: estimator(false)?,
+        estimate: estimator(false, Objective::Energy)?,
     };
     let dir = tempfile::tempdir()?;
     let opts = RunOptions {

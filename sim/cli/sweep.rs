@@ -1,7 +1,9 @@
 //! `eyesim sweep`: evaluate a network over a grid of hwconfig variants.
 
 use anyhow::Context;
+use eyesim::analytic::{estimate_network, EstimateOptions};
 use eyesim::hw::HwConfig;
+use eyesim::mapping::Objective;
 use eyesim::stats::LayerResult;
 use eyesim::sweep::{
     self, rows::PointRows, Axis, NetworkEvaluator, RunObserver, RunOptions, RunReport, Shard,
@@ -49,6 +51,9 @@ pub struct Args {
     /// Start over even if --out holds an interrupted sweep.
     #[arg(long, conflicts_with = "resume")]
     force: bool,
+    /// What the mapper minimizes for each layer of each point: energy, cycles or edp.
+    #[arg(long, default_value = "energy")]
+    objective: Objective,
     /// Evaluate with the cycle-level simulator instead of the analytic model.
     #[arg(long)]
     simulate: bool,
@@ -117,7 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let evaluator = NetworkEvaluator {
         plan: &plan,
         base: &base,
-        estimate: estimator(args.simulate)?,
+        estimate: estimator(args.simulate, args.objective)?,
     };
     let bar = Progress(progress_bar(args.quiet));
     let report = sweep::run_sweep(&plan, &evaluator, &out, opts, &bar)?;
@@ -129,14 +134,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The model that evaluates a whole network on one config.
+/// The model that evaluates a whole network on one config: the mapper
+/// and the analytic model, single-threaded (points are the parallel unit).
 pub(super) fn estimator(
     simulate: bool,
+    objective: Objective,
 ) -> anyhow::Result<impl Fn(&Network, &HwConfig) -> Result<Vec<LayerResult>, String> + Sync> {
     if simulate {
         anyhow::bail!("--simulate is not available yet: the cycle-level simulator has not landed");
     }
-    Ok(|_: &Network, _: &HwConfig| Err("the analytic model has not landed yet".to_string()))
+    let opts = EstimateOptions {
+        objective,
+        threads: 1,
+        ..EstimateOptions::default()
+    };
+    Ok(move |net: &Network, hw: &HwConfig| estimate_network(net, hw, &opts).map_err(|e| e.to_string()))
+}
+
+/// The model's name and options, as recorded in the sweep fingerprint.
+pub(super) fn model_name(simulate: bool, objective: Objective) -> String {
+    let model = if simulate { "simulate" } else { "analytic" };
+    format!("{model} objective={objective}")
 }
 
 fn default_jobs() -> usize {

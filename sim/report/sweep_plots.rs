@@ -209,7 +209,7 @@ fn param_chart(
 ) -> DrawResult {
     let (title, sub, y_desc, scale, series) = (&c.title, c.sub, &c.y_desc, c.scale, &c.series);
     let area = titled(root, title, sub)?;
-    let (plot, side) = area.split_horizontally(area.dim_in_pixel().0 - 190);
+    let (plot, side) = area.split_horizontally(area.dim_in_pixel().0 - 230);
     let xa = XAxis {
         log: data.geometric[axis] && slice[0].params[axis] > 0.0,
     };
@@ -402,12 +402,11 @@ fn pareto_plot(root: &Area, data: &SweepData) -> DrawResult {
     chart.draw_series(fp.iter().map(|&p| Circle::new(p, 5, red.filled())))?;
     let labelled = labelled_subset(front.len());
     chart.draw_series(labelled.iter().map(|&k| {
+        let label = format!("P{}", k + 1);
+        let width = 9 * label.len() as i32 + 4;
         EmptyElement::at(fp[k])
-            + Text::new(
-                format!("P{}", k + 1),
-                (7, -18),
-                ("sans-serif", 14).into_font().color(&red),
-            )
+            + Rectangle::new([(6, -20), (6 + width, -4)], WHITE.mix(0.85).filled())
+            + Text::new(label, (8, -19), ("sans-serif", 14).into_font().color(&red))
     }))?;
     let mut lines = vec![
         "Pareto points (lowest latency first):".to_string(),
