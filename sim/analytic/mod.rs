@@ -37,7 +37,11 @@ pub struct LayerEstimate {
 
 /// Evaluates `mapping` of `prob` on `hw`. The mapping is assumed legal
 /// (see [`crate::mapping::check`]); an illegal one gives meaningless numbers.
-pub fn estimate_layer(prob: &ConvProblem, mapping: &RowStationaryMapping, hw: &HwConfig) -> LayerEstimate {
+pub fn estimate_layer(
+    prob: &ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+) -> LayerEstimate {
     let model = LayerModel::with_e_max(prob, hw, 0);
     evaluate(&model, mapping)
 }
@@ -83,22 +87,32 @@ mod tests {
     fn alexnet_on_eyeriss_v1_probe() {
         let hw = eyeriss_v1();
         for (i, prob) in alexnet_convs(4).iter().enumerate() {
-          for obj in [Objective::Energy, Objective::Edp, Objective::Cycles] {
-            let m = search(prob, &hw, obj).unwrap();
-            let est = estimate_layer(prob, &m, &hw);
-            let e = est.counts.energy(&hw.energy);
-            eprintln!(
+            for obj in [Objective::Energy, Objective::Edp, Objective::Cycles] {
+                let m = search(prob, &hw, obj).unwrap();
+                let est = estimate_layer(prob, &m, &hw);
+                let e = est.counts.energy(&hw.energy);
+                eprintln!(
                 "conv{} {} pes={} cycles={} proc={} E={:.4e} dram={:.3e} glb={:.3e} noc={:.3e} rf={:.3e} alu={:.3e}",
                 i + 1, m, est.active_pes, est.cycles, est.processing_cycles, e.total(),
                 e.level(crate::stats::Level::Dram), e.level(crate::stats::Level::Glb),
                 e.level(crate::stats::Level::Noc), e.level(crate::stats::Level::Rf), e.alu
             );
-          }
+            }
         }
-        let chip: [(u32, u32, u32, u32); 5] = [(7, 1, 2, 1), (27, 1, 1, 1), (13, 1, 4, 1), (13, 2, 2, 1), (13, 2, 2, 1)];
+        let chip: [(u32, u32, u32, u32); 5] = [
+            (7, 1, 2, 1),
+            (27, 1, 1, 1),
+            (13, 1, 4, 1),
+            (13, 2, 2, 1),
+            (13, 2, 2, 1),
+        ];
         for (i, prob) in alexnet_convs(4).iter().enumerate() {
             let (ce, cr, ct, cg) = chip[i];
-            let Ok(m) = crate::mapping::search::search_where(prob, &hw, Objective::Energy, |m| m.e == ce && m.r == cr && m.t == ct && m.g == cg) else { continue };
+            let Ok(m) = crate::mapping::search::search_where(prob, &hw, Objective::Energy, |m| {
+                m.e == ce && m.r == cr && m.t == ct && m.g == cg
+            }) else {
+                continue;
+            };
             let est = estimate_layer(prob, &m, &hw);
             let e = est.counts.energy(&hw.energy);
             eprintln!(

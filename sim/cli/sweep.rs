@@ -148,7 +148,9 @@ pub(super) fn estimator(
         threads: 1,
         ..EstimateOptions::default()
     };
-    Ok(move |net: &Network, hw: &HwConfig| estimate_network(net, hw, &opts).map_err(|e| e.to_string()))
+    Ok(move |net: &Network, hw: &HwConfig| {
+        estimate_network(net, hw, &opts).map_err(|e| e.to_string())
+    })
 }
 
 /// The model's name and options, as recorded in the sweep fingerprint.
@@ -193,9 +195,10 @@ const MAX_LISTED: usize = 20;
 fn print_report(r: &RunReport, out: &std::path::Path, quiet: bool) {
     let m = &r.manifest;
     let shard = m.shard.map(|s| format!(" (shard {s})")).unwrap_or_default();
+    let n = m.statuses.len();
     println!(
-        "sweep{shard}: {} points: {} ok, {} invalid, {} failed ({} resumed, {} evaluated now) -> {}",
-        m.statuses.len(),
+        "sweep{shard}: {n} point{}: {} ok, {} invalid, {} failed ({} resumed, {} evaluated now) -> {}",
+        if n == 1 { "" } else { "s" },
         m.count(Status::Ok),
         m.count(Status::Invalid),
         m.count(Status::Failed),

@@ -186,7 +186,7 @@ impl<'a> Records<'a> {
 }
 
 /// Length of the first record including its `\n`, honouring quotes.
-fn record_end(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn record_end(bytes: &[u8]) -> Option<usize> {
     let mut quoted = false;
     for (i, &b) in bytes.iter().enumerate() {
         match b {

@@ -7,7 +7,7 @@
 
 use super::plan::{Point, SweepPlan};
 use crate::hw::EnergyUnit;
-use crate::stats::{LayerResult, Level, LEVELS, TENSORS};
+use crate::stats::{LayerResult, Level};
 use serde::{Deserialize, Serialize};
 
 /// Columns of `sweep.csv` after the varied parameters.
@@ -125,32 +125,23 @@ pub fn format_point(plan: &SweepPlan, point: &Point, outcome: &PointOutcome) -> 
     }
 }
 
-/// One line per (layer, level, tensor), plus the layer's `alu` line whose
-/// `reads` are the MACs performed.
+/// The data lines of `accesses.csv` for the point (so both files format
+/// numbers identically), each prefixed with the point's values.
 fn access_rows(prefix: &str, res: &PointResult) -> (String, usize) {
-    let unit = res.energy_unit.label();
-    let mut out = String::new();
+    let bytes = crate::stats::csv::accesses_csv(&res.layers, res.energy_unit);
+    let text = String::from_utf8(bytes).expect("accesses.csv is UTF-8");
+    let mut out = String::with_capacity(text.len() + 64 * res.layers.len());
     let mut n = 0;
-    for l in &res.layers {
-        let head = format!("{prefix}{},{}", csv_field(&l.network), csv_field(&l.layer));
-        for level in LEVELS {
-            for t in TENSORS {
-                let a = l.counts.get(level, t);
-                let e = l.energy.get(level, t);
-                out.push_str(&format!(
-                    "{head},{},{},{},{},{e:.3},{unit}\n",
-                    level.name(),
-                    t.name(),
-                    a.reads,
-                    a.writes
-                ));
-                n += 1;
-            }
+    let mut rest = text.as_bytes();
+    let mut first = true;
+    while let Some(end) = super::merge::record_end(rest) {
+        let (record, tail) = rest.split_at(end);
+        rest = tail;
+        if std::mem::take(&mut first) {
+            continue; // the header
         }
-        out.push_str(&format!(
-            "{head},alu,-,{},0,{:.3},{unit}\n",
-            l.counts.macs.performed, l.energy.alu
-        ));
+        out.push_str(prefix);
+        out.push_str(std::str::from_utf8(record).expect("split at ASCII newlines"));
         n += 1;
     }
     (out, n)

@@ -35,6 +35,12 @@ filters = 8
 kernel = 3
 
 [[layer]]
+name = "pool2"
+kind = "maxpool"
+kernel = 2
+stride = 2
+
+[[layer]]
 name = "fc3"
 kind = "fc"
 outputs = 10
