@@ -41,7 +41,7 @@ pub fn run(b: SweepBench) -> anyhow::Result<()> {
         .map(|v| Axis::parse_arg(v, &space))
         .collect::<Result<Vec<_>, _>>()?;
     let base = sweep::load_base(&b.net, &b.hw, &model_name(false, Objective::Energy))?;
-    let plan = SweepPlan::new(axes, base.identity())?;
+    let plan = SweepPlan::new(axes, base.identity())?.describe_as(base.description());
     let jobs = b
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -100,13 +100,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .collect::<Result<Vec<_>, _>>()
             .context("bad --vary")?,
     };
-    let model = if args.simulate {
-        "simulate"
-    } else {
-        "analytic"
-    };
-    let base = sweep::load_base(&net, &hw, model)?;
-    let plan = SweepPlan::new(axes, base.identity())?;
+    let base = sweep::load_base(&net, &hw, &model_name(args.simulate, args.objective))?;
+    let plan = SweepPlan::new(axes, base.identity())?.describe_as(base.description());
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "results/sweep-{}-{}",

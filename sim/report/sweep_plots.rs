@@ -32,6 +32,8 @@ struct SweepData {
     geometric: Vec<bool>,
     unit: String,
     rows: Vec<Row>,
+    /// What was swept (from the manifest), e.g. `alexnet on eyeriss-v1 (...)`.
+    description: String,
 }
 
 /// Draws every sweep plot into `dir`; returns the files written.
@@ -126,6 +128,7 @@ fn load(dir: &Path) -> Result<SweepData, ReportError> {
         geometric,
         unit: t.unique("energy_unit")?,
         rows,
+        description: recorded.map(|m| m.description).unwrap_or_default(),
     })
 }
 
@@ -342,7 +345,11 @@ fn pareto_plot(root: &Area, data: &SweepData) -> DrawResult {
     let front = pareto_front(&data.rows);
     let area = titled(
         root,
-        "Energy vs latency of every point",
+        &if data.description.is_empty() {
+            "Energy vs latency of every point".to_string()
+        } else {
+            format!("Energy vs latency — {}", data.description)
+        },
         Some(&match front.len() {
             1 => format!(
                 "{} points; the Pareto-optimal point is numbered",

@@ -49,6 +49,11 @@ impl SweepBase {
         )
     }
 
+    /// `alexnet on eyeriss-v1 (analytic objective=energy)`.
+    pub fn description(&self) -> String {
+        format!("{} on {} ({})", self.network.name, self.hw.name, self.model)
+    }
+
     /// The hwconfig and network of `point`, or why the point is invalid.
     pub fn instantiate(
         &self,

@@ -112,8 +112,8 @@ pub struct Manifest {
     pub format: String,
     /// Hash of the sweep definition ([`SweepPlan::fingerprint`]).
     pub fingerprint: String,
-    /// The sweep definition in text ([`SweepPlan::canonical`]).
-    pub definition: String,
+    /// What is swept, in words ([`SweepPlan::description`]).
+    pub description: String,
     /// The varied parameters.
     pub axes: Vec<AxisInfo>,
     /// Points in the whole sweep.
@@ -136,7 +136,7 @@ impl Manifest {
         Manifest {
             format: FORMAT.to_string(),
             fingerprint: plan.fingerprint(),
-            definition: plan.canonical(),
+            description: plan.description.clone(),
             axes: plan
                 .axes
                 .iter()

@@ -152,6 +152,9 @@ pub struct SweepPlan {
     /// What is held fixed (network, hwconfig, evaluator), as text that
     /// identifies it; part of the fingerprint.
     pub base: String,
+    /// A one-line description for people (`alexnet on eyeriss-v1, ...`);
+    /// recorded in the manifest, not part of the fingerprint.
+    pub description: String,
 }
 
 impl SweepPlan {
@@ -169,7 +172,17 @@ impl SweepPlan {
                 .filter(|&n| n <= MAX_POINTS)
                 .ok_or_else(|| SweepError::Plan(format!("more than {MAX_POINTS} points")))?;
         }
-        Ok(SweepPlan { axes, base })
+        Ok(SweepPlan {
+            axes,
+            base,
+            description: String::new(),
+        })
+    }
+
+    /// The plan with a one-line description for people.
+    pub fn describe_as(mut self, description: String) -> SweepPlan {
+        self.description = description;
+        self
     }
 
     /// Number of points.
