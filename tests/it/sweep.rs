@@ -84,6 +84,22 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// Asserts that two folders hold the same files with the same bytes,
+/// naming the first file that differs.
+fn assert_same_files(a: &Path, b: &Path) {
+    let (fa, fb) = (files(a), files(b));
+    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&fa), names(&fb));
+    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
+        assert!(
+            x == y,
+            "{name} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
 const GRID: [&str; 4] = [
     "--vary",
     "pe.filter_spad_words=16..64:x2",
@@ -97,8 +113,8 @@ fn jobs_do_not_change_the_output() {
     let (a, b) = (t.path().join("j1"), t.path().join("j2"));
     sweep(&trace, &a, &[&GRID[..], &["--jobs", "1"]].concat());
     sweep(&trace, &b, &[&GRID[..], &["--jobs", "2"]].concat());
+    assert_same_files(&a, &b);
     let fa = files(&a);
-    assert_eq!(fa, files(&b));
     let names: Vec<&str> = fa.iter().map(|f| f.0.as_str()).collect();
     for want in [
         "manifest.json",
@@ -145,7 +161,7 @@ fn merged_shards_equal_the_unsharded_sweep() {
     args.extend(["-o".into(), merged.display().to_string()]);
     let o = Command::new(BIN).args(&args).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(files(&all), files(&merged));
+    assert_same_files(&all, &merged);
 
     let o = Command::new(BIN)
         .args(["merge", &shards[0], &shards[2], "-o"])
@@ -216,7 +232,7 @@ fn resume_after_kill_gives_identical_output() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("(0 resumed"), "{stdout}");
     sweep(&trace, &full, &grid);
-    assert_eq!(files(&full), files(&killed));
+    assert_same_files(&full, &killed);
 }
 
 #[test]
@@ -306,4 +322,52 @@ fn shipped_sweep_files_parse() {
         n += 1;
     }
     assert!(n > 0);
+}
+
+#[test]
+fn spec_file_runs_like_the_command_line() {
+    let (t, trace) = setup();
+    let spec = t.path().join("s.toml");
+    let text = format!(
+        "net = {trace:?}\nhw = \"tiny\"\n\n[[vary]]\nkey = \"glb.size_kib\"\nvalues = [8, 4]\n\n\
+         [[vary]]\nkey = \"pe.filter_spad_words\"\nvalues = \"16..32:x2\"\n"
+    );
+    std::fs::write(&spec, text).unwrap();
+    let (a, b) = (t.path().join("spec"), t.path().join("cli"));
+    let o = Command::new(BIN)
+        .args(["sweep", "--quiet", "--no-plots", "--spec"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cli = [
+        "--no-plots",
+        "--vary",
+        "glb.size_kib=8,4",
+        "--vary",
+        "pe.filter_spad_words=16..32:x2",
+    ];
+    sweep(&trace, &b, &cli);
+    assert_same_files(&a, &b);
+    let summary = std::fs::read_to_string(a.join("sweep_summary.csv")).unwrap();
+    let firsts: Vec<&str> = summary
+        .lines()
+        .map(|l| &l[..l.find(",ok").unwrap_or(l.len())])
+        .collect();
+    assert_eq!(firsts[1..], ["8,16", "8,32", "4,16", "4,32"]);
+
+    std::fs::write(&spec, "[[vary]]\nkey = \"glb.size_kb\"\nvalues = \"4\"\n").unwrap();
+    let o = Command::new(BIN)
+        .args(["sweep", "--spec"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("s.toml:2:7") && err.contains("glb.size_kib"),
+        "{err}"
+    );
 }
