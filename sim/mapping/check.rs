@@ -156,7 +156,7 @@ pub fn check(m: &RowStationaryMapping, prob: &ConvProblem, hw: &HwConfig) -> Res
     bound("g", m.g, prob.g, "groups G")?;
     bound("n", m.n, prob.n, "images N")?;
     let pt = u64::from(m.p) * u64::from(m.t);
-    let m_ok = m.m == prob.m || (u64::from(m.m) % pt == 0 && m.m <= prob.m);
+    let m_ok = m.m == prob.m || (u64::from(m.m).is_multiple_of(pt) && m.m <= prob.m);
     if !m_ok {
         return Err(MapError::FilterTile {
             m: m.m,
