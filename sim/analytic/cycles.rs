@@ -33,8 +33,13 @@ pub(crate) fn cycles(
         * f64::from((m.q * m.r).min(p.c))
         * f64::from(p.r * p.s)
         * model.weight_factor;
-    let filters_hidden = p.weights() == 0 || pass_filters <= model.hw.filter_glb_words() as f64 / 2.0;
-    let filter_serial = if filters_hidden { 0.0 } else { filter_words / rate };
+    let filters_hidden =
+        p.weights() == 0 || pass_filters <= model.hw.filter_glb_words() as f64 / 2.0;
+    let filter_serial = if filters_hidden {
+        0.0
+    } else {
+        filter_words / rate
+    };
     let total = if hw.dram.overlap {
         (processing + filter_serial).max((fmap_words + filter_words) / rate)
     } else {
@@ -63,22 +68,40 @@ fn processing_cycles(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &Stri
         (c_full, full_cc.saturating_sub(1), false),
         (c_rest, u32::from(c_rest > 0), full_cc == 0),
     ];
-    let strips = [(m.e.min(p.e), p.e / m.e, st.rn_full), (p.e % m.e, 1, st.rn_last)];
+    let strips = [
+        (m.e.min(p.e), p.e / m.e, st.rn_full),
+        (p.e % m.e, 1, st.rn_last),
+    ];
     let mut total = 0.0;
     for (g_s, g_k) in chunk_sizes(p.g, m.g) {
         for (n_s, n_k) in chunk_sizes(p.n, m.n) {
             for &(e_s, e_k, rn) in &strips {
                 for (pt_s, pt_k) in chunk_sizes(p.m, m.p * m.t) {
                     for &(c_s, c_k, first) in &cc {
-                        let count = f64::from(g_k) * f64::from(n_k) * f64::from(e_k) * f64::from(pt_k) * f64::from(c_k);
-                        if count == 0.0 || g_s == 0 || n_s == 0 || e_s == 0 || pt_s == 0 || c_s == 0 {
+                        let count = f64::from(g_k)
+                            * f64::from(n_k)
+                            * f64::from(e_k)
+                            * f64::from(pt_k)
+                            * f64::from(c_k);
+                        if count == 0.0 || g_s == 0 || n_s == 0 || e_s == 0 || pt_s == 0 || c_s == 0
+                        {
                             continue;
                         }
-                        let (ns, gs, es, pts, cs) =
-                            (f64::from(n_s), f64::from(g_s), f64::from(e_s), f64::from(pt_s), f64::from(c_s));
+                        let (ns, gs, es, pts, cs) = (
+                            f64::from(n_s),
+                            f64::from(g_s),
+                            f64::from(e_s),
+                            f64::from(pt_s),
+                            f64::from(c_s),
+                        );
                         let t_act = f64::from(pt_s.div_ceil(m.p));
                         let r_act = f64::from(c_s.div_ceil(m.q));
-                        let compute = ns * big_f * f64::from(m.q.min(c_s)) * big_s * f64::from(m.p.min(pt_s)) * keep;
+                        let compute = ns
+                            * big_f
+                            * f64::from(m.q.min(c_s))
+                            * big_s
+                            * f64::from(m.p.min(pt_s))
+                            * keep;
                         let ifmap_words = if hw.noc.multicast {
                             ns * gs * cs * f64::from(rn) * cn
                         } else {
@@ -86,7 +109,10 @@ fn processing_cycles(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &Stri
                         };
                         let psums = ns * gs * pts * es * big_f;
                         let psum_in = if first { 0.0 } else { psums / w_psum };
-                        let busy = compute.max(ifmap_words / w_ifmap).max(psum_in).max(psums / w_gon);
+                        let busy = compute
+                            .max(ifmap_words / w_ifmap)
+                            .max(psum_in)
+                            .max(psums / w_gon);
                         let mut filters = gs * pts * cs * big_r * big_s * model.weight_factor;
                         if !p.op.has_weights() {
                             filters = 0.0;

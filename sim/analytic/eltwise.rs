@@ -25,7 +25,8 @@ pub fn estimate_eltwise(
     let rlc = hw.sparsity.rlc.as_ref();
     let wb = hw.pe.word_bits;
     let rlc_in = if network_input { None } else { rlc };
-    let dram_in = f64::from(inputs) * planes * stream_words(plane, sparsity.ifmap_zero_fraction, rlc_in, wb);
+    let dram_in =
+        f64::from(inputs) * planes * stream_words(plane, sparsity.ifmap_zero_fraction, rlc_in, wb);
     let dram_out = planes * stream_words(plane, sparsity.ofmap_zero_fraction, rlc, wb);
     let mut counts = LevelCounts::default();
     counts.add(Level::Dram, Tensor::Ifmap, dram_in.round() as u64, 0);
@@ -33,7 +34,12 @@ pub fn estimate_eltwise(
     counts.add(Level::Glb, Tensor::Psum, elements, elements);
     counts.add(Level::Dram, Tensor::Psum, 0, dram_out.round() as u64);
     let adds = u64::from(inputs.saturating_sub(1)) * elements;
-    counts.macs = MacCounts { algorithmic: adds, performed: adds, gated: 0, skipped: 0 };
+    counts.macs = MacCounts {
+        algorithmic: adds,
+        performed: adds,
+        gated: 0,
+        skipped: 0,
+    };
     // The adder takes one operand word per cycle per GLB port word.
     let port = u64::from(hw.glb.bank_port_words.max(1));
     let processing = operand_words.div_ceil(port);
@@ -43,5 +49,10 @@ pub fn estimate_eltwise(
     } else {
         processing as f64 + dram
     };
-    LayerEstimate { counts, cycles: cycles.round() as u64, processing_cycles: processing, active_pes: 0 }
+    LayerEstimate {
+        counts,
+        cycles: cycles.round() as u64,
+        processing_cycles: processing,
+        active_pes: 0,
+    }
 }

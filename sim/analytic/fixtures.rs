@@ -17,7 +17,13 @@ pub(crate) fn eyeriss_v1() -> HwConfig {
             fifo_words: 4,
             product_shift: 0,
         },
-        glb: GlbConfig { size_kib: 108, banks: 25, bank_words: 2048, filter_kib: 8, bank_port_words: 4 },
+        glb: GlbConfig {
+            size_kib: 108,
+            banks: 25,
+            bank_words: 2048,
+            filter_kib: 8,
+            bank_port_words: 4,
+        },
         noc: NocConfig {
             ifmap_gin_bits: 16,
             filter_gin_bits: 64,
@@ -26,21 +32,45 @@ pub(crate) fn eyeriss_v1() -> HwConfig {
             local_psum_bits: 64,
             multicast: true,
         },
-        dram: DramConfig { bus_bits: 64, link_mhz: 60.0, overlap: false },
+        dram: DramConfig {
+            bus_bits: 64,
+            link_mhz: 60.0,
+            overlap: false,
+        },
         clock: ClockConfig { core_mhz: 200.0 },
         sparsity: SparsityFeatures {
             zero_gating: true,
             zero_skipping: false,
             weight_compression: false,
-            rlc: Some(RlcFormat { run_bits: 5, level_bits: 16, word_bits: 64 }),
+            rlc: Some(RlcFormat {
+                run_bits: 5,
+                level_bits: 16,
+                word_bits: 64,
+            }),
         },
-        energy: EnergyCosts { unit: EnergyUnit::Normalized, mac: 1.0, rf: 1.0, noc: 2.0, glb: 6.0, dram: 200.0 },
+        energy: EnergyCosts {
+            unit: EnergyUnit::Normalized,
+            mac: 1.0,
+            rf: 1.0,
+            noc: 2.0,
+            glb: 6.0,
+            dram: 200.0,
+        },
     }
 }
 
 /// A dense convolution problem with square kernels, strides and symmetric padding.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn conv(n: u32, g: u32, c: u32, m: u32, h: u32, r: u32, u: u32, pad: u32) -> ConvProblem {
+pub(crate) fn conv(
+    n: u32,
+    g: u32,
+    c: u32,
+    m: u32,
+    h: u32,
+    r: u32,
+    u: u32,
+    pad: u32,
+) -> ConvProblem {
     let e = (h + 2 * pad - r) / u + 1;
     ConvProblem {
         op: Op::Mac,
@@ -58,7 +88,12 @@ pub(crate) fn conv(n: u32, g: u32, c: u32, m: u32, h: u32, r: u32, u: u32, pad: 
         u_w: u,
         d_h: 1,
         d_w: 1,
-        pad: Padding { top: pad, bottom: pad, left: pad, right: pad },
+        pad: Padding {
+            top: pad,
+            bottom: pad,
+            left: pad,
+            right: pad,
+        },
         weight_density: 1.0,
         ifmap_zero_fraction: 0.0,
         ofmap_zero_fraction: 0.0,

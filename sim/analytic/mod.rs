@@ -37,7 +37,11 @@ pub struct LayerEstimate {
 
 /// Evaluates `mapping` of `prob` on `hw`. The mapping is assumed legal
 /// (see [`crate::mapping::check`]); an illegal one gives meaningless numbers.
-pub fn estimate_layer(prob: &ConvProblem, mapping: &RowStationaryMapping, hw: &HwConfig) -> LayerEstimate {
+pub fn estimate_layer(
+    prob: &ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+) -> LayerEstimate {
     let model = LayerModel::with_e_max(prob, hw, 0);
     evaluate(&model, mapping)
 }
@@ -80,33 +84,52 @@ mod tests {
     use crate::mapping::{search, Objective};
 
     #[test]
-    fn alexnet_on_eyeriss_v1_probe() {
+    fn alexnet_dense_on_eyeriss_v1_uses_the_published_footprints() {
         let hw = eyeriss_v1();
-        for (i, prob) in alexnet_convs(4).iter().enumerate() {
-          for obj in [Objective::Energy, Objective::Edp, Objective::Cycles] {
-            let m = search(prob, &hw, obj).unwrap();
-            let est = estimate_layer(prob, &m, &hw);
-            let e = est.counts.energy(&hw.energy);
-            eprintln!(
-                "conv{} {} pes={} cycles={} proc={} E={:.4e} dram={:.3e} glb={:.3e} noc={:.3e} rf={:.3e} alu={:.3e}",
-                i + 1, m, est.active_pes, est.cycles, est.processing_cycles, e.total(),
-                e.level(crate::stats::Level::Dram), e.level(crate::stats::Level::Glb),
-                e.level(crate::stats::Level::Noc), e.level(crate::stats::Level::Rf), e.alu
-            );
-          }
+        let pes: Vec<u32> = alexnet_convs(4)
+            .iter()
+            .map(|p| estimate_layer(p, &search(p, &hw, Objective::Energy).unwrap(), &hw).active_pes)
+            .collect();
+        assert_eq!(pes, [154, 135, 156, 156, 156]);
+    }
+
+    #[test]
+    fn without_multicast_the_glb_is_read_per_receiving_pe() {
+        let mut hw = eyeriss_v1();
+        let prob = alexnet_convs(1)[2];
+        let m = search(&prob, &hw, Objective::Energy).unwrap();
+        hw.noc.multicast = false;
+        let c = estimate_layer(&prob, &m, &hw).counts;
+        for t in [crate::stats::Tensor::Ifmap, crate::stats::Tensor::Filter] {
+            let glb = c.get(crate::stats::Level::Glb, t).reads;
+            assert_eq!(glb, c.get(crate::stats::Level::Noc, t).reads);
         }
-        let chip: [(u32, u32, u32, u32); 5] = [(7, 1, 2, 1), (27, 1, 1, 1), (13, 1, 4, 1), (13, 2, 2, 1), (13, 2, 2, 1)];
-        for (i, prob) in alexnet_convs(4).iter().enumerate() {
-            let (ce, cr, ct, cg) = chip[i];
-            let Ok(m) = crate::mapping::search::search_where(prob, &hw, Objective::Energy, |m| m.e == ce && m.r == cr && m.t == ct && m.g == cg) else { continue };
-            let est = estimate_layer(prob, &m, &hw);
-            let e = est.counts.energy(&hw.energy);
-            eprintln!(
-                "chip conv{} {} pes={} cycles={} proc={} E={:.4e} dram={:.3e} glb={:.3e} noc={:.3e} rf={:.3e} alu={:.3e}",
-                i + 1, m, est.active_pes, est.cycles, est.processing_cycles, e.total(),
-                e.level(crate::stats::Level::Dram), e.level(crate::stats::Level::Glb),
-                e.level(crate::stats::Level::Noc), e.level(crate::stats::Level::Rf), e.alu
-            );
-        }
+    }
+
+    #[test]
+    fn weight_compression_scales_filter_traffic_and_skips_taps() {
+        let mut hw = eyeriss_v1();
+        hw.sparsity.weight_compression = true;
+        let dense = alexnet_convs(1)[2];
+        let sparse = ConvProblem {
+            weight_density: 0.25,
+            ..dense
+        };
+        let m = search(&dense, &hw, Objective::Energy).unwrap();
+        let (d, s) = (
+            estimate_layer(&dense, &m, &hw).counts,
+            estimate_layer(&sparse, &m, &hw).counts,
+        );
+        let dram = |c: &LevelCounts| {
+            c.get(crate::stats::Level::Dram, crate::stats::Tensor::Filter)
+                .reads
+        };
+        assert_eq!(dram(&s), dram(&d) / 4);
+        assert_eq!(s.macs.skipped, d.macs.algorithmic * 3 / 4);
+        assert_eq!(s.macs.performed + s.macs.gated + s.macs.skipped, d.macs.algorithmic);
+        assert!(
+            estimate_layer(&sparse, &m, &hw).processing_cycles
+                < estimate_layer(&dense, &m, &hw).processing_cycles
+        );
     }
 }

@@ -105,10 +105,23 @@ impl<'a> LayerModel<'a> {
         let real = real_taps(prob);
         let zero_x = (taps - real) + real * prob.ifmap_zero_fraction;
         let split = TapSplit::new(prob, hw, taps, zero_x);
-        let weight_factor = if hw.sparsity.weight_compression { prob.weight_density } else { 1.0 };
+        let weight_factor = if hw.sparsity.weight_compression {
+            prob.weight_density
+        } else {
+            1.0
+        };
         let cn = offsets_needed(prob.f, prob.s, prob.u_w, prob.d_w).len() as u64;
         let strips = (1..=e_max).map(|e| strip_sums(prob, hw, e)).collect();
-        LayerModel { prob, hw, cn, taps, split, weight_factor, e_max, strips }
+        LayerModel {
+            prob,
+            hw,
+            cn,
+            taps,
+            split,
+            weight_factor,
+            e_max,
+            strips,
+        }
     }
 
     /// Strip sums of strip height `e` (computed on the fly beyond `e_max`).
@@ -152,14 +165,24 @@ impl<'a> LayerModel<'a> {
         let glb_filter_reads = if multicast { filter_moves } else { noc_filter };
         out.set(Level::Dram, Tensor::Ifmap, ngc * k_m * st.dram_in, 0.0);
         out.set(Level::Dram, Tensor::Filter, filter_moves, 0.0);
-        out.set(Level::Dram, Tensor::Psum, 0.0, big_n * big_g * big_m * st.dram_out);
+        out.set(
+            Level::Dram,
+            Tensor::Psum,
+            0.0,
+            big_n * big_g * big_m * st.dram_out,
+        );
         let glb_ifmap_writes = ngc * f(p.wp()) * st.srn as f64 * k_m;
         out.set(Level::Glb, Tensor::Ifmap, glb_ifmap_reads, glb_ifmap_writes);
         out.set(Level::Glb, Tensor::Filter, glb_filter_reads, filter_moves);
         out.set(Level::Glb, Tensor::Psum, ofmap * k_c, ofmap * k_c);
         out.set(Level::Noc, Tensor::Ifmap, noc_ifmap, 0.0);
         out.set(Level::Noc, Tensor::Filter, noc_filter, 0.0);
-        out.set(Level::Noc, Tensor::Psum, ofmap * (big_r * r_act_sum - 1.0), ofmap * k_c);
+        out.set(
+            Level::Noc,
+            Tensor::Psum,
+            ofmap * (big_r * r_act_sum - 1.0),
+            ofmap * k_c,
+        );
         let s = &self.split;
         out.set(Level::Rf, Tensor::Ifmap, s.ifmap_reads, noc_ifmap);
         out.set(Level::Rf, Tensor::Filter, s.filter_reads, noc_filter);
@@ -173,7 +196,10 @@ impl<'a> LayerModel<'a> {
 fn real_taps(p: &ConvProblem) -> f64 {
     let v = axis_real(p.e, p.r, p.u_h, p.d_h, p.pad.top, p.h);
     let h = axis_real(p.f, p.s, p.u_w, p.d_w, p.pad.left, p.w);
-    let rest = [p.n, p.g, p.m, p.c].iter().map(|&x| f64::from(x)).product::<f64>();
+    let rest = [p.n, p.g, p.m, p.c]
+        .iter()
+        .map(|&x| f64::from(x))
+        .product::<f64>();
     rest * v as f64 * h as f64
 }
 
@@ -185,7 +211,10 @@ fn axis_real(outs: u32, taps: u32, u: u32, d: u32, lo: u32, len: u32) -> u64 {
         let off = k * u64::from(d);
         // o·u + off ∈ [lo, hi) ⇔ o ∈ [ceil((lo-off)/u), ceil((hi-off)/u)).
         let first = lo.saturating_sub(off).div_ceil(u64::from(u));
-        let end = hi.saturating_sub(off).div_ceil(u64::from(u)).min(u64::from(outs));
+        let end = hi
+            .saturating_sub(off)
+            .div_ceil(u64::from(u))
+            .min(u64::from(outs));
         count += end.saturating_sub(first);
     }
     count
@@ -198,7 +227,11 @@ fn strip_sums(p: &ConvProblem, hw: &HwConfig, e: u32) -> StripSums {
     let full = offsets_needed(e, p.r, p.u_h, p.d_h);
     let last_rows = p.e % e;
     let last = offsets_needed(last_rows, p.r, p.u_h, p.d_h);
-    let rlc_in = if p.network_input { None } else { hw.sparsity.rlc.as_ref() };
+    let rlc_in = if p.network_input {
+        None
+    } else {
+        hw.sparsity.rlc.as_ref()
+    };
     let rlc_out = hw.sparsity.rlc.as_ref();
     let wb = hw.pe.word_bits;
     let (top, bottom) = (u64::from(p.pad.top), u64::from(p.pad.top) + u64::from(p.h));

@@ -81,21 +81,33 @@ pub fn estimate_network(
         for _ in 0..threads {
             s.spawn(|_| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(layer) = net.layers.get(i) else { break };
+                let Some(layer) = net.layers.get(i) else {
+                    break;
+                };
                 let r = estimate_one(net, layer, batch, hw, opts);
-                slots.lock().expect("no worker panics while holding the lock")[i] = Some(r);
+                slots
+                    .lock()
+                    .expect("no worker panics while holding the lock")[i] = Some(r);
             });
         }
     })
     .expect("estimate workers do not panic");
     let slots = slots.into_inner().expect("no worker panicked");
-    slots.into_iter().map(|r| r.expect("every layer was evaluated")).collect()
+    slots
+        .into_iter()
+        .map(|r| r.expect("every layer was evaluated"))
+        .collect()
 }
 
 fn check_pinned_names(net: &Network, pinned: &MappingSet) -> Result<(), AnalyticError> {
     for name in pinned.layers() {
         match net.layer(name) {
-            None => return Err(AnalyticError::UnknownPinned { layer: name.to_string(), why: "is not in the network" }),
+            None => {
+                return Err(AnalyticError::UnknownPinned {
+                    layer: name.to_string(),
+                    why: "is not in the network",
+                })
+            }
             Some(l) if !matches!(LayerWork::of(l, 1), LayerWork::Array(_)) => {
                 return Err(AnalyticError::UnknownPinned {
                     layer: name.to_string(),
@@ -126,14 +138,25 @@ fn estimate_one(
                     })?;
                     *m
                 }
-                None => mapping::search(&prob, hw, opts.objective)
-                    .map_err(|source| AnalyticError::NoMapping { layer: layer.name.clone(), source })?,
+                None => mapping::search(&prob, hw, opts.objective).map_err(|source| {
+                    AnalyticError::NoMapping {
+                        layer: layer.name.clone(),
+                        source,
+                    }
+                })?,
             };
             let model = LayerModel::with_e_max(&prob, hw, 0);
             (Some(mapping), evaluate(&model, &mapping), prob.weights())
         }
         LayerWork::Eltwise { inputs, .. } => {
-            let est = estimate_eltwise(inputs, layer.output, batch, &layer.sparsity, layer.reads_network_input(), hw);
+            let est = estimate_eltwise(
+                inputs,
+                layer.output,
+                batch,
+                &layer.sparsity,
+                layer.reads_network_input(),
+                hw,
+            );
             (None, est, 0)
         }
         LayerWork::Free => (None, LayerEstimate::zero(), 0),

@@ -24,7 +24,13 @@ impl TapSplit {
     /// Splits `taps` taps, of which `zero_x` see a zero ifmap value.
     pub fn new(prob: &ConvProblem, hw: &HwConfig, taps: f64, zero_x: f64) -> TapSplit {
         if !prob.op.has_weights() {
-            return TapSplit { ifmap_reads: taps, filter_reads: 0.0, performed: taps, gated: 0.0, skipped: 0.0 };
+            return TapSplit {
+                ifmap_reads: taps,
+                filter_reads: 0.0,
+                performed: taps,
+                gated: 0.0,
+                skipped: 0.0,
+            };
         }
         let sp = &hw.sparsity;
         let d = prob.weight_density;
@@ -50,7 +56,13 @@ impl TapSplit {
             gated += filter_reads * (1.0 - d);
             filter_reads * d
         };
-        TapSplit { ifmap_reads: kept, filter_reads, performed, gated, skipped }
+        TapSplit {
+            ifmap_reads: kept,
+            filter_reads,
+            performed,
+            gated,
+            skipped,
+        }
     }
 
     /// Fraction of taps that take a PE cycle.
@@ -100,7 +112,11 @@ pub(crate) fn stream_words(len: u64, zero: f64, rlc: Option<&RlcFormat>, word_bi
 mod tests {
     use super::*;
 
-    const FMT: RlcFormat = RlcFormat { run_bits: 5, level_bits: 16, word_bits: 64 };
+    const FMT: RlcFormat = RlcFormat {
+        run_bits: 5,
+        level_bits: 16,
+        word_bits: 64,
+    };
 
     #[test]
     fn dense_stream_is_exact() {

@@ -19,7 +19,9 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 enum Bench {
     /// Full mapping search + analytic estimate of whole networks.
-    #[command(after_help = "Example:\n  eyesim bench estimate --net alexnet,vgg16,resnet50 --repeat 5")]
+    #[command(
+        after_help = "Example:\n  eyesim bench estimate --net alexnet,vgg16,resnet50 --repeat 5"
+    )]
     Estimate(EstimateBench),
 }
 
@@ -51,14 +53,21 @@ fn run_estimate(b: EstimateBench) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("warning: debug build; measure with `cargo run --release -- bench estimate`");
     }
-    println!("{:<12} {:>6} {:>10} {:>10} {:>10}   hw = {}", "network", "layers", "min ms", "median ms", "runs", hw.name);
+    println!(
+        "{:<12} {:>6} {:>10} {:>10} {:>10}   hw = {}",
+        "network", "layers", "min ms", "median ms", "runs", hw.name
+    );
     for name in &b.net {
         let net = workload::load(name).with_context(|| format!("loading network `{name}`"))?;
-        let opts = EstimateOptions { threads: b.threads, ..EstimateOptions::default() };
+        let opts = EstimateOptions {
+            threads: b.threads,
+            ..EstimateOptions::default()
+        };
         let mut times: Vec<Duration> = Vec::new();
         for _ in 0..b.repeat.max(1) {
             let start = Instant::now();
-            let results = estimate_network(&net, &hw, &opts).with_context(|| format!("estimating `{name}`"))?;
+            let results = estimate_network(&net, &hw, &opts)
+                .with_context(|| format!("estimating `{name}`"))?;
             times.push(start.elapsed());
             std::hint::black_box(results);
         }

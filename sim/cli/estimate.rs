@@ -53,25 +53,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let hw = args.hw.load()?;
     let pinned = match &args.mapping {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             MappingSet::from_toml_str(&text, &path.display().to_string())?
         }
         None => MappingSet::new(),
     };
-    let opts = EstimateOptions { objective: args.objective, pinned, batch: args.batch, threads: 0 };
-    let results = estimate_network(&net, &hw, &opts).with_context(|| format!("estimating `{}` on `{}`", net.name, hw.name))?;
-    let out = args.out.unwrap_or_else(|| PathBuf::from(format!("results/{}-{}", net.name, hw.name)));
+    let opts = EstimateOptions {
+        objective: args.objective,
+        pinned,
+        batch: args.batch,
+        threads: 0,
+    };
+    let results = estimate_network(&net, &hw, &opts)
+        .with_context(|| format!("estimating `{}` on `{}`", net.name, hw.name))?;
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("results/{}-{}", net.name, hw.name)));
     write_outputs(&out, &results, &hw)?;
     print!("{}", table(&results, &hw));
     if args.rank {
         print!("{}", rank_table(&results));
     }
-    println!("wrote {}/{{accesses.csv,layers.csv,mappings.toml}}", out.display());
+    println!(
+        "wrote {}/{{accesses.csv,layers.csv,mappings.toml}}",
+        out.display()
+    );
     Ok(())
 }
 
 /// Writes the three output files atomically.
-pub fn write_outputs(dir: &std::path::Path, results: &[LayerResult], hw: &HwConfig) -> anyhow::Result<()> {
+pub fn write_outputs(
+    dir: &std::path::Path,
+    results: &[LayerResult],
+    hw: &HwConfig,
+) -> anyhow::Result<()> {
     let unit = hw.energy.unit;
     let mut set = MappingSet::new();
     for r in results {
@@ -81,12 +97,16 @@ pub fn write_outputs(dir: &std::path::Path, results: &[LayerResult], hw: &HwConf
     }
     let files: [(&str, Vec<u8>); 3] = [
         ("accesses.csv", stats::csv::accesses_csv(results, unit)),
-        ("layers.csv", stats::csv::layers_csv(results, unit, hw.clock.core_mhz)),
+        (
+            "layers.csv",
+            stats::csv::layers_csv(results, unit, hw.clock.core_mhz),
+        ),
         ("mappings.toml", set.to_toml().into_bytes()),
     ];
     for (name, bytes) in files {
         let path = dir.join(name);
-        stats::write_atomic(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+        stats::write_atomic(&path, &bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
@@ -97,7 +117,18 @@ fn table(results: &[LayerResult], hw: &HwConfig) -> String {
     let _ = writeln!(
         s,
         "{:<14} {:<34} {:>4} {:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>6}",
-        "layer", "mapping", "PEs", "cycles", "dram", "glb", "noc", "rf", "alu", "total", "E/MAC", "share"
+        "layer",
+        "mapping",
+        "PEs",
+        "cycles",
+        "dram",
+        "glb",
+        "noc",
+        "rf",
+        "alu",
+        "total",
+        "E/MAC",
+        "share"
     );
     let levels = [Level::Dram, Level::Glb, Level::Noc, Level::Rf, Level::Alu];
     let mut sums = [0.0; 5];
@@ -107,7 +138,11 @@ fn table(results: &[LayerResult], hw: &HwConfig) -> String {
         let e = r.energy.total();
         let m = r.counts.macs.algorithmic;
         let per_mac = if m == 0 { 0.0 } else { e / m as f64 };
-        let _ = write!(s, "{:<14} {:<34} {:>4} {:>11}", r.layer, mapping, r.active_pes, r.cycles);
+        let _ = write!(
+            s,
+            "{:<14} {:<34} {:>4} {:>11}",
+            r.layer, mapping, r.active_pes, r.cycles
+        );
         for (k, l) in levels.iter().enumerate() {
             sums[k] += r.energy.level(*l);
             let _ = write!(s, " {:>10.4e}", r.energy.level(*l));
@@ -124,7 +159,13 @@ fn table(results: &[LayerResult], hw: &HwConfig) -> String {
     let per_mac = if macs == 0 { 0.0 } else { total / macs as f64 };
     let _ = writeln!(s, " {:>10.4e} {:>8.3} {:>5.1}%", total, per_mac, 100.0);
     let ms = cycles as f64 / hw.clock.core_mhz / 1000.0;
-    let _ = writeln!(s, "energy unit: {}; latency {:.3} ms at {} MHz", hw.energy.unit.label(), ms, hw.clock.core_mhz);
+    let _ = writeln!(
+        s,
+        "energy unit: {}; latency {:.3} ms at {} MHz",
+        hw.energy.unit.label(),
+        ms,
+        hw.clock.core_mhz
+    );
     s
 }
 
@@ -132,7 +173,11 @@ fn table(results: &[LayerResult], hw: &HwConfig) -> String {
 fn rank_table(results: &[LayerResult]) -> String {
     let rank_by = |key: &dyn Fn(&LayerResult) -> f64| -> Vec<usize> {
         let mut idx: Vec<usize> = (0..results.len()).collect();
-        idx.sort_by(|&a, &b| key(&results[b]).total_cmp(&key(&results[a])).then(a.cmp(&b)));
+        idx.sort_by(|&a, &b| {
+            key(&results[b])
+                .total_cmp(&key(&results[a]))
+                .then(a.cmp(&b))
+        });
         let mut rank = vec![0; results.len()];
         for (k, &i) in idx.iter().enumerate() {
             rank[i] = k + 1;
@@ -145,13 +190,23 @@ fn rank_table(results: &[LayerResult]) -> String {
     let mut order: Vec<usize> = (0..results.len()).collect();
     order.sort_by_key(|&i| by_energy[i]);
     let mut s = String::from("\nlayers by energy (energy-aware pruning order):\n");
-    let _ = writeln!(s, "{:>4} {:<14} {:>12} {:>12} {:>6} {:>14} {:>6}", "rank", "layer", "energy", "weights", "w.rank", "macs", "m.rank");
+    let _ = writeln!(
+        s,
+        "{:>4} {:<14} {:>12} {:>12} {:>6} {:>14} {:>6}",
+        "rank", "layer", "energy", "weights", "w.rank", "macs", "m.rank"
+    );
     for i in order {
         let r = &results[i];
         let _ = writeln!(
             s,
             "{:>4} {:<14} {:>12.4e} {:>12} {:>6} {:>14} {:>6}",
-            by_energy[i], r.layer, r.energy.total(), r.weights, by_weights[i], r.counts.macs.algorithmic, by_macs[i]
+            by_energy[i],
+            r.layer,
+            r.energy.total(),
+            r.weights,
+            by_weights[i],
+            r.counts.macs.algorithmic,
+            by_macs[i]
         );
     }
     s

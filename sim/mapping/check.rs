@@ -16,7 +16,9 @@ pub enum MapError {
         field: &'static str,
     },
     /// `p·q·S` filter words do not fit the filter spad.
-    #[error("filter spad too small: p·q·S = {p}·{q}·{s} = {need} words > filter_spad_words = {have}")]
+    #[error(
+        "filter spad too small: p·q·S = {p}·{q}·{s} = {need} words > filter_spad_words = {have}"
+    )]
     FilterSpad {
         /// Filters per PE.
         p: u32,
@@ -136,27 +138,42 @@ pub fn check(m: &RowStationaryMapping, prob: &ConvProblem, hw: &HwConfig) -> Res
     }
     check_spads(m.p, m.q, prob, hw)?;
     if m.e > prob.e {
-        return Err(MapError::StripRows { e: m.e, big_e: prob.e });
+        return Err(MapError::StripRows {
+            e: m.e,
+            big_e: prob.e,
+        });
     }
     let geo = geometry(m.e, prob, hw)?;
     let used = u64::from(m.r) * u64::from(m.t) * u64::from(m.g);
     if used > u64::from(geo.capacity()) {
-        return Err(MapError::Copies { used, capacity: geo.capacity() });
+        return Err(MapError::Copies {
+            used,
+            capacity: geo.capacity(),
+        });
     }
     bound("r", m.r, prob.c.div_ceil(m.q), "ceil(C/q) channel chunks")?;
     bound("t", m.t, prob.m.div_ceil(m.p), "ceil(M/p) filter chunks")?;
     bound("g", m.g, prob.g, "groups G")?;
     bound("n", m.n, prob.n, "images N")?;
     let pt = u64::from(m.p) * u64::from(m.t);
-    let m_ok = m.m == prob.m || (u64::from(m.m) % pt == 0 && m.m <= prob.m);
+    let m_ok = m.m == prob.m || (u64::from(m.m).is_multiple_of(pt) && m.m <= prob.m);
     if !m_ok {
-        return Err(MapError::FilterTile { m: m.m, pt, big_m: prob.m });
+        return Err(MapError::FilterTile {
+            m: m.m,
+            pt,
+            big_m: prob.m,
+        });
     }
     check_glb(m, prob, hw, rows_needed(prob, m.e))
 }
 
 /// The spad limits alone (they do not depend on the strip).
-pub(crate) fn check_spads(p: u32, q: u32, prob: &ConvProblem, hw: &HwConfig) -> Result<(), MapError> {
+pub(crate) fn check_spads(
+    p: u32,
+    q: u32,
+    prob: &ConvProblem,
+    hw: &HwConfig,
+) -> Result<(), MapError> {
     let s = prob.s;
     let pe = &hw.pe;
     let filter_need = if prob.op.has_weights() {
@@ -165,21 +182,44 @@ pub(crate) fn check_spads(p: u32, q: u32, prob: &ConvProblem, hw: &HwConfig) -> 
         0
     };
     if filter_need > u64::from(pe.filter_spad_words) {
-        return Err(MapError::FilterSpad { p, q, s, need: filter_need, have: pe.filter_spad_words });
+        return Err(MapError::FilterSpad {
+            p,
+            q,
+            s,
+            need: filter_need,
+            have: pe.filter_spad_words,
+        });
     }
     let ifmap_need = u64::from(q) * u64::from(s);
     if ifmap_need > u64::from(pe.ifmap_spad_words) {
-        return Err(MapError::IfmapSpad { q, s, need: ifmap_need, have: pe.ifmap_spad_words });
+        return Err(MapError::IfmapSpad {
+            q,
+            s,
+            need: ifmap_need,
+            have: pe.ifmap_spad_words,
+        });
     }
     if p > pe.psum_spad_words {
-        return Err(MapError::PsumSpad { p, have: pe.psum_spad_words });
+        return Err(MapError::PsumSpad {
+            p,
+            have: pe.psum_spad_words,
+        });
     }
     Ok(())
 }
 
 /// The set footprint of strip height `e`, or why the set does not fit.
 pub(crate) fn geometry(e: u32, prob: &ConvProblem, hw: &HwConfig) -> Result<Geometry, MapError> {
-    let probe = RowStationaryMapping { e, r: 1, t: 1, g: 1, p: 1, q: 1, n: 1, m: 1 };
+    let probe = RowStationaryMapping {
+        e,
+        r: 1,
+        t: 1,
+        g: 1,
+        p: 1,
+        q: 1,
+        n: 1,
+        m: 1,
+    };
     Geometry::new(&probe, prob, &hw.array).ok_or_else(|| {
         let segments = e.div_ceil(hw.array.cols.max(1));
         MapError::SetTooTall {
@@ -193,7 +233,12 @@ pub(crate) fn geometry(e: u32, prob: &ConvProblem, hw: &HwConfig) -> Result<Geom
 
 fn bound(field: &'static str, value: u32, bound: u32, why: &'static str) -> Result<(), MapError> {
     if value > bound {
-        return Err(MapError::Bound { field, value, bound, why });
+        return Err(MapError::Bound {
+            field,
+            value,
+            bound,
+            why,
+        });
     }
     Ok(())
 }
@@ -223,7 +268,11 @@ pub(crate) fn check_glb(
 }
 
 /// Ifmap and psum tile words of a mapping in the GLB.
-pub(crate) fn glb_tile_words(m: &RowStationaryMapping, prob: &ConvProblem, rn_max: u32) -> (u64, u64) {
+pub(crate) fn glb_tile_words(
+    m: &RowStationaryMapping,
+    prob: &ConvProblem,
+    rn_max: u32,
+) -> (u64, u64) {
     let ng = u64::from(m.n) * u64::from(m.g);
     let ifmap = ng * u64::from(m.q) * u64::from(m.r) * u64::from(rn_max) * u64::from(prob.wp());
     let psum = ng * u64::from(m.m) * u64::from(m.e) * u64::from(prob.f);

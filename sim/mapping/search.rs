@@ -77,7 +77,9 @@ impl std::str::FromStr for Objective {
             "energy" => Ok(Objective::Energy),
             "cycles" => Ok(Objective::Cycles),
             "edp" => Ok(Objective::Edp),
-            _ => Err(format!("unknown objective `{s}` (expected energy, cycles or edp)")),
+            _ => Err(format!(
+                "unknown objective `{s}` (expected energy, cycles or edp)"
+            )),
         }
     }
 }
@@ -85,7 +87,11 @@ impl std::str::FromStr for Objective {
 /// The best legal mapping of `prob` on `hw` for `objective`. When none
 /// exists, the error names the limit that even the smallest mapping
 /// (e = r = t = g = p = q = n = m = 1) violates.
-pub fn search(prob: &ConvProblem, hw: &HwConfig, objective: Objective) -> Result<RowStationaryMapping, MapError> {
+pub fn search(
+    prob: &ConvProblem,
+    hw: &HwConfig,
+    objective: Objective,
+) -> Result<RowStationaryMapping, MapError> {
     search_where(prob, hw, objective, |_| true)
 }
 
@@ -96,12 +102,23 @@ pub(crate) fn search_where(
     objective: Objective,
     keep: impl Fn(&RowStationaryMapping) -> bool,
 ) -> Result<RowStationaryMapping, MapError> {
-    let smallest = RowStationaryMapping { e: 1, r: 1, t: 1, g: 1, p: 1, q: 1, n: 1, m: 1 };
+    let smallest = RowStationaryMapping {
+        e: 1,
+        r: 1,
+        t: 1,
+        g: 1,
+        p: 1,
+        q: 1,
+        n: 1,
+        m: 1,
+    };
     check(&smallest, prob, hw)?;
     let model = LayerModel::new(prob, hw);
     let found = if objective == Objective::Energy {
         let least = enumerate(&model, Best::new(Objective::Energy, f64::INFINITY), &keep);
-        let cap = least.top.map_or(f64::INFINITY, |c| c.energy * (1.0 + ENERGY_BAND));
+        let cap = least
+            .top
+            .map_or(f64::INFINITY, |c| c.energy * (1.0 + ENERGY_BAND));
         enumerate(&model, Best::new(Objective::Cycles, cap), &keep)
     } else {
         enumerate(&model, Best::new(objective, f64::INFINITY), &keep)
@@ -111,7 +128,11 @@ pub(crate) fn search_where(
     Ok(found)
 }
 
-fn enumerate(model: &LayerModel<'_>, mut best: Best, keep: &impl Fn(&RowStationaryMapping) -> bool) -> Best {
+fn enumerate(
+    model: &LayerModel<'_>,
+    mut best: Best,
+    keep: &impl Fn(&RowStationaryMapping) -> bool,
+) -> Best {
     let (prob, hw) = (model.prob, model.hw);
     let q_max = prob.c.min(hw.pe.ifmap_spad_words / prob.s.max(1)).max(1);
     for q in 1..=q_max {
@@ -146,7 +167,16 @@ fn search_strip(
     for g in 1..=prob.g.min(cap) {
         for &r in rs.iter().take_while(|&&r| r * g <= cap) {
             for &t in ts.iter().take_while(|&&t| t * r * g <= cap) {
-                let base = RowStationaryMapping { e, r, t, g, p, q, n: 1, m: 1 };
+                let base = RowStationaryMapping {
+                    e,
+                    r,
+                    t,
+                    g,
+                    p,
+                    q,
+                    n: 1,
+                    m: 1,
+                };
                 for_pareto_tiles(model, base, st.rn_full, |m| {
                     if !keep(&m) {
                         return;
@@ -181,8 +211,9 @@ fn for_pareto_tiles(
     // m = k·p·t (or M), largest first, one per distinct ceil(M/m).
     for k in ChunkCounts::new(units) {
         let m = (k * pt).min(prob.m);
-        let fit = ChunkCounts::new(prob.n)
-            .find(|&n| check_glb(&RowStationaryMapping { n, m, ..base }, prob, hw, rn_full).is_ok());
+        let fit = ChunkCounts::new(prob.n).find(|&n| {
+            check_glb(&RowStationaryMapping { n, m, ..base }, prob, hw, rn_full).is_ok()
+        });
         let Some(n) = fit else { continue };
         if n > best_n {
             best_n = n;
@@ -214,7 +245,11 @@ impl Iterator for ChunkCounts {
             return None;
         }
         let v = self.next;
-        self.next = if v == 1 { 0 } else { self.x.div_ceil(self.x.div_ceil(v - 1)) };
+        self.next = if v == 1 {
+            0
+        } else {
+            self.x.div_ceil(self.x.div_ceil(v - 1))
+        };
         Some(v)
     }
 }
@@ -235,7 +270,11 @@ struct Best {
 
 impl Best {
     fn new(objective: Objective, energy_cap: f64) -> Best {
-        Best { objective, energy_cap, top: None }
+        Best {
+            objective,
+            energy_cap,
+            top: None,
+        }
     }
 
     fn offer(
@@ -256,7 +295,11 @@ impl Best {
             }
         }
         let (cycles, _) = crate::analytic::cycles_of(model, &mapping, st, raw);
-        let cand = Candidate { mapping, energy, cycles };
+        let cand = Candidate {
+            mapping,
+            energy,
+            cycles,
+        };
         let better = match &self.top {
             None => true,
             Some(top) => compare(self.objective, model.prob, &cand, top) == Ordering::Less,

@@ -63,7 +63,10 @@ impl MappingSet {
 
     /// The mapping of `layer`, if pinned.
     pub fn get(&self, layer: &str) -> Option<&RowStationaryMapping> {
-        self.entries.iter().find(|(l, _)| l == layer).map(|(_, m)| m)
+        self.entries
+            .iter()
+            .find(|(l, _)| l == layer)
+            .map(|(_, m)| m)
     }
 
     /// Layer names, in order.
@@ -97,10 +100,12 @@ impl MappingSet {
 
     /// Parses the TOML text; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<MappingSet, MappingSetError> {
-        let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| MappingSetError::Toml {
-            origin: origin.to_string(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
+        let doc: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| MappingSetError::Toml {
+                    origin: origin.to_string(),
+                    message: e.to_string().trim_end().to_string(),
+                })?;
         let mut set = MappingSet::new();
         for (layer, value) in &doc {
             let bad = |problem: String| MappingSetError::Entry {
@@ -108,21 +113,41 @@ impl MappingSet {
                 layer: layer.clone(),
                 problem,
             };
-            let table = value.as_table().ok_or_else(|| bad("expected a table of e, r, t, g, p, q, n, m".into()))?;
+            let table = value
+                .as_table()
+                .ok_or_else(|| bad("expected a table of e, r, t, g, p, q, n, m".into()))?;
             if let Some(k) = table.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-                return Err(bad(format!("unknown key `{k}` (expected e, r, t, g, p, q, n, m)")));
+                return Err(bad(format!(
+                    "unknown key `{k}` (expected e, r, t, g, p, q, n, m)"
+                )));
             }
             let mut v = [0u32; 8];
             for (slot, key) in v.iter_mut().zip(FIELDS) {
-                let raw = table.get(key).ok_or_else(|| bad(format!("missing key `{key}`")))?;
+                let raw = table
+                    .get(key)
+                    .ok_or_else(|| bad(format!("missing key `{key}`")))?;
                 *slot = raw
                     .as_integer()
                     .and_then(|i| u32::try_from(i).ok())
                     .filter(|&i| i >= 1)
-                    .ok_or_else(|| bad(format!("key `{key}` must be an integer ≥ 1, found {raw}")))?;
+                    .ok_or_else(|| {
+                        bad(format!("key `{key}` must be an integer ≥ 1, found {raw}"))
+                    })?;
             }
             let [e, r, t, g, p, q, n, m] = v;
-            set.insert(layer, RowStationaryMapping { e, r, t, g, p, q, n, m });
+            set.insert(
+                layer,
+                RowStationaryMapping {
+                    e,
+                    r,
+                    t,
+                    g,
+                    p,
+                    q,
+                    n,
+                    m,
+                },
+            );
         }
         Ok(set)
     }
@@ -139,7 +164,16 @@ mod tests {
     #[test]
     fn round_trips() {
         let mut s = MappingSet::new();
-        let m = RowStationaryMapping { e: 7, r: 1, t: 2, g: 1, p: 16, q: 1, n: 4, m: 96 };
+        let m = RowStationaryMapping {
+            e: 7,
+            r: 1,
+            t: 2,
+            g: 1,
+            p: 16,
+            q: 1,
+            n: 4,
+            m: 96,
+        };
         s.insert("conv1", m);
         s.insert("odd name.x", RowStationaryMapping { e: 1, ..m });
         let back = MappingSet::from_toml_str(&s.to_toml(), "t").unwrap();
@@ -149,8 +183,15 @@ mod tests {
     #[test]
     fn errors_name_layer_and_key() {
         let e = MappingSet::from_toml_str("[conv1]\ne = 0\n", "f.toml").unwrap_err();
-        assert!(e.to_string().contains("f.toml: layer `conv1`: key `e`"), "{e}");
-        let e = MappingSet::from_toml_str("[conv1]\ne = 1\nr=1\nt=1\ng=1\np=1\nq=1\nn=1\nm=1\nz=2\n", "f").unwrap_err();
+        assert!(
+            e.to_string().contains("f.toml: layer `conv1`: key `e`"),
+            "{e}"
+        );
+        let e = MappingSet::from_toml_str(
+            "[conv1]\ne = 1\nr=1\nt=1\ng=1\np=1\nq=1\nn=1\nm=1\nz=2\n",
+            "f",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("unknown key `z`"), "{e}");
         let e = MappingSet::from_toml_str("[conv1\n", "f.toml").unwrap_err();
         assert!(e.to_string().contains("line 1"), "{e}");

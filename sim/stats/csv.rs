@@ -5,7 +5,16 @@ use super::{LayerResult, Level, LEVELS, TENSORS};
 use crate::hw::EnergyUnit;
 
 /// Header of `accesses.csv`.
-pub const ACCESSES_HEADER: [&str; 8] = ["network", "layer", "level", "tensor", "reads", "writes", "energy", "energy_unit"];
+pub const ACCESSES_HEADER: [&str; 8] = [
+    "network",
+    "layer",
+    "level",
+    "tensor",
+    "reads",
+    "writes",
+    "energy",
+    "energy_unit",
+];
 
 /// Header of `layers.csv`.
 pub const LAYERS_HEADER: [&str; 20] = [
@@ -81,7 +90,11 @@ pub fn layers_csv(results: &[LayerResult], unit: EnergyUnit, core_mhz: f64) -> V
     for r in results {
         let m = &r.counts.macs;
         let total = r.energy.total();
-        let per_mac = if m.algorithmic == 0 { 0.0 } else { total / m.algorithmic as f64 };
+        let per_mac = if m.algorithmic == 0 {
+            0.0
+        } else {
+            total / m.algorithmic as f64
+        };
         let mapping = r.mapping.map_or_else(|| "-".to_string(), |m| m.summary());
         let row = [
             r.network.clone(),

@@ -5,8 +5,8 @@
 //! at each level is defined in `docs/counters.md`, and nowhere else.
 
 mod atomic;
-pub mod csv;
 mod counts;
+pub mod csv;
 mod result;
 
 pub use atomic::write_atomic;

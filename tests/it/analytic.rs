@@ -25,7 +25,12 @@ fn conv(n: u32, c: u32, m: u32, h: u32, r: u32, pad: u32) -> ConvProblem {
         u_w: 1,
         d_h: 1,
         d_w: 1,
-        pad: Padding { top: pad, bottom: pad, left: pad, right: pad },
+        pad: Padding {
+            top: pad,
+            bottom: pad,
+            left: pad,
+            right: pad,
+        },
         weight_density: 1.0,
         ifmap_zero_fraction: 0.0,
         ofmap_zero_fraction: 0.0,
@@ -50,7 +55,10 @@ const FIG10: [(&str, f64, f64, f64); 8] = [
 fn isca16_fig10_energy_breakdown_within_10_percent() {
     let hw = hw::load("eyeriss-isca16-256pe").unwrap();
     let net = workload::load("alexnet").unwrap().densified();
-    let opts = EstimateOptions { batch: Some(16), ..EstimateOptions::default() };
+    let opts = EstimateOptions {
+        batch: Some(16),
+        ..EstimateOptions::default()
+    };
     let results = estimate_network(&net, &hw, &opts).unwrap();
     let mut misses = Vec::new();
     for (layer, alu, dram, rf) in FIG10 {
@@ -61,7 +69,11 @@ fn isca16_fig10_energy_breakdown_within_10_percent() {
             ("rf", r.energy.level(Level::Rf), rf),
         ] {
             let err = got / 1e9 / want - 1.0;
-            eprintln!("{layer} {what}: {:.3} vs {want} ({:+.1}%)", got / 1e9, 100.0 * err);
+            eprintln!(
+                "{layer} {what}: {:.3} vs {want} ({:+.1}%)",
+                got / 1e9,
+                100.0 * err
+            );
             if err.abs() > 0.10 {
                 misses.push(format!("{layer} {what} {:+.1}%", 100.0 * err));
             }
@@ -78,12 +90,20 @@ fn data_movement_dominates_every_dense_conv_layer() {
     for name in workload::builtin_names() {
         let net = workload::load(name).unwrap().densified();
         for layer in &net.layers {
-            let (LayerWork::Array(prob), "conv" | "dwconv") = (LayerWork::of(layer, 1), layer.kind.name()) else {
+            let (LayerWork::Array(prob), "conv" | "dwconv") =
+                (LayerWork::of(layer, 1), layer.kind.name())
+            else {
                 continue;
             };
             let m = mapping::search(&prob, &hw, Objective::Energy).unwrap();
             let e = estimate_layer(&prob, &m, &hw).counts.energy(&hw.energy);
-            assert!(e.movement() > e.alu, "{name}/{}: movement {} ≤ compute {}", layer.name, e.movement(), e.alu);
+            assert!(
+                e.movement() > e.alu,
+                "{name}/{}: movement {} ≤ compute {}",
+                layer.name,
+                e.movement(),
+                e.alu
+            );
         }
     }
 }
@@ -95,7 +115,16 @@ fn data_movement_dominates_every_dense_conv_layer() {
 fn hand_counted_tiny_layer() {
     let hw = hw::load("tiny").unwrap();
     let prob = conv(1, 2, 2, 4, 3, 0);
-    let m = RowStationaryMapping { e: 2, r: 1, t: 1, g: 1, p: 1, q: 1, n: 1, m: 2 };
+    let m = RowStationaryMapping {
+        e: 2,
+        r: 1,
+        t: 1,
+        g: 1,
+        p: 1,
+        q: 1,
+        n: 1,
+        m: 2,
+    };
     mapping::check(&m, &prob, &hw).unwrap();
     let c = estimate_layer(&prob, &m, &hw).counts;
     let at = |l, t| {
@@ -135,7 +164,16 @@ fn padding_taps_count_as_zeros() {
     let hw = hw::load("tiny").unwrap();
     let mut prob = conv(1, 1, 1, 3, 3, 1);
     prob.ifmap_zero_fraction = 0.25;
-    let m = RowStationaryMapping { e: 3, r: 1, t: 1, g: 1, p: 1, q: 1, n: 1, m: 1 };
+    let m = RowStationaryMapping {
+        e: 3,
+        r: 1,
+        t: 1,
+        g: 1,
+        p: 1,
+        q: 1,
+        n: 1,
+        m: 1,
+    };
     let c = estimate_layer(&prob, &m, &hw).counts;
     assert_eq!(c.macs.algorithmic, 81);
     assert_eq!(c.macs.gated, 44);
@@ -147,25 +185,50 @@ fn padding_taps_count_as_zeros() {
 fn alexnet_conv3(hw: &HwConfig) -> (ConvProblem, RowStationaryMapping) {
     let net = workload::load("alexnet").unwrap();
     let layer = net.layer("conv3").unwrap();
-    let LayerWork::Array(prob) = LayerWork::of(layer, 4) else { panic!("conv3 is an array layer") };
+    let LayerWork::Array(prob) = LayerWork::of(layer, 4) else {
+        panic!("conv3 is an array layer")
+    };
     let m = mapping::search(&prob.dense(), hw, Objective::Energy).unwrap();
     (prob, m)
 }
 
 #[test]
 fn sparsity_never_raises_energy() {
-    for features in [(true, false, false), (false, true, false), (true, false, true), (false, false, false)] {
+    for features in [
+        (true, false, false),
+        (false, true, false),
+        (true, false, true),
+        (false, false, false),
+    ] {
         let mut hw = hw::load("eyeriss-v1").unwrap();
-        (hw.sparsity.zero_gating, hw.sparsity.zero_skipping, hw.sparsity.weight_compression) = features;
+        (
+            hw.sparsity.zero_gating,
+            hw.sparsity.zero_skipping,
+            hw.sparsity.weight_compression,
+        ) = features;
         let (base, m) = alexnet_conv3(&hw);
         let energy = |z: f64, d: f64| {
-            let p = ConvProblem { ifmap_zero_fraction: z, ofmap_zero_fraction: z, weight_density: d, ..base };
-            estimate_layer(&p, &m, &hw).counts.energy(&hw.energy).total()
+            let p = ConvProblem {
+                ifmap_zero_fraction: z,
+                ofmap_zero_fraction: z,
+                weight_density: d,
+                ..base
+            };
+            estimate_layer(&p, &m, &hw)
+                .counts
+                .energy(&hw.energy)
+                .total()
         };
         for k in 0..10 {
             let (lo, hi) = (f64::from(k) / 10.0, f64::from(k + 1) / 10.0);
-            assert!(energy(hi, 1.0) <= energy(lo, 1.0), "{features:?}: zeros {lo}→{hi} raised energy");
-            assert!(energy(0.3, 1.0 - hi) <= energy(0.3, 1.0 - lo), "{features:?}: density {lo}→{hi} raised energy");
+            assert!(
+                energy(hi, 1.0) <= energy(lo, 1.0),
+                "{features:?}: zeros {lo}→{hi} raised energy"
+            );
+            assert!(
+                energy(0.3, 1.0 - hi) <= energy(0.3, 1.0 - lo),
+                "{features:?}: density {lo}→{hi} raised energy"
+            );
         }
     }
 }
@@ -177,7 +240,11 @@ fn gating_alone_leaves_cycles_unchanged() {
     let (base, m) = alexnet_conv3(&hw);
     let dense = estimate_layer(&base.dense(), &m, &hw);
     for (z, d) in [(0.5, 1.0), (0.9, 0.3), (0.0, 0.1)] {
-        let p = ConvProblem { ifmap_zero_fraction: z, weight_density: d, ..base };
+        let p = ConvProblem {
+            ifmap_zero_fraction: z,
+            weight_density: d,
+            ..base
+        };
         let est = estimate_layer(&p, &m, &hw);
         assert_eq!(est.cycles, dense.cycles);
         assert_eq!(est.processing_cycles, dense.processing_cycles);
@@ -192,14 +259,26 @@ fn gating_alone_leaves_cycles_unchanged() {
 #[test]
 fn golden_csvs_on_tiny() {
     let hw = hw::load("tiny").unwrap();
-    let net = workload::load(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tiny-net.toml")).unwrap();
+    let net = workload::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/tiny-net.toml"
+    ))
+    .unwrap();
     let results = estimate_network(&net, &hw, &EstimateOptions::default()).unwrap();
     let files = [
-        ("tinynet-tiny-accesses.csv", stats::csv::accesses_csv(&results, hw.energy.unit)),
-        ("tinynet-tiny-layers.csv", stats::csv::layers_csv(&results, hw.energy.unit, hw.clock.core_mhz)),
+        (
+            "tinynet-tiny-accesses.csv",
+            stats::csv::accesses_csv(&results, hw.energy.unit),
+        ),
+        (
+            "tinynet-tiny-layers.csv",
+            stats::csv::layers_csv(&results, hw.energy.unit, hw.clock.core_mhz),
+        ),
     ];
     for (name, bytes) in files {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
         if std::env::var_os("EYESIM_UPDATE_GOLDEN").is_some() {
             std::fs::write(&path, &bytes).unwrap();
         }
@@ -215,8 +294,14 @@ fn golden_csvs_on_tiny() {
 fn results_do_not_depend_on_thread_count() {
     let hw = hw::load("eyeriss-v1").unwrap();
     let net = workload::load("alexnet").unwrap();
-    let one = EstimateOptions { threads: 1, ..EstimateOptions::default() };
-    let two = EstimateOptions { threads: 2, ..EstimateOptions::default() };
+    let one = EstimateOptions {
+        threads: 1,
+        ..EstimateOptions::default()
+    };
+    let two = EstimateOptions {
+        threads: 2,
+        ..EstimateOptions::default()
+    };
     let a = estimate_network(&net, &hw, &one).unwrap();
     let b = estimate_network(&net, &hw, &two).unwrap();
     assert_eq!(

@@ -1,5 +1,5 @@
 //! Integration tests: one binary, one module per capability.
 
-mod hwconfig;
 mod analytic;
+mod hwconfig;
 mod mapping;

@@ -34,13 +34,20 @@ fn searched_mappings_are_legal_for_every_objective() {
 #[test]
 fn no_legal_mapping_names_the_limit() {
     let net = workload::load("alexnet").unwrap();
-    let LayerWork::Array(conv1) = LayerWork::of(&net.layers[0], 4) else { unreachable!() };
+    let LayerWork::Array(conv1) = LayerWork::of(&net.layers[0], 4) else {
+        unreachable!()
+    };
     let mut tall = hw::load("eyeriss-v1").unwrap();
     tall.array.rows = 10;
     let err = estimate_network(&net, &tall, &EstimateOptions::default()).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, AnalyticError::NoMapping { .. }), "{msg}");
-    assert!(msg.contains("layer `conv1`") && msg.contains("filter height R = 11") && msg.contains("array rows = 10"), "{msg}");
+    assert!(
+        msg.contains("layer `conv1`")
+            && msg.contains("filter height R = 11")
+            && msg.contains("array rows = 10"),
+        "{msg}"
+    );
 
     let mut small = hw::load("eyeriss-v1").unwrap();
     small.pe.ifmap_spad_words = 8;
@@ -57,24 +64,48 @@ fn no_legal_mapping_names_the_limit() {
 fn pinned_mappings_are_used_and_checked() {
     let hw = hw::load("eyeriss-v1").unwrap();
     let net = workload::load("alexnet").unwrap();
-    let pin = RowStationaryMapping { e: 7, r: 1, t: 2, g: 1, p: 16, q: 1, n: 1, m: 96 };
+    let pin = RowStationaryMapping {
+        e: 7,
+        r: 1,
+        t: 2,
+        g: 1,
+        p: 16,
+        q: 1,
+        n: 1,
+        m: 96,
+    };
     let mut set = MappingSet::new();
     set.insert("conv1", pin);
-    let opts = EstimateOptions { pinned: set, ..EstimateOptions::default() };
+    let opts = EstimateOptions {
+        pinned: set,
+        ..EstimateOptions::default()
+    };
     let results = estimate_network(&net, &hw, &opts).unwrap();
     assert_eq!(results[0].mapping, Some(pin));
 
     let mut bad = MappingSet::new();
     bad.insert("conv3", RowStationaryMapping { p: 30, ..pin });
-    let opts = EstimateOptions { pinned: bad, ..EstimateOptions::default() };
+    let opts = EstimateOptions {
+        pinned: bad,
+        ..EstimateOptions::default()
+    };
     let msg = estimate_network(&net, &hw, &opts).unwrap_err().to_string();
-    assert!(msg.contains("layer `conv3`") && msg.contains("psum spad"), "{msg}");
+    assert!(
+        msg.contains("layer `conv3`") && msg.contains("psum spad"),
+        "{msg}"
+    );
 
     let mut unknown = MappingSet::new();
     unknown.insert("conv9", pin);
-    let opts = EstimateOptions { pinned: unknown, ..EstimateOptions::default() };
+    let opts = EstimateOptions {
+        pinned: unknown,
+        ..EstimateOptions::default()
+    };
     let msg = estimate_network(&net, &hw, &opts).unwrap_err().to_string();
-    assert!(msg.contains("`conv9`") && msg.contains("not in the network"), "{msg}");
+    assert!(
+        msg.contains("`conv9`") && msg.contains("not in the network"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -88,13 +119,21 @@ fn estimate_cli_writes_outputs_that_pin_back() {
             .args(extra)
             .output()
             .unwrap();
-        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
     };
     run(&[], &out);
     let toml = out.join("mappings.toml");
     let again = dir.path().join("b");
     run(&["--mapping", toml.to_str().unwrap()], &again);
     for f in ["accesses.csv", "layers.csv", "mappings.toml"] {
-        assert_eq!(std::fs::read(out.join(f)).unwrap(), std::fs::read(again.join(f)).unwrap(), "{f}");
+        assert_eq!(
+            std::fs::read(out.join(f)).unwrap(),
+            std::fs::read(again.join(f)).unwrap(),
+            "{f}"
+        );
     }
 }
