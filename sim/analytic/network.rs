@@ -26,22 +26,22 @@ pub struct EstimateOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum AnalyticError {
     /// No legal mapping exists for a layer.
-    #[error("layer `{layer}`: no legal mapping: {source}")]
+    #[error("layer `{layer}`: no legal mapping: {limit}")]
     NoMapping {
         /// Layer name.
         layer: String,
         /// The limit that even the smallest mapping violates.
-        source: MapError,
+        limit: MapError,
     },
     /// A pinned mapping is illegal.
-    #[error("layer `{layer}`: pinned mapping {mapping} is illegal: {source}")]
+    #[error("layer `{layer}`: pinned mapping {mapping} is illegal: {limit}")]
     BadPinned {
         /// Layer name.
         layer: String,
         /// The pinned mapping.
         mapping: RowStationaryMapping,
         /// The violated limit.
-        source: MapError,
+        limit: MapError,
     },
     /// The mapping set names a layer the network does not have, or one that does not use the PE array.
     #[error("mapping set names layer `{layer}`, which {why}")]
@@ -131,17 +131,17 @@ fn estimate_one(
         LayerWork::Array(prob) => {
             let mapping = match opts.pinned.get(&layer.name) {
                 Some(m) => {
-                    mapping::check(m, &prob, hw).map_err(|source| AnalyticError::BadPinned {
+                    mapping::check(m, &prob, hw).map_err(|limit| AnalyticError::BadPinned {
                         layer: layer.name.clone(),
                         mapping: *m,
-                        source,
+                        limit,
                     })?;
                     *m
                 }
-                None => mapping::search(&prob, hw, opts.objective).map_err(|source| {
+                None => mapping::search(&prob, hw, opts.objective).map_err(|limit| {
                     AnalyticError::NoMapping {
                         layer: layer.name.clone(),
-                        source,
+                        limit,
                     }
                 })?,
             };
