@@ -126,7 +126,10 @@ mod tests {
         };
         assert_eq!(dram(&s), dram(&d) / 4);
         assert_eq!(s.macs.skipped, d.macs.algorithmic * 3 / 4);
-        assert_eq!(s.macs.performed + s.macs.gated + s.macs.skipped, d.macs.algorithmic);
+        assert_eq!(
+            s.macs.performed + s.macs.gated + s.macs.skipped,
+            d.macs.algorithmic
+        );
         assert!(
             estimate_layer(&sparse, &m, &hw).processing_cycles
                 < estimate_layer(&dense, &m, &hw).processing_cycles
