@@ -134,7 +134,9 @@ fn ifmap_values(prob: &ConvProblem, seed: u64) -> Vec<i16> {
     let zeros = exact_count(prob.ifmap_zero_fraction, count);
     let mut rng = rng(seed, IFMAP_STREAM);
     if prob.network_input {
-        sparse_values(&mut rng, count, zeros, |r| nonzero_in(r, -INPUT_MAX, INPUT_MAX))
+        sparse_values(&mut rng, count, zeros, |r| {
+            nonzero_in(r, -INPUT_MAX, INPUT_MAX)
+        })
     } else {
         sparse_values(&mut rng, count, zeros, |r| nonzero_in(r, 0, ACTIVATION_MAX))
     }
@@ -144,7 +146,9 @@ fn weight_values(prob: &ConvProblem, seed: u64) -> Vec<i16> {
     let count = prob.weights();
     let zeros = count - exact_count(prob.weight_density, count);
     let mut rng = rng(seed, WEIGHT_STREAM);
-    sparse_values(&mut rng, count, zeros, |r| nonzero_in(r, WEIGHT_MIN, WEIGHT_MAX))
+    sparse_values(&mut rng, count, zeros, |r| {
+        nonzero_in(r, WEIGHT_MIN, WEIGHT_MAX)
+    })
 }
 
 /// Per-filter biases that zero (after ReLU) about `ofmap_zero_fraction` of

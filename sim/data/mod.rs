@@ -115,8 +115,19 @@ impl LayerData {
     /// 0 ≤ xp < Wp) of image `n`, group `g`, channel `c` within the group;
     /// 0 on padding.
     #[inline]
-    pub fn ifmap_padded(&self, prob: &ConvProblem, n: u32, g: u32, c: u32, yp: u32, xp: u32) -> i16 {
-        let (y, x) = (yp.wrapping_sub(prob.pad.top), xp.wrapping_sub(prob.pad.left));
+    pub fn ifmap_padded(
+        &self,
+        prob: &ConvProblem,
+        n: u32,
+        g: u32,
+        c: u32,
+        yp: u32,
+        xp: u32,
+    ) -> i16 {
+        let (y, x) = (
+            yp.wrapping_sub(prob.pad.top),
+            xp.wrapping_sub(prob.pad.left),
+        );
         if y >= prob.h || x >= prob.w {
             return 0;
         }

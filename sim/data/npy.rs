@@ -48,7 +48,8 @@ pub fn load_npy(dir: &Path, layer: &str, prob: &ConvProblem) -> Result<LayerData
         let arr = read_npy_i16(&path)?;
         let full = vec![u(prob.g * prob.m), u(prob.c), u(prob.r), u(prob.s)];
         let flat = vec![u(prob.m), u(prob.c) * u(prob.r) * u(prob.s)];
-        let is_fc = prob.g == 1 && prob.e == 1 && prob.f == 1 && prob.r == prob.h && prob.s == prob.w;
+        let is_fc =
+            prob.g == 1 && prob.e == 1 && prob.f == 1 && prob.r == prob.h && prob.s == prob.w;
         if arr.shape != full && !(is_fc && arr.shape == flat) {
             let expected = if is_fc {
                 format!("{full:?} or {flat:?}")
@@ -95,7 +96,11 @@ pub fn read_npy_i16(path: &Path) -> Result<NpyArray, DataError> {
 /// # Panics
 /// When the shape's product differs from `values.len()`.
 pub fn write_npy_i16(path: &Path, shape: &[u64], values: &[i16]) -> Result<(), DataError> {
-    assert_eq!(shape.iter().product::<u64>(), values.len() as u64, "shape/values mismatch");
+    assert_eq!(
+        shape.iter().product::<u64>(),
+        values.len() as u64,
+        "shape/values mismatch"
+    );
     let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
     let shape_text = match dims.len() {
         1 => format!("({},)", dims[0]),
@@ -135,7 +140,12 @@ fn parse(bytes: &[u8], path: &Path) -> Result<NpyArray, DataError> {
             let n = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
             (n as usize, 12)
         }
-        _ => return Err(fmt_err(format!("unsupported format version {major}.{}", bytes[7]))),
+        _ => {
+            return Err(fmt_err(format!(
+                "unsupported format version {major}.{}",
+                bytes[7]
+            )))
+        }
     };
     let data_start = header_start + header_len;
     let header = bytes
@@ -143,7 +153,8 @@ fn parse(bytes: &[u8], path: &Path) -> Result<NpyArray, DataError> {
         .ok_or_else(|| fmt_err(format!("header of {header_len} bytes is truncated")))?;
     let header = std::str::from_utf8(header).map_err(|_| fmt_err("header is not text".into()))?;
 
-    let descr = dict_value(header, "descr").ok_or_else(|| fmt_err("header has no 'descr'".into()))?;
+    let descr =
+        dict_value(header, "descr").ok_or_else(|| fmt_err("header has no 'descr'".into()))?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
     let big_endian = match descr {
         "<i2" | "|i2" => false,
@@ -157,11 +168,17 @@ fn parse(bytes: &[u8], path: &Path) -> Result<NpyArray, DataError> {
     };
     match dict_value(header, "fortran_order") {
         Some("False") => {}
-        Some("True") => return Err(fmt_err("Fortran-order arrays are not supported; save in C order".into())),
+        Some("True") => {
+            return Err(fmt_err(
+                "Fortran-order arrays are not supported; save in C order".into(),
+            ))
+        }
         _ => return Err(fmt_err("header has no valid 'fortran_order'".into())),
     }
-    let shape_text = dict_value(header, "shape").ok_or_else(|| fmt_err("header has no 'shape'".into()))?;
-    let shape = parse_shape(shape_text).ok_or_else(|| fmt_err(format!("bad shape {shape_text}")))?;
+    let shape_text =
+        dict_value(header, "shape").ok_or_else(|| fmt_err("header has no 'shape'".into()))?;
+    let shape =
+        parse_shape(shape_text).ok_or_else(|| fmt_err(format!("bad shape {shape_text}")))?;
 
     let count = shape
         .iter()
@@ -195,7 +212,10 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     let at = header
         .find(&format!("'{key}'"))
         .or_else(|| header.find(&format!("\"{key}\"")))?;
-    let rest = header[at + key.len() + 2..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = header[at + key.len() + 2..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
     let end = match rest.chars().next()? {
         '(' => rest.find(')')? + 1,
         q @ ('\'' | '"') => rest[1..].find(q)? + 2,

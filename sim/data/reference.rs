@@ -68,7 +68,13 @@ pub fn reference_psums_threads(
         for (chunk_idx, chunk) in out.chunks_mut(per_thread * plane).enumerate() {
             scope.spawn(move || {
                 for (i, out_plane) in chunk.chunks_mut(plane).enumerate() {
-                    compute_plane(prob, data, product_shift, chunk_idx * per_thread + i, out_plane);
+                    compute_plane(
+                        prob,
+                        data,
+                        product_shift,
+                        chunk_idx * per_thread + i,
+                        out_plane,
+                    );
                 }
             });
         }
@@ -82,9 +88,17 @@ pub fn reference_psums_threads(
 /// outputs: all `o` with `0 ≤ o·stride + offset < len`.
 fn reach(offset: i64, stride: u32, len: u32, outs: u32) -> (usize, usize) {
     let stride = i64::from(stride);
-    let lo = if offset >= 0 { 0 } else { (-offset + stride - 1) / stride };
+    let lo = if offset >= 0 {
+        0
+    } else {
+        (-offset + stride - 1) / stride
+    };
     let last = i64::from(len) - 1 - offset;
-    let hi = if last < 0 { 0 } else { (last / stride + 1).min(i64::from(outs)) };
+    let hi = if last < 0 {
+        0
+    } else {
+        (last / stride + 1).min(i64::from(outs))
+    };
     (lo as usize, hi.max(lo) as usize)
 }
 

@@ -214,7 +214,12 @@ pub fn decode(words: &[u64], fmt: &RlcFormat) -> Result<Vec<i16>, RlcError> {
     for (index, &word) in words.iter().enumerate() {
         let is_last = index + 1 == words.len();
         match (word & flag != 0, is_last) {
-            (true, false) => return Err(RlcError::EarlyLastFlag { index, words: words.len() }),
+            (true, false) => {
+                return Err(RlcError::EarlyLastFlag {
+                    index,
+                    words: words.len(),
+                })
+            }
             (false, true) => return Err(RlcError::MissingLastFlag { words: words.len() }),
             _ => {}
         }

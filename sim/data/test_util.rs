@@ -51,8 +51,19 @@ pub fn naive(p: &ConvProblem, d: &LayerData, shift: u32) -> Vec<i16> {
                         for c in 0..p.c {
                             for r in 0..p.r {
                                 for s in 0..p.s {
-                                    let x = d.ifmap_padded(p, n, g, c, e * p.u_h + r * p.d_h, f * p.u_w + s * p.d_w);
-                                    let w = if p.op == Op::Mac { d.weight(p, g, m, c, r, s) } else { 0 };
+                                    let x = d.ifmap_padded(
+                                        p,
+                                        n,
+                                        g,
+                                        c,
+                                        e * p.u_h + r * p.d_h,
+                                        f * p.u_w + s * p.d_w,
+                                    );
+                                    let w = if p.op == Op::Mac {
+                                        d.weight(p, g, m, c, r, s)
+                                    } else {
+                                        0
+                                    };
                                     acc = tap(p.op, acc, x, w, shift);
                                 }
                             }

@@ -196,7 +196,10 @@ impl Network {
 
     /// Per-image work of every layer, in order.
     pub fn works(&self, batch: u32) -> Vec<LayerWork> {
-        self.layers.iter().map(|l| LayerWork::of(l, batch)).collect()
+        self.layers
+            .iter()
+            .map(|l| LayerWork::of(l, batch))
+            .collect()
     }
 
     /// A copy with all sparsity removed (`--dense`).
