@@ -7,7 +7,10 @@
 //! changes a psum (see [`PSUM_INIT`]). Zero weights are skipped for the same
 //! reason. The loop order is free because wrapping 16-bit addition is
 //! associative and commutative; the innermost loop runs along an ofmap row so
-//! the compiler can vectorise it. Planes are split among threads in
+//! the compiler can vectorise it. With a horizontal stride `U > 1` the
+//! input planes are first split into `U` column phases (phase `p` holds
+//! columns `p, p+U, p+2U, …`), so that an ofmap row reads a contiguous run of
+//! one phase instead of a strided gather. Planes are split among threads in
 //! contiguous chunks, so the result is identical for any thread count.
 
 use super::arith::{finalize, mac, PSUM_INIT};
@@ -64,6 +67,12 @@ pub fn reference_psums_threads(
         return out;
     }
     let per_thread = planes.div_ceil(threads.clamp(1, planes));
+    let phased = column_phases(prob, &data.ifmap);
+    let input = Input {
+        values: phased.as_deref().unwrap_or(&data.ifmap),
+        row_len: prob.w.div_ceil(prob.u_w) as usize,
+    };
+    let input = &input;
     std::thread::scope(|scope| {
         for (chunk_idx, chunk) in out.chunks_mut(per_thread * plane).enumerate() {
             scope.spawn(move || {
@@ -71,6 +80,7 @@ pub fn reference_psums_threads(
                     compute_plane(
                         prob,
                         data,
+                        input,
                         product_shift,
                         chunk_idx * per_thread + i,
                         out_plane,
@@ -80,6 +90,35 @@ pub fn reference_psums_threads(
         }
     });
     out
+}
+
+/// The ifmap in phase layout `[n][g·c][phase][h][row_len]`: element `j` of
+/// row `y` of phase `p` is column `j·U + p`. With `U = 1` this is the plain
+/// ifmap layout.
+struct Input<'a> {
+    values: &'a [i16],
+    row_len: usize,
+}
+
+/// The ifmap rearranged into column phases, or `None` when `U = 1` (the
+/// plain layout already is the phase layout). Entries past the last column
+/// of a phase are 0 and never read.
+fn column_phases(prob: &ConvProblem, ifmap: &[i16]) -> Option<Vec<i16>> {
+    let u = prob.u_w as usize;
+    if u == 1 || ifmap.is_empty() {
+        return None;
+    }
+    let (h, w) = (prob.h as usize, prob.w as usize);
+    let row_len = w.div_ceil(u);
+    let mut out = vec![0; ifmap.len() / (h * w) * u * h * row_len];
+    for (plane, dst) in ifmap.chunks(h * w).zip(out.chunks_mut(u * h * row_len)) {
+        for (y, row) in plane.chunks(w).enumerate() {
+            for (x, &v) in row.iter().enumerate() {
+                dst[((x % u) * h + y) * row_len + x / u] = v;
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Index ranges of the output axis that a tap at offset `offset` (in padded
@@ -106,6 +145,7 @@ fn reach(offset: i64, stride: u32, len: u32, outs: u32) -> (usize, usize) {
 fn compute_plane(
     prob: &ConvProblem,
     data: &LayerData,
+    input: &Input,
     shift: u32,
     plane_idx: usize,
     out: &mut [i16],
@@ -124,9 +164,14 @@ fn compute_plane(
         out[0] = dot(x, w, shift);
         return;
     }
+    let phased_plane = prob.u_w as usize * prob.h as usize * input.row_len;
     for c in 0..c_count {
-        let start = ((img * prob.g as usize + grp) * c_count + c) * in_plane;
-        let input = &data.ifmap[start..start + in_plane];
+        let start = ((img * prob.g as usize + grp) * c_count + c) * phased_plane;
+        let plane = Input {
+            values: &input.values[start..start + phased_plane],
+            row_len: input.row_len,
+        };
+        let input = &plane;
         for r in 0..prob.r {
             for s in 0..prob.s {
                 let tap_idx = (r * prob.s + s) as usize;
@@ -164,11 +209,12 @@ fn dot(x: &[i16], w: &[i16], shift: u32) -> i16 {
         .fold(PSUM_INIT, |acc, (&x, &w)| mac(acc, x, w, shift))
 }
 
-/// Applies tap `(r, s)` of one input channel plane to every output it reaches.
+/// Applies tap `(r, s)` of one input channel plane (phase layout) to every
+/// output it reaches.
 #[inline(always)]
 fn accumulate_tap(
     p: &ConvProblem,
-    input: &[i16],
+    input: &Input,
     out: &mut [i16],
     r: u32,
     s: u32,
@@ -181,20 +227,18 @@ fn accumulate_tap(
     if f_lo >= f_hi {
         return;
     }
-    let (w, f, u_w) = (p.w as usize, p.f as usize, p.u_w as usize);
+    let (h, f, u_w) = (p.h as usize, p.f as usize, p.u_w as usize);
+    // Input columns x0, x0+U, … all lie in phase x0 mod U, from index x0 / U.
+    let x0 = (f_lo as i64 * u_w as i64 + dx) as usize;
+    let (phase, j0) = (x0 % u_w, x0 / u_w);
+    let len = f_hi - f_lo;
     for e in e_lo..e_hi {
         let y = (e as i64 * i64::from(p.u_h) + dy) as usize;
-        let x0 = (f_lo as i64 * u_w as i64 + dx) as usize;
-        let in_row = &input[y * w..(y + 1) * w];
+        let row_start = (phase * h + y) * input.row_len + j0;
+        let in_row = &input.values[row_start..row_start + len];
         let out_row = &mut out[e * f + f_lo..e * f + f_hi];
-        if u_w == 1 {
-            for (o, &x) in out_row.iter_mut().zip(&in_row[x0..]) {
-                *o = op(*o, x);
-            }
-        } else {
-            for (o, &x) in out_row.iter_mut().zip(in_row[x0..].iter().step_by(u_w)) {
-                *o = op(*o, x);
-            }
+        for (o, &x) in out_row.iter_mut().zip(in_row) {
+            *o = op(*o, x);
         }
     }
 }
