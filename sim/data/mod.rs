@@ -6,7 +6,7 @@
 //!   (docs/dataflow.md §5), shared by the reference and the simulator.
 //! * [`generate`]: seeded synthetic data with exact sparsity and a bias
 //!   calibrated to the layer's ofmap zero fraction.
-//! * [`reference`]: the plain reference convolution / FC / pooling.
+//! * [`reference()`]: the plain reference convolution / FC / pooling.
 //! * [`rlc`]: the run-length code of feature maps in DRAM.
 //! * [`load_npy`]: real data from `.npy` files.
 
@@ -103,7 +103,7 @@ impl LayerData {
     }
 
     /// Index of ofmap value (image `n`, filter `k` over all groups, row `e`,
-    /// column `f`) in the `[n][g·m][e][f]` output of [`reference`].
+    /// column `f`) in the `[n][g·m][e][f]` output of [`reference()`].
     #[inline]
     pub fn ofmap_index(prob: &ConvProblem, n: u32, k: u32, e: u32, f: u32) -> usize {
         ((n as usize * (prob.g * prob.m) as usize + k as usize) * prob.e as usize + e as usize)

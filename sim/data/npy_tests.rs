@@ -42,7 +42,7 @@ fn save(dir: &Path, layer: &str, p: &ConvProblem, d: &LayerData, bias: bool) {
 fn raw_npy(version: u8, header: &str, data: &[u8]) -> Vec<u8> {
     let mut h = header.to_string();
     let pre = if version == 1 { 10 } else { 12 };
-    while (pre + h.len() + 1) % 64 != 0 {
+    while !(pre + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');

@@ -46,7 +46,7 @@ pub fn apply_finalize(prob: &ConvProblem, bias: &[i16], psums: &mut [i16]) {
 /// sums (MAC, avg) or maxima (max pooling), starting from [`PSUM_INIT`].
 ///
 /// # Panics
-/// As [`reference`].
+/// As [`reference()`].
 pub fn reference_psums(prob: &ConvProblem, data: &LayerData, product_shift: u32) -> Vec<i16> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     reference_psums_threads(prob, data, product_shift, threads)

@@ -153,20 +153,26 @@ pub fn encoded_words(values: &[i16], fmt: &RlcFormat) -> u64 {
     pair_count(values, fmt).div_ceil(u64::from(fmt.pairs_per_word()))
 }
 
-/// Size of the encoding of `values` in 16-bit words (rounded up), without
-/// allocating: the DRAM traffic the counters charge.
+/// Size of the encoding of `values` in 16-bit DRAM words, without
+/// allocating: the DRAM traffic the counters charge. Each RLC word occupies
+/// `ceil(word_bits / 16)` whole 16-bit words. Works for every format a
+/// validated config allows, including words wider than 64 bits.
 pub fn encoded_words16(values: &[i16], fmt: &RlcFormat) -> u64 {
-    (encoded_words(values, fmt) * u64::from(fmt.word_bits)).div_ceil(16)
+    encoded_words(values, fmt) * u64::from(fmt.word_bits.div_ceil(16))
 }
 
 /// Encodes `values` (see the module doc for the layout).
 ///
 /// # Panics
-/// When `fmt` fails [`check_format`] (validated configs never do).
+/// When `fmt` fails [`check_format`]; use [`try_encode`] for formats that
+/// come from outside (a validated config may have words wider than 64 bits).
 pub fn encode(values: &[i16], fmt: &RlcFormat) -> Vec<u64> {
-    if let Err(e) = check_format(fmt) {
-        panic!("{e}");
-    }
+    try_encode(values, fmt).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Encodes `values`, or reports why `fmt` cannot be packed into `u64` words.
+pub fn try_encode(values: &[i16], fmt: &RlcFormat) -> Result<Vec<u64>, RlcError> {
+    check_format(fmt)?;
     let ppw = fmt.pairs_per_word();
     let pair_bits = fmt.run_bits + fmt.level_bits;
     let level_mask = low_mask(fmt.level_bits);
@@ -191,7 +197,7 @@ pub fn encode(values: &[i16], fmt: &RlcFormat) -> Vec<u64> {
     if let Some(last) = words.last_mut() {
         *last |= 1 << (fmt.word_bits - 1);
     }
-    words
+    Ok(words)
 }
 
 fn low_mask(bits: u32) -> u64 {

@@ -135,8 +135,8 @@ fn round_trips_random_sparse_vectors() {
                     Ok(&v),
                     "{fmt:?} z={z} len={len}"
                 );
-                let bits = words.len() as u64 * u64::from(fmt.word_bits);
-                assert_eq!(encoded_words16(&v, fmt), bits.div_ceil(16));
+                let per_word = u64::from(fmt.word_bits.div_ceil(16));
+                assert_eq!(encoded_words16(&v, fmt), words.len() as u64 * per_word);
                 assert_eq!(encoded_words(&v, fmt), words.len() as u64);
             }
         }
@@ -258,6 +258,56 @@ fn unusable_formats_are_named() {
             "{fmt:?}"
         );
         assert!(decode(&[], &fmt).is_err());
+        assert!(try_encode(&[1], &fmt).is_err());
     }
     assert_eq!(check_format(&EYERISS), Ok(()));
+}
+
+#[test]
+fn sizes_of_words_wider_than_64_bits() {
+    // A validated config may use 128-bit words: 6 pairs of 21 bits + flag.
+    let wide = RlcFormat {
+        run_bits: 5,
+        level_bits: 16,
+        word_bits: 128,
+    };
+    assert_eq!(wide.pairs_per_word(), 6);
+    assert_eq!(encoded_words16(&[1; 13], &wide), 3 * 8);
+    // A 19-bit word still occupies two whole 16-bit words.
+    let odd = RlcFormat {
+        run_bits: 2,
+        level_bits: 16,
+        word_bits: 19,
+    };
+    assert_eq!(encoded_words16(&[1; 5], &odd), 10);
+}
+
+#[test]
+fn pair_count_matches_the_closed_form() {
+    // Pairs end at every non-zero, at every (max_run+1)-th zero of a run, and
+    // once more at the end when the stream ends in zeros.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    for _ in 0..200 {
+        let len = rng.gen_range(0..400);
+        let zero = rng.gen_range(0.0..1.0);
+        let v = sparse(&mut rng, len, zero);
+        let mut expected = 0u64;
+        let mut run = 0u64;
+        for &x in &v {
+            if x != 0 {
+                expected += 1;
+                run = 0;
+            } else {
+                run += 1;
+                if run == 32 {
+                    expected += 1;
+                    run = 0;
+                }
+            }
+        }
+        if v.last() == Some(&0) {
+            expected += 1;
+        }
+        assert_eq!(pair_count(&v, &EYERISS), expected, "{v:?}");
+    }
 }
