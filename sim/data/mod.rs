@@ -81,6 +81,16 @@ pub enum DataError {
         /// The shape found.
         found: Vec<u64>,
     },
+    /// In-memory data whose tensor length does not match the problem.
+    #[error("layer data: {tensor} has {found} values, the problem needs {expected}")]
+    Size {
+        /// `ifmap`, `weights` or `bias`.
+        tensor: &'static str,
+        /// Values the problem implies.
+        expected: usize,
+        /// Values present.
+        found: usize,
+    },
 }
 
 impl LayerData {
@@ -149,6 +159,26 @@ impl LayerData {
         )
     }
 
+    /// Checks that the sizes match `prob`; the error names the first tensor
+    /// whose length is wrong.
+    pub fn check(&self, prob: &ConvProblem) -> Result<(), DataError> {
+        let (i, w, b) = Self::expected_lens(prob);
+        for (tensor, expected, found) in [
+            ("ifmap", i, self.ifmap.len()),
+            ("weights", w, self.weights.len()),
+            ("bias", b, self.bias.len()),
+        ] {
+            if expected != found {
+                return Err(DataError::Size {
+                    tensor,
+                    expected,
+                    found,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Panics with a clear message when the sizes do not match `prob`.
     pub(crate) fn assert_matches(&self, prob: &ConvProblem) {
         let (i, w, b) = Self::expected_lens(prob);
@@ -186,3 +216,62 @@ pub fn density(values: &[i16]) -> f64 {
 
 #[cfg(test)]
 pub(crate) mod test_util;
+
+#[cfg(test)]
+mod tests {
+    use super::test_util::problem;
+    use super::*;
+    use crate::workload::{Op, Padding};
+
+    #[test]
+    fn index_helpers_follow_c_order() {
+        let mut p = problem(Op::Mac, 3, 2, 4, 5, 2, 3);
+        p.n = 2;
+        p.g = 2;
+        p.pad = Padding {
+            top: 1,
+            bottom: 0,
+            left: 2,
+            right: 0,
+        };
+        let d = LayerData {
+            ifmap: (0..p.ifmap_values() as i16).collect(),
+            weights: (0..p.weights() as i16).collect(),
+            bias: vec![0; 4],
+        };
+        // image 1, group 1, channel 2 -> plane 1*6 + 3 + 2 = 11; row 3, col 4.
+        assert_eq!(LayerData::ifmap_index(&p, 1, 5, 3, 4), 11 * 20 + 3 * 5 + 4);
+        assert_eq!(
+            d.ifmap_padded(&p, 1, 1, 2, 4, 6),
+            (11 * 20 + 3 * 5 + 4) as i16
+        );
+        assert_eq!(d.ifmap_padded(&p, 1, 1, 2, 0, 6), 0);
+        assert_eq!(d.ifmap_padded(&p, 1, 1, 2, 4, 1), 0);
+        assert_eq!(
+            d.weight(&p, 1, 1, 2, 1, 2),
+            (((3 * 3 + 2) * 2 + 1) * 3 + 2) as i16
+        );
+        assert_eq!(
+            LayerData::ofmap_index(&p, 1, 3, 0, 1),
+            ((4 + 3) * p.e as usize) * p.f as usize + 1
+        );
+    }
+
+    #[test]
+    fn check_names_the_wrong_tensor() {
+        let p = problem(Op::Mac, 2, 3, 4, 4, 3, 3);
+        let mut d = crate::data::generate(&p, 0);
+        assert!(d.check(&p).is_ok());
+        d.bias.pop();
+        let e = d.check(&p).unwrap_err().to_string();
+        assert_eq!(e, "layer data: bias has 2 values, the problem needs 3");
+    }
+
+    #[test]
+    fn statistics() {
+        assert_eq!(zero_fraction(&[]), 0.0);
+        assert_eq!(zero_fraction(&[0, 1, 0, 2]), 0.5);
+        assert_eq!(density(&[0, 1, 1, 2]), 0.75);
+        assert_eq!(count_zeros(&[0, 0, 5]), 2);
+    }
+}
