@@ -35,6 +35,9 @@
 
 use crate::hw::RlcFormat;
 
+/// Most pairs a word can hold under [`check_format`]: 63 bits / 17.
+const MAX_PAIRS_PER_WORD: usize = 3;
+
 /// Errors of decoding an RLC stream (or of an unusable format).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RlcError {
@@ -232,7 +235,10 @@ pub fn decode(words: &[u64], fmt: &RlcFormat) -> Result<Vec<i16>, RlcError> {
         if word & !(used | flag) != 0 {
             return Err(RlcError::PaddingBits { index });
         }
-        let mut pairs: Vec<(u32, i16)> = Vec::with_capacity(ppw as usize);
+        // check_format bounds a word to 64 bits and a pair to 17, so at most
+        // three pairs fit; the buffer avoids an allocation per word.
+        let mut pairs = [(0u32, 0i16); MAX_PAIRS_PER_WORD];
+        let mut count = 0;
         for k in 0..ppw {
             let pair = word >> (k * pair_bits);
             let run = (pair & low_mask(fmt.run_bits)) as u32;
@@ -241,17 +247,18 @@ pub fn decode(words: &[u64], fmt: &RlcFormat) -> Result<Vec<i16>, RlcError> {
             let shift = 64 - fmt.level_bits;
             let level = ((raw << shift) as i64) >> shift;
             let level = i16::try_from(level).map_err(|_| RlcError::LevelRange { index, level })?;
-            pairs.push((run, level));
+            pairs[count] = (run, level);
+            count += 1;
         }
         if is_last {
-            while pairs.last() == Some(&(max_run, 0)) {
-                pairs.pop();
+            while count > 0 && pairs[count - 1] == (max_run, 0) {
+                count -= 1;
             }
-            if pairs.is_empty() {
+            if count == 0 {
                 return Err(RlcError::EmptyLastWord);
             }
         }
-        for (run, level) in pairs {
+        for &(run, level) in &pairs[..count] {
             out.extend(std::iter::repeat_n(0, run as usize));
             out.push(level);
         }
