@@ -17,7 +17,10 @@
 //! `n·e·f` outputs at or below zero. Per-filter targets add up to exactly
 //! `round(ofmap_zero_fraction · ofmap values)`, so the achieved fraction
 //! differs from the target only through ties among equal psums (and, in
-//! extreme cases, through 16-bit wrapping of `psum + bias`).
+//! extreme cases, through 16-bit wrapping of `psum + bias`). Pooling layers
+//! and layers without ReLU get bias 0: their ofmap zero fraction follows
+//! from the data (a max-pool output is zero only when its whole window is),
+//! not from `ofmap_zero_fraction`.
 
 use super::reference::{apply_finalize, reference_psums};
 use super::LayerData;
