@@ -1,10 +1,47 @@
-//! `eyesim import` (to be written).
+//! `eyesim import`: converts an ONNX model into a trace file.
+
+use anyhow::Context;
+use eyesim::{onnx, stats};
+use std::path::PathBuf;
 
 /// Arguments of `eyesim import`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The ONNX model (.onnx).
+    pub model: PathBuf,
+    /// Output trace; default `traces/<model file stem>.toml`.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Network name in the trace; default the model's file stem.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Batch size; default the input's first dimension (1 if symbolic).
+    #[arg(long)]
+    pub batch: Option<u32>,
+}
 
-/// Runs `eyesim import`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`eyesim import` is not implemented yet")
+/// Runs `eyesim import`. Nothing is written unless the whole model converts.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let mut net = onnx::import_file(&args.model)?;
+    if let Some(name) = args.name {
+        net.name = name;
+    }
+    if let Some(batch) = args.batch {
+        anyhow::ensure!(batch > 0, "--batch must be at least 1");
+        net.batch = batch;
+    }
+    let out = args
+        .output
+        .unwrap_or_else(|| PathBuf::from("traces").join(format!("{}.toml", net.name)));
+    let text = onnx::to_trace_toml(&net);
+    stats::write_atomic(&out, text.as_bytes())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    eprintln!(
+        "wrote {}: {} layers, batch {}, input {}",
+        out.display(),
+        net.layers.len(),
+        net.batch,
+        net.input
+    );
+    Ok(())
 }
