@@ -53,7 +53,11 @@ impl<'a> NodeCtx<'a> {
 
     /// The attribute `name`, checked to be of type `ty`. Files from IR
     /// version 1 leave the type unset; those are taken at their word.
-    fn find(&self, name: &str, ty: AttributeType) -> Result<Option<&'a AttributeProto>, OnnxErrorKind> {
+    fn find(
+        &self,
+        name: &str,
+        ty: AttributeType,
+    ) -> Result<Option<&'a AttributeProto>, OnnxErrorKind> {
         let Some(a) = self.node.attribute.iter().find(|a| a.name == name) else {
             return Ok(None);
         };
@@ -61,7 +65,11 @@ impl<'a> NodeCtx<'a> {
         if actual != AttributeType::Undefined && actual != ty {
             return Err(self.bad_attr(
                 name,
-                format!("expected type {}, found {}", ty.as_str_name(), actual.as_str_name()),
+                format!(
+                    "expected type {}, found {}",
+                    ty.as_str_name(),
+                    actual.as_str_name()
+                ),
             ));
         }
         Ok(Some(a))
@@ -69,7 +77,9 @@ impl<'a> NodeCtx<'a> {
 
     /// An INT attribute, or `default` when absent.
     pub fn int(&self, name: &str, default: i64) -> Result<i64, OnnxErrorKind> {
-        Ok(self.find(name, AttributeType::Int)?.map_or(default, |a| a.i))
+        Ok(self
+            .find(name, AttributeType::Int)?
+            .map_or(default, |a| a.i))
     }
 
     /// A required INT attribute.
@@ -81,7 +91,9 @@ impl<'a> NodeCtx<'a> {
 
     /// An INTS attribute, if present.
     pub fn ints(&self, name: &str) -> Result<Option<&'a [i64]>, OnnxErrorKind> {
-        Ok(self.find(name, AttributeType::Ints)?.map(|a| a.ints.as_slice()))
+        Ok(self
+            .find(name, AttributeType::Ints)?
+            .map(|a| a.ints.as_slice()))
     }
 
     /// A FLOAT attribute, if present.
@@ -91,7 +103,9 @@ impl<'a> NodeCtx<'a> {
 
     /// A FLOATS attribute, if present.
     pub fn floats(&self, name: &str) -> Result<Option<&'a [f32]>, OnnxErrorKind> {
-        Ok(self.find(name, AttributeType::Floats)?.map(|a| a.floats.as_slice()))
+        Ok(self
+            .find(name, AttributeType::Floats)?
+            .map(|a| a.floats.as_slice()))
     }
 
     /// A STRING attribute (UTF-8), if present.
@@ -108,17 +122,22 @@ impl<'a> NodeCtx<'a> {
     pub fn tensor(&self, name: &str) -> Result<Option<&'a TensorProto>, OnnxErrorKind> {
         match self.find(name, AttributeType::Tensor)? {
             None => Ok(None),
-            Some(a) => a
-                .t
-                .as_ref()
-                .map(Some)
-                .ok_or_else(|| self.bad_attr(name, "has no tensor value")),
+            Some(a) => {
+                a.t.as_ref()
+                    .map(Some)
+                    .ok_or_else(|| self.bad_attr(name, "has no tensor value"))
+            }
         }
     }
 
     /// A spatial INTS attribute of exactly two non-negative (or, with
     /// `positive`, positive) entries, or `default` when absent.
-    pub fn pair(&self, name: &str, default: [u32; 2], positive: bool) -> Result<[u32; 2], OnnxErrorKind> {
+    pub fn pair(
+        &self,
+        name: &str,
+        default: [u32; 2],
+        positive: bool,
+    ) -> Result<[u32; 2], OnnxErrorKind> {
         match self.ints(name)? {
             None => Ok(default),
             Some(v) => {
@@ -129,7 +148,13 @@ impl<'a> NodeCtx<'a> {
     }
 
     /// Checks an INTS attribute's length and range and converts it to u32.
-    pub fn small_values(&self, name: &str, v: &[i64], len: usize, positive: bool) -> Result<Vec<u32>, OnnxErrorKind> {
+    pub fn small_values(
+        &self,
+        name: &str,
+        v: &[i64],
+        len: usize,
+        positive: bool,
+    ) -> Result<Vec<u32>, OnnxErrorKind> {
         if v.len() != len {
             return Err(self.bad_attr(
                 name,

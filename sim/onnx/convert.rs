@@ -45,8 +45,12 @@ pub(crate) struct Builder<'a> {
     pub values: HashMap<&'a str, Value<'a>>,
     pub layers: Vec<Layer>,
     names: HashSet<String>,
-    /// How many node inputs read each value: Relu and BatchNormalization may
-    /// only modify a layer whose raw output nobody else reads.
+    /// Value-preserving aliases (Identity, Dropout, Flatten, Reshape output
+    /// → the value they view).
+    roots: HashMap<&'a str, &'a str>,
+    /// How many other nodes read each root value or one of its aliases:
+    /// Relu and BatchNormalization may only modify a layer whose raw output
+    /// nobody else reads.
     consumers: HashMap<&'a str, usize>,
     pub batch: u32,
 }
@@ -58,19 +62,18 @@ pub(crate) fn convert(model: &ModelProto, name: &str) -> Result<Network, OnnxErr
         values: HashMap::new(),
         layers: Vec::new(),
         names: HashSet::from(["input".to_string()]),
+        roots: HashMap::new(),
         consumers: HashMap::new(),
         batch: 1,
     };
     for t in &graph.initializer {
-        b.values
-            .insert(t.name.as_str(), Value::Const(Constant::from_tensor(&t.name, t)?));
+        b.values.insert(
+            t.name.as_str(),
+            Value::Const(Constant::from_tensor(&t.name, t)?),
+        );
     }
     let input = b.add_graph_input(graph)?;
-    for node in &graph.node {
-        for i in node.input.iter().filter(|i| !i.is_empty()) {
-            *b.consumers.entry(i.as_str()).or_default() += 1;
-        }
-    }
+    b.count_consumers(graph);
     for (i, node) in graph.node.iter().enumerate() {
         b.node(&NodeCtx::new(i, node))?;
     }
@@ -135,6 +138,32 @@ impl<'a> Builder<'a> {
             }),
         );
         Ok(fmap)
+    }
+
+    fn root(&self, mut name: &'a str) -> &'a str {
+        while let Some(r) = self.roots.get(name) {
+            name = r;
+        }
+        name
+    }
+
+    fn count_consumers(&mut self, graph: &'a GraphProto) {
+        for node in &graph.node {
+            let viewed = node.input.first().filter(|i| !i.is_empty());
+            let out = node.output.first().filter(|o| !o.is_empty());
+            let is_view = matches!(
+                node.op_type.as_str(),
+                "Identity" | "Dropout" | "Flatten" | "Reshape"
+            );
+            if let (true, Some(i), Some(o)) = (is_view, viewed, out) {
+                let r = self.root(i);
+                self.roots.insert(o.as_str(), r);
+                continue;
+            }
+            for i in node.input.iter().filter(|i| !i.is_empty()) {
+                *self.consumers.entry(self.root(i)).or_default() += 1;
+            }
+        }
     }
 
     fn node(&mut self, ctx: &NodeCtx<'a>) -> Result<(), OnnxErrorKind> {
@@ -263,7 +292,11 @@ impl<'a> Builder<'a> {
 
     fn layer_name(&mut self, node_name: &str, prefix: &str) -> String {
         let base = if node_name.is_empty() {
-            let n = self.layers.iter().filter(|l| l.name.starts_with(prefix)).count();
+            let n = self
+                .layers
+                .iter()
+                .filter(|l| l.name.starts_with(prefix))
+                .count();
             format!("{prefix}{}", n + 1)
         } else {
             node_name.to_string()
@@ -279,11 +312,11 @@ impl<'a> Builder<'a> {
     }
 
     /// The layer whose output `Relu`/`BatchNormalization` modifies in place.
-    fn sole_producer(&self, ctx: &NodeCtx, a: &Activation) -> Result<usize, OnnxErrorKind> {
+    fn sole_producer(&self, ctx: &NodeCtx<'a>, a: &Activation) -> Result<usize, OnnxErrorKind> {
         let Some(p) = a.producer else {
             return Err(ctx.shape_err("cannot be applied to the network input"));
         };
-        let input = ctx.node.input[0].as_str();
+        let input = self.root(&ctx.node.input[0]);
         if self.consumers.get(input).copied().unwrap_or(0) > 1 {
             return Err(ctx.shape_err(format!(
                 "'{input}' is also read by another node before this {}; eyesim cannot keep both versions",
@@ -293,7 +326,7 @@ impl<'a> Builder<'a> {
         Ok(p)
     }
 
-    fn relu(&mut self, ctx: &NodeCtx) -> Result<Value<'a>, OnnxErrorKind> {
+    fn relu(&mut self, ctx: &NodeCtx<'a>) -> Result<Value<'a>, OnnxErrorKind> {
         let a = self.act(ctx, 0)?;
         let p = self.sole_producer(ctx, &a)?;
         self.layers[p].relu = true;
@@ -304,11 +337,15 @@ impl<'a> Builder<'a> {
     /// FC layer: it only rescales weights and adds a bias, which changes no
     /// access count. A per-channel scale of zero would zero whole filters;
     /// that effect on weight density is not modelled.
-    fn batch_norm(&mut self, ctx: &NodeCtx) -> Result<Value<'a>, OnnxErrorKind> {
+    fn batch_norm(&mut self, ctx: &NodeCtx<'a>) -> Result<Value<'a>, OnnxErrorKind> {
         let a = self.act(ctx, 0)?;
         let p = self.sole_producer(ctx, &a)?;
         let layer = &self.layers[p];
-        if !matches!(layer.kind, LayerKind::Conv(_) | LayerKind::FullyConnected { .. }) || layer.relu {
+        if !matches!(
+            layer.kind,
+            LayerKind::Conv(_) | LayerKind::FullyConnected { .. }
+        ) || layer.relu
+        {
             return Err(ctx.shape_err(format!(
                 "can only be folded into a Conv or Gemm/MatMul directly before it, but follows layer '{}' ({}{})",
                 layer.name,
@@ -333,11 +370,17 @@ impl<'a> Builder<'a> {
     fn concat(&mut self, ctx: &NodeCtx) -> Result<Value<'a>, OnnxErrorKind> {
         let axis = ctx.required_int("axis")?;
         if axis != 1 && axis != -3 {
-            return Err(ctx.bad_attr("axis", format!("only the channel axis (1) is supported, found {axis}")));
+            return Err(ctx.bad_attr(
+                "axis",
+                format!("only the channel axis (1) is supported, found {axis}"),
+            ));
         }
         let acts = (0..ctx.node.input.len())
             .map(|i| self.act4(ctx, i))
             .collect::<Result<Vec<_>, _>>()?;
+        if acts.is_empty() {
+            return Err(ctx.shape_err("has no inputs"));
+        }
         let first = &acts[0];
         for (i, a) in acts.iter().enumerate().skip(1) {
             if a.dims[2..] != first.dims[2..] {
@@ -405,7 +448,10 @@ impl<'a> Builder<'a> {
         } else if let Some(v) = ctx.float("value_float")? {
             (vec![], ConstData::Splat(f64::from(v)))
         } else {
-            return Err(ctx.bad_attr("value", "Constant needs value, value_int(s) or value_float(s)"));
+            return Err(ctx.bad_attr(
+                "value",
+                "Constant needs value, value_int(s) or value_float(s)",
+            ));
         };
         Ok(Constant { name, dims, data })
     }
@@ -423,7 +469,11 @@ impl<'a> Builder<'a> {
                 if c.elements() != 1 {
                     return Err(ctx.bad_attr("value", "must hold exactly one element"));
                 }
-                c.density()?
+                // Integer fills may become shapes; for floats only zero-ness matters.
+                match c.ints() {
+                    Ok(v) => v[0] as f64,
+                    Err(_) => c.density()?,
+                }
             }
         };
         Ok(Constant {
@@ -466,11 +516,13 @@ fn input_dims(input: &ValueInfoProto) -> Result<Vec<Option<u32>>, OnnxErrorKind>
         Some(TypeValue::TensorType(tt)) => tt.shape.as_ref(),
         None => None,
     });
-    let shape = shape.ok_or_else(|| {
-        OnnxErrorKind::Input(format!("'{}' has no tensor shape", input.name))
-    })?;
+    let shape = shape
+        .ok_or_else(|| OnnxErrorKind::Input(format!("'{}' has no tensor shape", input.name)))?;
     if shape.dim.is_empty() {
-        return Err(OnnxErrorKind::Input(format!("'{}' is a scalar", input.name)));
+        return Err(OnnxErrorKind::Input(format!(
+            "'{}' is a scalar",
+            input.name
+        )));
     }
     Ok(shape
         .dim

@@ -62,9 +62,14 @@ fn padding(ctx: &NodeCtx, win: &Window, hw: [u64; 2]) -> Result<[u32; 4], OnnxEr
         let stride = u64::from(win.stride[axis]);
         let e = hw[axis].div_ceil(stride);
         let total = ((e - 1) * stride + win.extent(axis)).saturating_sub(hw[axis]);
-        let total = u32::try_from(total).map_err(|_| ctx.bad_attr("auto_pad", "padding overflows"))?;
+        let total =
+            u32::try_from(total).map_err(|_| ctx.bad_attr("auto_pad", "padding overflows"))?;
         let (small, large) = (total / 2, total - total / 2);
-        let (begin, end) = if upper { (small, large) } else { (large, small) };
+        let (begin, end) = if upper {
+            (small, large)
+        } else {
+            (large, small)
+        };
         out[2 * axis] = begin;
         out[2 * axis + 1] = end;
     }
@@ -72,16 +77,26 @@ fn padding(ctx: &NodeCtx, win: &Window, hw: [u64; 2]) -> Result<[u32; 4], OnnxEr
 }
 
 /// Output H and W for `win` over `hw` with `pad`, checked to be at least 1.
-fn out_hw(ctx: &NodeCtx, win: &Window, hw: [u64; 2], pad: [u32; 4]) -> Result<[u64; 2], OnnxErrorKind> {
+fn out_hw(
+    ctx: &NodeCtx,
+    win: &Window,
+    hw: [u64; 2],
+    pad: [u32; 4],
+) -> Result<[u64; 2], OnnxErrorKind> {
     let mut out = [0; 2];
     for axis in 0..2 {
-        out[axis] = out_extent(hw[axis], (pad[2 * axis], pad[2 * axis + 1]), win.extent(axis), win.stride[axis])
-            .ok_or_else(|| {
-                ctx.shape_err(format!(
-                    "the {}×{} window (dilation {:?}) does not fit the {}×{} input padded by {:?}",
-                    win.kernel[0], win.kernel[1], win.dilation, hw[0], hw[1], pad
-                ))
-            })?;
+        out[axis] = out_extent(
+            hw[axis],
+            (pad[2 * axis], pad[2 * axis + 1]),
+            win.extent(axis),
+            win.stride[axis],
+        )
+        .ok_or_else(|| {
+            ctx.shape_err(format!(
+                "the {}×{} window (dilation {:?}) does not fit the {}×{} input padded by {:?}",
+                win.kernel[0], win.kernel[1], win.dilation, hw[0], hw[1], pad
+            ))
+        })?;
     }
     Ok(out)
 }
@@ -116,16 +131,30 @@ impl<'a> Builder<'a> {
                 w.name, w.dims
             )));
         };
-        let kernel = [kh as u32, kw as u32];
+        let kernel = match (u32::try_from(kh), u32::try_from(kw)) {
+            (Ok(h), Ok(w)) if h > 0 && w > 0 => [h, w],
+            _ => {
+                return Err(ctx.shape_err(format!(
+                    "weight '{}' has an invalid kernel {:?}",
+                    w.name, w.dims
+                )))
+            }
+        };
         if let Some(k) = ctx.ints("kernel_shape")? {
             if k != [kh, kw] {
-                return Err(ctx.bad_attr("kernel_shape", format!("{k:?} disagrees with weight dims {:?}", w.dims)));
+                return Err(ctx.bad_attr(
+                    "kernel_shape",
+                    format!("{k:?} disagrees with weight dims {:?}", w.dims),
+                ));
             }
         }
         let group = ctx.int("group", 1)?;
         let c = x.dims[1];
         if group < 1 || c % group as u64 != 0 || m % group != 0 {
-            return Err(ctx.bad_attr("group", format!("{group} must divide {c} input channels and {m} filters")));
+            return Err(ctx.bad_attr(
+                "group",
+                format!("{group} must divide {c} input channels and {m} filters"),
+            ));
         }
         if c / group as u64 != cg as u64 {
             return Err(ctx.shape_err(format!(
@@ -138,9 +167,6 @@ impl<'a> Builder<'a> {
             stride: ctx.pair("strides", [1, 1], true)?,
             dilation: ctx.pair("dilations", [1, 1], true)?,
         };
-        if kernel.contains(&0) {
-            return Err(ctx.shape_err(format!("weight '{}' has an empty kernel {:?}", w.name, w.dims)));
-        }
         let hw = [x.dims[2], x.dims[3]];
         let pad = padding(ctx, &win, hw)?;
         let [e, f] = out_hw(ctx, &win, hw, pad)?;
@@ -182,7 +208,11 @@ impl<'a> Builder<'a> {
         // divides by the full window, and the divisor changes no access count.
         let [e, f] = out_hw(ctx, &win, hw, pad)?;
         let out = fmap(x.dims[1], e, f).ok_or_else(|| ctx.shape_err("output shape overflows"))?;
-        let kind = if ctx.op() == "MaxPool" { PoolKind::Max } else { PoolKind::Avg };
+        let kind = if ctx.op() == "MaxPool" {
+            PoolKind::Max
+        } else {
+            PoolKind::Avg
+        };
         let params = PoolParams {
             kind,
             kernel: win.kernel,
@@ -208,13 +238,23 @@ impl<'a> Builder<'a> {
     /// flattened feature map (N×K) and B the weights.
     pub(crate) fn gemm(&mut self, ctx: &NodeCtx) -> Result<Value<'a>, OnnxErrorKind> {
         if ctx.int("transA", 0)? != 0 {
-            return Err(ctx.bad_attr("transA", "a transposed feature-map operand is not supported"));
+            return Err(ctx.bad_attr(
+                "transA",
+                "a transposed feature-map operand is not supported",
+            ));
         }
         let b = self.constant(ctx, 1)?;
         let [b0, b1] = b.dims[..] else {
-            return Err(ctx.shape_err(format!("weight '{}' must be 2-D, found {:?}", b.name, b.dims)));
+            return Err(ctx.shape_err(format!(
+                "weight '{}' must be 2-D, found {:?}",
+                b.name, b.dims
+            )));
         };
-        let (k, n) = if ctx.int("transB", 0)? != 0 { (b1, b0) } else { (b0, b1) };
+        let (k, n) = if ctx.int("transB", 0)? != 0 {
+            (b1, b0)
+        } else {
+            (b0, b1)
+        };
         if ctx.node.input.len() > 2 && !ctx.node.input[2].is_empty() {
             self.input(ctx, 2)?;
         }
@@ -225,12 +265,21 @@ impl<'a> Builder<'a> {
     pub(crate) fn matmul(&mut self, ctx: &NodeCtx) -> Result<Value<'a>, OnnxErrorKind> {
         let b = self.constant(ctx, 1)?;
         let [k, n] = b.dims[..] else {
-            return Err(ctx.shape_err(format!("weight '{}' must be 2-D (K×N), found {:?}", b.name, b.dims)));
+            return Err(ctx.shape_err(format!(
+                "weight '{}' must be 2-D (K×N), found {:?}",
+                b.name, b.dims
+            )));
         };
         self.fully_connected(ctx, k as u64, n as u64, b.density()?)
     }
 
-    fn fully_connected(&mut self, ctx: &NodeCtx, k: u64, n: u64, density: f64) -> Result<Value<'a>, OnnxErrorKind> {
+    fn fully_connected(
+        &mut self,
+        ctx: &NodeCtx,
+        k: u64,
+        n: u64,
+        density: f64,
+    ) -> Result<Value<'a>, OnnxErrorKind> {
         let a = self.act(ctx, 0)?;
         if a.dims.len() != 2 {
             return Err(ctx.shape_err(format!(
@@ -244,7 +293,8 @@ impl<'a> Builder<'a> {
                 a.dims[1], a.fmap
             )));
         }
-        let out = fmap(n, 1, 1).ok_or_else(|| ctx.shape_err(format!("{n} outputs is not a valid size")))?;
+        let out = fmap(n, 1, 1)
+            .ok_or_else(|| ctx.shape_err(format!("{n} outputs is not a valid size")))?;
         let kind = LayerKind::FullyConnected { outputs: out.c };
         let Value::Act(mut y) = self.push_layer(ctx, "fc", kind, &[&a], out, density)? else {
             unreachable!("push_layer returns a feature map")
@@ -258,9 +308,12 @@ impl<'a> Builder<'a> {
         let axis = ctx.int("axis", 1)?;
         let rank = a.dims.len() as i64;
         if axis != 1 && axis != 1 - rank {
-            return Err(ctx.bad_attr("axis", format!("only 1 (keep the batch dimension) is supported, found {axis}")));
+            return Err(ctx.bad_attr(
+                "axis",
+                format!("only 1 (keep the batch dimension) is supported, found {axis}"),
+            ));
         }
-        let rest = a.dims[1..].iter().product();
+        let rest = product(&a.dims[1..]).ok_or_else(|| ctx.shape_err("element count overflows"))?;
         Ok(Value::Act(Activation {
             dims: vec![a.dims[0], rest],
             ..a
@@ -273,7 +326,10 @@ impl<'a> Builder<'a> {
         match self.input(ctx, 0)?.clone() {
             Value::Const(mut c) => {
                 let old: Vec<u64> = c.dims.iter().map(|&d| d as u64).collect();
-                c.dims = reshaped(ctx, &old, &spec, allow_zero)?.iter().map(|&d| d as i64).collect();
+                c.dims = reshaped(ctx, &old, &spec, allow_zero)?
+                    .iter()
+                    .map(|&d| d as i64)
+                    .collect();
                 Ok(Value::Const(c))
             }
             Value::Act(a) => {
@@ -285,7 +341,9 @@ impl<'a> Builder<'a> {
                     )));
                 }
                 let fmap = match dims[..] {
-                    [_, c, h, w] => fmap(c, h, w).ok_or_else(|| ctx.shape_err("output shape overflows"))?,
+                    [_, c, h, w] => {
+                        fmap(c, h, w).ok_or_else(|| ctx.shape_err("output shape overflows"))?
+                    }
                     _ => a.fmap,
                 };
                 Ok(Value::Act(Activation {
@@ -300,8 +358,13 @@ impl<'a> Builder<'a> {
 
 /// ONNX Reshape semantics: 0 copies the input extent (unless `allow_zero`),
 /// -1 is inferred from the element count.
-fn reshaped(ctx: &NodeCtx, old: &[u64], spec: &[i64], allow_zero: bool) -> Result<Vec<u64>, OnnxErrorKind> {
-    let total: u64 = old.iter().product();
+fn reshaped(
+    ctx: &NodeCtx,
+    old: &[u64],
+    spec: &[i64],
+    allow_zero: bool,
+) -> Result<Vec<u64>, OnnxErrorKind> {
+    let total = product(old).ok_or_else(|| ctx.shape_err(format!("{old:?} overflows")))?;
     let mut dims = Vec::with_capacity(spec.len());
     let mut infer = None;
     for (i, &s) in spec.iter().enumerate() {
@@ -310,26 +373,32 @@ fn reshaped(ctx: &NodeCtx, old: &[u64], spec: &[i64], allow_zero: bool) -> Resul
                 infer = Some(i);
                 1
             }
-            0 if !allow_zero => *old
-                .get(i)
-                .ok_or_else(|| ctx.shape_err(format!("shape {spec:?} copies dimension {i}, which {old:?} lacks")))?,
+            0 if !allow_zero => *old.get(i).ok_or_else(|| {
+                ctx.shape_err(format!(
+                    "shape {spec:?} copies dimension {i}, which {old:?} lacks"
+                ))
+            })?,
             s if s >= 0 => s as u64,
             _ => return Err(ctx.shape_err(format!("invalid target shape {spec:?}"))),
         });
     }
-    let known: u64 = dims.iter().product();
+    let known = product(&dims).ok_or_else(|| ctx.shape_err(format!("{spec:?} overflows")))?;
     if let Some(i) = infer {
         if known == 0 || total % known != 0 {
             return Err(ctx.shape_err(format!("cannot reshape {old:?} to {spec:?}")));
         }
         dims[i] = total / known;
     }
-    if dims.iter().product::<u64>() != total {
+    if product(&dims) != Some(total) {
         return Err(ctx.shape_err(format!(
             "cannot reshape {old:?} ({total} elements) to {spec:?}"
         )));
     }
     Ok(dims)
+}
+
+fn product(dims: &[u64]) -> Option<u64> {
+    dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))
 }
 
 #[cfg(test)]

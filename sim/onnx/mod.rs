@@ -46,6 +46,7 @@ pub fn import_file(path: &Path) -> Result<Network, OnnxError> {
 
 /// Converts an ONNX model held in memory; `origin` names it in errors.
 pub fn import_bytes(bytes: &[u8], origin: &str, name: &str) -> Result<Network, OnnxError> {
-    let model = proto::ModelProto::decode(bytes).map_err(|e| OnnxErrorKind::Decode(e).at(origin))?;
+    let model =
+        proto::ModelProto::decode(bytes).map_err(|e| OnnxErrorKind::Decode(e).at(origin))?;
     convert::convert(&model, name).map_err(|k| k.at(origin))
 }

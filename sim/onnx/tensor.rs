@@ -36,8 +36,11 @@ pub(crate) struct Constant<'a> {
 impl<'a> Constant<'a> {
     /// A constant backed by a tensor of the model; rejects negative dimensions.
     pub fn from_tensor(name: &str, t: &'a TensorProto) -> Result<Self, OnnxErrorKind> {
-        if t.dims.iter().any(|&d| d < 0) {
-            return Err(tensor_err(name, format!("negative dimension in {:?}", t.dims)));
+        let fits = t.dims.iter().try_fold(1u64, |acc, &d| {
+            u64::try_from(d).ok().and_then(|d| acc.checked_mul(d))
+        });
+        if fits.is_none() {
+            return Err(tensor_err(name, format!("invalid dimensions {:?}", t.dims)));
         }
         Ok(Constant {
             name: name.to_string(),
@@ -48,7 +51,9 @@ impl<'a> Constant<'a> {
 
     /// Number of elements.
     pub fn elements(&self) -> u64 {
-        self.dims.iter().map(|&d| d as u64).product()
+        self.dims
+            .iter()
+            .fold(1u64, |acc, &d| acc.saturating_mul(d.max(0) as u64))
     }
 
     /// Fraction of non-zero values; 1.0 when the values are not in the file
@@ -85,6 +90,11 @@ impl<'a> Constant<'a> {
         let n = self.elements() as usize;
         match &self.data {
             ConstData::Tensor(t) => tensor_ints(&self.name, t, n),
+            // Integer constants are shapes; a huge one is certainly not.
+            ConstData::Splat(_) if n > 1 << 16 => Err(tensor_err(
+                &self.name,
+                format!("{n} elements are too many for a shape"),
+            )),
             ConstData::Splat(v) => Ok(vec![*v as i64; n]),
             ConstData::Ints(v) => Ok(v.clone()),
             ConstData::Floats(_) => Err(tensor_err(&self.name, "expected integers, found floats")),
@@ -120,10 +130,18 @@ fn raw_size(ty: DataType) -> Option<usize> {
 /// f64 such that zero stays zero: half-precision values are passed as their
 /// magnitude bits, which is all the density needs. Returns false when the
 /// tensor carries no values at all.
-fn visit(name: &str, t: &TensorProto, n: u64, f: &mut dyn FnMut(f64)) -> Result<bool, OnnxErrorKind> {
+fn visit(
+    name: &str,
+    t: &TensorProto,
+    n: u64,
+    f: &mut dyn FnMut(f64),
+) -> Result<bool, OnnxErrorKind> {
     let ty = data_type(name, t)?;
     let size = raw_size(ty).ok_or_else(|| {
-        tensor_err(name, format!("cannot read values of type {}", ty.as_str_name()))
+        tensor_err(
+            name,
+            format!("cannot read values of type {}", ty.as_str_name()),
+        )
     })?;
     if t.data_location() == DataLocation::External {
         return Ok(false);
@@ -161,7 +179,10 @@ fn visit(name: &str, t: &TensorProto, n: u64, f: &mut dyn FnMut(f64)) -> Result<
         m if m == n => Ok(true),
         m => Err(tensor_err(
             name,
-            format!("has {m} values in its typed data field but {n} elements ({:?})", t.dims),
+            format!(
+                "has {m} values in its typed data field but {n} elements ({:?})",
+                t.dims
+            ),
         )),
     }
 }
@@ -205,7 +226,10 @@ fn tensor_ints(name: &str, t: &TensorProto, n: usize) -> Result<Vec<i64>, OnnxEr
         other => {
             return Err(tensor_err(
                 name,
-                format!("expected INT64 or INT32 values, found {}", other.as_str_name()),
+                format!(
+                    "expected INT64 or INT32 values, found {}",
+                    other.as_str_name()
+                ),
             ))
         }
     };
@@ -253,7 +277,10 @@ mod tests {
             data_type: DataType::Float as i32,
             ..Default::default()
         };
-        assert_eq!(Constant::from_tensor("w", &t).unwrap().density().unwrap(), 1.0);
+        assert_eq!(
+            Constant::from_tensor("w", &t).unwrap().density().unwrap(),
+            1.0
+        );
     }
 
     #[test]
@@ -264,9 +291,15 @@ mod tests {
             raw_data: vec![0, 0xff, 0, 7],
             ..Default::default()
         };
-        assert_eq!(Constant::from_tensor("q", &t).unwrap().density().unwrap(), 0.5);
+        assert_eq!(
+            Constant::from_tensor("q", &t).unwrap().density().unwrap(),
+            0.5
+        );
         t.raw_data.pop();
-        let err = Constant::from_tensor("q", &t).unwrap().density().unwrap_err();
+        let err = Constant::from_tensor("q", &t)
+            .unwrap()
+            .density()
+            .unwrap_err();
         assert!(err.to_string().contains("raw_data has 3 bytes"), "{err}");
     }
 
@@ -278,6 +311,9 @@ mod tests {
             raw_data: [-1i64, 9216].iter().flat_map(|v| v.to_le_bytes()).collect(),
             ..Default::default()
         };
-        assert_eq!(Constant::from_tensor("s", &t).unwrap().ints().unwrap(), vec![-1, 9216]);
+        assert_eq!(
+            Constant::from_tensor("s", &t).unwrap().ints().unwrap(),
+            vec![-1, 9216]
+        );
     }
 }

@@ -10,16 +10,29 @@ use std::fmt::Write;
 pub fn to_trace_toml(net: &Network) -> String {
     let mut s = String::new();
     let i = net.input;
-    let _ = writeln!(s, "[network]\nname = {}\nbatch = {}", quote(&net.name), net.batch);
+    let _ = writeln!(
+        s,
+        "[network]\nname = {}\nbatch = {}",
+        quote(&net.name),
+        net.batch
+    );
     let _ = writeln!(s, "input = [{}, {}, {}]", i.c, i.h, i.w);
     for (idx, l) in net.layers.iter().enumerate() {
-        let _ = writeln!(s, "\n[[layer]]\nname = {}\nkind = \"{}\"", quote(&l.name), kind(&l.kind));
+        let _ = writeln!(
+            s,
+            "\n[[layer]]\nname = {}\nkind = \"{}\"",
+            quote(&l.name),
+            kind(&l.kind)
+        );
         let default_input: Vec<usize> = idx.checked_sub(1).into_iter().collect();
         if l.inputs != default_input {
             let names: Vec<String> = if l.inputs.is_empty() {
                 vec![quote("input")]
             } else {
-                l.inputs.iter().map(|&p| quote(&net.layers[p].name)).collect()
+                l.inputs
+                    .iter()
+                    .map(|&p| quote(&net.layers[p].name))
+                    .collect()
             };
             let _ = writeln!(s, "inputs = [{}]", names.join(", "));
         }

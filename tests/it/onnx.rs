@@ -22,7 +22,9 @@ fn import(g: Graph) -> Network {
 }
 
 fn import_err(g: Graph) -> String {
-    import_bytes(&g.bytes(), "test.onnx", "test").unwrap_err().to_string()
+    import_bytes(&g.bytes(), "test.onnx", "test")
+        .unwrap_err()
+        .to_string()
 }
 
 fn conv(g: &mut Graph, name: &str, x: &str, w: (i64, i64, i64), attrs: Vec<AttributeProto>) {
@@ -35,21 +37,67 @@ fn conv(g: &mut Graph, name: &str, x: &str, w: (i64, i64, i64), attrs: Vec<Attri
 /// pool3 → fc6 → fc7, each conv/fc followed by Relu.
 fn alexnet_like() -> Graph {
     let mut g = Graph::new(&[0, 3, 227, 227]);
-    g.weight("conv1.w", &[96, 3, 11, 11], Some(&|i| if i % 4 == 0 { 0.0 } else { 0.5 }));
-    g.node("Conv", "conv1", &["x", "conv1.w"], &["c1"], vec![ints("strides", &[4, 4])]);
+    g.weight(
+        "conv1.w",
+        &[96, 3, 11, 11],
+        Some(&|i| if i % 4 == 0 { 0.0 } else { 0.5 }),
+    );
+    g.node(
+        "Conv",
+        "conv1",
+        &["x", "conv1.w"],
+        &["c1"],
+        vec![ints("strides", &[4, 4])],
+    );
     g.node("Relu", "relu1", &["c1"], &["r1"], vec![]);
     g.node("LRN", "norm1", &["r1"], &["n1"], vec![int("size", 5)]);
-    g.node("MaxPool", "pool1", &["n1"], &["p1"], vec![ints("kernel_shape", &[3, 3]), ints("strides", &[2, 2])]);
-    conv(&mut g, "conv2", "p1", (256, 48, 5), vec![ints("pads", &[2, 2, 2, 2]), int("group", 2)]);
+    g.node(
+        "MaxPool",
+        "pool1",
+        &["n1"],
+        &["p1"],
+        vec![ints("kernel_shape", &[3, 3]), ints("strides", &[2, 2])],
+    );
+    conv(
+        &mut g,
+        "conv2",
+        "p1",
+        (256, 48, 5),
+        vec![ints("pads", &[2, 2, 2, 2]), int("group", 2)],
+    );
     g.node("Relu", "relu2", &["conv2"], &["r2"], vec![]);
-    g.node("MaxPool", "pool2", &["r2"], &["p2"], vec![ints("kernel_shape", &[3, 3]), ints("strides", &[2, 2])]);
-    conv(&mut g, "conv3", "p2", (64, 256, 3), vec![ints("pads", &[1, 1, 1, 1])]);
+    g.node(
+        "MaxPool",
+        "pool2",
+        &["r2"],
+        &["p2"],
+        vec![ints("kernel_shape", &[3, 3]), ints("strides", &[2, 2])],
+    );
+    conv(
+        &mut g,
+        "conv3",
+        "p2",
+        (64, 256, 3),
+        vec![ints("pads", &[1, 1, 1, 1])],
+    );
     g.node("Relu", "relu3", &["conv3"], &["r3"], vec![]);
-    g.node("MaxPool", "pool3", &["r3"], &["p3"], vec![ints("kernel_shape", &[3, 3]), ints("strides", &[2, 2])]);
+    g.node(
+        "MaxPool",
+        "pool3",
+        &["r3"],
+        &["p3"],
+        vec![ints("kernel_shape", &[3, 3]), ints("strides", &[2, 2])],
+    );
     g.node("Flatten", "flat", &["p3"], &["f"], vec![]);
     g.weight("fc6.w", &[512, 64 * 6 * 6], None);
     g.weight("fc6.b", &[512], None);
-    g.node("Gemm", "fc6", &["f", "fc6.w", "fc6.b"], &["y6"], vec![int("transB", 1)]);
+    g.node(
+        "Gemm",
+        "fc6",
+        &["f", "fc6.w", "fc6.b"],
+        &["y6"],
+        vec![int("transB", 1)],
+    );
     g.node("Relu", "relu6", &["y6"], &["r6"], vec![]);
     g.node("Dropout", "drop6", &["r6"], &["d6"], vec![]);
     g.weight("fc7.w", &[512, 10], None);
@@ -79,16 +127,27 @@ fn alexnet_like_shapes_follow_the_trace_formula() {
         ("fc6", shape(64, p3, p3), shape(512, 1, 1), true),
         ("fc7", shape(512, 1, 1), shape(10, 1, 1), false),
     ];
-    let got: Vec<_> = net.layers.iter().map(|l| (l.name.as_str(), l.input, l.output, l.relu)).collect();
+    let got: Vec<_> = net
+        .layers
+        .iter()
+        .map(|l| (l.name.as_str(), l.input, l.output, l.relu))
+        .collect();
     assert_eq!(got, expected);
     assert_eq!((e1, p1, p3), (55, 27, 6), "the AlexNet extents");
-    let LayerKind::Conv(c2) = &net.layers[2].kind else { panic!("conv2 is a conv") };
+    let LayerKind::Conv(c2) = &net.layers[2].kind else {
+        panic!("conv2 is a conv")
+    };
     assert_eq!((c2.groups, c2.filters, c2.padding), (2, 256, [2; 4]));
     // conv1: every fourth weight is zero; the others carry no values.
     assert_eq!(net.layers[0].sparsity.weight_density, 0.75);
     assert_eq!(net.layers[2].sparsity.weight_density, 1.0);
     for (i, l) in net.layers.iter().enumerate() {
-        assert_eq!(l.inputs, if i == 0 { vec![] } else { vec![i - 1] }, "{}", l.name);
+        assert_eq!(
+            l.inputs,
+            if i == 0 { vec![] } else { vec![i - 1] },
+            "{}",
+            l.name
+        );
     }
 }
 
@@ -109,45 +168,88 @@ fn batch_comes_from_the_input_and_names_are_generated() {
 fn concat_branch_sums_channels() {
     let mut g = Graph::new(&[1, 16, 20, 20]);
     conv(&mut g, "a", "x", (8, 16, 1), vec![]);
-    conv(&mut g, "b", "x", (24, 16, 3), vec![ints("pads", &[1, 1, 1, 1])]);
+    conv(
+        &mut g,
+        "b",
+        "x",
+        (24, 16, 3),
+        vec![ints("pads", &[1, 1, 1, 1])],
+    );
     g.node("Concat", "cat", &["a", "b"], &["cat"], vec![int("axis", 1)]);
     conv(&mut g, "c", "cat", (4, 32, 1), vec![]);
     let net = import(g);
     let cat = net.layer("cat").unwrap();
     assert_eq!(cat.kind, LayerKind::Concat);
     assert_eq!(cat.inputs, vec![0, 1]);
-    assert_eq!((cat.input, cat.output), (shape(8, 20, 20), shape(32, 20, 20)));
-    assert_eq!(net.layers[1].inputs, Vec::<usize>::new(), "branch b reads the network input");
+    assert_eq!(
+        (cat.input, cat.output),
+        (shape(8, 20, 20), shape(32, 20, 20))
+    );
+    assert_eq!(
+        net.layers[1].inputs,
+        Vec::<usize>::new(),
+        "branch b reads the network input"
+    );
     assert_eq!(net.layer("c").unwrap().input, shape(32, 20, 20));
 }
 
 #[test]
 fn residual_add_gets_the_relu_after_it() {
     let mut g = Graph::new(&[1, 16, 14, 14]);
-    conv(&mut g, "c1", "x", (16, 16, 3), vec![ints("pads", &[1, 1, 1, 1])]);
+    conv(
+        &mut g,
+        "c1",
+        "x",
+        (16, 16, 3),
+        vec![ints("pads", &[1, 1, 1, 1])],
+    );
     g.node("Relu", "", &["c1"], &["r1"], vec![]);
-    conv(&mut g, "c2", "r1", (16, 16, 3), vec![ints("pads", &[1, 1, 1, 1])]);
+    conv(
+        &mut g,
+        "c2",
+        "r1",
+        (16, 16, 3),
+        vec![ints("pads", &[1, 1, 1, 1])],
+    );
     g.node("Add", "res", &["r1", "c2"], &["s"], vec![]);
     g.node("Relu", "", &["s"], &["y"], vec![]);
     let net = import(g);
     let add = net.layer("res").unwrap();
     assert_eq!(add.kind, LayerKind::Add);
-    assert_eq!((add.inputs.clone(), add.output, add.relu), (vec![0, 1], shape(16, 14, 14), true));
+    assert_eq!(
+        (add.inputs.clone(), add.output, add.relu),
+        (vec![0, 1], shape(16, 14, 14), true)
+    );
     assert!(net.layers[0].relu && !net.layers[1].relu);
 }
 
 #[test]
 fn batch_norm_folds_into_the_conv() {
     let mut g = Graph::new(&[1, 3, 32, 32]);
-    conv(&mut g, "c1", "x", (16, 3, 3), vec![ints("strides", &[2, 2])]);
+    conv(
+        &mut g,
+        "c1",
+        "x",
+        (16, 3, 3),
+        vec![ints("strides", &[2, 2])],
+    );
     for p in ["scale", "bias", "mean", "var"] {
         g.weight(p, &[16], Some(&|_| 1.0));
     }
-    g.node("BatchNormalization", "bn", &["c1", "scale", "bias", "mean", "var"], &["b"], vec![]);
+    g.node(
+        "BatchNormalization",
+        "bn",
+        &["c1", "scale", "bias", "mean", "var"],
+        &["b"],
+        vec![],
+    );
     g.node("Relu", "", &["b"], &["y"], vec![]);
     let net = import(g);
     assert_eq!(net.layers.len(), 1);
-    assert_eq!((net.layers[0].output, net.layers[0].relu), (shape(16, 15, 15), true));
+    assert_eq!(
+        (net.layers[0].output, net.layers[0].relu),
+        (shape(16, 15, 15), true)
+    );
 }
 
 #[test]
@@ -162,12 +264,26 @@ fn matmul_and_gemm_are_fully_connected() {
     g.node("Gemm", "fc2", &["r", "w2"], &["y"], vec![]);
     let net = import(g);
     assert_eq!((net.batch, net.input), (2, shape(64, 1, 1)));
-    let got: Vec<_> = net.layers.iter().map(|l| (l.name.as_str(), l.kind.clone(), l.output, l.relu)).collect();
+    let got: Vec<_> = net
+        .layers
+        .iter()
+        .map(|l| (l.name.as_str(), l.kind.clone(), l.output, l.relu))
+        .collect();
     assert_eq!(
         got,
         [
-            ("fc1", LayerKind::FullyConnected { outputs: 32 }, shape(32, 1, 1), true),
-            ("fc2", LayerKind::FullyConnected { outputs: 10 }, shape(10, 1, 1), false),
+            (
+                "fc1",
+                LayerKind::FullyConnected { outputs: 32 },
+                shape(32, 1, 1),
+                true
+            ),
+            (
+                "fc2",
+                LayerKind::FullyConnected { outputs: 10 },
+                shape(10, 1, 1),
+                false
+            ),
         ]
     );
     assert_eq!(net.layers[0].sparsity.weight_density, 0.5);
@@ -175,11 +291,23 @@ fn matmul_and_gemm_are_fully_connected() {
 
 #[test]
 fn auto_pad_same_upper_and_lower() {
-    for (mode, pad) in [("SAME_UPPER", [1, 2, 1, 2]), ("SAME_LOWER", [2, 1, 2, 1]), ("VALID", [0; 4])] {
+    for (mode, pad) in [
+        ("SAME_UPPER", [1, 2, 1, 2]),
+        ("SAME_LOWER", [2, 1, 2, 1]),
+        ("VALID", [0; 4]),
+    ] {
         let mut g = Graph::new(&[1, 3, 15, 15]);
-        conv(&mut g, "c", "x", (8, 3, 4), vec![ints("strides", &[2, 2]), string("auto_pad", mode)]);
+        conv(
+            &mut g,
+            "c",
+            "x",
+            (8, 3, 4),
+            vec![ints("strides", &[2, 2]), string("auto_pad", mode)],
+        );
         let net = import(g);
-        let LayerKind::Conv(p) = &net.layers[0].kind else { panic!() };
+        let LayerKind::Conv(p) = &net.layers[0].kind else {
+            panic!()
+        };
         assert_eq!(p.padding, pad, "{mode}");
         let e = out(15, 4, 2, pad[0] + pad[1], 1);
         if mode != "VALID" {
@@ -192,19 +320,31 @@ fn auto_pad_same_upper_and_lower() {
 #[test]
 fn ceil_mode_pooling_is_normalized_with_padding() {
     let mut g = Graph::new(&[1, 8, 14, 14]);
-    let attrs = vec![ints("kernel_shape", &[3, 3]), ints("strides", &[2, 2]), int("ceil_mode", 1)];
+    let attrs = vec![
+        ints("kernel_shape", &[3, 3]),
+        ints("strides", &[2, 2]),
+        int("ceil_mode", 1),
+    ];
     g.node("MaxPool", "p", &["x"], &["p"], attrs);
-    let attrs = vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2]), int("count_include_pad", 1)];
+    let attrs = vec![
+        ints("kernel_shape", &[2, 2]),
+        ints("strides", &[2, 2]),
+        int("count_include_pad", 1),
+    ];
     g.node("AveragePool", "a", &["p"], &["a"], attrs);
     g.node("GlobalAveragePool", "g", &["a"], &["g"], vec![]);
     let net = import(g);
-    let LayerKind::Pool(p) = &net.layers[0].kind else { panic!() };
+    let LayerKind::Pool(p) = &net.layers[0].kind else {
+        panic!()
+    };
     assert_eq!((p.kind, p.padding), (PoolKind::Max, [0, 1, 0, 1]));
     let e = out(14, 3, 2, 1, 1);
     assert_eq!(e, (14u32 - 3).div_ceil(2) + 1, "ceil mode");
     assert_eq!(net.layers[0].output, shape(8, e, e));
     assert_eq!(net.layers[1].output, shape(8, e / 2, e / 2));
-    let LayerKind::Pool(gp) = &net.layers[2].kind else { panic!() };
+    let LayerKind::Pool(gp) = &net.layers[2].kind else {
+        panic!()
+    };
     assert_eq!((gp.kind, gp.kernel), (PoolKind::Avg, [e / 2, e / 2]));
     assert_eq!(net.layers[2].output, shape(8, 1, 1));
 }
@@ -213,7 +353,13 @@ fn ceil_mode_pooling_is_normalized_with_padding() {
 fn flatten_and_reshape_only_change_shapes() {
     let mut g = Graph::new(&[1, 4, 6, 6]);
     conv(&mut g, "c", "x", (8, 4, 3), vec![]);
-    g.node("Constant", "", &[], &["shape"], vec![tensor("value", int64_tensor("", &[0, -1]))]);
+    g.node(
+        "Constant",
+        "",
+        &[],
+        &["shape"],
+        vec![tensor("value", int64_tensor("", &[0, -1]))],
+    );
     g.node("Reshape", "r", &["c", "shape"], &["flat"], vec![]);
     g.node("Identity", "", &["flat"], &["flat2"], vec![]);
     g.weight("w", &[8 * 4 * 4, 5], None);
@@ -225,7 +371,11 @@ fn flatten_and_reshape_only_change_shapes() {
     g.weight("w2", &[2, 3], None);
     g.node("Gemm", "fc2", &["f", "w2"], &["y"], vec![int("transB", 1)]);
     let net = import(g);
-    let got: Vec<_> = net.layers.iter().map(|l| (l.name.as_str(), l.input, l.output)).collect();
+    let got: Vec<_> = net
+        .layers
+        .iter()
+        .map(|l| (l.name.as_str(), l.input, l.output))
+        .collect();
     assert_eq!(
         got,
         [
@@ -243,7 +393,10 @@ fn unsupported_op_names_the_node() {
     conv(&mut g, "c", "x", (4, 3, 3), vec![]);
     g.node("Sigmoid", "gate7", &["c"], &["s"], vec![]);
     let msg = import_err(g);
-    assert!(msg.contains("test.onnx") && msg.contains("'gate7'") && msg.contains("'Sigmoid'"), "{msg}");
+    assert!(
+        msg.contains("test.onnx") && msg.contains("'gate7'") && msg.contains("'Sigmoid'"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -255,17 +408,35 @@ fn truncated_file_is_a_decode_error_naming_the_file() {
     let err = import_file(&path).unwrap_err();
     assert!(matches!(err.kind, OnnxErrorKind::Decode(_)), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("cut.onnx") && msg.contains("truncated"), "{msg}");
+    assert!(
+        msg.contains("cut.onnx") && msg.contains("truncated"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn concat_mismatch_names_the_shapes() {
     let mut g = Graph::new(&[1, 4, 16, 16]);
-    conv(&mut g, "a", "x", (4, 4, 3), vec![ints("pads", &[1, 1, 1, 1])]);
-    conv(&mut g, "b", "x", (4, 4, 3), vec![ints("pads", &[1, 1, 1, 1]), ints("strides", &[2, 2])]);
+    conv(
+        &mut g,
+        "a",
+        "x",
+        (4, 4, 3),
+        vec![ints("pads", &[1, 1, 1, 1])],
+    );
+    conv(
+        &mut g,
+        "b",
+        "x",
+        (4, 4, 3),
+        vec![ints("pads", &[1, 1, 1, 1]), ints("strides", &[2, 2])],
+    );
     g.node("Concat", "join", &["a", "b"], &["j"], vec![int("axis", 1)]);
     let msg = import_err(g);
-    assert!(msg.contains("'join' (Concat)") && msg.contains("4x16x16") && msg.contains("4x8x8"), "{msg}");
+    assert!(
+        msg.contains("'join' (Concat)") && msg.contains("4x16x16") && msg.contains("4x8x8"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -286,7 +457,10 @@ fn add_mismatch_missing_weight_and_bad_group_are_errors() {
 }
 
 fn eyesim(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_eyesim")).args(args).output().unwrap()
+    std::process::Command::new(env!("CARGO_BIN_EXE_eyesim"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -294,24 +468,95 @@ fn cli_writes_a_parseable_trace_only_on_success() {
     let dir = tempfile::tempdir().unwrap();
     let model = alexnet_like().write(dir.path(), "alexlike");
     let out = dir.path().join("traces/alexlike.toml");
-    let run = eyesim(&["import".as_ref(), model.as_os_str(), "-o".as_ref(), out.as_os_str()]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = eyesim(&[
+        "import".as_ref(),
+        model.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text, to_trace_toml(&import_file(&model).unwrap()));
     let doc: toml::Table = text.parse().unwrap();
     assert_eq!(doc["network"]["name"].as_str(), Some("alexlike"));
     let layers = doc["layer"].as_array().unwrap();
     let names: Vec<_> = layers.iter().map(|l| l["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "fc6", "fc7"]);
+    assert_eq!(
+        names,
+        ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "fc6", "fc7"]
+    );
     assert_eq!(layers[2]["groups"].as_integer(), Some(2));
 
     let mut g = Graph::new(&[1, 3, 8, 8]);
     g.node("Tanh", "squash", &["x"], &["y"], vec![]);
     let bad = g.write(dir.path(), "bad");
     let bad_out = dir.path().join("bad.toml");
-    let run = eyesim(&["import".as_ref(), bad.as_os_str(), "-o".as_ref(), bad_out.as_os_str()]);
+    let run = eyesim(&[
+        "import".as_ref(),
+        bad.as_os_str(),
+        "-o".as_ref(),
+        bad_out.as_os_str(),
+    ]);
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("'squash'") && stderr.contains("Tanh"), "{stderr}");
+    assert!(
+        stderr.contains("'squash'") && stderr.contains("Tanh"),
+        "{stderr}"
+    );
     assert!(!bad_out.exists());
+}
+
+#[test]
+fn relu_through_a_view_is_fine_but_not_when_the_raw_output_is_reused() {
+    let mut g = Graph::new(&[1, 2, 4, 4]);
+    conv(&mut g, "c", "x", (4, 2, 3), vec![]);
+    g.node("Flatten", "", &["c"], &["f"], vec![]);
+    g.node("Relu", "", &["f"], &["r"], vec![]);
+    g.weight("w", &[16, 3], None);
+    g.node("MatMul", "fc", &["r", "w"], &["y"], vec![]);
+    let net = import(g);
+    assert!(net.layers[0].relu && !net.layers[1].relu);
+
+    let mut g = Graph::new(&[1, 2, 4, 4]);
+    conv(&mut g, "c", "x", (4, 2, 3), vec![]);
+    g.node("Identity", "", &["c"], &["i"], vec![]);
+    g.node("Relu", "act", &["i"], &["r"], vec![]);
+    g.node("Add", "skip", &["r", "c"], &["s"], vec![]);
+    let msg = import_err(g);
+    assert!(
+        msg.contains("'act' (Relu)") && msg.contains("also read by another node"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn constant_of_shape_weights_are_all_zero_or_dense() {
+    for (fill, density) in [(0.0f32, 0.0), (0.25, 1.0)] {
+        let mut g = Graph::new(&[1, 2, 5, 5]);
+        g.int64s("wshape", &[3, 2, 3, 3]);
+        let value = eyesim::onnx::proto::TensorProto {
+            dims: vec![1],
+            data_type: 1,
+            float_data: vec![fill],
+            ..Default::default()
+        };
+        g.node(
+            "ConstantOfShape",
+            "",
+            &["wshape"],
+            &["w"],
+            vec![tensor("value", value)],
+        );
+        g.node("Conv", "c", &["x", "w"], &["y"], vec![]);
+        let net = import(g);
+        assert_eq!(net.layers[0].output, shape(3, 3, 3));
+        assert_eq!(
+            net.layers[0].sparsity.weight_density, density,
+            "fill {fill}"
+        );
+    }
 }

@@ -62,7 +62,14 @@ impl Graph {
     }
 
     /// Appends a node.
-    pub fn node(&mut self, op: &str, name: &str, inputs: &[&str], outputs: &[&str], attrs: Vec<AttributeProto>) {
+    pub fn node(
+        &mut self,
+        op: &str,
+        name: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        attrs: Vec<AttributeProto>,
+    ) {
         self.0.node.push(NodeProto {
             op_type: op.into(),
             name: name.into(),
