@@ -560,3 +560,52 @@ fn constant_of_shape_weights_are_all_zero_or_dense() {
         );
     }
 }
+
+/// A small model using most operators, for corruption tests.
+fn small_mixed_model() -> Graph {
+    let mut g = Graph::new(&[2, 3, 9, 9]);
+    g.weight("w1", &[4, 3, 3, 3], Some(&|i| (i % 3) as f32));
+    let attrs = vec![ints("pads", &[1, 1, 1, 1]), ints("strides", &[1, 1]), int("group", 1)];
+    g.node("Conv", "c1", &["x", "w1"], &["c1"], attrs);
+    g.node("Relu", "", &["c1"], &["r1"], vec![]);
+    g.weight("w2", &[4, 2, 1, 1], Some(&|i| i as f32));
+    g.node("Conv", "c2", &["r1", "w2"], &["c2"], vec![int("group", 2)]);
+    g.node("Concat", "cat", &["r1", "c2"], &["cat"], vec![int("axis", 1)]);
+    let attrs = vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2]), int("ceil_mode", 1)];
+    g.node("MaxPool", "p", &["cat"], &["p"], attrs);
+    g.int64s("s", &[0, -1]);
+    g.node("Reshape", "", &["p", "s"], &["f"], vec![]);
+    g.weight("w3", &[8 * 5 * 5, 6], None);
+    g.node("MatMul", "fc", &["f", "w3"], &["y"], vec![]);
+    g
+}
+
+#[test]
+fn truncated_or_corrupted_models_never_panic() {
+    let bytes = small_mixed_model().bytes();
+    let net = import_bytes(&bytes, "m.onnx", "m").unwrap();
+    assert_eq!(net.layers.len(), 5);
+    assert_eq!(net.layer("p").unwrap().output, shape(8, 5, 5));
+    for len in 0..bytes.len() {
+        let _ = import_bytes(&bytes[..len], "m.onnx", "m");
+    }
+    for i in 0..bytes.len() {
+        for v in [0x00, 0x01, 0x7f, 0xff] {
+            let mut b = bytes.clone();
+            b[i] = v;
+            let _ = import_bytes(&b, "m.onnx", "m");
+        }
+    }
+}
+
+#[test]
+fn trace_lists_inputs_of_branches() {
+    let text = to_trace_toml(&import(small_mixed_model()));
+    let doc: toml::Table = text.parse().unwrap();
+    let layers = doc["layer"].as_array().unwrap();
+    let inputs = |i: usize| layers[i].get("inputs").map(|v| v.to_string());
+    assert_eq!(inputs(0), None, "the first layer reads the network input by default");
+    assert_eq!(inputs(1), None, "c2 reads the previous layer");
+    assert_eq!(inputs(2).as_deref(), Some(r#"["c1", "c2"]"#));
+    assert_eq!(layers[3]["padding"].to_string(), "[0, 1, 0, 1]");
+}
