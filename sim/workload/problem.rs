@@ -98,10 +98,12 @@ impl ConvProblem {
     /// Algorithmic MACs (or pooling taps) for the whole batch, counting taps
     /// that fall on padding, as papers do.
     pub fn macs(&self) -> u64 {
-        [self.n, self.g, self.m, self.c, self.e, self.f, self.r, self.s]
-            .iter()
-            .map(|&x| u64::from(x))
-            .product()
+        [
+            self.n, self.g, self.m, self.c, self.e, self.f, self.r, self.s,
+        ]
+        .iter()
+        .map(|&x| u64::from(x))
+        .product()
     }
     /// Weights over all groups (0 for pooling).
     pub fn weights(&self) -> u64 {

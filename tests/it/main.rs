@@ -1,4 +1,5 @@
 //! Integration tests: one binary, one module per capability.
 
+mod hwconfig;
 #[cfg(feature = "onnx")]
 mod onnx;
