@@ -1,7 +1,7 @@
 //! `eyesim import`: converts an ONNX model into a trace file.
 
 use anyhow::Context;
-use eyesim::{onnx, stats};
+use eyesim::{onnx, stats, workload};
 use std::path::PathBuf;
 
 /// Arguments of `eyesim import`.
@@ -33,7 +33,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = args
         .output
         .unwrap_or_else(|| PathBuf::from("traces").join(format!("{}.toml", net.name)));
-    let text = onnx::to_trace_toml(&net);
+    let text = workload::to_trace_toml(&net);
+    // Only write what the trace reader accepts and reads back identically.
+    let origin = out.display().to_string();
+    let reread = workload::from_toml_str(&text, &origin)
+        .context("the converted trace does not validate (please report this)")?;
+    anyhow::ensure!(
+        reread == net,
+        "the converted trace does not read back as the imported network (please report this)"
+    );
     stats::write_atomic(&out, text.as_bytes())
         .with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!(

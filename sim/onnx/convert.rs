@@ -291,6 +291,12 @@ impl<'a> Builder<'a> {
     }
 
     fn layer_name(&mut self, node_name: &str, prefix: &str) -> String {
+        let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+        let cleaned: String = node_name
+            .chars()
+            .map(|c| if ok(c) { c } else { '_' })
+            .collect();
+        let node_name = cleaned.trim_matches('_');
         let base = if node_name.is_empty() {
             let n = self
                 .layers

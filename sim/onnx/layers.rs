@@ -204,6 +204,16 @@ impl<'a> Builder<'a> {
             1 => ceil_mode_padding(&win, hw, &mut pad),
             v => return Err(ctx.bad_attr("ceil_mode", format!("must be 0 or 1, found {v}"))),
         }
+        // The trace format, like Caffe and PyTorch, keeps every window
+        // partly inside the input.
+        for axis in 0..2 {
+            if pad[2 * axis].max(pad[2 * axis + 1]) >= win.kernel[axis] {
+                return Err(ctx.shape_err(format!(
+                    "padding {pad:?} (top, bottom, left, right, after auto_pad/ceil_mode) must be smaller than the {}x{} window",
+                    win.kernel[0], win.kernel[1]
+                )));
+            }
+        }
         // count_include_pad is ignored: eyesim's average pooling always
         // divides by the full window, and the divisor changes no access count.
         let [e, f] = out_hw(ctx, &win, hw, pad)?;

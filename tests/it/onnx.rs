@@ -5,8 +5,8 @@ mod build;
 
 use build::{int, int64_tensor, ints, string, tensor, Graph};
 use eyesim::onnx::proto::AttributeProto;
-use eyesim::onnx::{import_bytes, import_file, to_trace_toml, OnnxErrorKind};
-use eyesim::workload::{FmapShape, LayerKind, Network, PoolKind};
+use eyesim::onnx::{import_bytes, import_file, OnnxErrorKind};
+use eyesim::workload::{from_toml_str, to_trace_toml, FmapShape, LayerKind, Network, PoolKind};
 
 /// The trace format's output extent: floor division.
 fn out(h: u32, k: u32, s: u32, pad_total: u32, d: u32) -> u32 {
@@ -19,6 +19,18 @@ fn shape(c: u32, h: u32, w: u32) -> FmapShape {
 
 fn import(g: Graph) -> Network {
     import_bytes(&g.bytes(), "test.onnx", "test").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The imported network must equal the parsed hand-written trace: same
+/// layers, shapes, geometry, ReLUs and densities.
+fn assert_same_as_trace(net: &Network, hand: &str) {
+    let want = from_toml_str(hand, "hand.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((net.batch, net.input), (want.batch, want.input));
+    assert_eq!(net.layers.len(), want.layers.len());
+    for (got, want) in net.layers.iter().zip(&want.layers) {
+        assert_eq!(got, want, "layer {}", want.name);
+    }
+    assert_eq!(net, &want);
 }
 
 fn import_err(g: Graph) -> String {
@@ -152,16 +164,103 @@ fn alexnet_like_shapes_follow_the_trace_formula() {
 }
 
 #[test]
+fn alexnet_like_equals_its_hand_written_trace() {
+    let hand = r#"
+        [network]
+        name = "test"
+        batch = 1
+        input = [3, 227, 227]
+
+        [[layer]]
+        name = "conv1"
+        kind = "conv"
+        filters = 96
+        kernel = 11
+        stride = 4
+        weight_density = 0.75
+
+        [[layer]]
+        name = "pool1"
+        kind = "maxpool"
+        kernel = 3
+        stride = 2
+
+        [[layer]]
+        name = "conv2"
+        kind = "conv"
+        filters = 256
+        kernel = 5
+        padding = 2
+        groups = 2
+
+        [[layer]]
+        name = "pool2"
+        kind = "maxpool"
+        kernel = 3
+        stride = 2
+
+        [[layer]]
+        name = "conv3"
+        kind = "conv"
+        filters = 64
+        kernel = 3
+        padding = 1
+
+        [[layer]]
+        name = "pool3"
+        kind = "maxpool"
+        kernel = 3
+        stride = 2
+
+        [[layer]]
+        name = "fc6"
+        kind = "fc"
+        outputs = 512
+
+        [[layer]]
+        name = "fc7"
+        kind = "fc"
+        outputs = 10
+        relu = false
+    "#;
+    assert_same_as_trace(&import(alexnet_like()), hand);
+}
+
+#[test]
 fn batch_comes_from_the_input_and_names_are_generated() {
     let mut g = Graph::new(&[4, 8, 10, 10]);
     conv(&mut g, "", "x", (8, 8, 3), vec![]);
     g.0.node[0].output = vec!["a".into()];
     conv(&mut g, "", "a", (8, 8, 3), vec![]);
     g.0.node[1].output = vec!["b".into()];
+    conv(&mut g, "/features/features.0/Conv", "b", (8, 8, 1), vec![]);
+    conv(
+        &mut g,
+        "features_features.0_Conv",
+        "/features/features.0/Conv",
+        (8, 8, 1),
+        vec![],
+    );
+    conv(
+        &mut g,
+        "input",
+        "features_features.0_Conv",
+        (8, 8, 1),
+        vec![],
+    );
     let net = import(g);
     assert_eq!(net.batch, 4);
     let names: Vec<_> = net.layers.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, ["conv1", "conv2"]);
+    let want = [
+        "conv1",
+        "conv2",
+        "features_features.0_Conv",
+        "features_features.0_Conv_2",
+        "input_2",
+    ];
+    assert_eq!(names, want);
+    let back = from_toml_str(&to_trace_toml(&net), "names.toml").unwrap();
+    assert_eq!(back, net);
 }
 
 #[test]
@@ -480,16 +579,31 @@ fn cli_writes_a_parseable_trace_only_on_success() {
         String::from_utf8_lossy(&run.stderr)
     );
     let text = std::fs::read_to_string(&out).unwrap();
-    assert_eq!(text, to_trace_toml(&import_file(&model).unwrap()));
-    let doc: toml::Table = text.parse().unwrap();
-    assert_eq!(doc["network"]["name"].as_str(), Some("alexlike"));
-    let layers = doc["layer"].as_array().unwrap();
-    let names: Vec<_> = layers.iter().map(|l| l["name"].as_str().unwrap()).collect();
+    let parsed = from_toml_str(&text, "alexlike.toml").unwrap();
+    assert_eq!(parsed, import_file(&model).unwrap());
+    assert_eq!((parsed.name.as_str(), parsed.batch), ("alexlike", 1));
+    let names: Vec<_> = parsed.layers.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(
         names,
         ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "fc6", "fc7"]
     );
-    assert_eq!(layers[2]["groups"].as_integer(), Some(2));
+
+    let args = [
+        "import".as_ref(),
+        model.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--batch".as_ref(),
+        "4".as_ref(),
+    ];
+    let run = eyesim(&args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let parsed = from_toml_str(&std::fs::read_to_string(&out).unwrap(), "b4.toml").unwrap();
+    assert_eq!(parsed.batch, 4);
 
     let mut g = Graph::new(&[1, 3, 8, 8]);
     g.node("Tanh", "squash", &["x"], &["y"], vec![]);
@@ -565,13 +679,27 @@ fn constant_of_shape_weights_are_all_zero_or_dense() {
 fn small_mixed_model() -> Graph {
     let mut g = Graph::new(&[2, 3, 9, 9]);
     g.weight("w1", &[4, 3, 3, 3], Some(&|i| (i % 3) as f32));
-    let attrs = vec![ints("pads", &[1, 1, 1, 1]), ints("strides", &[1, 1]), int("group", 1)];
+    let attrs = vec![
+        ints("pads", &[1, 1, 1, 1]),
+        ints("strides", &[1, 1]),
+        int("group", 1),
+    ];
     g.node("Conv", "c1", &["x", "w1"], &["c1"], attrs);
     g.node("Relu", "", &["c1"], &["r1"], vec![]);
     g.weight("w2", &[4, 2, 1, 1], Some(&|i| i as f32));
     g.node("Conv", "c2", &["r1", "w2"], &["c2"], vec![int("group", 2)]);
-    g.node("Concat", "cat", &["r1", "c2"], &["cat"], vec![int("axis", 1)]);
-    let attrs = vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2]), int("ceil_mode", 1)];
+    g.node(
+        "Concat",
+        "cat",
+        &["r1", "c2"],
+        &["cat"],
+        vec![int("axis", 1)],
+    );
+    let attrs = vec![
+        ints("kernel_shape", &[2, 2]),
+        ints("strides", &[2, 2]),
+        int("ceil_mode", 1),
+    ];
     g.node("MaxPool", "p", &["cat"], &["p"], attrs);
     g.int64s("s", &[0, -1]);
     g.node("Reshape", "", &["p", "s"], &["f"], vec![]);
@@ -599,13 +727,57 @@ fn truncated_or_corrupted_models_never_panic() {
 }
 
 #[test]
-fn trace_lists_inputs_of_branches() {
-    let text = to_trace_toml(&import(small_mixed_model()));
-    let doc: toml::Table = text.parse().unwrap();
-    let layers = doc["layer"].as_array().unwrap();
-    let inputs = |i: usize| layers[i].get("inputs").map(|v| v.to_string());
-    assert_eq!(inputs(0), None, "the first layer reads the network input by default");
-    assert_eq!(inputs(1), None, "c2 reads the previous layer");
-    assert_eq!(inputs(2).as_deref(), Some(r#"["c1", "c2"]"#));
-    assert_eq!(layers[3]["padding"].to_string(), "[0, 1, 0, 1]");
+fn mixed_model_equals_its_hand_written_trace() {
+    let hand = r#"
+        [network]
+        name = "test"
+        batch = 2
+        input = [3, 9, 9]
+
+        [[layer]]
+        name = "c1"
+        kind = "conv"
+        filters = 4
+        kernel = 3
+        padding = 1
+        weight_density = 0.6666666666666666
+
+        [[layer]]
+        name = "c2"
+        kind = "conv"
+        filters = 4
+        kernel = 1
+        groups = 2
+        relu = false
+        weight_density = 0.875
+
+        [[layer]]
+        name = "cat"
+        kind = "concat"
+        inputs = ["c1", "c2"]
+
+        [[layer]]
+        name = "p"
+        kind = "maxpool"
+        kernel = 2
+        stride = 2
+        ceil_mode = true
+
+        [[layer]]
+        name = "fc"
+        kind = "fc"
+        outputs = 6
+        relu = false
+    "#;
+    assert_same_as_trace(&import(small_mixed_model()), hand);
+}
+
+#[test]
+fn imported_networks_round_trip_through_the_trace_format() {
+    for g in [alexnet_like(), small_mixed_model()] {
+        let net = import(g);
+        let text = to_trace_toml(&net);
+        let back = from_toml_str(&text, "roundtrip.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(back, net, "{text}");
+    }
 }
