@@ -17,8 +17,13 @@ fn shape(c: u32, h: u32, w: u32) -> FmapShape {
     FmapShape { c, h, w }
 }
 
+/// Imports the model and checks that its trace reads back identically.
 fn import(g: Graph) -> Network {
-    import_bytes(&g.bytes(), "test.onnx", "test").unwrap_or_else(|e| panic!("{e}"))
+    let net = import_bytes(&g.bytes(), "test.onnx", "test").unwrap_or_else(|e| panic!("{e}"));
+    let text = to_trace_toml(&net);
+    let back = from_toml_str(&text, "roundtrip.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(back, net, "{text}");
+    net
 }
 
 /// The imported network must equal the parsed hand-written trace: same
@@ -773,11 +778,39 @@ fn mixed_model_equals_its_hand_written_trace() {
 }
 
 #[test]
-fn imported_networks_round_trip_through_the_trace_format() {
-    for g in [alexnet_like(), small_mixed_model()] {
-        let net = import(g);
-        let text = to_trace_toml(&net);
-        let back = from_toml_str(&text, "roundtrip.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
-        assert_eq!(back, net, "{text}");
+fn initializers_listed_as_graph_inputs_and_value_ints_constants() {
+    let mut g = Graph::new(&[1, 4, 8, 8]);
+    for k in 0..3 {
+        conv(&mut g, &format!("b{k}"), "x", (4, 4, 1), vec![]);
     }
+    // Old exporters list every weight among the graph inputs too.
+    let mut weight_input = g.0.input[0].clone();
+    weight_input.name = "b0.w".into();
+    g.0.input.push(weight_input);
+    g.node("Sum", "sum3", &["b0", "b1", "b2"], &["s"], vec![]);
+    g.node("GlobalAveragePool", "gap", &["s"], &["gap"], vec![]);
+    let shape_attr = eyesim::onnx::proto::AttributeProto {
+        name: "value_ints".into(),
+        ints: vec![1, 4],
+        r#type: eyesim::onnx::proto::attribute_proto::AttributeType::Ints as i32,
+        ..Default::default()
+    };
+    g.node("Constant", "", &[], &["shape"], vec![shape_attr]);
+    g.node("Reshape", "", &["gap", "shape"], &["flat"], vec![]);
+    g.weight("w", &[3, 4], None);
+    g.node(
+        "Gemm",
+        "head",
+        &["flat", "w"],
+        &["y"],
+        vec![int("transB", 1)],
+    );
+    let net = import(g);
+    let sum = net.layer("sum3").unwrap();
+    assert_eq!(
+        (sum.kind.clone(), sum.inputs.clone()),
+        (LayerKind::Add, vec![0, 1, 2])
+    );
+    assert_eq!(net.layer("gap").unwrap().output, shape(4, 1, 1));
+    assert_eq!(net.layer("head").unwrap().output, shape(3, 1, 1));
 }
