@@ -1,4 +1,4 @@
-//! ONNX import: converts an ONNX model into a [`Network`](crate::workload::Network)
+//! ONNX import: converts an ONNX model into a [`Network`]
 //! that `eyesim import` writes as a trace with
 //! [`workload::to_trace_toml`](crate::workload::to_trace_toml).
 //!
