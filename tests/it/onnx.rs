@@ -2,6 +2,7 @@
 //! whose shapes match the trace formula, and to trace files.
 
 mod build;
+mod export;
 
 use build::{int, int64_tensor, ints, string, tensor, Graph};
 use eyesim::onnx::proto::AttributeProto;
@@ -813,4 +814,28 @@ fn initializers_listed_as_graph_inputs_and_value_ints_constants() {
     );
     assert_eq!(net.layer("gap").unwrap().output, shape(4, 1, 1));
     assert_eq!(net.layer("head").unwrap().output, shape(3, 1, 1));
+}
+
+#[test]
+fn shipped_traces_survive_export_to_onnx_and_import() {
+    let names = eyesim::workload::builtin_names();
+    assert!(
+        names.contains(&"googlenet") && names.contains(&"resnet50"),
+        "{names:?}"
+    );
+    for name in names {
+        let net = eyesim::workload::load(name).unwrap();
+        let model = export::to_onnx(&net).bytes();
+        let got = import_bytes(&model, name, name).unwrap_or_else(|e| panic!("{e}"));
+        // ONNX carries no data statistics and no precision.
+        let mut want = net.densified();
+        for l in &mut want.layers {
+            l.precision_bits = 16;
+        }
+        assert_eq!(got.layers.len(), want.layers.len(), "{name}");
+        for (g, w) in got.layers.iter().zip(&want.layers) {
+            assert_eq!(g, w, "{name}");
+        }
+        assert_eq!(got, want, "{name}");
+    }
 }
