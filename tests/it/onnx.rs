@@ -839,3 +839,33 @@ fn shipped_traces_survive_export_to_onnx_and_import() {
         assert_eq!(got, want, "{name}");
     }
 }
+
+#[test]
+fn dilated_same_conv_and_bad_auto_pad() {
+    let mut g = Graph::new(&[1, 2, 17, 17]);
+    let attrs = vec![ints("dilations", &[2, 3]), string("auto_pad", "SAME_UPPER")];
+    conv(&mut g, "d", "x", (4, 2, 3), attrs);
+    let net = import(g);
+    let LayerKind::Conv(p) = &net.layers[0].kind else {
+        panic!()
+    };
+    // Effective extents 5 and 7: total padding 4 and 6, split evenly.
+    assert_eq!((p.dilation, p.padding), ([2, 3], [2, 2, 3, 3]));
+    let (e, f) = (out(17, 3, 1, 4, 2), out(17, 3, 1, 6, 3));
+    assert_eq!(net.layers[0].output, shape(4, e, f));
+    assert_eq!((e, f), (17, 17), "SAME keeps the size at stride 1");
+
+    let mut g = Graph::new(&[1, 2, 8, 8]);
+    conv(
+        &mut g,
+        "c",
+        "x",
+        (4, 2, 3),
+        vec![string("auto_pad", "SAME")],
+    );
+    assert!(import_err(g).contains("attribute 'auto_pad': expected NOTSET"));
+    let mut g = Graph::new(&[1, 2, 8, 8]);
+    let attrs = vec![string("auto_pad", "VALID"), ints("pads", &[1, 1, 1, 1])];
+    conv(&mut g, "c", "x", (4, 2, 3), attrs);
+    assert!(import_err(g).contains("attribute 'pads': cannot be combined"));
+}
