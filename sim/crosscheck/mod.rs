@@ -172,16 +172,47 @@ fn compare_layer(
         for tensor in TENSORS {
             let (x, y) = (a.counts.get(level, tensor), s.counts.get(level, tensor));
             let (l, t) = (level.name(), tensor.name());
-            out.push(row(l, t, Quantity::Reads, x.reads as f64, y.reads as f64, count_tol));
-            out.push(row(l, t, Quantity::Writes, x.writes as f64, y.writes as f64, count_tol));
+            out.push(row(
+                l,
+                t,
+                Quantity::Reads,
+                x.reads as f64,
+                y.reads as f64,
+                count_tol,
+            ));
+            out.push(row(
+                l,
+                t,
+                Quantity::Writes,
+                x.writes as f64,
+                y.writes as f64,
+                count_tol,
+            ));
         }
     }
     let alu = Level::Alu.name();
-    let (am, sm) = (a.counts.macs.performed as f64, s.counts.macs.performed as f64);
+    let (am, sm) = (
+        a.counts.macs.performed as f64,
+        s.counts.macs.performed as f64,
+    );
     out.push(row(alu, "-", Quantity::Macs, am, sm, count_tol));
-    out.push(row("-", "-", Quantity::Cycles, a.cycles as f64, s.cycles as f64, tol.cycles));
+    out.push(row(
+        "-",
+        "-",
+        Quantity::Cycles,
+        a.cycles as f64,
+        s.cycles as f64,
+        tol.cycles,
+    ));
     let (ap, sp) = (a.processing_cycles as f64, s.processing_cycles as f64);
-    out.push(row("-", "-", Quantity::ProcessingCycles, ap, sp, tol.cycles));
+    out.push(row(
+        "-",
+        "-",
+        Quantity::ProcessingCycles,
+        ap,
+        sp,
+        tol.cycles,
+    ));
     let (ae, se) = (a.energy.total(), s.energy.total());
     let energy_tol = if dense { tol.dense_counts } else { tol.energy };
     out.push(row("-", "-", Quantity::Energy, ae, se, energy_tol));
@@ -191,13 +222,26 @@ fn compare_layer(
 pub fn crosscheck_csv(network: &str, rows: &[Comparison]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = [
-        "network", "layer", "level", "tensor", "quantity", "data", "analytic", "simulated",
-        "rel_diff", "tolerance", "status",
+        "network",
+        "layer",
+        "level",
+        "tensor",
+        "quantity",
+        "data",
+        "analytic",
+        "simulated",
+        "rel_diff",
+        "tolerance",
+        "status",
     ];
     w.write_record(header).expect("in-memory CSV");
     for r in rows {
         let rel = r.rel_diff();
-        let rel = if rel.is_finite() { format!("{rel:.6}") } else { "inf".into() };
+        let rel = if rel.is_finite() {
+            format!("{rel:.6}")
+        } else {
+            "inf".into()
+        };
         w.write_record([
             network,
             &r.layer,

@@ -16,7 +16,12 @@ const LEVEL_COLORS: [(&str, RGBColor); 5] = [
 pub fn parity_svg(title: &str, rows: &[Comparison]) -> String {
     let points: Vec<(&str, f64, f64)> = rows
         .iter()
-        .filter(|r| matches!(r.quantity, Quantity::Reads | Quantity::Writes | Quantity::Macs))
+        .filter(|r| {
+            matches!(
+                r.quantity,
+                Quantity::Reads | Quantity::Writes | Quantity::Macs
+            )
+        })
         .filter(|r| r.analytic > 0.0 && r.simulated > 0.0)
         .map(|r| (r.level, r.analytic, r.simulated))
         .collect();
@@ -24,7 +29,10 @@ pub fn parity_svg(title: &str, rows: &[Comparison]) -> String {
         (lo.min(p.1).min(p.2), hi.max(p.1).max(p.2))
     });
     let lo = if lo == f64::MAX { 1.0 } else { lo };
-    let (lo, hi) = (10f64.powf(lo.log10().floor()), 10f64.powf(hi.log10().ceil()));
+    let (lo, hi) = (
+        10f64.powf(lo.log10().floor()),
+        10f64.powf(hi.log10().ceil()),
+    );
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (720, 640)).into_drawing_area();

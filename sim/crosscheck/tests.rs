@@ -46,7 +46,11 @@ fn cycles_use_their_own_tolerance() {
     let a = vec![result("c1", 10, 100)];
     let s = vec![result("c1", 10, 111)];
     let rows = compare(&a, &s, |_| true, &Tolerances::default()).unwrap();
-    let failed: Vec<_> = rows.iter().filter(|r| !r.passes()).map(|r| r.quantity).collect();
+    let failed: Vec<_> = rows
+        .iter()
+        .filter(|r| !r.passes())
+        .map(|r| r.quantity)
+        .collect();
     assert_eq!(failed, vec![Quantity::Cycles, Quantity::ProcessingCycles]);
 }
 

@@ -76,7 +76,7 @@ impl V<'_, '_> {
     /// `bits` must be a positive multiple of the word width.
     fn width(&self, key: &str, v: Option<u32>, word_bits: u32) -> Result<u32, HwError> {
         let bits = self.int(key, v, 1, u32::MAX)?;
-        if bits % word_bits != 0 {
+        if !bits.is_multiple_of(word_bits) {
             return Err(self.inconsistent(
                 key,
                 format!(

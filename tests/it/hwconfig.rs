@@ -401,3 +401,11 @@ fn garbage_never_panics() {
         assert!(hw::from_toml_str(s, "g.toml").is_err(), "{s:?}");
     }
 }
+
+#[test]
+fn table_where_a_value_belongs_is_a_type_error() {
+    let e = err("[[array]]\nrows = 1\n");
+    assert!(e.contains("`array` has the wrong type"), "{e}");
+    let e = err(&v1_with("word_bits = 16", "word_bits = { x = 1 }"));
+    assert!(e.contains("`pe.word_bits` has the wrong type"), "{e}");
+}

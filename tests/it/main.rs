@@ -1,5 +1,8 @@
 //! Integration tests: one binary, one module per capability.
 
+mod cli_inputs;
 mod hwconfig;
 #[cfg(feature = "onnx")]
 mod onnx;
+mod workload;
+mod workload_errors;
