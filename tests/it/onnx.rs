@@ -2,11 +2,14 @@
 //! whose shapes match the trace formula, and to trace files.
 
 mod build;
+mod cli;
+mod errors;
 mod export;
+mod traces;
 
 use build::{int, int64_tensor, ints, string, tensor, Graph};
+use eyesim::onnx::import_bytes;
 use eyesim::onnx::proto::AttributeProto;
-use eyesim::onnx::{import_bytes, import_file, OnnxErrorKind};
 use eyesim::workload::{from_toml_str, to_trace_toml, FmapShape, LayerKind, Network, PoolKind};
 
 /// The trace format's output extent: floor division.
@@ -167,69 +170,6 @@ fn alexnet_like_shapes_follow_the_trace_formula() {
             l.name
         );
     }
-}
-
-#[test]
-fn alexnet_like_equals_its_hand_written_trace() {
-    let hand = r#"
-        [network]
-        name = "test"
-        batch = 1
-        input = [3, 227, 227]
-
-        [[layer]]
-        name = "conv1"
-        kind = "conv"
-        filters = 96
-        kernel = 11
-        stride = 4
-        weight_density = 0.75
-
-        [[layer]]
-        name = "pool1"
-        kind = "maxpool"
-        kernel = 3
-        stride = 2
-
-        [[layer]]
-        name = "conv2"
-        kind = "conv"
-        filters = 256
-        kernel = 5
-        padding = 2
-        groups = 2
-
-        [[layer]]
-        name = "pool2"
-        kind = "maxpool"
-        kernel = 3
-        stride = 2
-
-        [[layer]]
-        name = "conv3"
-        kind = "conv"
-        filters = 64
-        kernel = 3
-        padding = 1
-
-        [[layer]]
-        name = "pool3"
-        kind = "maxpool"
-        kernel = 3
-        stride = 2
-
-        [[layer]]
-        name = "fc6"
-        kind = "fc"
-        outputs = 512
-
-        [[layer]]
-        name = "fc7"
-        kind = "fc"
-        outputs = 10
-        relu = false
-    "#;
-    assert_same_as_trace(&import(alexnet_like()), hand);
 }
 
 #[test]
@@ -493,144 +433,6 @@ fn flatten_and_reshape_only_change_shapes() {
 }
 
 #[test]
-fn unsupported_op_names_the_node() {
-    let mut g = Graph::new(&[1, 3, 8, 8]);
-    conv(&mut g, "c", "x", (4, 3, 3), vec![]);
-    g.node("Sigmoid", "gate7", &["c"], &["s"], vec![]);
-    let msg = import_err(g);
-    assert!(
-        msg.contains("test.onnx") && msg.contains("'gate7'") && msg.contains("'Sigmoid'"),
-        "{msg}"
-    );
-}
-
-#[test]
-fn truncated_file_is_a_decode_error_naming_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let bytes = alexnet_like().bytes();
-    let path = dir.path().join("cut.onnx");
-    std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
-    let err = import_file(&path).unwrap_err();
-    assert!(matches!(err.kind, OnnxErrorKind::Decode(_)), "{err}");
-    let msg = err.to_string();
-    assert!(
-        msg.contains("cut.onnx") && msg.contains("truncated"),
-        "{msg}"
-    );
-}
-
-#[test]
-fn concat_mismatch_names_the_shapes() {
-    let mut g = Graph::new(&[1, 4, 16, 16]);
-    conv(
-        &mut g,
-        "a",
-        "x",
-        (4, 4, 3),
-        vec![ints("pads", &[1, 1, 1, 1])],
-    );
-    conv(
-        &mut g,
-        "b",
-        "x",
-        (4, 4, 3),
-        vec![ints("pads", &[1, 1, 1, 1]), ints("strides", &[2, 2])],
-    );
-    g.node("Concat", "join", &["a", "b"], &["j"], vec![int("axis", 1)]);
-    let msg = import_err(g);
-    assert!(
-        msg.contains("'join' (Concat)") && msg.contains("4x16x16") && msg.contains("4x8x8"),
-        "{msg}"
-    );
-}
-
-#[test]
-fn add_mismatch_missing_weight_and_bad_group_are_errors() {
-    let mut g = Graph::new(&[1, 4, 16, 16]);
-    conv(&mut g, "a", "x", (4, 4, 3), vec![]);
-    conv(&mut g, "b", "x", (4, 4, 1), vec![]);
-    g.node("Add", "sum", &["a", "b"], &["s"], vec![]);
-    assert!(import_err(g).contains("'sum' (Add): inputs must have equal shapes"));
-
-    let mut g = Graph::new(&[1, 4, 16, 16]);
-    g.node("Conv", "c", &["x", "nowhere"], &["c"], vec![]);
-    assert!(import_err(g).contains("input 'nowhere' is not an initializer"));
-
-    let mut g = Graph::new(&[1, 6, 16, 16]);
-    conv(&mut g, "c", "x", (4, 2, 3), vec![int("group", 4)]);
-    assert!(import_err(g).contains("attribute 'group'"));
-}
-
-fn eyesim(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_eyesim"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-#[test]
-fn cli_writes_a_parseable_trace_only_on_success() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = alexnet_like().write(dir.path(), "alexlike");
-    let out = dir.path().join("traces/alexlike.toml");
-    let run = eyesim(&[
-        "import".as_ref(),
-        model.as_os_str(),
-        "-o".as_ref(),
-        out.as_os_str(),
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let text = std::fs::read_to_string(&out).unwrap();
-    let parsed = from_toml_str(&text, "alexlike.toml").unwrap();
-    assert_eq!(parsed, import_file(&model).unwrap());
-    assert_eq!((parsed.name.as_str(), parsed.batch), ("alexlike", 1));
-    let names: Vec<_> = parsed.layers.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(
-        names,
-        ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "fc6", "fc7"]
-    );
-
-    let args = [
-        "import".as_ref(),
-        model.as_os_str(),
-        "-o".as_ref(),
-        out.as_os_str(),
-        "--batch".as_ref(),
-        "4".as_ref(),
-    ];
-    let run = eyesim(&args);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let parsed = from_toml_str(&std::fs::read_to_string(&out).unwrap(), "b4.toml").unwrap();
-    assert_eq!(parsed.batch, 4);
-
-    let mut g = Graph::new(&[1, 3, 8, 8]);
-    g.node("Tanh", "squash", &["x"], &["y"], vec![]);
-    let bad = g.write(dir.path(), "bad");
-    let bad_out = dir.path().join("bad.toml");
-    let run = eyesim(&[
-        "import".as_ref(),
-        bad.as_os_str(),
-        "-o".as_ref(),
-        bad_out.as_os_str(),
-    ]);
-    assert!(!run.status.success());
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        stderr.contains("'squash'") && stderr.contains("Tanh"),
-        "{stderr}"
-    );
-    assert!(!bad_out.exists());
-}
-
-#[test]
 fn relu_through_a_view_is_fine_but_not_when_the_raw_output_is_reused() {
     let mut g = Graph::new(&[1, 2, 4, 4]);
     conv(&mut g, "c", "x", (4, 2, 3), vec![]);
@@ -715,70 +517,6 @@ fn small_mixed_model() -> Graph {
 }
 
 #[test]
-fn truncated_or_corrupted_models_never_panic() {
-    let bytes = small_mixed_model().bytes();
-    let net = import_bytes(&bytes, "m.onnx", "m").unwrap();
-    assert_eq!(net.layers.len(), 5);
-    assert_eq!(net.layer("p").unwrap().output, shape(8, 5, 5));
-    for len in 0..bytes.len() {
-        let _ = import_bytes(&bytes[..len], "m.onnx", "m");
-    }
-    for i in 0..bytes.len() {
-        for v in [0x00, 0x01, 0x7f, 0xff] {
-            let mut b = bytes.clone();
-            b[i] = v;
-            let _ = import_bytes(&b, "m.onnx", "m");
-        }
-    }
-}
-
-#[test]
-fn mixed_model_equals_its_hand_written_trace() {
-    let hand = r#"
-        [network]
-        name = "test"
-        batch = 2
-        input = [3, 9, 9]
-
-        [[layer]]
-        name = "c1"
-        kind = "conv"
-        filters = 4
-        kernel = 3
-        padding = 1
-        weight_density = 0.6666666666666666
-
-        [[layer]]
-        name = "c2"
-        kind = "conv"
-        filters = 4
-        kernel = 1
-        groups = 2
-        relu = false
-        weight_density = 0.875
-
-        [[layer]]
-        name = "cat"
-        kind = "concat"
-        inputs = ["c1", "c2"]
-
-        [[layer]]
-        name = "p"
-        kind = "maxpool"
-        kernel = 2
-        stride = 2
-        ceil_mode = true
-
-        [[layer]]
-        name = "fc"
-        kind = "fc"
-        outputs = 6
-        relu = false
-    "#;
-    assert_same_as_trace(&import(small_mixed_model()), hand);
-}
-
-#[test]
 fn initializers_listed_as_graph_inputs_and_value_ints_constants() {
     let mut g = Graph::new(&[1, 4, 8, 8]);
     for k in 0..3 {
@@ -814,30 +552,6 @@ fn initializers_listed_as_graph_inputs_and_value_ints_constants() {
     );
     assert_eq!(net.layer("gap").unwrap().output, shape(4, 1, 1));
     assert_eq!(net.layer("head").unwrap().output, shape(3, 1, 1));
-}
-
-#[test]
-fn shipped_traces_survive_export_to_onnx_and_import() {
-    let names = eyesim::workload::builtin_names();
-    assert!(
-        names.contains(&"googlenet") && names.contains(&"resnet50"),
-        "{names:?}"
-    );
-    for name in names {
-        let net = eyesim::workload::load(name).unwrap();
-        let model = export::to_onnx(&net).bytes();
-        let got = import_bytes(&model, name, name).unwrap_or_else(|e| panic!("{e}"));
-        // ONNX carries no data statistics and no precision.
-        let mut want = net.densified();
-        for l in &mut want.layers {
-            l.precision_bits = 16;
-        }
-        assert_eq!(got.layers.len(), want.layers.len(), "{name}");
-        for (g, w) in got.layers.iter().zip(&want.layers) {
-            assert_eq!(g, w, "{name}");
-        }
-        assert_eq!(got, want, "{name}");
-    }
 }
 
 #[test]
