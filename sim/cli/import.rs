@@ -23,6 +23,10 @@ pub struct Args {
 /// Runs `eyesim import`. Nothing is written unless the whole model converts.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut net = onnx::import_file(&args.model)?;
+    let out = args.output.unwrap_or_else(|| {
+        // import_file names the network after the file stem.
+        PathBuf::from("traces").join(format!("{}.toml", net.name))
+    });
     if let Some(name) = args.name {
         net.name = name;
     }
@@ -30,9 +34,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::ensure!(batch > 0, "--batch must be at least 1");
         net.batch = batch;
     }
-    let out = args
-        .output
-        .unwrap_or_else(|| PathBuf::from("traces").join(format!("{}.toml", net.name)));
     let text = workload::to_trace_toml(&net);
     // Only write what the trace reader accepts and reads back identically.
     let origin = out.display().to_string();

@@ -97,3 +97,26 @@ fn shipped_traces_survive_export_to_onnx_and_import() {
         assert_eq!(got, want, "{name}");
     }
 }
+
+#[test]
+fn cli_default_output_is_traces_stem_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = alexnet_like().write(dir.path(), "tiny-alex");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_eyesim"))
+        .current_dir(dir.path())
+        .args([
+            "import".as_ref(),
+            model.as_os_str(),
+            "--name".as_ref(),
+            "renamed".as_ref(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("traces/tiny-alex.toml")).unwrap();
+    assert_eq!(from_toml_str(&text, "t.toml").unwrap().name, "renamed");
+}
