@@ -3,5 +3,7 @@
 mod cli_inputs;
 mod data;
 mod hwconfig;
+#[cfg(feature = "onnx")]
+mod onnx;
 mod workload;
 mod workload_errors;
