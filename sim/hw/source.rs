@@ -244,14 +244,21 @@ impl Ctx<'_> {
 }
 
 fn check_keys(doc: &SpannedDoc) -> Result<(), HwError> {
+    // A known key holding the wrong kind of value is a type error, which
+    // serde reports; its contents are not checked key by key.
+    let mut wrong_shape: Vec<&[String]> = Vec::new();
     for e in doc.entries() {
+        if wrong_shape.iter().any(|p| e.path.starts_with(p)) {
+            continue;
+        }
         let key = e.path.join(".");
-        let known = if e.is_table {
-            TABLES.contains(&key.as_str())
-        } else {
-            ALL_KEYS.contains(&key.as_str())
-        };
-        if !known {
+        let is_table = TABLES.contains(&key.as_str());
+        let is_leaf = ALL_KEYS.contains(&key.as_str());
+        if (is_table || is_leaf) && !(if e.is_table { is_table } else { is_leaf }) {
+            wrong_shape.push(&e.path);
+            continue;
+        }
+        if !(is_table || is_leaf) {
             let candidates = ALL_KEYS.iter().chain(TABLES).copied();
             return Err(HwError::UnknownKey {
                 loc: doc.at(e.range.start),
@@ -267,8 +274,16 @@ fn serde_error(doc: &SpannedDoc, e: &toml::de::Error) -> HwError {
     let (loc, key) = match e.span() {
         Some(s) => (
             doc.at(s.start),
+            // The schema has no arrays: an index means the enclosing key is wrong.
             doc.path_at(s.start)
-                .map(|p| p.join("."))
+                .map(|p| {
+                    let keys: Vec<&str> = p
+                        .iter()
+                        .map(String::as_str)
+                        .take_while(|k| k.parse::<usize>().is_err())
+                        .collect();
+                    keys.join(".")
+                })
                 .unwrap_or_default(),
         ),
         None => (Location::whole(doc.origin()), String::new()),

@@ -122,3 +122,17 @@ fn quote(x: &str) -> String {
     q.push('"');
     q
 }
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quotes_are_valid_toml_strings() {
+        for s in ["plain", "a\"b", "back\\slash", "tab\there", "ü"] {
+            let doc = format!("x = {}", quote(s));
+            let t: toml::Table = toml::from_str(&doc).unwrap();
+            assert_eq!(t["x"].as_str(), Some(s), "{doc}");
+        }
+    }
+}

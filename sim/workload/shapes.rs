@@ -173,7 +173,7 @@ fn conv(
     let filters = s.filters.ok_or_else(|| ctx.missing(i, "filters"))?;
     let kernel = s.kernel.ok_or_else(|| ctx.missing(i, "kernel"))?;
     let g = s.groups;
-    if input.c % g != 0 || filters % g != 0 {
+    if !input.c.is_multiple_of(g) || !filters.is_multiple_of(g) {
         return Err(ctx.invalid(
             i,
             "groups",
@@ -284,9 +284,10 @@ fn pool(
     ))
 }
 
-/// Extra bottom (or right) padding that makes floor division give Caffe's
-/// ceil-mode output size, whose last window must start inside the input
-/// or the leading padding.
+/// Extra bottom (or right) padding that makes floor division give the
+/// ceil-mode output size of Caffe and PyTorch. The last window must start
+/// inside the input or the leading padding (PyTorch's rule; Caffe applies it
+/// only to padded pools, which differs only when kernel < stride).
 fn ceil_extra(h: u32, k: u32, u: u32, pad_lo: u32, pad_hi: u32) -> u32 {
     let (h, k, u) = (u64::from(h), u64::from(k), u64::from(u));
     let span = (h + u64::from(pad_lo) + u64::from(pad_hi)).saturating_sub(k);
@@ -378,4 +379,38 @@ fn combine(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ceil_extra;
+
+    /// Ceil-mode pooled size: ceil((h + 2p - k) / u) + 1, minus one if the
+    /// last window would start beyond the input (PyTorch's rule; Caffe drops
+    /// it only when padded, which differs only for kernel < stride, where
+    /// Caffe's extra window would be empty).
+    fn caffe(h: u32, k: u32, u: u32, p: u32) -> u32 {
+        let mut out = (h + 2 * p - k).div_ceil(u) + 1;
+        if (out - 1) * u >= h + p {
+            out -= 1;
+        }
+        out
+    }
+
+    #[test]
+    fn ceil_padding_reproduces_caffe_sizes() {
+        for h in 3..40 {
+            for k in 1..=3.min(h) {
+                for u in 1..=3 {
+                    for p in 0..k {
+                        let extra = ceil_extra(h, k, u, p, p);
+                        let floor = (h + 2 * p + extra - k) / u + 1;
+                        assert_eq!(floor, caffe(h, k, u, p), "h{h} k{k} u{u} p{p}");
+                    }
+                }
+            }
+        }
+        // GoogLeNet pool1: 112 -> 56 with one extra row and column.
+        assert_eq!(ceil_extra(112, 3, 2, 0, 0), 1);
+    }
 }
