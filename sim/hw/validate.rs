@@ -229,7 +229,8 @@ fn glb(v: &V, raw: &RawHw, word_bits: u32) -> Result<GlbConfig, HwError> {
 fn rlc(v: &V, r: &RawRlc, word_bits: u32) -> Result<RlcFormat, HwError> {
     let run_bits = v.int("sparsity.rlc.run_bits", r.run_bits, 1, 16)?;
     let level_bits = v.int("sparsity.rlc.level_bits", r.level_bits, 1, 64)?;
-    let rlc_word = v.int("sparsity.rlc.word_bits", r.word_bits, 1, 1024)?;
+    // The codec packs pairs into u64 words.
+    let rlc_word = v.int("sparsity.rlc.word_bits", r.word_bits, 1, 64)?;
     if level_bits < word_bits {
         return Err(v.inconsistent(
             "sparsity.rlc.level_bits",
@@ -243,6 +244,12 @@ fn rlc(v: &V, r: &RawRlc, word_bits: u32) -> Result<RlcFormat, HwError> {
                 "one pair ({run_bits} run + {level_bits} level bits) plus the 1-bit last-word \
                  flag does not fit a {rlc_word}-bit word"
             ),
+        ));
+    }
+    if rlc_word % word_bits != 0 {
+        return Err(v.inconsistent(
+            "sparsity.rlc.word_bits",
+            format!("a {rlc_word}-bit RLC word is not a whole number of {word_bits}-bit DRAM words (pe.word_bits)"),
         ));
     }
     Ok(RlcFormat {

@@ -260,6 +260,20 @@ fn rlc_pair_not_fitting_a_word_is_inconsistent() {
 }
 
 #[test]
+fn rlc_word_must_be_whole_dram_words() {
+    let t = v1_with(
+        "run_bits = 5, level_bits = 16, word_bits = 64",
+        "run_bits = 5, level_bits = 16, word_bits = 40",
+    );
+    let e = err(&t);
+    assert!(
+        e.contains("`sparsity.rlc.word_bits` is inconsistent"),
+        "{e}"
+    );
+    assert!(e.contains("not a whole number of 16-bit DRAM words"), "{e}");
+}
+
+#[test]
 fn rlc_true_is_rejected_with_help() {
     let t = v1_with(
         "rlc = { run_bits = 5, level_bits = 16, word_bits = 64 }",

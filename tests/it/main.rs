@@ -2,8 +2,11 @@
 
 mod analytic;
 mod cli_inputs;
+mod data;
 mod hwconfig;
 mod mapping;
+#[cfg(feature = "onnx")]
+mod onnx;
 mod sweep;
 mod workload;
 mod workload_errors;
