@@ -119,11 +119,19 @@ pub(crate) fn search_where(
     check(&smallest, prob, hw)?;
     let model = LayerModel::new(prob, hw);
     let found = if objective == Objective::Energy {
-        let least = enumerate(&model, Best::new(Objective::Energy, f64::INFINITY), &keep);
+        let mut least = Best::new(Objective::Energy, f64::INFINITY);
+        least.near = Some(Vec::new());
+        let least = enumerate(&model, least, &keep);
         let cap = least
             .top
             .map_or(f64::INFINITY, |c| c.energy * (1.0 + ENERGY_BAND));
-        enumerate(&model, Best::new(Objective::Edp, cap), &keep)
+        let mut best = Best::new(Objective::Edp, cap);
+        for (m, _) in least.near.unwrap_or_default() {
+            let st = model.strip(m.e);
+            let raw = model.counts(&m, &st);
+            best.offer(&model, m, &st, raw.energy(hw), &raw);
+        }
+        best
     } else {
         enumerate(&model, Best::new(objective, f64::INFINITY), &keep)
     };
@@ -270,6 +278,9 @@ struct Best {
     /// Candidates above this energy are not considered.
     energy_cap: f64,
     top: Option<Candidate>,
+    /// When collecting: every candidate within [`ENERGY_BAND`] of the least
+    /// energy seen so far (a superset of those within the final band).
+    near: Option<Vec<(RowStationaryMapping, f64)>>,
 }
 
 impl Best {
@@ -278,6 +289,7 @@ impl Best {
             objective,
             energy_cap,
             top: None,
+            near: None,
         }
     }
 
@@ -291,6 +303,17 @@ impl Best {
     ) {
         if energy > self.energy_cap {
             return;
+        }
+        if let Some(near) = &mut self.near {
+            let least = self.top.map_or(f64::INFINITY, |c| c.energy.min(energy));
+            if energy <= least * (1.0 + ENERGY_BAND) {
+                // Prune when full; doubling the capacity keeps pushes amortized O(1).
+                if near.len() == near.capacity() && near.len() >= 1 << 12 {
+                    near.retain(|&(_, e)| e <= least * (1.0 + ENERGY_BAND));
+                    near.reserve(near.len().max(1 << 12));
+                }
+                near.push((mapping, energy));
+            }
         }
         // Energy is cheap; cycles are computed only when they can matter.
         if let (Objective::Energy, Some(top)) = (self.objective, &self.top) {
