@@ -33,15 +33,18 @@ use std::cmp::Ordering;
 /// Near its optimum the row-stationary energy is flat: on AlexNet/Eyeriss v1
 /// many mappings lie within 1–3% of the least energy, yet differ by 25–50%
 /// in cycles (mappings that spend set copies on channels, `r`, instead of
-/// filters, `t`, become ifmap-GIN bound). A difference that small is below
-/// the model's fidelity (it reproduces published energies to ~10%), so the
-/// `energy` objective guarantees energy within this band of the least and,
-/// inside it, takes the best energy-delay product. The published chip
-/// mappings (DESIGN.md §2, 154/135/156/156/156 active PEs) are what this
-/// rule selects, dense or at the measured sparsity, for any band from 3% to
-/// at least 20%; pure least energy (band 0) picks 154/90/117/156/117-PE
-/// mappings that are 1–2.5% cheaper and up to 50% slower.
-pub const ENERGY_BAND: f64 = 0.05;
+/// filters, `t`, become ifmap-GIN bound). Differences below the model's
+/// validated accuracy (it reproduces the published ISCA 2016 energies to
+/// 10%) do not justify a much slower mapping, so the `energy` objective
+/// guarantees energy within this band of the least and, inside it, takes
+/// the best energy-delay product. With it, the mapper reproduces the
+/// published chip mappings (DESIGN.md §2: 154/135/156/156/156 active PEs,
+/// dense and at the measured sparsity) and every ISCA 2016 Fig. 10 cell
+/// within 10%; bands from 8% to 15% give the same choices. Pure least
+/// energy (band 0) picks 154/90/117/156/117-PE mappings that are 1–2.5%
+/// cheaper and up to 50% slower, and has 13–14% less DRAM energy than
+/// Fig. 10 on CONV3–5.
+pub const ENERGY_BAND: f64 = 0.10;
 
 /// What the mapper minimizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
