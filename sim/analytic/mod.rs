@@ -90,7 +90,22 @@ mod tests {
             .iter()
             .map(|p| estimate_layer(p, &search(p, &hw, Objective::Energy).unwrap(), &hw).active_pes)
             .collect();
-        assert_eq!(pes, [154, 135, 156, 156, 156]);
+        assert_eq!(pes, [154, 135, 156, 156, 156], "dense");
+        // The chip's measurement conditions (DESIGN.md §4a zero fractions).
+        let zeros = [0.0001, 0.387, 0.725, 0.793, 0.776, 0.5];
+        let pes: Vec<u32> = alexnet_convs(4)
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ConvProblem {
+                ifmap_zero_fraction: zeros[i],
+                ofmap_zero_fraction: zeros[i + 1],
+                ..*p
+            })
+            .map(|p| {
+                estimate_layer(&p, &search(&p, &hw, Objective::Energy).unwrap(), &hw).active_pes
+            })
+            .collect();
+        assert_eq!(pes, [154, 135, 156, 156, 156], "measured sparsity");
     }
 
     #[test]

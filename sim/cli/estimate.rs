@@ -21,8 +21,8 @@ pub struct Args {
     /// Output directory (default: results/<net>-<hw>/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// What the mapper minimizes: energy (the fastest mapping within 5% of
-    /// the least energy), cycles, or edp.
+    /// What the mapper minimizes: energy (the best energy × cycles among the
+    /// mappings within 10% of the least energy), cycles, or edp.
     #[arg(long, default_value = "energy", value_parser = parse_objective)]
     objective: Objective,
     /// Images per batch (default: the network's).
