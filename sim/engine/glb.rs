@@ -48,9 +48,13 @@ impl GlobalBuffer {
         words.div_ceil(u64::from(self.cfg.bank_port_words))
     }
 
-    /// Bank holding psum word `addr` of the tile.
-    pub(crate) fn psum_bank(&self, addr: usize) -> usize {
-        let b = (addr / self.cfg.bank_words as usize) as u32 % self.psum_banks;
+    /// Bank holding psum word `addr` of a tile `f` columns wide. Psum
+    /// rows are interleaved over the psum banks with consecutive ofmap
+    /// columns in different banks, so the psum GIN (reading column `x+1`)
+    /// and the GON (writing column `x`) do not collide on the same row.
+    pub(crate) fn psum_bank(&self, addr: usize, f: u32) -> usize {
+        let (row, col) = (addr / f as usize, addr % f as usize);
+        let b = ((2 * row + (col & 1)) % self.psum_banks as usize) as u32;
         ((self.ifmap_banks + b) % self.cfg.banks) as usize
     }
 

@@ -21,6 +21,7 @@ use crate::workload::ConvProblem;
 use std::collections::VecDeque;
 
 mod flow;
+mod ifmap;
 
 /// The work of one pass, in indices of the layer.
 #[derive(Debug, Clone, Copy)]
@@ -58,8 +59,8 @@ pub(crate) struct LayerCtx<'a> {
 
 #[derive(Debug, Clone, Copy)]
 enum Ev {
-    IfmapSend(u32),
-    IfmapDone(u32),
+    IfmapSend(u32, u32),
+    IfmapDone(u32, u32),
     PsumSend(u32),
     PsumDone(u32),
     Gon(u32),
@@ -104,14 +105,7 @@ pub(crate) struct PassSim<'a, 'b> {
     total: u32,
     start: u64,
     q_max: u32,
-    // ifmap GIN
-    if_sent: u32,
-    if_delivered: u32,
-    if_done_at: [u64; RING],
-    if_free: u64,
-    started: [u32; RING],
-    started_max: [u64; RING],
-    done_max: [u64; RING],
+    ifg: ifmap::IfmapGin,
     // psum GIN
     ps_sent: u32,
     ps_delivered: u32,
@@ -157,13 +151,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
             total: spec.ns * ctx.prob.f,
             start,
             q_max: 0,
-            if_sent: 0,
-            if_delivered: 0,
-            if_done_at: [0; RING],
-            if_free: start,
-            started: [0; RING],
-            started_max: [0; RING],
-            done_max: [0; RING],
+            ifg: ifmap::IfmapGin::new(rows.needed(), start),
             ps_sent: 0,
             ps_delivered: 0,
             ps_free: start,
@@ -176,6 +164,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
         };
         sim.glb.reset_timing(start);
         sim.place();
+        sim.ifg.attach(&sim.pes);
         sim.load_filters();
         sim
     }
@@ -216,6 +205,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
                         q_act,
                         p_act,
                         chain,
+                        yi: self.rows.slot_of[(j * prob.u_h + i * prob.d_h) as usize],
                         chain_pos: slot.ri * prob.r + (prob.r - 1 - i),
                     };
                     debug_assert_eq!(self.pes.len() as u32, pe_index(a as u32, i, j));
@@ -326,21 +316,8 @@ impl<'a, 'b> PassSim<'a, 'b> {
 
     fn handle(&mut self, ev: Ev) {
         match ev {
-            Ev::IfmapSend(b) => self.ifmap_send(b),
-            Ev::IfmapDone(b) => {
-                self.if_delivered = b + 1;
-                self.if_done_at[b as usize % RING] = self.q.now();
-                let newc = u64::from(self.ctx.cols.new_cols[(b % self.ctx.prob.f) as usize]);
-                let mut deliveries = 0;
-                for (k, pe) in self.pes.iter().enumerate() {
-                    deliveries += u64::from(pe.role.q_act) * newc;
-                    self.work.push(Work::TryStart(k as u32));
-                }
-                self.counts.add(Level::Noc, Tensor::Ifmap, deliveries, 0);
-                self.counts.add(Level::Rf, Tensor::Ifmap, 0, deliveries);
-                self.stats.ifmap_gin.deliveries += deliveries;
-                self.maybe_send_ifmap();
-            }
+            Ev::IfmapSend(b, yi) => self.ifmap_send(b, yi),
+            Ev::IfmapDone(b, yi) => self.ifmap_done(b, yi),
             Ev::PsumSend(b) => self.psum_send(b),
             Ev::PsumDone(b) => {
                 self.ps_delivered = b + 1;
@@ -357,62 +334,6 @@ impl<'a, 'b> PassSim<'a, 'b> {
                 Work::Propagate(c) => self.propagate(c),
             }
         }
-    }
-
-    /// Schedules the next ifmap GIN batch once every PE can accept it.
-    fn maybe_send_ifmap(&mut self) {
-        let b = self.if_sent;
-        if b >= self.total || self.if_delivered < b {
-            return;
-        }
-        let now = self.q.now();
-        let mut ready = now.max(self.if_free);
-        if b > 0 {
-            let prev = (b - 1) as usize % RING;
-            if self.started[prev] < self.pes.len() as u32 {
-                return;
-            }
-            let newc = self.ctx.cols.new_cols[(b % self.ctx.prob.f) as usize];
-            // Destination FIFOs take the batch while the PE computes the
-            // previous column; if it does not fit, the PE must finish first.
-            let cond = if self.q_max * newc <= self.ctx.hw.pe.fifo_words {
-                self.started_max[prev]
-            } else {
-                self.done_max[prev]
-            };
-            self.stats.ifmap_gin.stall_cycles += cond.saturating_sub(ready);
-            ready = ready.max(cond);
-        }
-        let slot = b as usize % RING;
-        self.started[slot] = 0;
-        self.started_max[slot] = 0;
-        self.done_max[slot] = 0;
-        self.if_sent = b + 1;
-        self.q.schedule(ready, Ev::IfmapSend(b));
-    }
-
-    fn ifmap_send(&mut self, b: u32) {
-        let hw = self.ctx.hw;
-        let newc = u64::from(self.ctx.cols.new_cols[(b % self.ctx.prob.f) as usize]);
-        let multicast_words =
-            u64::from(self.spec.gs * self.spec.cs * self.rows.needed()) * newc;
-        let reads = if hw.noc.multicast {
-            multicast_words
-        } else {
-            self.pes.iter().map(|p| u64::from(p.role.q_act)).sum::<u64>() * newc
-        };
-        let width = u64::from(hw.words_per_cycle(hw.noc.ifmap_gin_bits));
-        let dur = ceil_div(reads, width);
-        let now = self.q.now();
-        self.counts.add(Level::Glb, Tensor::Ifmap, reads, 0);
-        self.glb.stream_ifmap(reads);
-        self.stats.ifmap_gin.sends += reads;
-        self.stats.ifmap_gin.busy_cycles += dur;
-        self.if_free = now + dur;
-        if let Some(tr) = self.trace.as_deref_mut() {
-            tr.span(Track::IfmapGin, "ifmap", now, now + dur);
-        }
-        self.q.schedule(now + dur, Ev::IfmapDone(b));
     }
 
     /// Schedules the next psum GIN batch once the bottom PEs took the last one.
@@ -458,7 +379,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
             let mut vals = self.spare.pop().unwrap_or_default();
             vals.clear();
             vals.extend((0..p as usize).map(|k| self.glb.psum[base + k * stride]));
-            let bank = self.glb.psum_bank(base);
+            let bank = self.glb.psum_bank(base, self.ctx.prob.f);
             let start = self.glb.reserve(bank, u64::from(p), t);
             self.stats.psum_gin.stall_cycles += start - t;
             t = start + ceil_div(u64::from(p), width);

@@ -45,6 +45,8 @@ pub(crate) struct PeRole {
     pub chain: u32,
     /// Position in the chain.
     pub chain_pos: u32,
+    /// Index of the ifmap row it reads among the strip's stored rows.
+    pub yi: u32,
 }
 
 /// One PE's state during a pass.

@@ -15,7 +15,8 @@ impl PassSim<'_, '_> {
         let ki = k as usize;
         loop {
             let (s, p_act) = (self.pes[ki].next_step, self.pes[ki].role.p_act);
-            if s >= self.total || self.if_delivered <= s {
+            let yi = self.pes[ki].role.yi as usize;
+            if s >= self.total || self.ifg.delivered[yi] <= s {
                 return;
             }
             let bufs = self.buffers(p_act);
@@ -32,7 +33,7 @@ impl PassSim<'_, '_> {
                 .q
                 .now()
                 .max(pe.done_at)
-                .max(self.if_done_at[s as usize % RING])
+                .max(self.ifg.done_at[yi * RING + s as usize % RING])
                 .max(pe.filters_at)
                 .max(spad_free);
             self.gather_window(ki, s);
@@ -51,10 +52,7 @@ impl PassSim<'_, '_> {
             pe.busy += dur;
             let (pos, chain) = (pe.role.pos, pe.role.chain);
             let bottom = pe.role.chain_pos == 0;
-            let slot = s as usize % RING;
-            self.started[slot] += 1;
-            self.started_max[slot] = self.started_max[slot].max(start);
-            self.done_max[slot] = self.done_max[slot].max(start + dur);
+            let full_row = self.ifg.record_start(yi, s, start, start + dur);
             if let Some(tr) = self.trace.as_deref_mut() {
                 tr.span(Track::Pe(pos.0, pos.1), "taps", start, start + dur);
             }
@@ -72,7 +70,7 @@ impl PassSim<'_, '_> {
                 });
             }
             self.work.push(Work::Propagate(chain));
-            if self.started[slot] == self.pes.len() as u32 {
+            if full_row {
                 self.maybe_send_ifmap();
             }
         }
@@ -187,7 +185,7 @@ impl PassSim<'_, '_> {
         let p = self.chains[c].p_act;
         let step = self.chains[c].flights[0].step;
         let base = self.psum_addr(&self.chains[c], step, 0);
-        let bank = self.glb.psum_bank(base);
+        let bank = self.glb.psum_bank(base, self.ctx.prob.f);
         let at = now.max(self.gon_free);
         let start = self.glb.reserve(bank, u64::from(p), at);
         self.stats.gon.stall_cycles += start - now;

@@ -1,0 +1,304 @@
+//! Unit tests of the whole engine on small layers with hand-built
+//! hardware configs: functional equality with a naive convolution, and
+//! dense access counts derived by hand from docs/dataflow.md §4–§5.
+
+use super::*;
+use crate::hw::*;
+use crate::stats::{Level, Tensor};
+use crate::workload::{Op, Padding};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+pub(crate) fn tiny_hw() -> HwConfig {
+    HwConfig {
+        name: "unit-tiny".into(),
+        array: ArrayConfig { rows: 6, cols: 5 },
+        pe: PeConfig {
+            filter_spad_words: 48,
+            ifmap_spad_words: 12,
+            psum_spad_words: 8,
+            word_bits: 16,
+            mac_stages: 2,
+            fifo_words: 4,
+            product_shift: 4,
+        },
+        glb: GlbConfig {
+            size_kib: 8,
+            banks: 8,
+            bank_words: 256,
+            filter_kib: 1,
+            bank_port_words: 4,
+        },
+        noc: NocConfig {
+            ifmap_gin_bits: 16,
+            filter_gin_bits: 64,
+            psum_gin_bits: 64,
+            gon_bits: 64,
+            local_psum_bits: 64,
+            multicast: true,
+        },
+        dram: DramConfig {
+            bus_bits: 64,
+            link_mhz: 60.0,
+            overlap: false,
+        },
+        clock: ClockConfig { core_mhz: 200.0 },
+        sparsity: SparsityFeatures {
+            zero_gating: true,
+            zero_skipping: false,
+            weight_compression: false,
+            rlc: Some(RlcFormat {
+                run_bits: 5,
+                level_bits: 16,
+                word_bits: 64,
+            }),
+        },
+        energy: EnergyCosts {
+            unit: EnergyUnit::Normalized,
+            mac: 1.0,
+            rf: 1.0,
+            noc: 2.0,
+            glb: 6.0,
+            dram: 200.0,
+        },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv(op: Op, n: u32, g: u32, c: u32, m: u32, h: u32, w: u32, r: u32, s: u32, u: u32, pad: u32) -> ConvProblem {
+    let e = (h + 2 * pad - r) / u + 1;
+    let f = (w + 2 * pad - s) / u + 1;
+    ConvProblem {
+        op,
+        n,
+        g,
+        c,
+        m,
+        h,
+        w,
+        r,
+        s,
+        e,
+        f,
+        u_h: u,
+        u_w: u,
+        d_h: 1,
+        d_w: 1,
+        pad: Padding { top: pad, bottom: pad, left: pad, right: pad },
+        weight_density: 1.0,
+        ifmap_zero_fraction: 0.0,
+        ofmap_zero_fraction: 0.0,
+        network_input: false,
+        relu: op == Op::Mac,
+    }
+}
+
+/// Random operands with the given zero fractions (0 → no zeros at all).
+pub(crate) fn operands(p: &ConvProblem, seed: u64, if_zero: f64, w_zero: f64) -> (Vec<i16>, Vec<i16>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let val = |z: f64, rng: &mut ChaCha8Rng| -> i16 {
+        if rng.gen::<f64>() < z {
+            0
+        } else {
+            let v: i16 = rng.gen_range(1..200);
+            if rng.gen() { v } else { -v }
+        }
+    };
+    let ifmap = (0..p.ifmap_values()).map(|_| val(if_zero, &mut rng)).collect();
+    let weights = (0..p.weights()).map(|_| val(w_zero, &mut rng)).collect();
+    (ifmap, weights)
+}
+
+/// The convolution written the obvious way.
+pub(crate) fn naive(p: &ConvProblem, ifmap: &[i16], weights: &[i16], shift: u32) -> Vec<i16> {
+    let mut out = Vec::with_capacity(p.ofmap_values() as usize);
+    for n in 0..p.n {
+        for g in 0..p.g {
+            for m in 0..p.m {
+                for e in 0..p.e {
+                    for f in 0..p.f {
+                        let mut acc = datapath::identity(p.op);
+                        for c in 0..p.c {
+                            for r in 0..p.r {
+                                for s in 0..p.s {
+                                    let y = (e * p.u_h + r * p.d_h) as i64 - i64::from(p.pad.top);
+                                    let x = (f * p.u_w + s * p.d_w) as i64 - i64::from(p.pad.left);
+                                    let v = if y < 0 || x < 0 || y >= p.h as i64 || x >= p.w as i64 {
+                                        0
+                                    } else {
+                                        let ch = (n * p.g + g) * p.c + c;
+                                        ifmap[(ch as usize * p.h as usize + y as usize) * p.w as usize + x as usize]
+                                    };
+                                    acc = match p.op {
+                                        Op::Mac => {
+                                            let wi = ((((g * p.m + m) * p.c + c) * p.r + r) * p.s + s) as usize;
+                                            datapath::mac(acc, v, weights[wi], shift)
+                                        }
+                                        op => datapath::combine(op, acc, v),
+                                    };
+                                }
+                            }
+                        }
+                        out.push(datapath::finalize(p, acc));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn run(p: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig, seed: u64, zi: f64, zw: f64) -> SimResult {
+    let (i, w) = operands(p, seed, zi, zw);
+    let want = naive(p, &i, &w, hw.pe.product_shift);
+    simulate_operands(p, m, hw, &i, &w, Some(&want), &SimOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn map(e: u32, r: u32, t: u32, g: u32, p: u32, q: u32, n: u32, m: u32) -> RowStationaryMapping {
+    RowStationaryMapping { e, r, t, g, p, q, n, m }
+}
+
+#[test]
+fn strided_padded_conv_matches_reference() {
+    let hw = tiny_hw();
+    let p = conv(Op::Mac, 2, 1, 5, 6, 9, 8, 3, 3, 2, 1);
+    let res = run(&p, &map(3, 2, 1, 1, 2, 2, 1, 4), &hw, 1, 0.3, 0.2);
+    assert!(res.processing_cycles > 0 && res.cycles > res.processing_cycles);
+    assert_eq!(res.counts.macs.algorithmic, p.macs());
+}
+
+#[test]
+fn grouped_and_pooling_match_reference() {
+    let hw = tiny_hw();
+    let p = conv(Op::Mac, 1, 2, 3, 4, 7, 7, 3, 3, 1, 0);
+    run(&p, &map(5, 1, 1, 1, 4, 1, 1, 4), &hw, 2, 0.5, 0.0);
+    let mut pool = conv(Op::Max, 2, 6, 1, 1, 7, 7, 3, 3, 2, 0);
+    pool.relu = false;
+    run(&pool, &map(3, 1, 1, 2, 1, 1, 2, 1), &hw, 3, 0.3, 0.0);
+    pool.op = Op::Avg;
+    run(&pool, &map(2, 1, 1, 1, 1, 1, 1, 1), &hw, 4, 0.0, 0.0);
+}
+
+/// Dense counts of docs/dataflow.md §4–§5, derived by hand for a layer
+/// whose chunks all divide evenly (so every pass is full).
+#[test]
+fn dense_counts_follow_the_dataflow_page() {
+    let mut hw = tiny_hw();
+    hw.sparsity.rlc = None;
+    // N=2 C=4 M=4 H=W=6 R=S=3 U=1 pad 0: E=F=4. Mapping e=2 r=2 t=1 p=2 q=2 n=1 m=4.
+    let p = conv(Op::Mac, 2, 1, 4, 4, 6, 6, 3, 3, 1, 0);
+    let mm = map(2, 2, 1, 1, 2, 2, 1, 4);
+    let res = run(&p, &mm, &hw, 5, 0.0, 0.0);
+    let c = &res.counts;
+    let (n, cc, m, e, f, r, s, w) = (2u64, 4u64, 4u64, 4u64, 4u64, 3u64, 3u64, 6u64);
+    let strips = e / 2;
+    let rn = 4; // rows needed by a 2-row strip: 1·1 + 3
+    let passes_per_tile = m / 2; // p·t = 2
+    // ifmap: tile per (image, strip); all channels in one chunk (q·r = 4).
+    assert_eq!(c.get(Level::Dram, Tensor::Ifmap).reads, n * strips * cc * rn * w);
+    assert_eq!(c.get(Level::Glb, Tensor::Ifmap).writes, n * strips * cc * rn * w);
+    let cn = w; // every column is needed
+    assert_eq!(c.get(Level::Glb, Tensor::Ifmap).reads, n * strips * passes_per_tile * cc * rn * cn);
+    // Each channel's column goes to R·e PEs of its copy (t_act = 1).
+    let deliveries = n * strips * passes_per_tile * cc * r * 2 * cn;
+    assert_eq!(c.get(Level::Noc, Tensor::Ifmap).reads, deliveries);
+    assert_eq!(c.get(Level::Rf, Tensor::Ifmap).writes, deliveries);
+    // filters: each pass loads p·t·c·R·S weights, multicast to e PEs.
+    let pass_w = 2 * cc * r * s;
+    let passes = n * strips * passes_per_tile;
+    assert_eq!(c.get(Level::Dram, Tensor::Filter).reads, passes * pass_w);
+    assert_eq!(c.get(Level::Glb, Tensor::Filter), crate::stats::Access { reads: passes * pass_w, writes: passes * pass_w });
+    assert_eq!(c.get(Level::Noc, Tensor::Filter).reads, passes * pass_w * 2);
+    // psums: one channel chunk, so no psum GIN; chain of R·r = 6 PEs → 5 hops.
+    let psums = n * m * e * f;
+    assert_eq!(c.get(Level::Noc, Tensor::Psum), crate::stats::Access { reads: 5 * psums, writes: psums });
+    assert_eq!(c.get(Level::Glb, Tensor::Psum), crate::stats::Access { reads: psums, writes: psums });
+    assert_eq!(c.get(Level::Dram, Tensor::Psum).writes, psums);
+    // RF: per tap and filter one ifmap read and one filter read; psum spad
+    // written per MAC, read per MAC minus first, plus one read on leaving.
+    let macs = p.macs();
+    assert_eq!(c.macs.performed, macs);
+    assert_eq!(c.get(Level::Rf, Tensor::Ifmap).reads, macs);
+    assert_eq!(c.get(Level::Rf, Tensor::Filter).reads, macs);
+    let local_psums = psums * r * 2; // every PE of the chain holds one local psum
+    assert_eq!(c.get(Level::Rf, Tensor::Psum), crate::stats::Access { reads: macs, writes: macs });
+    let _ = local_psums;
+}
+
+#[test]
+fn rlc_round_trip_and_size() {
+    let fmt = RlcFormat { run_bits: 5, level_bits: 16, word_bits: 64 };
+    let mut v = vec![0i16; 100];
+    v[3] = 7;
+    v[40] = -2;
+    v[99] = 1;
+    let enc = datapath::rlc_encode(&v, &fmt);
+    assert_eq!(datapath::rlc_decode(&enc, v.len(), &fmt), v);
+    // pairs: (3,7), (31,0), (4,-2), (31,0), (27,1) → 5 pairs → 2 words.
+    assert_eq!(enc.len(), 2);
+}
+
+pub(crate) fn eyeriss_v1() -> HwConfig {
+    let mut hw = tiny_hw();
+    hw.name = "eyeriss-v1".into();
+    hw.array = ArrayConfig { rows: 12, cols: 14 };
+    hw.pe = PeConfig {
+        filter_spad_words: 224,
+        ifmap_spad_words: 12,
+        psum_spad_words: 24,
+        word_bits: 16,
+        mac_stages: 2,
+        fifo_words: 4,
+        product_shift: 8,
+    };
+    hw.glb = GlbConfig { size_kib: 108, banks: 25, bank_words: 2048, filter_kib: 8, bank_port_words: 4 };
+    hw
+}
+
+/// AlexNet CONV1–5 at batch 4 with the chip's zero fractions and a chip-like mapping.
+pub(crate) fn alexnet_chip() -> Vec<(&'static str, ConvProblem, RowStationaryMapping, f64)> {
+    let mut c1 = conv(Op::Mac, 4, 1, 3, 96, 227, 227, 11, 11, 4, 0);
+    c1.network_input = true;
+    let c2 = conv(Op::Mac, 4, 2, 48, 128, 27, 27, 5, 5, 1, 2);
+    let c3 = conv(Op::Mac, 4, 1, 256, 384, 13, 13, 3, 3, 1, 1);
+    let c4 = conv(Op::Mac, 4, 2, 192, 192, 13, 13, 3, 3, 1, 1);
+    let c5 = conv(Op::Mac, 4, 2, 192, 128, 13, 13, 3, 3, 1, 1);
+    vec![
+        ("conv1", c1, map(7, 1, 2, 1, 16, 1, 1, 96), 0.0001),
+        ("conv2", c2, map(27, 1, 1, 1, 16, 2, 2, 32), 0.387),
+        ("conv3", c3, map(13, 1, 4, 1, 16, 4, 4, 64), 0.725),
+        ("conv4", c4, map(13, 2, 2, 1, 16, 4, 4, 32), 0.793),
+        ("conv5", c5, map(13, 2, 2, 1, 16, 4, 4, 32), 0.776),
+    ]
+}
+
+#[test]
+#[ignore = "prints the chip comparison; run in release"]
+fn alexnet_chip_table() {
+    let hw = eyeriss_v1();
+    let layers: Vec<String> = std::env::var("LAYERS").map(|s| s.split(',').map(String::from).collect()).unwrap_or_default();
+    for (name, p, mut m, z) in alexnet_chip() {
+        if let Ok(v) = std::env::var(format!("MAP_{name}")) {
+            let f: Vec<u32> = v.split(',').map(|x| x.parse().unwrap()).collect();
+            m = map(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
+        }
+        if !layers.is_empty() && !layers.iter().any(|l| l == name) {
+            continue;
+        }
+        let (i, w) = operands(&p, 1, z, 0.0);
+        let t0 = std::time::Instant::now();
+        let r = simulate_operands(&p, &m, &hw, &i, &w, None, &SimOptions::default()).unwrap();
+        let dt = t0.elapsed().as_secs_f64();
+        let ms = |c: u64| c as f64 / hw.clock.core_mhz / 1000.0;
+        println!(
+            "{name}: proc {:.2} ms total {:.2} ms dram {:.2} MB glb {:.2} MB pes {} util {:.3} events {} wall {:.2}s",
+            ms(r.processing_cycles), ms(r.cycles),
+            r.counts.level_total(Level::Dram) as f64 * 2e-6,
+            r.counts.level_total(Level::Glb) as f64 * 2e-6,
+            r.active_pes, r.stats.pe.utilization, r.stats.events, dt
+        );
+        let d = |t| r.counts.get(Level::Dram, t).total() as f64 * 2e-6;
+        println!("   dram MB ifmap {:.2} filter {:.2} psum {:.2}; serial {:.2} ms", d(Tensor::Ifmap), d(Tensor::Filter), d(Tensor::Psum), ms(r.stats.dram.serialized_cycles));
+    }
+}
