@@ -18,4 +18,7 @@ pub mod onnx;
 pub mod report;
 pub mod stats;
 pub mod sweep;
+mod tomldoc;
 pub mod workload;
+
+pub use tomldoc::Location;

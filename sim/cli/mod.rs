@@ -38,22 +38,32 @@ enum Command {
     #[command(after_help = "Example:\n  eyesim import model.onnx -o traces/model.toml")]
     Import(import::Args),
     /// Map every layer and evaluate it with the analytic model.
-    #[command(after_help = "Example:\n  eyesim estimate --net alexnet --hw eyeriss-v1 --out results/alexnet\n  eyesim estimate --rank")]
+    #[command(
+        after_help = "Example:\n  eyesim estimate --net alexnet --hw eyeriss-v1 --out results/alexnet\n  eyesim estimate --rank"
+    )]
     Estimate(estimate::Args),
     /// Run layers through the cycle-level simulator on real sparse data.
-    #[command(after_help = "Example:\n  eyesim simulate --layers conv1,conv3 --seed 7 --trace conv1.json")]
+    #[command(
+        after_help = "Example:\n  eyesim simulate --layers conv1,conv3 --seed 7 --trace conv1.json"
+    )]
     Simulate(simulate::Args),
     /// Compare the analytic model with the simulator, level by level.
     #[command(after_help = "Example:\n  eyesim crosscheck --net alexnet --tolerance 0.05")]
     Crosscheck(crosscheck::Args),
     /// The main job: estimate, simulate and cross-check, with a summary.
-    #[command(after_help = "Example:\n  eyesim run                      # AlexNet on eyeriss-v1\n  eyesim run --net vgg16 --batch 1")]
+    #[command(
+        after_help = "Example:\n  eyesim run                      # AlexNet on eyeriss-v1\n  eyesim run --net vgg16 --batch 1"
+    )]
     Run(run::Args),
     /// Sweep hardware parameters and the batch size.
-    #[command(after_help = "Example:\n  eyesim sweep --vary glb.size_kib=16..512:x2 --vary pe.filter_spad_words=64,128,224")]
+    #[command(
+        after_help = "Example:\n  eyesim sweep --vary glb.size_kib=16..512:x2 --vary pe.filter_spad_words=64,128,224"
+    )]
     Sweep(sweep::Args),
     /// Merge sweep shards into one output, byte-identical to an unsharded run.
-    #[command(after_help = "Example:\n  eyesim merge out/shard-1 out/shard-2 out/shard-3 -o out/all")]
+    #[command(
+        after_help = "Example:\n  eyesim merge out/shard-1 out/shard-2 out/shard-3 -o out/all"
+    )]
     Merge(merge::Args),
     /// Draw SVG plots from estimate, run or sweep outputs.
     #[command(after_help = "Example:\n  eyesim plot results/alexnet-eyeriss-v1")]

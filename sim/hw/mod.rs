@@ -5,6 +5,13 @@
 //! only sees [`HwConfig`], whose invariants (non-zero sizes, consistent
 //! banks, known units) always hold.
 
+mod raw;
+mod source;
+mod validate;
+
+pub use raw::NUMERIC_KEYS;
+pub use source::{builtin_names, from_toml_str, load, HwError, HwSource};
+
 use serde::{Deserialize, Serialize};
 
 /// The PE array geometry.

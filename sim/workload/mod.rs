@@ -7,8 +7,15 @@
 //! canonical 7-D convolution that the mapper, the analytic model and the
 //! simulator all consume.
 
+mod build;
+mod emit;
+mod load;
 mod problem;
+mod raw;
+mod shapes;
 
+pub use emit::to_trace_toml;
+pub use load::{builtin_names, from_toml_str, load, WorkloadError};
 pub use problem::{ConvProblem, LayerWork, Op, Padding};
 
 use serde::{Deserialize, Serialize};
@@ -196,7 +203,10 @@ impl Network {
 
     /// Per-image work of every layer, in order.
     pub fn works(&self, batch: u32) -> Vec<LayerWork> {
-        self.layers.iter().map(|l| LayerWork::of(l, batch)).collect()
+        self.layers
+            .iter()
+            .map(|l| LayerWork::of(l, batch))
+            .collect()
     }
 
     /// A copy with all sparsity removed (`--dense`).

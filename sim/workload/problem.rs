@@ -1,6 +1,6 @@
 //! The canonical convolution problem that runs on the PE array.
 
-use super::{Layer, LayerKind, PoolKind};
+use super::{Layer, LayerKind, PoolKind, Sparsity};
 use serde::{Deserialize, Serialize};
 
 /// What each tap of the 1-D primitive does.
@@ -98,10 +98,12 @@ impl ConvProblem {
     /// Algorithmic MACs (or pooling taps) for the whole batch, counting taps
     /// that fall on padding, as papers do.
     pub fn macs(&self) -> u64 {
-        [self.n, self.g, self.m, self.c, self.e, self.f, self.r, self.s]
-            .iter()
-            .map(|&x| u64::from(x))
-            .product()
+        [
+            self.n, self.g, self.m, self.c, self.e, self.f, self.r, self.s,
+        ]
+        .iter()
+        .map(|&x| u64::from(x))
+        .product()
     }
     /// Weights over all groups (0 for pooling).
     pub fn weights(&self) -> u64 {
@@ -179,7 +181,12 @@ impl LayerWork {
             pad: Padding::default(),
             weight_density: sp.weight_density,
             ifmap_zero_fraction: sp.ifmap_zero_fraction,
-            ofmap_zero_fraction: sp.ofmap_zero_fraction,
+            // Only a ReLU makes exact zeros common; see `output_zeros`.
+            ofmap_zero_fraction: if layer.relu {
+                sp.ofmap_zero_fraction
+            } else {
+                0.0
+            },
             network_input: layer.reads_network_input(),
             relu: layer.relu,
         };
@@ -216,6 +223,7 @@ impl LayerWork {
                 u_w: p.stride[1],
                 pad: pad4(p.padding),
                 weight_density: 1.0,
+                ofmap_zero_fraction: pooled_zeros(sp, p.kernel),
                 ..base
             }),
             LayerKind::Add => LayerWork::Eltwise {
@@ -225,6 +233,16 @@ impl LayerWork {
             LayerKind::Concat => LayerWork::Free,
         }
     }
+}
+
+/// The zero fraction of a pooling layer's output. Pooling has no bias to
+/// calibrate, so its output sparsity follows from its input: on
+/// non-negative (post-ReLU) data a window pools to zero only when all its
+/// values are zero, which for independently placed zeros happens with
+/// probability z^(R·S). A following ReLU changes nothing on such data.
+fn pooled_zeros(sp: Sparsity, kernel: [u32; 2]) -> f64 {
+    sp.ifmap_zero_fraction
+        .powf(f64::from(kernel[0] * kernel[1]))
 }
 
 fn pad4(p: [u32; 4]) -> Padding {

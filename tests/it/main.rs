@@ -1,1 +1,7 @@
 //! Integration tests: one binary, one module per capability.
+
+mod cli_inputs;
+mod data;
+mod hwconfig;
+mod workload;
+mod workload_errors;

@@ -1,0 +1,179 @@
+//! The chip's 16-bit fixed-point arithmetic (docs/dataflow.md §5).
+//!
+//! Every function here is shared by the reference model and the simulator so
+//! that both compute the same bits by construction. All additions wrap in 16
+//! bits; wrapping addition is associative and commutative, so the order in
+//! which taps are accumulated never changes the result.
+
+use crate::workload::{ConvProblem, Op};
+
+/// The value every psum starts from, for every op (the bottom PE of a chain
+/// receives 0, docs/dataflow.md §4).
+///
+/// For max pooling this makes the result `max(0, taps…)`; it equals the true
+/// maximum whenever the input is non-negative, which holds for every pooling
+/// layer that follows a ReLU. Padding taps see `x = 0` and therefore never
+/// change a psum, which is why the reference may skip them.
+pub const PSUM_INIT: i16 = 0;
+
+/// One multiply-accumulate: the 32-bit product `x·w` is shifted right
+/// arithmetically by `product_shift`, truncated (wrapping) to 16 bits and
+/// added to `acc` with a wrapping 16-bit add.
+///
+/// Shifts of 31 or more all give the same result (0 or −1), because the
+/// product of two `i16` has magnitude at most 2^30; the shift is clamped so
+/// that no `product_shift` can overflow the shift operator.
+#[inline(always)]
+pub fn mac(acc: i16, x: i16, w: i16, product_shift: u32) -> i16 {
+    let product = i32::from(x) * i32::from(w);
+    acc.wrapping_add((product >> product_shift.min(31)) as i16)
+}
+
+/// One tap of the 1-D primitive for any op: a MAC for convolutions, a running
+/// maximum for max pooling, a wrapping sum for average pooling (`w` is
+/// ignored for pooling).
+#[inline(always)]
+pub fn tap(op: Op, acc: i16, x: i16, w: i16, product_shift: u32) -> i16 {
+    match op {
+        Op::Mac => mac(acc, x, w, product_shift),
+        Op::Max => acc.max(x),
+        Op::Avg => acc.wrapping_add(x),
+    }
+}
+
+/// Combines two partial psums of the same ofmap value, as a PE does when it
+/// adds its local psum to the incoming one: wrapping sum for MAC and average,
+/// maximum for max pooling.
+#[inline(always)]
+pub fn merge(op: Op, a: i16, b: i16) -> i16 {
+    match op {
+        Op::Mac | Op::Avg => a.wrapping_add(b),
+        Op::Max => a.max(b),
+    }
+}
+
+/// Turns a finished psum into the ofmap value written to DRAM: average
+/// pooling divides the 16-bit sum by `R·S` (integer division toward zero),
+/// then the bias is added (wrapping) and ReLU applied when `prob.relu`.
+#[inline]
+pub fn finalize(prob: &ConvProblem, psum: i16, bias: i16) -> i16 {
+    let mut v = psum;
+    if prob.op == Op::Avg {
+        let window = i64::from(prob.r) * i64::from(prob.s);
+        // Dividing in i64 avoids the i16::MIN / -1 style overflow and handles
+        // windows larger than i16::MAX (the quotient is then 0).
+        v = (i64::from(v) / window.max(1)) as i16;
+    }
+    v = v.wrapping_add(bias);
+    if prob.relu {
+        v = v.max(0);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::Padding;
+
+    fn prob(op: Op, r: u32, s: u32, relu: bool) -> ConvProblem {
+        ConvProblem {
+            op,
+            n: 1,
+            g: 1,
+            c: 1,
+            m: 1,
+            h: r,
+            w: s,
+            r,
+            s,
+            e: 1,
+            f: 1,
+            u_h: 1,
+            u_w: 1,
+            d_h: 1,
+            d_w: 1,
+            pad: Padding::default(),
+            weight_density: 1.0,
+            ifmap_zero_fraction: 0.0,
+            ofmap_zero_fraction: 0.0,
+            network_input: false,
+            relu,
+        }
+    }
+
+    #[test]
+    fn mac_shifts_then_accumulates() {
+        assert_eq!(mac(0, 3, 4, 0), 12);
+        assert_eq!(mac(10, 256, 3, 8), 13);
+        // 100*100 = 10000; >> 8 = 39 (floor of 39.06).
+        assert_eq!(mac(0, 100, 100, 8), 39);
+    }
+
+    #[test]
+    fn mac_shift_rounds_toward_negative_infinity() {
+        // -1 * 1 = -1; arithmetic shift keeps the sign: -1 >> 8 == -1.
+        assert_eq!(mac(0, -1, 1, 8), -1);
+        // -300 >> 8 = floor(-1.17) = -2.
+        assert_eq!(mac(0, -300, 1, 8), -2);
+        assert_eq!(mac(0, 300, 1, 8), 1);
+    }
+
+    #[test]
+    fn mac_truncates_product_to_16_bits() {
+        // 200*200 = 40000 = 0x9C40, which as i16 is -25536.
+        assert_eq!(mac(0, 200, 200, 0), -25536);
+        // i16::MIN * i16::MIN = 2^30; >> 8 = 2^22, low 16 bits are 0.
+        assert_eq!(mac(5, i16::MIN, i16::MIN, 8), 5);
+        // 2^30 >> 15 = 2^15 = 0x8000 = i16::MIN.
+        assert_eq!(mac(0, i16::MIN, i16::MIN, 15), i16::MIN);
+    }
+
+    #[test]
+    fn mac_accumulation_wraps() {
+        assert_eq!(mac(i16::MAX, 1, 1, 0), i16::MIN);
+        assert_eq!(mac(i16::MIN, -1, 1, 0), i16::MAX);
+    }
+
+    #[test]
+    fn mac_huge_shifts_saturate_to_sign() {
+        assert_eq!(mac(0, 7, 9, 31), 0);
+        assert_eq!(mac(0, 7, 9, 40), 0);
+        assert_eq!(mac(0, -7, 9, 40), -1);
+        assert_eq!(mac(0, i16::MIN, i16::MAX, u32::MAX), -1);
+    }
+
+    #[test]
+    fn taps_and_merges_per_op() {
+        assert_eq!(tap(Op::Max, 3, 5, 99, 8), 5);
+        assert_eq!(tap(Op::Max, 3, -5, 99, 8), 3);
+        assert_eq!(tap(Op::Avg, i16::MAX, 1, 99, 8), i16::MIN);
+        assert_eq!(tap(Op::Mac, 1, 16, 16, 8), 2);
+        assert_eq!(merge(Op::Max, -4, -9), -4);
+        assert_eq!(merge(Op::Mac, i16::MAX, 2), i16::MIN + 1);
+        assert_eq!(merge(Op::Avg, 7, -2), 5);
+    }
+
+    #[test]
+    fn finalize_divides_avg_toward_zero() {
+        let p = prob(Op::Avg, 3, 3, false);
+        assert_eq!(finalize(&p, 17, 0), 1);
+        assert_eq!(finalize(&p, -17, 0), -1);
+        assert_eq!(finalize(&p, -8, 0), 0);
+        assert_eq!(finalize(&p, i16::MIN, 0), -3640);
+    }
+
+    #[test]
+    fn finalize_adds_bias_wrapping_then_relu() {
+        let p = prob(Op::Mac, 1, 1, true);
+        assert_eq!(finalize(&p, 10, -4), 6);
+        assert_eq!(finalize(&p, 10, -40), 0);
+        // Wrapping: MAX + 1 is negative, so ReLU zeroes it.
+        assert_eq!(finalize(&p, i16::MAX, 1), 0);
+        let lin = prob(Op::Mac, 1, 1, false);
+        assert_eq!(finalize(&lin, 10, -40), -30);
+        assert_eq!(finalize(&lin, i16::MAX, 1), i16::MIN);
+        let max = prob(Op::Max, 2, 2, false);
+        assert_eq!(finalize(&max, 9, 0), 9);
+    }
+}

@@ -1,0 +1,333 @@
+//! Reading hardware configs: built-ins, files, sweep overrides, and the
+//! errors that point at the offending key.
+
+use super::raw::{RawHw, Slot, ALL_KEYS, NUMERIC_KEYS, TABLES};
+use super::HwConfig;
+use crate::tomldoc::{suggest, Location, SpannedDoc};
+use std::path::Path;
+
+/// The built-in configs, by name, with the file they were embedded from.
+const BUILTINS: &[(&str, &str, &str)] = &[
+    (
+        "eyeriss-v1",
+        "hwconfigs/eyeriss-v1.toml",
+        include_str!("../../hwconfigs/eyeriss-v1.toml"),
+    ),
+    (
+        "eyeriss-isca16-256pe",
+        "hwconfigs/eyeriss-isca16-256pe.toml",
+        include_str!("../../hwconfigs/eyeriss-isca16-256pe.toml"),
+    ),
+    (
+        "tiny",
+        "hwconfigs/tiny.toml",
+        include_str!("../../hwconfigs/tiny.toml"),
+    ),
+];
+
+/// Names of the built-in hardware configs.
+pub fn builtin_names() -> Vec<&'static str> {
+    BUILTINS.iter().map(|b| b.0).collect()
+}
+
+/// Why a hardware config was rejected. Every variant that concerns a value
+/// names the file, line and column (or the override) and the dotted key.
+#[derive(Debug, thiserror::Error)]
+pub enum HwError {
+    /// The file could not be read.
+    #[error("cannot read hardware config `{path}`: {source}")]
+    Io {
+        /// The path given.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Neither a built-in name nor an existing file.
+    #[error("no hardware config `{name}`: not a file, and not a built-in ({builtins})")]
+    NotFound {
+        /// The name given.
+        name: String,
+        /// Built-in names, comma-separated.
+        builtins: String,
+    },
+    /// The text is not valid TOML.
+    #[error("{loc}: TOML syntax error: {message}")]
+    Syntax {
+        /// Where.
+        loc: Location,
+        /// What the parser says.
+        message: String,
+    },
+    /// A key that the schema does not know.
+    #[error("{loc}: unknown key `{key}`{hint}")]
+    UnknownKey {
+        /// Where.
+        loc: Location,
+        /// The dotted key.
+        key: String,
+        /// `; did you mean ...?`, or empty.
+        hint: String,
+    },
+    /// A value of the wrong TOML type.
+    #[error("{loc}: `{key}` has the wrong type: {message}")]
+    WrongType {
+        /// Where.
+        loc: Location,
+        /// The dotted key.
+        key: String,
+        /// Found vs expected.
+        message: String,
+    },
+    /// A required key is absent.
+    #[error("{loc}: missing required key `{key}`")]
+    Missing {
+        /// The enclosing table, or the file.
+        loc: Location,
+        /// The dotted key.
+        key: String,
+    },
+    /// A value outside its legal range.
+    #[error("{loc}: `{key}` = {value} is out of range: {limit}")]
+    OutOfRange {
+        /// Where.
+        loc: Location,
+        /// The dotted key.
+        key: String,
+        /// The value as given.
+        value: String,
+        /// The violated limit.
+        limit: String,
+    },
+    /// Values that contradict each other.
+    #[error("{loc}: `{key}` is inconsistent: {message}")]
+    Inconsistent {
+        /// Where.
+        loc: Location,
+        /// The dotted key.
+        key: String,
+        /// The violated relation, with the numbers.
+        message: String,
+    },
+    /// A sweep override of a key that is not numeric or does not exist.
+    #[error("cannot override `{key}`: not a numeric hardware key{hint}; valid keys: {valid}")]
+    UnknownOverride {
+        /// The key given.
+        key: String,
+        /// `; did you mean ...?`, or empty.
+        hint: String,
+        /// Every numeric key, comma-separated.
+        valid: String,
+    },
+}
+
+fn hint(s: Option<&str>) -> String {
+    s.map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_default()
+}
+
+/// A hardware config as text, with its origin and any sweep overrides,
+/// not yet validated. Sweeps derive many configs from one source.
+#[derive(Debug, Clone)]
+pub struct HwSource {
+    origin: String,
+    text: String,
+    overrides: Vec<(String, f64)>,
+}
+
+impl HwSource {
+    /// A source from TOML text; `origin` names it in error messages.
+    pub fn from_toml_str(text: &str, origin: &str) -> HwSource {
+        HwSource {
+            origin: origin.to_string(),
+            text: text.to_string(),
+            overrides: Vec::new(),
+        }
+    }
+
+    /// A built-in config by name, or a TOML file by path.
+    pub fn open(name_or_path: &str) -> Result<HwSource, HwError> {
+        if let Some((_, file, text)) = BUILTINS.iter().find(|b| b.0 == name_or_path) {
+            return Ok(HwSource::from_toml_str(text, file));
+        }
+        let path = Path::new(name_or_path);
+        if !path.exists() {
+            return Err(HwError::NotFound {
+                name: name_or_path.to_string(),
+                builtins: builtin_names().join(", "),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| HwError::Io {
+            path: name_or_path.to_string(),
+            source,
+        })?;
+        Ok(HwSource::from_toml_str(&text, name_or_path))
+    }
+
+    /// Where the text came from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The overrides applied so far, in order.
+    pub fn overrides(&self) -> &[(String, f64)] {
+        &self.overrides
+    }
+
+    /// A copy with numeric `key` (one of [`NUMERIC_KEYS`]) set to `value`.
+    /// Integer keys take `value` rounded to the nearest integer. Range and
+    /// consistency are checked by [`HwSource::validate`].
+    pub fn with_override(&self, key: &str, value: f64) -> Result<HwSource, HwError> {
+        if !NUMERIC_KEYS.contains(&key) {
+            return Err(HwError::UnknownOverride {
+                key: key.to_string(),
+                hint: hint(suggest(key, NUMERIC_KEYS.iter().copied())),
+                valid: NUMERIC_KEYS.join(", "),
+            });
+        }
+        let mut s = self.clone();
+        s.overrides.retain(|(k, _)| k != key);
+        s.overrides.push((key.to_string(), value));
+        Ok(s)
+    }
+
+    /// Parses, applies the overrides and validates.
+    pub fn validate(&self) -> Result<HwConfig, HwError> {
+        let doc = SpannedDoc::parse(&self.text, &self.origin)
+            .map_err(|(loc, message)| HwError::Syntax { loc, message })?;
+        check_keys(&doc)?;
+        let mut raw: RawHw = toml::from_str(&self.text).map_err(|e| serde_error(&doc, &e))?;
+        let ctx = Ctx {
+            doc: &doc,
+            overrides: &self.overrides,
+        };
+        for (key, value) in &self.overrides {
+            apply_override(&mut raw, &ctx, key, *value)?;
+        }
+        super::validate::validate(raw, &ctx)
+    }
+}
+
+/// Loads a built-in config by name (`eyeriss-v1`, `eyeriss-isca16-256pe`,
+/// `tiny`) or a TOML file by path, and validates it.
+pub fn load(name_or_path: &str) -> Result<HwConfig, HwError> {
+    HwSource::open(name_or_path)?.validate()
+}
+
+/// Parses and validates config text; `origin` names it in error messages.
+pub fn from_toml_str(text: &str, origin: &str) -> Result<HwConfig, HwError> {
+    HwSource::from_toml_str(text, origin).validate()
+}
+
+/// Validation context: where each key is, and which keys were overridden.
+pub(super) struct Ctx<'a> {
+    doc: &'a SpannedDoc,
+    overrides: &'a [(String, f64)],
+}
+
+impl Ctx<'_> {
+    /// Where `key` was set: the override, the key in the file, or its table.
+    pub fn loc(&self, key: &str) -> Location {
+        if let Some((_, v)) = self.overrides.iter().rev().find(|(k, _)| k == key) {
+            return Location::whole(&format!("{} (override {key} = {v})", self.doc.origin()));
+        }
+        let path: Vec<&str> = key.split('.').collect();
+        self.doc.loc_of(&path)
+    }
+
+    /// The file stem of the origin, the default config name.
+    pub fn default_name(&self) -> String {
+        Path::new(self.doc.origin())
+            .file_stem()
+            .map_or_else(|| "hw".to_string(), |s| s.to_string_lossy().into_owned())
+    }
+}
+
+fn check_keys(doc: &SpannedDoc) -> Result<(), HwError> {
+    // A known key holding the wrong kind of value is a type error, which
+    // serde reports; its contents are not checked key by key.
+    let mut wrong_shape: Vec<&[String]> = Vec::new();
+    for e in doc.entries() {
+        if wrong_shape.iter().any(|p| e.path.starts_with(p)) {
+            continue;
+        }
+        let key = e.path.join(".");
+        let is_table = TABLES.contains(&key.as_str());
+        let is_leaf = ALL_KEYS.contains(&key.as_str());
+        if (is_table || is_leaf) && !(if e.is_table { is_table } else { is_leaf }) {
+            wrong_shape.push(&e.path);
+            continue;
+        }
+        if !(is_table || is_leaf) {
+            let candidates = ALL_KEYS.iter().chain(TABLES).copied();
+            return Err(HwError::UnknownKey {
+                loc: doc.at(e.range.start),
+                hint: hint(suggest(&key, candidates)),
+                key,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn serde_error(doc: &SpannedDoc, e: &toml::de::Error) -> HwError {
+    let (loc, key) = match e.span() {
+        Some(s) => (
+            doc.at(s.start),
+            // The schema has no arrays: an index means the enclosing key is wrong.
+            doc.path_at(s.start)
+                .map(|p| {
+                    let keys: Vec<&str> = p
+                        .iter()
+                        .map(String::as_str)
+                        .take_while(|k| k.parse::<usize>().is_err())
+                        .collect();
+                    keys.join(".")
+                })
+                .unwrap_or_default(),
+        ),
+        None => (Location::whole(doc.origin()), String::new()),
+    };
+    HwError::WrongType {
+        loc,
+        key,
+        message: e.message().trim().to_string(),
+    }
+}
+
+fn apply_override(raw: &mut RawHw, ctx: &Ctx, key: &str, value: f64) -> Result<(), HwError> {
+    let out_of_range = |limit: &str| HwError::OutOfRange {
+        loc: ctx.loc(key),
+        key: key.to_string(),
+        value: value.to_string(),
+        limit: limit.to_string(),
+    };
+    if !value.is_finite() {
+        return Err(out_of_range("must be a finite number"));
+    }
+    match raw.slot(key) {
+        Some(Slot::Int(field)) => {
+            let v = value.round();
+            if v < 0.0 || v > f64::from(u32::MAX) {
+                return Err(out_of_range("must be a whole number from 0 to 4294967295"));
+            }
+            *field = Some(v as u32);
+        }
+        Some(Slot::Real(field)) => *field = Some(value),
+        Some(Slot::RlcOff) => {
+            return Err(HwError::Inconsistent {
+                loc: ctx.loc("sparsity.rlc"),
+                key: key.to_string(),
+                message: "RLC is off in this config (`sparsity.rlc` absent or false)".into(),
+            })
+        }
+        None => {
+            return Err(HwError::UnknownOverride {
+                key: key.to_string(),
+                hint: String::new(),
+                valid: NUMERIC_KEYS.join(", "),
+            })
+        }
+    }
+    Ok(())
+}

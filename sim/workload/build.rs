@@ -1,0 +1,427 @@
+//! Trace text -> validated [`Network`]: keys, types, the layer DAG, shapes.
+
+use super::load::WorkloadError;
+use super::raw::{kind_accepts, RawLayer, RawNetwork, RawTrace, LAYER_KEYS, NETWORK_KEYS};
+use super::shapes::{infer, Spec};
+use super::{FmapShape, Layer, Network, Sparsity};
+use crate::tomldoc::{suggest, Location, SpannedDoc};
+use petgraph::graph::{DiGraph, NodeIndex};
+
+const KINDS: &[&str] = &["conv", "fc", "maxpool", "avgpool", "add", "concat"];
+/// The name `inputs` uses for the network input.
+pub(super) const NETWORK_INPUT: &str = "input";
+
+/// Locates errors: the document plus the layer names (for scopes).
+pub(super) struct Ctx<'a> {
+    pub doc: &'a SpannedDoc,
+    pub names: Vec<String>,
+}
+
+impl Ctx<'_> {
+    /// `layer `conv1``, or `layer #3` when the layer has no usable name.
+    pub fn scope(&self, i: usize) -> String {
+        match self.names.get(i) {
+            Some(n) if !n.is_empty() => format!("layer `{n}`"),
+            _ => format!("layer #{}", i + 1),
+        }
+    }
+
+    /// Location of `key` in layer `i`, or of the layer table.
+    pub fn loc(&self, i: usize, key: &str) -> Location {
+        self.doc.loc_of(&["layer", &i.to_string(), key])
+    }
+
+    /// An `Invalid` error for `key` of layer `i`.
+    pub fn invalid(&self, i: usize, key: &str, message: String) -> WorkloadError {
+        WorkloadError::Invalid {
+            loc: self.loc(i, key),
+            scope: self.scope(i),
+            key: key.to_string(),
+            message,
+        }
+    }
+
+    /// A `Missing` error for `key` of layer `i`.
+    pub fn missing(&self, i: usize, key: &str) -> WorkloadError {
+        WorkloadError::Missing {
+            loc: self.loc(i, key),
+            scope: self.scope(i),
+            key: key.to_string(),
+        }
+    }
+}
+
+/// Parses and validates a trace.
+pub(super) fn build(text: &str, origin: &str) -> Result<Network, WorkloadError> {
+    let doc = SpannedDoc::parse(text, origin)
+        .map_err(|(loc, message)| WorkloadError::Syntax { loc, message })?;
+    let names = layer_names(text);
+    let ctx = Ctx { doc: &doc, names };
+    check_keys(&ctx)?;
+    let raw: RawTrace = toml::from_str(text).map_err(|e| serde_error(&ctx, &e))?;
+    let net = network_header(&ctx, raw.network.unwrap_or_default())?;
+    let specs = layer_specs(&ctx, &raw.layer)?;
+    let inputs = resolve_inputs(&ctx, &specs)?;
+    let order = topological_order(&ctx, &inputs)?;
+    assemble(&ctx, net, specs, &inputs, &order)
+}
+
+/// Layer names as written (best effort, before validation), for scopes.
+fn layer_names(text: &str) -> Vec<String> {
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return Vec::new();
+    };
+    let Some(toml::Value::Array(layers)) = table.get("layer") else {
+        return Vec::new();
+    };
+    layers
+        .iter()
+        .map(|l| {
+            l.get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect()
+}
+
+fn scope_of(ctx: &Ctx, path: &[String]) -> String {
+    match path.first().map(String::as_str) {
+        Some("network") => "[network]".to_string(),
+        Some("layer") => match path.get(1).and_then(|i| i.parse::<usize>().ok()) {
+            Some(i) => ctx.scope(i),
+            None => "[[layer]]".to_string(),
+        },
+        _ => "top level".to_string(),
+    }
+}
+
+fn check_keys(ctx: &Ctx) -> Result<(), WorkloadError> {
+    for e in ctx.doc.entries() {
+        let (allowed, key): (&[&str], &str) = match e.path.as_slice() {
+            [top] => (&["network", "layer"], top),
+            [t, k] if t == "network" => (NETWORK_KEYS, k),
+            [t, _] if t == "layer" => continue,
+            [t, _, k] if t == "layer" => (LAYER_KEYS, k),
+            _ => continue, // inside a value: serde reports the type
+        };
+        if !allowed.contains(&key) {
+            return Err(WorkloadError::UnknownKey {
+                loc: ctx.doc.at(e.range.start),
+                scope: scope_of(ctx, &e.path),
+                key: key.to_string(),
+                hint: hint(suggest(key, allowed.iter().copied())),
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn hint(s: Option<&str>) -> String {
+    s.map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_default()
+}
+
+fn serde_error(ctx: &Ctx, e: &toml::de::Error) -> WorkloadError {
+    let (loc, path) = match e.span() {
+        Some(s) => (
+            ctx.doc.at(s.start),
+            ctx.doc.path_at(s.start).map(<[String]>::to_vec),
+        ),
+        None => (Location::whole(ctx.doc.origin()), None),
+    };
+    let path = path.unwrap_or_default();
+    WorkloadError::WrongType {
+        loc,
+        scope: scope_of(ctx, &path),
+        key: path.last().cloned().unwrap_or_default(),
+        message: e.message().trim().to_string(),
+    }
+}
+
+/// Name, batch, input shape and precision of the network.
+struct Header {
+    name: String,
+    batch: u32,
+    input: FmapShape,
+    precision_bits: u32,
+}
+
+fn network_header(ctx: &Ctx, raw: RawNetwork) -> Result<Header, WorkloadError> {
+    let loc = |k: &str| ctx.doc.loc_of(&["network", k]);
+    let missing = |k: &str| WorkloadError::Missing {
+        loc: loc(k),
+        scope: "[network]".into(),
+        key: k.into(),
+    };
+    let invalid = |k: &str, message: String| WorkloadError::Invalid {
+        loc: loc(k),
+        scope: "[network]".into(),
+        key: k.into(),
+        message,
+    };
+    let batch = raw.batch.ok_or_else(|| missing("batch"))?;
+    if batch == 0 {
+        return Err(invalid(
+            "batch",
+            "= 0: a batch needs at least one image".into(),
+        ));
+    }
+    let input = raw.input.ok_or_else(|| missing("input"))?;
+    let input = match input[..] {
+        [c, h, w] if c > 0 && h > 0 && w > 0 => FmapShape { c, h, w },
+        _ => {
+            return Err(invalid(
+                "input",
+                format!("= {input:?}: must be [C, H, W], each at least 1"),
+            ))
+        }
+    };
+    let precision_bits = raw.precision_bits.unwrap_or(16);
+    if !(1..=32).contains(&precision_bits) {
+        return Err(invalid(
+            "precision_bits",
+            format!("= {precision_bits} is out of range: must be from 1 to 32"),
+        ));
+    }
+    let name = match raw.name {
+        Some(n) => n,
+        None => std::path::Path::new(ctx.doc.origin())
+            .file_stem()
+            .map_or_else(|| "network".into(), |s| s.to_string_lossy().into_owned()),
+    };
+    Ok(Header {
+        name,
+        batch,
+        input,
+        precision_bits,
+    })
+}
+
+/// Validates per-layer keys that do not depend on other layers.
+fn layer_specs(ctx: &Ctx, raw: &[RawLayer]) -> Result<Vec<Spec>, WorkloadError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut specs = Vec::with_capacity(raw.len());
+    for (i, l) in raw.iter().enumerate() {
+        let name = l.name.clone().ok_or_else(|| ctx.missing(i, "name"))?;
+        check_name(ctx, i, &name)?;
+        if !seen.insert(name.clone()) {
+            return Err(WorkloadError::Duplicate {
+                loc: ctx.loc(i, "name"),
+                layer: name,
+            });
+        }
+        let kind = l.kind.clone().ok_or_else(|| ctx.missing(i, "kind"))?;
+        if !KINDS.contains(&kind.as_str()) {
+            return Err(ctx.invalid(
+                i,
+                "kind",
+                format!(
+                    "= \"{kind}\" is not a layer kind{}; kinds: {}",
+                    hint(suggest(&kind, KINDS.iter().copied())),
+                    KINDS.join(", ")
+                ),
+            ));
+        }
+        for key in given_keys(l) {
+            if !kind_accepts(&kind, key) {
+                return Err(ctx.invalid(i, key, format!("does not apply to a `{kind}` layer")));
+            }
+        }
+        specs.push(Spec::from_raw(ctx, i, name, kind, l)?);
+    }
+    Ok(specs)
+}
+
+fn check_name(ctx: &Ctx, i: usize, name: &str) -> Result<(), WorkloadError> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    if name.is_empty() || !name.chars().all(ok_char) {
+        return Err(ctx.invalid(
+            i,
+            "name",
+            format!("= \"{name}\": names use letters, digits, '_', '-' and '.' only"),
+        ));
+    }
+    if name == NETWORK_INPUT {
+        return Err(ctx.invalid(
+            i,
+            "name",
+            format!("= \"{name}\" is reserved for the network input"),
+        ));
+    }
+    Ok(())
+}
+
+fn given_keys(l: &RawLayer) -> Vec<&'static str> {
+    let flags = [
+        ("filters", l.filters.is_some()),
+        ("kernel", l.kernel.is_some()),
+        ("stride", l.stride.is_some()),
+        ("padding", l.padding.is_some()),
+        ("dilation", l.dilation.is_some()),
+        ("groups", l.groups.is_some()),
+        ("outputs", l.outputs.is_some()),
+        ("ceil_mode", l.ceil_mode.is_some()),
+        ("global", l.global.is_some()),
+        ("weight_density", l.weight_density.is_some()),
+    ];
+    flags.iter().filter(|f| f.1).map(|f| f.0).collect()
+}
+
+/// For each layer, the file indices of its producers (`None` = network input).
+fn resolve_inputs(ctx: &Ctx, specs: &[Spec]) -> Result<Vec<Vec<Option<usize>>>, WorkloadError> {
+    let index: std::collections::HashMap<&str, usize> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let mut all = Vec::with_capacity(specs.len());
+    for (i, s) in specs.iter().enumerate() {
+        let names = match &s.inputs {
+            Some(v) => v.clone(),
+            None if i == 0 => vec![NETWORK_INPUT.to_string()],
+            None => vec![specs[i - 1].name.clone()],
+        };
+        if names.is_empty() {
+            return Err(ctx.invalid(
+                i,
+                "inputs",
+                "is empty: name at least one layer or \"input\"".into(),
+            ));
+        }
+        let mut ins = Vec::with_capacity(names.len());
+        for n in &names {
+            if n == NETWORK_INPUT {
+                ins.push(None);
+                continue;
+            }
+            match index.get(n.as_str()) {
+                Some(&j) => ins.push(Some(j)),
+                None => {
+                    let candidates = specs.iter().map(|s| s.name.as_str()).chain([NETWORK_INPUT]);
+                    return Err(WorkloadError::UnknownInput {
+                        loc: ctx.loc(i, "inputs"),
+                        layer: s.name.clone(),
+                        input: n.clone(),
+                        hint: hint(suggest(n, candidates)),
+                    });
+                }
+            }
+        }
+        if ins.len() > 1 && ins.contains(&None) {
+            return Err(ctx.invalid(
+                i,
+                "inputs",
+                "mixes \"input\" with layers: the network input can only be a layer's sole input"
+                    .into(),
+            ));
+        }
+        all.push(ins);
+    }
+    Ok(all)
+}
+
+/// File order if it is already topological, else petgraph's order; a cycle
+/// is reported with every layer on it.
+fn topological_order(
+    ctx: &Ctx,
+    inputs: &[Vec<Option<usize>>],
+) -> Result<Vec<usize>, WorkloadError> {
+    let in_file_order = inputs
+        .iter()
+        .enumerate()
+        .all(|(i, ins)| ins.iter().flatten().all(|&j| j < i));
+    if in_file_order {
+        return Ok((0..inputs.len()).collect());
+    }
+    let mut g: DiGraph<usize, ()> = DiGraph::new();
+    let nodes: Vec<NodeIndex> = (0..inputs.len()).map(|i| g.add_node(i)).collect();
+    for (i, ins) in inputs.iter().enumerate() {
+        for &j in ins.iter().flatten() {
+            g.add_edge(nodes[j], nodes[i], ());
+        }
+    }
+    match petgraph::algo::toposort(&g, None) {
+        Ok(order) => Ok(order.into_iter().map(|n| g[n]).collect()),
+        Err(_) => {
+            let cycle = petgraph::algo::tarjan_scc(&g)
+                .into_iter()
+                .find(|scc| scc.len() > 1 || g.contains_edge(scc[0], scc[0]))
+                .unwrap_or_default();
+            let mut members: Vec<usize> = cycle.iter().map(|&n| g[n]).collect();
+            members.sort_unstable();
+            let first = members.first().copied().unwrap_or(0);
+            let layers: Vec<String> = members
+                .iter()
+                .map(|&i| format!("`{}`", ctx.names[i]))
+                .collect();
+            Err(WorkloadError::Cycle {
+                loc: ctx.loc(first, "inputs"),
+                layers: layers.join(" -> "),
+            })
+        }
+    }
+}
+
+/// Infers shapes in topological order and fills the sparsity defaults.
+fn assemble(
+    ctx: &Ctx,
+    net: Header,
+    specs: Vec<Spec>,
+    inputs: &[Vec<Option<usize>>],
+    order: &[usize],
+) -> Result<Network, WorkloadError> {
+    let mut position = vec![0usize; specs.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        position[i] = pos;
+    }
+    let mut shapes: Vec<Option<FmapShape>> = vec![None; specs.len()];
+    let mut layers = Vec::with_capacity(specs.len());
+    for &i in order {
+        let ins: Vec<(String, FmapShape)> = inputs[i]
+            .iter()
+            .map(|j| match j {
+                None => (NETWORK_INPUT.to_string(), net.input),
+                Some(j) => (specs[*j].name.clone(), shapes[*j].unwrap_or(net.input)),
+            })
+            .collect();
+        let s = &specs[i];
+        let (kind, input, output) = infer(ctx, i, s, &ins)?;
+        shapes[i] = Some(output);
+        layers.push(Layer {
+            name: s.name.clone(),
+            kind,
+            inputs: inputs[i].iter().flatten().map(|&j| position[j]).collect(),
+            input,
+            output,
+            relu: s.relu,
+            sparsity: Sparsity {
+                weight_density: s.weight_density,
+                ifmap_zero_fraction: s.ifmap_zero_fraction,
+                ofmap_zero_fraction: 0.0,
+            },
+            precision_bits: net.precision_bits,
+        });
+    }
+    for (pos, &i) in order.iter().enumerate() {
+        layers[pos].sparsity.ofmap_zero_fraction = match specs[i].ofmap_zero_fraction {
+            Some(f) => f,
+            None => default_ofmap_zero_fraction(&layers, pos),
+        };
+    }
+    Ok(Network {
+        name: net.name,
+        batch: net.batch,
+        input: net.input,
+        layers,
+    })
+}
+
+/// The single consumer's ifmap zero fraction, else 0 (the agreed default).
+pub(super) fn default_ofmap_zero_fraction(layers: &[Layer], pos: usize) -> f64 {
+    let mut consumers = layers.iter().filter(|l| l.inputs.contains(&pos));
+    match (consumers.next(), consumers.next()) {
+        (Some(c), None) => c.sparsity.ifmap_zero_fraction,
+        _ => 0.0,
+    }
+}
