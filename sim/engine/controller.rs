@@ -112,7 +112,7 @@ impl Controller<'_> {
                         let psum_words = (ns * gs * ms * es * p.f) as usize;
                         self.glb.psum = vec![0; psum_words];
                         for (c0, cs) in chunks(p.c, m.q * m.r) {
-                            self.load_ifmap_tile(&rows, g0, gs, n0, ns, c0, cs);
+                            self.load_ifmap_tile(&rows, g0, gs, n0, ns, c0, cs)?;
                             self.glb.assign(self.glb.ifmap.len(), psum_words);
                             for (mf, pts) in chunks(ms, m.p * m.t) {
                                 let spec = PassSpec {
@@ -131,7 +131,7 @@ impl Controller<'_> {
                                 self.pass(spec, &rows)?;
                             }
                         }
-                        self.write_back([g0, gs, n0, ns, e0, es, mc0, ms]);
+                        self.write_back([g0, gs, n0, ns, e0, es, mc0, ms])?;
                     }
                 }
             }
@@ -152,7 +152,16 @@ impl Controller<'_> {
     /// DRAM → GLB: the strip's real rows of each image-channel as one stream,
     /// stored padded (`RN·Wp` words per image-channel).
     #[allow(clippy::too_many_arguments)]
-    fn load_ifmap_tile(&mut self, rows: &StripRows, g0: u32, gs: u32, n0: u32, ns: u32, c0: u32, cs: u32) {
+    fn load_ifmap_tile(
+        &mut self,
+        rows: &StripRows,
+        g0: u32,
+        gs: u32,
+        n0: u32,
+        ns: u32,
+        c0: u32,
+        cs: u32,
+    ) -> Result<(), String> {
         let p = self.ctx.prob;
         let (h, w, wp) = (p.h as usize, p.w as usize, p.wp() as usize);
         let rn = rows.needed() as usize;
@@ -172,7 +181,7 @@ impl Controller<'_> {
                             stream.extend_from_slice(&self.ctx.ops.ifmap[at..at + w]);
                         }
                     }
-                    let (vals, n) = self.dram.read_stream(&stream, !p.network_input);
+                    let (vals, n) = self.dram.read_stream(&stream, !p.network_input)?;
                     words += n;
                     let mut it = vals.chunks(w);
                     for (slot, &y) in rows.rows.iter().enumerate() {
@@ -192,6 +201,7 @@ impl Controller<'_> {
         self.glb.stream_ifmap(self.glb.ifmap.len() as u64);
         let cycles = self.dram.burst(words);
         self.serialize(cycles, "ifmap load");
+        Ok(())
     }
 
     /// Loads a pass's filters (DRAM → GLB filter part) and runs the pass.
@@ -255,7 +265,7 @@ impl Controller<'_> {
 
     /// GLB → DRAM after the last channel chunk: each (image, filter) stream
     /// of `e_s·F` values is finalized (bias, ReLU) and RLC-encoded.
-    fn write_back(&mut self, [g0, gs, n0, ns, e0, es, mc0, ms]: [u32; 8]) {
+    fn write_back(&mut self, [g0, gs, n0, ns, e0, es, mc0, ms]: [u32; 8]) -> Result<(), String> {
         let p = self.ctx.prob;
         let run = (es * p.f) as usize;
         let mut words = 0;
@@ -265,9 +275,10 @@ impl Controller<'_> {
                 for ml in 0..ms {
                     let at = (((k * gs + gi) * ms + ml) as usize) * run;
                     stream.clear();
-                    stream.extend(self.glb.psum[at..at + run].iter().map(|&a| finalize(p, a)));
+                    let bias = self.ctx.ops.bias[((g0 + gi) * p.m + mc0 + ml) as usize];
+                    stream.extend(self.glb.psum[at..at + run].iter().map(|&a| finalize(p, a, bias)));
                     self.counts.add(Level::Glb, Tensor::Psum, run as u64, 0);
-                    let (vals, n) = self.dram.write_stream(&stream, true);
+                    let (vals, n) = self.dram.write_stream(&stream, true)?;
                     words += n;
                     let plane = ((n0 + k) * p.g + g0 + gi) * p.m + mc0 + ml;
                     let out = (plane as usize * p.e as usize + e0 as usize) * p.f as usize;
@@ -278,5 +289,6 @@ impl Controller<'_> {
         self.counts.add(Level::Dram, Tensor::Psum, 0, words);
         let cycles = self.dram.burst(words);
         self.serialize(cycles, "ofmap write-back");
+        Ok(())
     }
 }

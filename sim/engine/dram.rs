@@ -41,32 +41,47 @@ impl DramLink {
 
     /// Words of one stream as stored in DRAM, and its values after the
     /// round trip through the coder.
-    fn code(&self, values: &[i16], compressed: bool) -> (u64, Vec<i16>) {
+    fn code(&self, values: &[i16], compressed: bool) -> Result<(u64, Vec<i16>), String> {
         match (compressed, self.rlc) {
             (true, Some(fmt)) => {
                 let enc = rlc_encode(values, &fmt);
                 let per = u64::from(fmt.word_bits.div_ceil(self.word_bits));
-                let dec = rlc_decode(&enc, values.len(), &fmt);
-                (enc.len() as u64 * per, dec)
+                let dec = rlc_decode(&enc, &fmt)?;
+                if dec.len() != values.len() {
+                    return Err(format!(
+                        "RLC round trip returned {} of {} values",
+                        dec.len(),
+                        values.len()
+                    ));
+                }
+                Ok((enc.len() as u64 * per, dec))
             }
-            _ => (values.len() as u64, values.to_vec()),
+            _ => Ok((values.len() as u64, values.to_vec())),
         }
     }
 
     /// Reads one stream (decoded on its way into the GLB); returns the
     /// values and the DRAM words read.
-    pub(crate) fn read_stream(&mut self, values: &[i16], compressed: bool) -> (Vec<i16>, u64) {
-        let (words, dec) = self.code(values, compressed);
+    pub(crate) fn read_stream(
+        &mut self,
+        values: &[i16],
+        compressed: bool,
+    ) -> Result<(Vec<i16>, u64), String> {
+        let (words, dec) = self.code(values, compressed)?;
         self.stats.read_words += words;
-        (dec, words)
+        Ok((dec, words))
     }
 
     /// Writes one stream (encoded on its way out); returns the values as
     /// DRAM now holds them and the words written.
-    pub(crate) fn write_stream(&mut self, values: &[i16], compressed: bool) -> (Vec<i16>, u64) {
-        let (words, dec) = self.code(values, compressed);
+    pub(crate) fn write_stream(
+        &mut self,
+        values: &[i16],
+        compressed: bool,
+    ) -> Result<(Vec<i16>, u64), String> {
+        let (words, dec) = self.code(values, compressed)?;
         self.stats.write_words += words;
-        (dec, words)
+        Ok((dec, words))
     }
 
     /// Books a burst of `words`; returns its core cycles.

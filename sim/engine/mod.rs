@@ -22,8 +22,9 @@ mod trace;
 pub use stats::{ComponentStats, DramStats, GlbStats, LinkStats, PeStats};
 pub use trace::{chrome_trace, TraceSpan, Track, BYTES_PER_SPAN};
 
+use crate::data::LayerData;
 use crate::hw::HwConfig;
-use crate::mapping::RowStationaryMapping;
+use crate::mapping::{Geometry, RowStationaryMapping};
 use crate::stats::LevelCounts;
 use crate::workload::ConvProblem;
 
@@ -81,16 +82,12 @@ pub enum SimError {
         reason: String,
     },
     /// The operand tensors do not have the problem's shapes.
-    #[error("layer {layer}: {tensor} has {got} values, the problem needs {want}")]
+    #[error("layer {layer}: {reason}")]
     BadData {
         /// Layer name.
         layer: String,
-        /// Which tensor.
-        tensor: &'static str,
-        /// Values supplied.
-        got: usize,
-        /// Values required.
-        want: u64,
+        /// What does not match.
+        reason: String,
     },
     /// The simulated ofmap differs from the reference convolution.
     #[error(
@@ -123,35 +120,67 @@ pub enum SimError {
     },
 }
 
-/// Simulates with explicit operand slices; `reference` (if given) is the
-/// expected ofmap.
-pub(crate) fn simulate_operands(
+/// Simulates one layer on real data and checks its ofmap against
+/// `data::reference` (unless `opts.check` is off).
+pub fn simulate_layer(
     prob: &ConvProblem,
     mapping: &RowStationaryMapping,
     hw: &HwConfig,
-    ifmap: &[i16],
-    weights: &[i16],
+    data: &LayerData,
+    opts: &SimOptions,
+) -> Result<SimResult, SimError> {
+    check_data(prob, data, &opts.layer)?;
+    let reference = opts
+        .check
+        .then(|| crate::data::reference(prob, data, hw.pe.product_shift));
+    run(prob, mapping, hw, data, reference.as_deref(), opts)
+}
+
+/// [`simulate_layer`] with the reference ofmap supplied by the caller (for
+/// example from `data::generate_with_reference`, which computes it anyway).
+pub fn simulate_layer_against(
+    prob: &ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+    data: &LayerData,
+    reference: &[i16],
+    opts: &SimOptions,
+) -> Result<SimResult, SimError> {
+    check_data(prob, data, &opts.layer)?;
+    run(prob, mapping, hw, data, Some(reference), opts)
+}
+
+fn check_data(prob: &ConvProblem, data: &LayerData, layer: &str) -> Result<(), SimError> {
+    data.check(prob).map_err(|e| SimError::BadData {
+        layer: layer.into(),
+        reason: e.to_string(),
+    })
+}
+
+fn run(
+    prob: &ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+    data: &LayerData,
     reference: Option<&[i16]>,
     opts: &SimOptions,
 ) -> Result<SimResult, SimError> {
     let layer = || opts.layer.clone();
-    if ifmap.len() as u64 != prob.ifmap_values() {
-        return Err(SimError::BadData {
+    if Geometry::new(mapping, prob, &hw.array).is_none() {
+        return Err(SimError::IllegalMapping {
             layer: layer(),
-            tensor: "ifmap",
-            got: ifmap.len(),
-            want: prob.ifmap_values(),
+            mapping: mapping.summary(),
+            reason: format!(
+                "a set of {} filter rows x {} columns does not fit the {}x{} array",
+                prob.r, mapping.e, hw.array.rows, hw.array.cols
+            ),
         });
     }
-    if weights.len() as u64 != prob.weights() {
-        return Err(SimError::BadData {
-            layer: layer(),
-            tensor: "weights",
-            got: weights.len(),
-            want: prob.weights(),
-        });
-    }
-    let ops = datapath::Operands { ifmap, weights };
+    let ops = datapath::Operands {
+        ifmap: &data.ifmap,
+        weights: &data.weights,
+        bias: &data.bias,
+    };
     let out = controller::run_layer(prob, mapping, hw, ops, opts.trace).map_err(|reason| {
         SimError::Internal {
             layer: layer(),

@@ -199,7 +199,6 @@ impl<'a, 'b> PassSim<'a, 'b> {
                         pos: self.ctx.geo.pe_position(slot, i, j),
                         gi: slot.gi,
                         ri: slot.ri,
-                        ti: slot.ti,
                         i,
                         j,
                         q_act,

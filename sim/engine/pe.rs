@@ -31,8 +31,6 @@ pub(crate) struct PeRole {
     pub gi: u32,
     /// Channel copy index.
     pub ri: u32,
-    /// Filter copy index.
-    pub ti: u32,
     /// Filter row held (0..R).
     pub i: u32,
     /// Set column: ofmap row within the strip.

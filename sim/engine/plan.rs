@@ -66,10 +66,8 @@ impl StripRows {
 /// many of them the ifmap GIN delivers for the first time at that column.
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnPlan {
-    /// Columns first needed at ofmap column `f`.
+    /// Columns first needed at ofmap column `f` (they sum to `CN`).
     pub new_cols: Vec<u32>,
-    /// `CN`: distinct columns needed by a whole row.
-    pub needed: u32,
 }
 
 impl ColumnPlan {
@@ -88,8 +86,7 @@ impl ColumnPlan {
             }
             new_cols.push(fresh);
         }
-        let needed = new_cols.iter().sum();
-        ColumnPlan { new_cols, needed }
+        ColumnPlan { new_cols }
     }
 }
 

@@ -6,8 +6,6 @@ use super::*;
 use crate::hw::*;
 use crate::stats::{Level, Tensor};
 use crate::workload::{Op, Padding};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 pub(crate) fn tiny_hw() -> HwConfig {
     HwConfig {
@@ -93,66 +91,17 @@ pub(crate) fn conv(op: Op, n: u32, g: u32, c: u32, m: u32, h: u32, w: u32, r: u3
     }
 }
 
-/// Random operands with the given zero fractions (0 → no zeros at all).
-pub(crate) fn operands(p: &ConvProblem, seed: u64, if_zero: f64, w_zero: f64) -> (Vec<i16>, Vec<i16>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let val = |z: f64, rng: &mut ChaCha8Rng| -> i16 {
-        if rng.gen::<f64>() < z {
-            0
-        } else {
-            let v: i16 = rng.gen_range(1..200);
-            if rng.gen() { v } else { -v }
-        }
-    };
-    let ifmap = (0..p.ifmap_values()).map(|_| val(if_zero, &mut rng)).collect();
-    let weights = (0..p.weights()).map(|_| val(w_zero, &mut rng)).collect();
-    (ifmap, weights)
-}
-
-/// The convolution written the obvious way.
-pub(crate) fn naive(p: &ConvProblem, ifmap: &[i16], weights: &[i16], shift: u32) -> Vec<i16> {
-    let mut out = Vec::with_capacity(p.ofmap_values() as usize);
-    for n in 0..p.n {
-        for g in 0..p.g {
-            for m in 0..p.m {
-                for e in 0..p.e {
-                    for f in 0..p.f {
-                        let mut acc = datapath::identity(p.op);
-                        for c in 0..p.c {
-                            for r in 0..p.r {
-                                for s in 0..p.s {
-                                    let y = (e * p.u_h + r * p.d_h) as i64 - i64::from(p.pad.top);
-                                    let x = (f * p.u_w + s * p.d_w) as i64 - i64::from(p.pad.left);
-                                    let v = if y < 0 || x < 0 || y >= p.h as i64 || x >= p.w as i64 {
-                                        0
-                                    } else {
-                                        let ch = (n * p.g + g) * p.c + c;
-                                        ifmap[(ch as usize * p.h as usize + y as usize) * p.w as usize + x as usize]
-                                    };
-                                    acc = match p.op {
-                                        Op::Mac => {
-                                            let wi = ((((g * p.m + m) * p.c + c) * p.r + r) * p.s + s) as usize;
-                                            datapath::mac(acc, v, weights[wi], shift)
-                                        }
-                                        op => datapath::combine(op, acc, v),
-                                    };
-                                }
-                            }
-                        }
-                        out.push(datapath::finalize(p, acc));
-                    }
-                }
-            }
-        }
-    }
-    out
+/// Generated data with the given ifmap zero fraction and weight zero fraction.
+pub(crate) fn run_with(p: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig, seed: u64, zi: f64, zw: f64, opts: &SimOptions) -> SimResult {
+    let mut p = *p;
+    p.ifmap_zero_fraction = zi;
+    p.weight_density = 1.0 - zw;
+    let (d, want) = crate::data::generate_with_reference(&p, seed, hw.pe.product_shift);
+    simulate_layer_against(&p, m, hw, &d, &want, opts).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run(p: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig, seed: u64, zi: f64, zw: f64) -> SimResult {
-    let (i, w) = operands(p, seed, zi, zw);
-    let want = naive(p, &i, &w, hw.pe.product_shift);
-    simulate_operands(p, m, hw, &i, &w, Some(&want), &SimOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"))
+    run_with(p, m, hw, seed, zi, zw, &SimOptions::default())
 }
 
 fn map(e: u32, r: u32, t: u32, g: u32, p: u32, q: u32, n: u32, m: u32) -> RowStationaryMapping {
@@ -226,19 +175,6 @@ fn dense_counts_follow_the_dataflow_page() {
     let _ = local_psums;
 }
 
-#[test]
-fn rlc_round_trip_and_size() {
-    let fmt = RlcFormat { run_bits: 5, level_bits: 16, word_bits: 64 };
-    let mut v = vec![0i16; 100];
-    v[3] = 7;
-    v[40] = -2;
-    v[99] = 1;
-    let enc = datapath::rlc_encode(&v, &fmt);
-    assert_eq!(datapath::rlc_decode(&enc, v.len(), &fmt), v);
-    // pairs: (3,7), (31,0), (4,-2), (31,0), (27,1) → 5 pairs → 2 words.
-    assert_eq!(enc.len(), 2);
-}
-
 pub(crate) fn eyeriss_v1() -> HwConfig {
     let mut hw = tiny_hw();
     hw.name = "eyeriss-v1".into();
@@ -286,9 +222,12 @@ fn alexnet_chip_table() {
         if !layers.is_empty() && !layers.iter().any(|l| l == name) {
             continue;
         }
-        let (i, w) = operands(&p, 1, z, 0.0);
+        let mut p = p;
+        p.ifmap_zero_fraction = z;
+        let d = crate::data::generate(&p, 1);
         let t0 = std::time::Instant::now();
-        let r = simulate_operands(&p, &m, &hw, &i, &w, None, &SimOptions::default()).unwrap();
+        let opts = SimOptions { check: false, ..SimOptions::default() };
+        let r = simulate_layer(&p, &m, &hw, &d, &opts).unwrap();
         let dt = t0.elapsed().as_secs_f64();
         let ms = |c: u64| c as f64 / hw.clock.core_mhz / 1000.0;
         println!(
