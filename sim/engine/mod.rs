@@ -11,14 +11,18 @@
 mod controller;
 mod datapath;
 mod dram;
+mod eltwise;
 mod glb;
 mod kernel;
+mod network;
 mod pass;
 mod pe;
 mod plan;
 mod stats;
 mod trace;
 
+pub use eltwise::{simulate_eltwise, EltwiseLayer};
+pub use network::{layer_seed, simulate_network, LayerSim, NetworkOptions};
 pub use stats::{ComponentStats, DramStats, GlbStats, LinkStats, PeStats};
 pub use trace::{chrome_trace, TraceSpan, Track, BYTES_PER_SPAN};
 
