@@ -241,3 +241,45 @@ fn alexnet_chip_table() {
         println!("   dram MB ifmap {:.2} filter {:.2} psum {:.2}; serial {:.2} ms", d(Tensor::Ifmap), d(Tensor::Filter), d(Tensor::Psum), ms(r.stats.dram.serialized_cycles));
     }
 }
+
+#[test]
+fn trace_spans_stay_within_the_bound_and_cover_every_unit() {
+    let hw = tiny_hw();
+    let p = conv(Op::Mac, 2, 1, 5, 6, 9, 8, 3, 3, 2, 1);
+    let m = map(3, 2, 1, 1, 2, 2, 1, 4);
+    let opts = SimOptions { trace: true, ..SimOptions::default() };
+    let res = run_with(&p, &m, &hw, 1, 0.3, 0.0, &opts);
+    let spans = res.trace.expect("trace requested");
+    assert!((spans.len() as u64) <= span_bound(&p, &m));
+    for t in [Track::Controller, Track::Dram, Track::IfmapGin, Track::FilterGin, Track::PsumGin, Track::Gon] {
+        assert!(spans.iter().any(|s| s.track == t), "no span on {t:?}");
+    }
+    assert!(spans.iter().any(|s| matches!(s.track, Track::Pe(..))));
+    assert!(spans.iter().all(|s| s.end <= res.cycles));
+    let json = chrome_trace(&[("conv", &spans)], hw.clock.core_mhz);
+    assert!(json["traceEvents"].as_array().unwrap().len() > spans.len());
+}
+
+#[test]
+fn same_seed_same_everything() {
+    let hw = tiny_hw();
+    let p = conv(Op::Mac, 2, 2, 3, 4, 8, 7, 3, 2, 1, 1);
+    let m = map(4, 1, 1, 2, 2, 2, 2, 4);
+    let a = run(&p, &m, &hw, 9, 0.4, 0.1);
+    let b = run(&p, &m, &hw, 9, 0.4, 0.1);
+    assert_eq!(a, b);
+    let c = run(&p, &m, &hw, 10, 0.4, 0.1);
+    assert_ne!(a.ofmap, c.ofmap);
+}
+
+#[test]
+fn mismatch_names_layer_and_position() {
+    let hw = tiny_hw();
+    let p = conv(Op::Mac, 1, 1, 2, 2, 5, 5, 3, 3, 1, 0);
+    let (d, mut want) = crate::data::generate_with_reference(&p, 3, hw.pe.product_shift);
+    want[5] = want[5].wrapping_add(1);
+    let opts = SimOptions { layer: "convX".into(), ..SimOptions::default() };
+    let err = simulate_layer_against(&p, &map(3, 1, 1, 1, 2, 2, 1, 2), &hw, &d, &want, &opts).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("convX") && msg.contains("row 1") && msg.contains("column 2"), "{msg}");
+}

@@ -1,8 +1,12 @@
 //! Optional event trace: busy spans of passes, PEs, networks and the DRAM
 //! link, exportable as Chrome/Perfetto trace JSON.
 
+use super::plan::{chunks, StripRows};
+use crate::mapping::RowStationaryMapping;
+use crate::workload::ConvProblem;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// The hardware unit a span belongs to (one trace row each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -58,14 +62,16 @@ pub struct TraceSpan {
 }
 
 /// Bytes one span takes in the JSON output (an upper estimate).
-pub const BYTES_PER_SPAN: u64 = 110;
+pub const BYTES_PER_SPAN: u64 = 90;
 
-/// Collects spans; adjacent spans of the same unit and name are merged.
+/// Collects spans; a span that starts where the previous one of the same
+/// unit and name ended extends it (keeps traces small).
 #[derive(Debug, Default)]
 pub(crate) struct Recorder {
     pub spans: Vec<TraceSpan>,
     /// Offset added to processing time to get chip time (serialized DRAM so far).
     pub offset: u64,
+    last: HashMap<(Track, &'static str), usize>,
 }
 
 impl Recorder {
@@ -73,13 +79,52 @@ impl Recorder {
         if end <= start {
             return;
         }
+        let (start, end) = (start + self.offset, end + self.offset);
+        if let Some(&i) = self.last.get(&(track, name)) {
+            let l = &mut self.spans[i];
+            if l.end >= start && l.start <= start {
+                l.end = l.end.max(end);
+                return;
+            }
+        }
+        self.last.insert((track, name), self.spans.len());
         self.spans.push(TraceSpan {
             track,
             name,
-            start: start + self.offset,
-            end: end + self.offset,
+            start,
+            end,
         });
     }
+}
+
+/// An upper bound on the spans a simulation of `prob` under `map` records
+/// (before merging): per pass one controller and one filter span, per
+/// ofmap column each PE's taps, each ifmap row send, the psum batch and
+/// each chain's GON transfer; plus the DRAM bursts.
+pub fn span_bound(prob: &ConvProblem, map: &RowStationaryMapping) -> u64 {
+    let mut spans = 0u64;
+    for (_, gs) in chunks(prob.g, map.g) {
+        for (_, ns) in chunks(prob.n, map.n) {
+            for (e0, es) in chunks(prob.e, map.e) {
+                let rows = u64::from(StripRows::new(prob, e0, es).needed());
+                for (_, ms) in chunks(prob.m, map.m) {
+                    for (_, cs) in chunks(prob.c, map.q * map.r) {
+                        spans += 1;
+                        for (_, pts) in chunks(ms, map.p * map.t) {
+                            let r_act = u64::from(cs.div_ceil(map.q));
+                            let t_act = u64::from(pts.div_ceil(map.p));
+                            let pes = u64::from(gs) * r_act * t_act * u64::from(prob.r * es);
+                            let chains = u64::from(gs) * t_act * u64::from(es);
+                            let steps = u64::from(ns * prob.f);
+                            spans += 3 + steps * (pes + rows + 1 + chains);
+                        }
+                    }
+                    spans += 1;
+                }
+            }
+        }
+    }
+    spans
 }
 
 /// Merges back-to-back spans of the same unit and name (keeps traces small).
