@@ -2,6 +2,7 @@
 
 mod cli_inputs;
 mod data;
+mod simulate;
 mod hwconfig;
 mod workload;
 mod workload_errors;
