@@ -272,11 +272,18 @@ impl Controller<'_> {
         let mut stream = Vec::with_capacity(run);
         for k in 0..ns {
             for gi in 0..gs {
+                // The tile is `[n][g][e][F][m]`: a filter's stream is strided.
+                let plane = ((k * gs + gi) as usize) * run * ms as usize;
                 for ml in 0..ms {
-                    let at = (((k * gs + gi) * ms + ml) as usize) * run;
                     stream.clear();
                     let bias = self.ctx.ops.bias[((g0 + gi) * p.m + mc0 + ml) as usize];
-                    stream.extend(self.glb.psum[at..at + run].iter().map(|&a| finalize(p, a, bias)));
+                    let tile = &self.glb.psum[plane + ml as usize..];
+                    stream.extend(
+                        tile.iter()
+                            .step_by(ms as usize)
+                            .take(run)
+                            .map(|&a| finalize(p, a, bias)),
+                    );
                     self.counts.add(Level::Glb, Tensor::Psum, run as u64, 0);
                     let (vals, n) = self.dram.write_stream(&stream, true)?;
                     words += n;

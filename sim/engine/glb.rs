@@ -48,23 +48,39 @@ impl GlobalBuffer {
         words.div_ceil(u64::from(self.cfg.bank_port_words))
     }
 
-    /// Bank holding psum word `addr` of a tile `f` columns wide. Psum
-    /// rows are interleaved over the psum banks with consecutive ofmap
-    /// columns in different banks, so the psum GIN (reading column `x+1`)
-    /// and the GON (writing column `x`) do not collide on the same row.
-    pub(crate) fn psum_bank(&self, addr: usize, f: u32) -> usize {
-        let (row, col) = (addr / f as usize, addr % f as usize);
-        let b = ((2 * row + (col & 1)) % self.psum_banks as usize) as u32;
-        ((self.ifmap_banks + b) % self.cfg.banks) as usize
+    /// Bank holding psum word `addr`: 64-b rows of `bank_port_words`
+    /// consecutive psums are interleaved over the psum banks.
+    fn psum_bank(&self, addr: usize) -> usize {
+        let row = addr / self.cfg.bank_port_words as usize;
+        (self.ifmap_banks as usize + row % self.psum_banks as usize) % self.cfg.banks as usize
     }
 
-    /// Reserves `bank` for `words` no earlier than `at`; returns the start cycle.
-    pub(crate) fn reserve(&mut self, bank: usize, words: u64, at: u64) -> u64 {
-        let start = at.max(self.bank_free[bank]);
+    /// A psum transfer of `p` consecutive words from `base`, moving `width`
+    /// words per cycle, no earlier than `at`: each bank row it touches is
+    /// accessed once, at the cycle its first word moves. Returns the start
+    /// cycle (later than `at` when a row's bank is busy: a bank conflict).
+    pub(crate) fn psum_transfer(&mut self, base: usize, p: u32, width: u64, at: u64) -> u64 {
+        let port = self.cfg.bank_port_words as usize;
+        let rows = |k: usize| (base + k) / port;
+        let mut start = at;
+        let mut last = usize::MAX;
+        for k in 0..p as usize {
+            if rows(k) != last {
+                last = rows(k);
+                let b = self.psum_bank(base + k);
+                start = start.max(self.bank_free[b].saturating_sub(k as u64 / width));
+            }
+        }
+        last = usize::MAX;
+        for k in 0..p as usize {
+            if rows(k) != last {
+                last = rows(k);
+                let b = self.psum_bank(base + k);
+                self.bank_free[b] = self.bank_free[b].max(start + k as u64 / width + 1);
+                self.stats.bank_busy_cycles[b] += 1;
+            }
+        }
         self.stats.conflict_stall_cycles += start - at;
-        let c = self.port_cycles(words);
-        self.bank_free[bank] = start + c;
-        self.stats.bank_busy_cycles[bank] += c;
         start
     }
 

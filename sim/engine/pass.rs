@@ -61,7 +61,7 @@ pub(crate) struct LayerCtx<'a> {
 enum Ev {
     IfmapSend(u32, u32),
     IfmapDone(u32, u32),
-    PsumSend(u32),
+    PsumSend(u32, u32),
     PsumDone(u32),
     Gon(u32),
 }
@@ -317,7 +317,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
         match ev {
             Ev::IfmapSend(b, yi) => self.ifmap_send(b, yi),
             Ev::IfmapDone(b, yi) => self.ifmap_done(b, yi),
-            Ev::PsumSend(b) => self.psum_send(b),
+            Ev::PsumSend(b, c) => self.psum_send(b, c),
             Ev::PsumDone(b) => {
                 self.ps_delivered = b + 1;
                 self.maybe_send_psum();
@@ -354,52 +354,56 @@ impl<'a, 'b> PassSim<'a, 'b> {
         self.consumed[slot] = 0;
         self.consumed_max[slot] = 0;
         self.ps_sent = b + 1;
-        self.q.schedule(ready, Ev::PsumSend(b));
+        self.q.schedule(ready, Ev::PsumSend(b, 0));
     }
 
-    /// Psum word address in the GLB tile of filter `k` of chain `c` at `step`.
+    /// Psum word address in the GLB tile `[n][g][e][F][m]` of filter `k`
+    /// of chain `c` at `step`. Filters are innermost, so one psum transfer
+    /// (a chain's `p` filters at one column) fills whole 64-b bank rows.
     fn psum_addr(&self, c: &Chain, step: u32, k: u32) -> usize {
         let (prob, sp) = (self.ctx.prob, &self.spec);
         let (img, f) = (step / prob.f, step % prob.f);
         let ml = sp.mf - sp.mc0 + c.ti * self.ctx.map.p + k;
-        ((((img * sp.gs + c.gi) * sp.ms + ml) * sp.es + c.j) * prob.f + f) as usize
+        ((((img * sp.gs + c.gi) * sp.es + c.j) * prob.f + f) * sp.ms + ml) as usize
     }
 
-    fn psum_send(&mut self, b: u32) {
+    /// The psum GIN sends chain `ci`'s psums of column `b` to its bottom PE,
+    /// then moves on to the next chain (one transfer per event, so GLB
+    /// banks are arbitrated in time order against the GON).
+    fn psum_send(&mut self, b: u32, ci: u32) {
         let hw = self.ctx.hw;
         let width = u64::from(hw.words_per_cycle(hw.noc.psum_gin_bits));
         let now = self.q.now();
-        let mut t = now;
-        for ci in 0..self.chains.len() {
-            let c = &self.chains[ci];
-            let p = c.p_act;
-            let base = self.psum_addr(c, b, 0);
-            let stride = (self.spec.es * self.ctx.prob.f) as usize;
-            let mut vals = self.spare.pop().unwrap_or_default();
-            vals.clear();
-            vals.extend((0..p as usize).map(|k| self.glb.psum[base + k * stride]));
-            let bank = self.glb.psum_bank(base, self.ctx.prob.f);
-            let start = self.glb.reserve(bank, u64::from(p), t);
-            self.stats.psum_gin.stall_cycles += start - t;
-            t = start + ceil_div(u64::from(p), width);
-            self.counts.add(Level::Glb, Tensor::Psum, u64::from(p), 0);
-            self.counts.add(Level::Noc, Tensor::Psum, u64::from(p), 0);
-            self.stats.psum_gin.sends += u64::from(p);
-            self.stats.psum_gin.deliveries += u64::from(p);
-            self.chains[ci].flights.push_back(Flight {
-                step: b,
-                pos: 0,
-                arrive: t,
-                at_gon: false,
-                vals,
-            });
-            self.work.push(Work::Propagate(ci as u32));
-        }
-        self.stats.psum_gin.busy_cycles += t - now;
-        self.ps_free = t;
+        let c = &self.chains[ci as usize];
+        let p = c.p_act;
+        let base = self.psum_addr(c, b, 0);
+        let mut vals = self.spare.pop().unwrap_or_default();
+        vals.clear();
+        vals.extend_from_slice(&self.glb.psum[base..base + p as usize]);
+        let start = self.glb.psum_transfer(base, p, width, now);
+        self.stats.psum_gin.stall_cycles += start - now;
+        let end = start + ceil_div(u64::from(p), width);
+        self.counts.add(Level::Glb, Tensor::Psum, u64::from(p), 0);
+        self.counts.add(Level::Noc, Tensor::Psum, u64::from(p), 0);
+        self.stats.psum_gin.sends += u64::from(p);
+        self.stats.psum_gin.deliveries += u64::from(p);
+        self.stats.psum_gin.busy_cycles += end - start;
+        self.chains[ci as usize].flights.push_back(Flight {
+            step: b,
+            pos: 0,
+            arrive: end,
+            at_gon: false,
+            vals,
+        });
+        self.work.push(Work::Propagate(ci));
+        self.ps_free = end;
         if let Some(tr) = self.trace.as_deref_mut() {
-            tr.span(Track::PsumGin, "psums", now, t);
+            tr.span(Track::PsumGin, "psums", start, end);
         }
-        self.q.schedule(t, Ev::PsumDone(b));
+        if ci as usize + 1 < self.chains.len() {
+            self.q.schedule(end, Ev::PsumSend(b, ci + 1));
+        } else {
+            self.q.schedule(end, Ev::PsumDone(b));
+        }
     }
 }

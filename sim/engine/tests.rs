@@ -212,7 +212,10 @@ pub(crate) fn alexnet_chip() -> Vec<(&'static str, ConvProblem, RowStationaryMap
 #[test]
 #[ignore = "prints the chip comparison; run in release"]
 fn alexnet_chip_table() {
-    let hw = eyeriss_v1();
+    let mut hw = eyeriss_v1();
+    if let Ok(v) = std::env::var("PSUM_SPAD") { hw.pe.psum_spad_words = v.parse().unwrap(); }
+    if let Ok(v) = std::env::var("FIFO") { hw.pe.fifo_words = v.parse().unwrap(); }
+    if let Ok(v) = std::env::var("GON") { hw.noc.gon_bits = v.parse().unwrap(); hw.noc.psum_gin_bits = v.parse().unwrap(); }
     let layers: Vec<String> = std::env::var("LAYERS").map(|s| s.split(',').map(String::from).collect()).unwrap_or_default();
     for (name, p, mut m, z) in alexnet_chip() {
         if let Ok(v) = std::env::var(format!("MAP_{name}")) {
@@ -282,4 +285,27 @@ fn mismatch_names_layer_and_position() {
     let err = simulate_layer_against(&p, &map(3, 1, 1, 1, 2, 2, 1, 2), &hw, &d, &want, &opts).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("convX") && msg.contains("row 1") && msg.contains("column 2"), "{msg}");
+}
+
+#[test]
+#[ignore = "speed probe; run in release"]
+fn alexnet_network_speed() {
+    let hw = crate::hw::load("eyeriss-v1").unwrap();
+    let net = crate::workload::load("alexnet").unwrap();
+    let chip = alexnet_chip();
+    let mut mappings = vec![None; net.layers.len()];
+    let mut layers = Vec::new();
+    for (name, _, m, _) in &chip {
+        let i = net.layers.iter().position(|l| l.name == *name).unwrap();
+        mappings[i] = Some(*m);
+        layers.push(i);
+    }
+    let threads: usize = std::env::var("THREADS").map(|v| v.parse().unwrap()).unwrap_or(2);
+    let opts = NetworkOptions { layers, seed: 1, weights: None, threads, trace: false, check: true };
+    let t0 = std::time::Instant::now();
+    let res = simulate_network(&net, &hw, &mappings, &opts).unwrap();
+    let dt = t0.elapsed().as_secs_f64();
+    let macs: u64 = res.iter().map(|r| r.row.counts.macs.algorithmic).sum();
+    let cycles: u64 = res.iter().map(|r| r.row.cycles).sum();
+    println!("wall {dt:.2}s  {:.1} MMAC/s  {:.2} Mcycles/s", macs as f64 / dt / 1e6, cycles as f64 / dt / 1e6);
 }

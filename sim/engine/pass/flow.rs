@@ -185,19 +185,15 @@ impl PassSim<'_, '_> {
         let p = self.chains[c].p_act;
         let step = self.chains[c].flights[0].step;
         let base = self.psum_addr(&self.chains[c], step, 0);
-        let bank = self.glb.psum_bank(base, self.ctx.prob.f);
         let at = now.max(self.gon_free);
-        let start = self.glb.reserve(bank, u64::from(p), at);
+        let start = self.glb.psum_transfer(base, p, width, at);
         self.stats.gon.stall_cycles += start - now;
         let dur = ceil_div(u64::from(p), width);
         self.gon_free = start + dur;
         let top = *self.chains[c].members.last().expect("chains are non-empty") as usize;
         self.leave_pe(c, 0, top, start);
-        let stride = (self.spec.es * self.ctx.prob.f) as usize;
         let fl = self.chains[c].flights.pop_front().expect("flight at GON");
-        for (k, &v) in fl.vals.iter().enumerate() {
-            self.glb.psum[base + k * stride] = v;
-        }
+        self.glb.psum[base..base + p as usize].copy_from_slice(&fl.vals);
         self.spare.push(fl.vals);
         self.counts.add(Level::Noc, Tensor::Psum, 0, u64::from(p));
         self.counts.add(Level::Glb, Tensor::Psum, 0, u64::from(p));
