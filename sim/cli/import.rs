@@ -1,10 +1,56 @@
-//! `eyesim import` (to be written).
+//! `eyesim import`: converts an ONNX model into a trace file.
+
+use anyhow::Context;
+use eyesim::{onnx, stats, workload};
+use std::path::PathBuf;
 
 /// Arguments of `eyesim import`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The ONNX model (.onnx).
+    pub model: PathBuf,
+    /// Output trace; default `traces/<model file stem>.toml`.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Network name in the trace; default the model's file stem.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Batch size; default the input's first dimension (1 if symbolic).
+    #[arg(long)]
+    pub batch: Option<u32>,
+}
 
-/// Runs `eyesim import`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`eyesim import` is not implemented yet")
+/// Runs `eyesim import`. Nothing is written unless the whole model converts.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let mut net = onnx::import_file(&args.model)?;
+    let out = args.output.unwrap_or_else(|| {
+        // import_file names the network after the file stem.
+        PathBuf::from("traces").join(format!("{}.toml", net.name))
+    });
+    if let Some(name) = args.name {
+        net.name = name;
+    }
+    if let Some(batch) = args.batch {
+        anyhow::ensure!(batch > 0, "--batch must be at least 1");
+        net.batch = batch;
+    }
+    let text = workload::to_trace_toml(&net);
+    // Only write what the trace reader accepts and reads back identically.
+    let origin = out.display().to_string();
+    let reread = workload::from_toml_str(&text, &origin)
+        .context("the converted trace does not validate (please report this)")?;
+    anyhow::ensure!(
+        reread == net,
+        "the converted trace does not read back as the imported network (please report this)"
+    );
+    stats::write_atomic(&out, text.as_bytes())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    eprintln!(
+        "wrote {}: {} layers, batch {}, input {}",
+        out.display(),
+        net.layers.len(),
+        net.batch,
+        net.input
+    );
+    Ok(())
 }

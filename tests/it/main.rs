@@ -4,5 +4,7 @@ mod cli_inputs;
 mod data;
 mod simulate;
 mod hwconfig;
+#[cfg(feature = "onnx")]
+mod onnx;
 mod workload;
 mod workload_errors;
