@@ -145,8 +145,9 @@ impl Controller<'_> {
             tr.offset = self.serial;
             tr.span(Track::Dram, what, self.t, self.t + cycles);
         }
+        // The link idles during passes, so the next pass's filters may
+        // still have been preloaded during the last pass (`prev_pass`).
         self.serial += cycles;
-        self.prev_pass = 0;
     }
 
     /// DRAM → GLB: the strip's real rows of each image-channel as one stream,

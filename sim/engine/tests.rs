@@ -192,27 +192,29 @@ pub(crate) fn eyeriss_v1() -> HwConfig {
     hw
 }
 
-/// AlexNet CONV1–5 at batch 4 with the chip's zero fractions and a chip-like mapping.
+/// AlexNet CONV1–5 at batch 4 from the shipped trace (the chip's zero
+/// fractions) with chip-like mappings (DESIGN.md §2: CONV1 e=7 t=2, CONV2
+/// split segments, CONV3 t=4, CONV4/5 r=t=2), `n`/`m` as large as the GLB allows.
 pub(crate) fn alexnet_chip() -> Vec<(&'static str, ConvProblem, RowStationaryMapping, f64)> {
-    let mut c1 = conv(Op::Mac, 4, 1, 3, 96, 227, 227, 11, 11, 4, 0);
-    c1.network_input = true;
-    let c2 = conv(Op::Mac, 4, 2, 48, 128, 27, 27, 5, 5, 1, 2);
-    let c3 = conv(Op::Mac, 4, 1, 256, 384, 13, 13, 3, 3, 1, 1);
-    let c4 = conv(Op::Mac, 4, 2, 192, 192, 13, 13, 3, 3, 1, 1);
-    let c5 = conv(Op::Mac, 4, 2, 192, 128, 13, 13, 3, 3, 1, 1);
+    let net = crate::workload::load("alexnet").unwrap();
+    let prob = |name: &str| match crate::workload::LayerWork::of(net.layer(name).unwrap(), net.batch) {
+        crate::workload::LayerWork::Array(p) => p,
+        _ => unreachable!(),
+    };
+    let z = |name: &str| prob(name).ifmap_zero_fraction;
     vec![
-        ("conv1", c1, map(7, 1, 2, 1, 16, 1, 1, 96), 0.0001),
-        ("conv2", c2, map(27, 1, 1, 1, 16, 2, 2, 32), 0.387),
-        ("conv3", c3, map(13, 1, 4, 1, 16, 4, 4, 64), 0.725),
-        ("conv4", c4, map(13, 2, 2, 1, 16, 4, 4, 32), 0.793),
-        ("conv5", c5, map(13, 2, 2, 1, 16, 4, 4, 32), 0.776),
+        ("conv1", prob("conv1"), map(7, 1, 2, 1, 16, 1, 1, 96), z("conv1")),
+        ("conv2", prob("conv2"), map(27, 1, 1, 1, 16, 2, 2, 32), z("conv2")),
+        ("conv3", prob("conv3"), map(13, 1, 4, 1, 16, 4, 4, 64), z("conv3")),
+        ("conv4", prob("conv4"), map(13, 2, 2, 1, 16, 4, 4, 32), z("conv4")),
+        ("conv5", prob("conv5"), map(13, 2, 2, 1, 16, 4, 4, 32), z("conv5")),
     ]
 }
 
 #[test]
 #[ignore = "prints the chip comparison; run in release"]
 fn alexnet_chip_table() {
-    let mut hw = eyeriss_v1();
+    let mut hw = crate::hw::load("eyeriss-v1").unwrap();
     if let Ok(v) = std::env::var("PSUM_SPAD") { hw.pe.psum_spad_words = v.parse().unwrap(); }
     if let Ok(v) = std::env::var("FIFO") { hw.pe.fifo_words = v.parse().unwrap(); }
     if let Ok(v) = std::env::var("GON") { hw.noc.gon_bits = v.parse().unwrap(); hw.noc.psum_gin_bits = v.parse().unwrap(); }
