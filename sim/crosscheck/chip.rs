@@ -162,14 +162,20 @@ mod tests {
             .map(|c| layer(c.layer, c.processing_ms, c.active_pes, 1_540_000))
             .collect();
         let rows = compare_alexnet(&rs, 200.0, 16).unwrap();
-        let bad: Vec<_> = rows.iter().filter(|r| !r.passes()).map(|r| &r.what).collect();
+        let bad: Vec<_> = rows
+            .iter()
+            .filter(|r| !r.passes())
+            .map(|r| &r.what)
+            .collect();
         // 5 layers × 5 ms of serialized DRAM time = +25 ms over 103.5 ms of processing.
         assert_eq!(bad, ["total latency ms"]);
         let dram = rows.iter().find(|r| r.what == "DRAM traffic MB").unwrap();
         assert!((dram.model - 15.4).abs() < 1e-9);
         rs[1].active_pes = 140;
         let rows = compare_alexnet(&rs, 200.0, 16).unwrap();
-        assert!(rows.iter().any(|r| r.what == "conv2 active PEs" && !r.passes()));
+        assert!(rows
+            .iter()
+            .any(|r| r.what == "conv2 active PEs" && !r.passes()));
         assert!(compare_alexnet(&rs[..4], 200.0, 16).is_none());
     }
 }

@@ -9,7 +9,7 @@
 use super::datapath::{finalize, Operands};
 use super::dram::DramLink;
 use super::glb::GlobalBuffer;
-use super::pass::{LayerCtx, PassSim, PassSpec};
+use super::pass::{LayerCtx, PassSim, PassSinks, PassSpec};
 use super::plan::{chunks, ColumnPlan, StripRows};
 use super::stats::ComponentStats;
 use super::trace::{Recorder, Track};
@@ -197,7 +197,8 @@ impl Controller<'_> {
             }
         }
         self.counts.add(Level::Dram, Tensor::Ifmap, words, 0);
-        self.counts.add(Level::Glb, Tensor::Ifmap, 0, tile.len() as u64);
+        self.counts
+            .add(Level::Glb, Tensor::Ifmap, 0, tile.len() as u64);
         self.glb.ifmap = tile;
         self.glb.stream_ifmap(self.glb.ifmap.len() as u64);
         let cycles = self.dram.burst(words);
@@ -227,16 +228,13 @@ impl Controller<'_> {
         if let Some(tr) = self.trace.as_mut() {
             tr.offset = self.serial;
         }
-        let sim = PassSim::new(
-            &self.ctx,
-            spec,
-            rows,
-            &mut self.glb,
-            &mut self.counts,
-            &mut self.stats,
-            self.trace.as_mut(),
-            start,
-        );
+        let sinks = PassSinks {
+            glb: &mut self.glb,
+            counts: &mut self.counts,
+            stats: &mut self.stats,
+            trace: self.trace.as_mut(),
+        };
+        let sim = PassSim::new(&self.ctx, spec, rows, sinks, start);
         self.t = sim.run()?;
         self.prev_pass = self.t - start;
         Ok(())

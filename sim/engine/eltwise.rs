@@ -67,7 +67,11 @@ pub fn simulate_eltwise(
                 .map_err(internal)?;
             words += n;
             counts.add(Level::Glb, Tensor::Ifmap, plane as u64, plane as u64);
-            for ((s, e), (&v, &o)) in sum.iter_mut().zip(expect.iter_mut()).zip(vals.iter().zip(&operand)) {
+            for ((s, e), (&v, &o)) in sum
+                .iter_mut()
+                .zip(expect.iter_mut())
+                .zip(vals.iter().zip(&operand))
+            {
                 *s = s.wrapping_add(v);
                 *e = e.wrapping_add(o);
             }

@@ -104,12 +104,11 @@ fn simulate_one(
             })?;
             let sim = match &opts.weights {
                 Some(dir) => {
-                    let d = data::load_npy(dir, &layer.name, &prob).map_err(|e| {
-                        SimError::BadData {
+                    let d =
+                        data::load_npy(dir, &layer.name, &prob).map_err(|e| SimError::BadData {
                             layer: layer.name.clone(),
                             reason: e.to_string(),
-                        }
-                    })?;
+                        })?;
                     simulate_layer(&prob, &mapping, hw, &d, &sim_opts)?
                 }
                 None => {

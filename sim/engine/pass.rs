@@ -46,6 +46,15 @@ pub(crate) struct PassSpec {
     pub first_cc: bool,
 }
 
+/// What a pass writes into: the GLB, the layer's counters, component
+/// statistics and the optional trace.
+pub(crate) struct PassSinks<'b> {
+    pub glb: &'b mut GlobalBuffer,
+    pub counts: &'b mut LevelCounts,
+    pub stats: &'b mut ComponentStats,
+    pub trace: Option<&'b mut Recorder>,
+}
+
 /// Static context shared by all passes of a layer.
 pub(crate) struct LayerCtx<'a> {
     pub prob: &'a ConvProblem,
@@ -129,12 +138,15 @@ impl<'a, 'b> PassSim<'a, 'b> {
         ctx: &'b LayerCtx<'a>,
         spec: PassSpec,
         rows: &'b StripRows,
-        glb: &'b mut GlobalBuffer,
-        counts: &'b mut LevelCounts,
-        stats: &'b mut ComponentStats,
-        trace: Option<&'b mut Recorder>,
+        sinks: PassSinks<'b>,
         start: u64,
     ) -> Self {
+        let PassSinks {
+            glb,
+            counts,
+            stats,
+            trace,
+        } = sinks;
         let mut sim = PassSim {
             ctx,
             spec,
@@ -250,7 +262,9 @@ impl<'a, 'b> PassSim<'a, 'b> {
             for s in 0..ss {
                 for k in 0..p_act {
                     let f = (self.spec.g0 + slot.gi) * prob.m + self.spec.mf + slot.ti * m.p + k;
-                    w.push(self.ctx.ops.weights[((f as usize * cc + c) * rr + i as usize) * ss + s]);
+                    w.push(
+                        self.ctx.ops.weights[((f as usize * cc + c) * rr + i as usize) * ss + s],
+                    );
                 }
             }
         }

@@ -152,12 +152,16 @@ pub fn chrome_trace(layers: &[(&str, &[TraceSpan])], core_mhz: f64) -> Value {
         tracks.sort();
         tracks.dedup();
         for t in tracks {
-            events.push(json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": t.id(),
-                "args": {"name": t.label()}}));
+            events.push(
+                json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": t.id(),
+                "args": {"name": t.label()}}),
+            );
         }
         for s in spans.iter() {
-            events.push(json!({"ph": "X", "name": s.name, "pid": pid, "tid": s.track.id(),
-                "ts": s.start as f64 / core_mhz, "dur": (s.end - s.start) as f64 / core_mhz}));
+            events.push(
+                json!({"ph": "X", "name": s.name, "pid": pid, "tid": s.track.id(),
+                "ts": s.start as f64 / core_mhz, "dur": (s.end - s.start) as f64 / core_mhz}),
+            );
         }
     }
     json!({"traceEvents": events, "displayTimeUnit": "ns"})

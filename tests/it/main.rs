@@ -2,9 +2,9 @@
 
 mod cli_inputs;
 mod data;
-mod simulate;
 mod hwconfig;
 #[cfg(feature = "onnx")]
 mod onnx;
+mod simulate;
 mod workload;
 mod workload_errors;

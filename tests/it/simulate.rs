@@ -15,7 +15,11 @@ use rand_chacha::ChaCha8Rng;
 
 /// A random legal mapping of `prob` on `hw` (spads, array fit, copies),
 /// or `None` when no set fits the array.
-fn random_mapping(prob: &ConvProblem, hw: &HwConfig, rng: &mut ChaCha8Rng) -> Option<RowStationaryMapping> {
+fn random_mapping(
+    prob: &ConvProblem,
+    hw: &HwConfig,
+    rng: &mut ChaCha8Rng,
+) -> Option<RowStationaryMapping> {
     let es: Vec<u32> = (1..=prob.e)
         .filter(|&e| prob.r * e.div_ceil(hw.array.cols) <= hw.array.rows)
         .collect();
@@ -23,7 +27,16 @@ fn random_mapping(prob: &ConvProblem, hw: &HwConfig, rng: &mut ChaCha8Rng) -> Op
         return None;
     }
     let e = es[rng.gen_range(0..es.len())];
-    let mut m = RowStationaryMapping { e, r: 1, t: 1, g: 1, p: 1, q: 1, n: 1, m: prob.m };
+    let mut m = RowStationaryMapping {
+        e,
+        r: 1,
+        t: 1,
+        g: 1,
+        p: 1,
+        q: 1,
+        n: 1,
+        m: prob.m,
+    };
     let geo = Geometry::new(&m, prob, &hw.array)?;
     let q_max = prob.c.min(hw.pe.ifmap_spad_words / prob.s).max(1);
     if prob.s > hw.pe.ifmap_spad_words {
@@ -54,13 +67,38 @@ fn random_mapping(prob: &ConvProblem, hw: &HwConfig, rng: &mut ChaCha8Rng) -> Op
     Some(m)
 }
 
-fn problem(op: Op, [n, g, c, m]: [u32; 4], [h, w]: [u32; 2], [r, s]: [u32; 2], [uh, uw]: [u32; 2], pad: Padding) -> ConvProblem {
+fn problem(
+    op: Op,
+    [n, g, c, m]: [u32; 4],
+    [h, w]: [u32; 2],
+    [r, s]: [u32; 2],
+    [uh, uw]: [u32; 2],
+    pad: Padding,
+) -> ConvProblem {
     let e = (h + pad.top + pad.bottom - r) / uh + 1;
     let f = (w + pad.left + pad.right - s) / uw + 1;
     ConvProblem {
-        op, n, g, c, m, h, w, r, s, e, f, u_h: uh, u_w: uw, d_h: 1, d_w: 1, pad,
-        weight_density: 1.0, ifmap_zero_fraction: 0.0, ofmap_zero_fraction: 0.0,
-        network_input: false, relu: op == Op::Mac,
+        op,
+        n,
+        g,
+        c,
+        m,
+        h,
+        w,
+        r,
+        s,
+        e,
+        f,
+        u_h: uh,
+        u_w: uw,
+        d_h: 1,
+        d_w: 1,
+        pad,
+        weight_density: 1.0,
+        ifmap_zero_fraction: 0.0,
+        ofmap_zero_fraction: 0.0,
+        network_input: false,
+        relu: op == Op::Mac,
     }
 }
 
@@ -73,13 +111,29 @@ fn invariants(r: &SimResult, prob: &ConvProblem) {
     let c = &r.counts;
     let macs = c.macs;
     assert_eq!(macs.algorithmic, prob.macs());
-    assert_eq!(macs.performed + macs.gated + macs.skipped, macs.algorithmic, "{prob:?}");
-    assert_eq!(c.get(Level::Noc, Tensor::Ifmap).reads, c.get(Level::Rf, Tensor::Ifmap).writes);
-    assert_eq!(c.get(Level::Noc, Tensor::Filter).reads, c.get(Level::Rf, Tensor::Filter).writes);
-    assert_eq!(c.get(Level::Glb, Tensor::Filter).writes, c.get(Level::Dram, Tensor::Filter).reads);
+    assert_eq!(
+        macs.performed + macs.gated + macs.skipped,
+        macs.algorithmic,
+        "{prob:?}"
+    );
+    assert_eq!(
+        c.get(Level::Noc, Tensor::Ifmap).reads,
+        c.get(Level::Rf, Tensor::Ifmap).writes
+    );
+    assert_eq!(
+        c.get(Level::Noc, Tensor::Filter).reads,
+        c.get(Level::Rf, Tensor::Filter).writes
+    );
+    assert_eq!(
+        c.get(Level::Glb, Tensor::Filter).writes,
+        c.get(Level::Dram, Tensor::Filter).reads
+    );
     assert_eq!(c.get(Level::Rf, Tensor::Psum).writes, macs.performed);
     assert_eq!(c.get(Level::Rf, Tensor::Psum).reads, macs.performed);
-    assert_eq!(c.get(Level::Noc, Tensor::Psum).writes, c.get(Level::Glb, Tensor::Psum).writes);
+    assert_eq!(
+        c.get(Level::Noc, Tensor::Psum).writes,
+        c.get(Level::Glb, Tensor::Psum).writes
+    );
     assert!(r.cycles >= r.processing_cycles && r.processing_cycles > 0);
 }
 
@@ -87,8 +141,18 @@ fn invariants(r: &SimResult, prob: &ConvProblem) {
 fn every_layer_shape_matches_the_reference_on_tiny() {
     let hw = hw::load("tiny").unwrap();
     let none = Padding::default();
-    let pad1 = Padding { top: 1, bottom: 1, left: 1, right: 1 };
-    let odd = Padding { top: 0, bottom: 2, left: 1, right: 0 };
+    let pad1 = Padding {
+        top: 1,
+        bottom: 1,
+        left: 1,
+        right: 1,
+    };
+    let odd = Padding {
+        top: 0,
+        bottom: 2,
+        left: 1,
+        right: 0,
+    };
     let mut fc = problem(Op::Mac, [2, 1, 6, 5], [3, 3], [3, 3], [1, 1], none);
     fc.relu = false;
     let mut maxp = problem(Op::Max, [2, 5, 1, 1], [7, 7], [3, 3], [2, 2], none);
@@ -96,21 +160,40 @@ fn every_layer_shape_matches_the_reference_on_tiny() {
     let mut avgp = problem(Op::Avg, [1, 4, 1, 1], [6, 5], [2, 2], [2, 2], none);
     avgp.relu = false;
     let cases = [
-        ("stride", problem(Op::Mac, [2, 1, 3, 4], [9, 9], [3, 3], [2, 2], none)),
-        ("padding", problem(Op::Mac, [1, 1, 4, 3], [5, 6], [3, 3], [1, 1], pad1)),
-        ("groups", problem(Op::Mac, [2, 2, 3, 2], [6, 6], [3, 3], [1, 1], pad1)),
-        ("depthwise", problem(Op::Mac, [1, 6, 1, 1], [7, 5], [3, 3], [1, 1], pad1)),
-        ("1x1", problem(Op::Mac, [2, 1, 7, 9], [5, 4], [1, 1], [1, 1], none)),
+        (
+            "stride",
+            problem(Op::Mac, [2, 1, 3, 4], [9, 9], [3, 3], [2, 2], none),
+        ),
+        (
+            "padding",
+            problem(Op::Mac, [1, 1, 4, 3], [5, 6], [3, 3], [1, 1], pad1),
+        ),
+        (
+            "groups",
+            problem(Op::Mac, [2, 2, 3, 2], [6, 6], [3, 3], [1, 1], pad1),
+        ),
+        (
+            "depthwise",
+            problem(Op::Mac, [1, 6, 1, 1], [7, 5], [3, 3], [1, 1], pad1),
+        ),
+        (
+            "1x1",
+            problem(Op::Mac, [2, 1, 7, 9], [5, 4], [1, 1], [1, 1], none),
+        ),
         ("fc", fc),
         ("maxpool", maxp),
         ("avgpool", avgp),
-        ("odd", problem(Op::Mac, [3, 1, 5, 3], [11, 7], [3, 2], [2, 3], odd)),
+        (
+            "odd",
+            problem(Op::Mac, [3, 1, 5, 3], [11, 7], [3, 2], [2, 3], odd),
+        ),
     ];
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     for (name, mut prob) in cases {
         prob.ifmap_zero_fraction = 0.3;
         for _ in 0..3 {
-            let m = random_mapping(&prob, &hw, &mut rng).unwrap_or_else(|| panic!("{name}: no mapping"));
+            let m = random_mapping(&prob, &hw, &mut rng)
+                .unwrap_or_else(|| panic!("{name}: no mapping"));
             let r = sim(&prob, &m, &hw, rng.gen());
             invariants(&r, &prob);
         }
@@ -153,7 +236,12 @@ fn random_layers_hardware_and_mappings() {
         };
         let mut prob = problem(
             Op::Mac,
-            [rng.gen_range(1..=3), rng.gen_range(1..=2), rng.gen_range(1..=6), rng.gen_range(1..=6)],
+            [
+                rng.gen_range(1..=3),
+                rng.gen_range(1..=2),
+                rng.gen_range(1..=6),
+                rng.gen_range(1..=6),
+            ],
             [rng.gen_range(r..=9), rng.gen_range(s..=9)],
             [r, s],
             [rng.gen_range(1..=2), rng.gen_range(1..=2)],
@@ -164,10 +252,20 @@ fn random_layers_hardware_and_mappings() {
             prob.d_w = 1;
         }
         prob.f = (prob.wp() - prob.d_w * (s - 1) - 1) / prob.u_w + 1;
-        prob.ifmap_zero_fraction = if rng.gen_bool(0.3) { 0.0 } else { rng.gen_range(0.0..0.8) };
-        prob.weight_density = if rng.gen_bool(0.5) { 1.0 } else { rng.gen_range(0.3..1.0) };
+        prob.ifmap_zero_fraction = if rng.gen_bool(0.3) {
+            0.0
+        } else {
+            rng.gen_range(0.0..0.8)
+        };
+        prob.weight_density = if rng.gen_bool(0.5) {
+            1.0
+        } else {
+            rng.gen_range(0.3..1.0)
+        };
         prob.network_input = rng.gen_bool(0.2);
-        let Some(m) = random_mapping(&prob, &hw, &mut rng) else { continue };
+        let Some(m) = random_mapping(&prob, &hw, &mut rng) else {
+            continue;
+        };
         let res = sim(&prob, &m, &hw, rng.gen());
         invariants(&res, &prob);
         ran += 1;
@@ -260,19 +358,43 @@ fn network_results_do_not_depend_on_thread_count() {
 #[test]
 fn dram_words_are_the_measured_rlc_sizes() {
     let hw = hw::load("eyeriss-v1").unwrap();
-    let mut prob = problem(Op::Mac, [2, 1, 3, 4], [10, 10], [3, 3], [1, 1], Padding::default());
+    let mut prob = problem(
+        Op::Mac,
+        [2, 1, 3, 4],
+        [10, 10],
+        [3, 3],
+        [1, 1],
+        Padding::default(),
+    );
     prob.ifmap_zero_fraction = 0.6;
     // One strip, one filter block, one channel chunk: each ifmap plane and
     // each ofmap plane is exactly one RLC stream.
-    let m = RowStationaryMapping { e: 8, r: 1, t: 1, g: 1, p: 4, q: 3, n: 2, m: 4 };
+    let m = RowStationaryMapping {
+        e: 8,
+        r: 1,
+        t: 1,
+        g: 1,
+        p: 4,
+        q: 3,
+        n: 2,
+        m: 4,
+    };
     let d = data::generate_with_shift(&prob, 3, hw.pe.product_shift);
     let res = simulate_layer(&prob, &m, &hw, &d, &SimOptions::default()).unwrap();
     let fmt = hw.sparsity.rlc.unwrap();
     let words = |v: &[i16], plane: usize| -> u64 {
-        v.chunks(plane).map(|s| data::rlc::encoded_words16(s, &fmt)).sum()
+        v.chunks(plane)
+            .map(|s| data::rlc::encoded_words16(s, &fmt))
+            .sum()
     };
-    assert_eq!(res.counts.get(Level::Dram, Tensor::Ifmap).reads, words(&d.ifmap, 100));
-    assert_eq!(res.counts.get(Level::Dram, Tensor::Psum).writes, words(&res.ofmap, 64));
+    assert_eq!(
+        res.counts.get(Level::Dram, Tensor::Ifmap).reads,
+        words(&d.ifmap, 100)
+    );
+    assert_eq!(
+        res.counts.get(Level::Dram, Tensor::Psum).writes,
+        words(&res.ofmap, 64)
+    );
     let dense_words = (2 * 3 * 100u64).div_ceil(3) * 4;
     assert!(res.counts.get(Level::Dram, Tensor::Ifmap).reads < dense_words);
 }

@@ -211,8 +211,10 @@ impl PassSim<'_, '_> {
     /// Folds PE counters and busy time into the layer's totals.
     pub(super) fn finish(&mut self) {
         let c = self.pc;
-        self.counts.add(Level::Rf, Tensor::Ifmap, c.rf_ifmap_reads, 0);
-        self.counts.add(Level::Rf, Tensor::Filter, c.rf_filter_reads, 0);
+        self.counts
+            .add(Level::Rf, Tensor::Ifmap, c.rf_ifmap_reads, 0);
+        self.counts
+            .add(Level::Rf, Tensor::Filter, c.rf_filter_reads, 0);
         self.counts
             .add(Level::Rf, Tensor::Psum, c.rf_psum_reads, c.rf_psum_writes);
         self.counts.macs.performed += c.performed;
