@@ -71,7 +71,6 @@ enum Ev {
     IfmapSend(u32, u32),
     IfmapDone(u32, u32),
     PsumSend(u32, u32),
-    PsumDone(u32),
     Gon(u32),
 }
 
@@ -95,6 +94,9 @@ struct Chain {
     j: u32,
     p_act: u32,
     flights: VecDeque<Flight>,
+    /// Columns whose psums the bottom PE has taken from the psum GIN, and when.
+    consumed: u32,
+    consumed_at: [u64; RING],
 }
 
 /// Simulator state of one pass.
@@ -116,11 +118,9 @@ pub(crate) struct PassSim<'a, 'b> {
     q_max: u32,
     ifg: ifmap::IfmapGin,
     // psum GIN
-    ps_sent: u32,
-    ps_delivered: u32,
+    ps_next: (u32, u32),
+    ps_pending: bool,
     ps_free: u64,
-    consumed: [u32; RING],
-    consumed_max: [u64; RING],
     // GON
     gon_free: u64,
     completed: u64,
@@ -164,11 +164,9 @@ impl<'a, 'b> PassSim<'a, 'b> {
             start,
             q_max: 0,
             ifg: ifmap::IfmapGin::new(rows.needed(), start),
-            ps_sent: 0,
-            ps_delivered: 0,
+            ps_next: (0, 0),
+            ps_pending: false,
             ps_free: start,
-            consumed: [0; RING],
-            consumed_max: [0; RING],
             gon_free: start,
             completed: 0,
             end: start,
@@ -242,6 +240,8 @@ impl<'a, 'b> PassSim<'a, 'b> {
                         j,
                         p_act,
                         flights: VecDeque::new(),
+                        consumed: 0,
+                        consumed_at: [0; RING],
                     });
                 }
             }
@@ -332,10 +332,6 @@ impl<'a, 'b> PassSim<'a, 'b> {
             Ev::IfmapSend(b, yi) => self.ifmap_send(b, yi),
             Ev::IfmapDone(b, yi) => self.ifmap_done(b, yi),
             Ev::PsumSend(b, c) => self.psum_send(b, c),
-            Ev::PsumDone(b) => {
-                self.ps_delivered = b + 1;
-                self.maybe_send_psum();
-            }
             Ev::Gon(c) => self.gon_grant(c),
         }
     }
@@ -349,26 +345,28 @@ impl<'a, 'b> PassSim<'a, 'b> {
         }
     }
 
-    /// Schedules the next psum GIN batch once the bottom PEs took the last one.
-    fn maybe_send_psum(&mut self) {
-        let b = self.ps_sent;
-        if b >= self.total || self.ps_delivered < b {
+    /// Schedules the psum GIN's next transfer (chains in order, column by
+    /// column) once its bottom PE's FIFO has room: a chain holds at most
+    /// `max(1, fifo_words / p)` columns of psums it has not yet consumed.
+    pub(super) fn maybe_send_psum(&mut self) {
+        let (b, ci) = self.ps_next;
+        if b >= self.total || self.ps_pending {
             return;
         }
+        let c = &self.chains[ci as usize];
+        let depth = (self.ctx.hw.pe.fifo_words / c.p_act.max(1)).clamp(1, RING as u32 - 1);
         let mut ready = self.q.now().max(self.ps_free);
-        if b > 0 {
-            let prev = (b - 1) as usize % RING;
-            if self.consumed[prev] < self.chains.len() as u32 {
+        if b >= depth {
+            let need = b - depth;
+            if c.consumed <= need {
                 return;
             }
-            self.stats.psum_gin.stall_cycles += self.consumed_max[prev].saturating_sub(ready);
-            ready = ready.max(self.consumed_max[prev]);
+            let at = c.consumed_at[need as usize % RING];
+            self.stats.psum_gin.stall_cycles += at.saturating_sub(ready);
+            ready = ready.max(at);
         }
-        let slot = b as usize % RING;
-        self.consumed[slot] = 0;
-        self.consumed_max[slot] = 0;
-        self.ps_sent = b + 1;
-        self.q.schedule(ready, Ev::PsumSend(b, 0));
+        self.ps_pending = true;
+        self.q.schedule(ready, Ev::PsumSend(b, ci));
     }
 
     /// Psum word address in the GLB tile `[n][g][e][F][m]` of filter `k`
@@ -414,10 +412,12 @@ impl<'a, 'b> PassSim<'a, 'b> {
         if let Some(tr) = self.trace.as_deref_mut() {
             tr.span(Track::PsumGin, "psums", start, end);
         }
-        if ci as usize + 1 < self.chains.len() {
-            self.q.schedule(end, Ev::PsumSend(b, ci + 1));
+        self.ps_pending = false;
+        self.ps_next = if ci as usize + 1 < self.chains.len() {
+            (b, ci + 1)
         } else {
-            self.q.schedule(end, Ev::PsumDone(b));
-        }
+            (b + 1, 0)
+        };
+        self.maybe_send_psum();
     }
 }

@@ -167,12 +167,10 @@ impl PassSim<'_, '_> {
         pe.passed_at[step as usize % RING] = t;
         self.work.push(Work::TryStart(k as u32));
         if pos == 0 && !self.spec.first_cc {
-            let slot = step as usize % RING;
-            self.consumed[slot] += 1;
-            self.consumed_max[slot] = self.consumed_max[slot].max(t);
-            if self.consumed[slot] == self.chains.len() as u32 {
-                self.maybe_send_psum();
-            }
+            let ch = &mut self.chains[c];
+            ch.consumed_at[step as usize % RING] = t;
+            ch.consumed += 1;
+            self.maybe_send_psum();
         }
     }
 
