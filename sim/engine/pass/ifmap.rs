@@ -23,6 +23,10 @@ pub(crate) struct IfmapGin {
     done_max: Vec<u64>,
     members: Vec<Vec<u32>>,
     q_max: Vec<u32>,
+    /// For a send larger than the destination FIFOs: the cycle the last
+    /// destination PE frees its spad window, and the share of the send its
+    /// FIFO absorbs before that.
+    hold: Option<(u64, u32, u32)>,
 }
 
 impl IfmapGin {
@@ -40,6 +44,7 @@ impl IfmapGin {
             done_max: vec![0; n * RING],
             members: vec![Vec::new(); n],
             q_max: vec![0; n],
+            hold: None,
         }
     }
 
@@ -74,19 +79,23 @@ impl PassSim<'_, '_> {
         let mut ready = now.max(self.ifg.free);
         let newc = self.ctx.cols.new_cols[(b % self.ctx.prob.f) as usize];
         // The FIFO holds `ahead` columns' words while the spad holds the
-        // current one; with no room at all the PE must finish first.
-        let ahead = (self.ctx.hw.pe.fifo_words / (self.ifg.q_max[y] * newc).max(1)).min(2);
+        // current one. When a column's words do not fit (a new image's
+        // first window), the FIFO takes what it can and the rest waits for
+        // the PE to finish its column.
+        let per_pe = self.ifg.q_max[y] * newc;
+        let fifo = self.ctx.hw.pe.fifo_words;
+        let ahead = (fifo / per_pe.max(1)).min(2);
         let back = ahead.max(1);
+        self.ifg.hold = None;
         if b >= back {
             let k = y * RING + (b - back) as usize % RING;
             if (self.ifg.started[k] as usize) < self.ifg.members[y].len() {
                 return;
             }
-            let cond = if ahead > 0 {
-                self.ifg.started_max[k]
-            } else {
-                self.ifg.done_max[k]
-            };
+            let cond = self.ifg.started_max[k];
+            if ahead == 0 {
+                self.ifg.hold = Some((self.ifg.done_max[k], fifo, per_pe));
+            }
             self.stats.ifmap_gin.stall_cycles += cond.saturating_sub(ready);
             ready = ready.max(cond);
         }
@@ -112,8 +121,14 @@ impl PassSim<'_, '_> {
                 * newc
         };
         let width = u64::from(hw.words_per_cycle(hw.noc.ifmap_gin_bits));
-        let dur = ceil_div(reads, width);
         let now = self.q.now();
+        let mut dur = ceil_div(reads, width);
+        if let Some((free_at, fifo, per_pe)) = self.ifg.hold.take() {
+            let early = reads * u64::from(fifo) / u64::from(per_pe.max(1));
+            let end = (now + dur).max(free_at + ceil_div(reads - early.min(reads), width));
+            self.stats.ifmap_gin.stall_cycles += end - now - dur;
+            dur = end - now;
+        }
         self.counts.add(Level::Glb, Tensor::Ifmap, reads, 0);
         self.glb.stream_ifmap(reads);
         self.stats.ifmap_gin.sends += reads;
