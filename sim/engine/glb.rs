@@ -48,37 +48,29 @@ impl GlobalBuffer {
         words.div_ceil(u64::from(self.cfg.bank_port_words))
     }
 
-    /// Bank holding psum word `addr`: 64-b rows of `bank_port_words`
-    /// consecutive psums are interleaved over the psum banks.
-    fn psum_bank(&self, addr: usize) -> usize {
-        let row = addr / self.cfg.bank_port_words as usize;
-        (self.ifmap_banks as usize + row % self.psum_banks as usize) % self.cfg.banks as usize
-    }
-
     /// A psum transfer of `p` consecutive words from `base`, moving `width`
     /// words per cycle, no earlier than `at`: each bank row it touches is
     /// accessed once, at the cycle its first word moves. Returns the start
     /// cycle (later than `at` when a row's bank is busy: a bank conflict).
     pub(crate) fn psum_transfer(&mut self, base: usize, p: u32, width: u64, at: u64) -> u64 {
-        let port = self.cfg.bank_port_words as usize;
-        let rows = |k: usize| (base + k) / port;
-        let mut start = at;
-        let mut last = usize::MAX;
-        for k in 0..p as usize {
-            if rows(k) != last {
-                last = rows(k);
-                let b = self.psum_bank(base + k);
-                start = start.max(self.bank_free[b].saturating_sub(k as u64 / width));
-            }
+        if p == 0 {
+            return at;
         }
-        last = usize::MAX;
-        for k in 0..p as usize {
-            if rows(k) != last {
-                last = rows(k);
-                let b = self.psum_bank(base + k);
-                self.bank_free[b] = self.bank_free[b].max(start + k as u64 / width + 1);
-                self.stats.bank_busy_cycles[b] += 1;
-            }
+        let port = self.cfg.bank_port_words as usize;
+        let (first, last) = (base / port, (base + p as usize - 1) / port);
+        let bank = |row: usize| {
+            (self.ifmap_banks as usize + row % self.psum_banks as usize) % self.cfg.banks as usize
+        };
+        // Cycle offset at which the transfer reaches each row's first word.
+        let offset = |row: usize| ((row * port).max(base) - base) as u64 / width;
+        let mut start = at;
+        for row in first..=last {
+            start = start.max(self.bank_free[bank(row)].saturating_sub(offset(row)));
+        }
+        for row in first..=last {
+            let b = bank(row);
+            self.bank_free[b] = self.bank_free[b].max(start + offset(row) + 1);
+            self.stats.bank_busy_cycles[b] += 1;
         }
         self.stats.conflict_stall_cycles += start - at;
         start
