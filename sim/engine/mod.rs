@@ -23,7 +23,7 @@ mod trace;
 
 pub use eltwise::{simulate_eltwise, EltwiseLayer};
 pub use network::{layer_seed, simulate_network, LayerSim, NetworkOptions};
-pub use stats::{ComponentStats, DramStats, GlbStats, LinkStats, PeStats};
+pub use stats::{components_csv, ComponentStats, DramStats, GlbStats, LinkStats, PeStats};
 pub use trace::{chrome_trace, span_bound, TraceSpan, Track, BYTES_PER_SPAN};
 
 use crate::data::LayerData;

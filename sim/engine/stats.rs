@@ -101,3 +101,78 @@ pub struct ComponentStats {
     /// Events the kernel processed.
     pub events: u64,
 }
+
+/// Bytes of `components.csv`: one row per (layer, unit) with busy and stall
+/// cycles, words sent and delivered and the multicast fan-out. Unit
+/// `dram`: stall = serialized cycles, sends = words read, deliveries =
+/// words written. `glb_banks`: busy port cycles over all banks, stall =
+/// bank-conflict cycles. `pe_array`: PE-cycles, and the utilization as
+/// `fan_out`.
+pub fn components_csv(layers: &[(&str, &ComponentStats)]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "layer",
+        "unit",
+        "busy_cycles",
+        "stall_cycles",
+        "sends",
+        "deliveries",
+        "fan_out",
+    ];
+    // Writing to a Vec cannot fail.
+    w.write_record(header).expect("in-memory CSV");
+    for (layer, s) in layers {
+        let links = [
+            ("ifmap_gin", s.ifmap_gin),
+            ("filter_gin", s.filter_gin),
+            ("psum_gin", s.psum_gin),
+            ("gon", s.gon),
+            ("local_links", s.local_links),
+        ];
+        for (unit, l) in links {
+            w.write_record([
+                layer.to_string(),
+                unit.into(),
+                l.busy_cycles.to_string(),
+                l.stall_cycles.to_string(),
+                l.sends.to_string(),
+                l.deliveries.to_string(),
+                format!("{:.4}", l.fan_out()),
+            ])
+            .expect("in-memory CSV");
+        }
+        let d = s.dram;
+        w.write_record([
+            layer.to_string(),
+            "dram".into(),
+            d.busy_cycles.to_string(),
+            d.serialized_cycles.to_string(),
+            d.read_words.to_string(),
+            d.write_words.to_string(),
+            String::new(),
+        ])
+        .expect("in-memory CSV");
+        let busy: u64 = s.glb.bank_busy_cycles.iter().sum();
+        w.write_record([
+            layer.to_string(),
+            "glb_banks".into(),
+            busy.to_string(),
+            s.glb.conflict_stall_cycles.to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ])
+        .expect("in-memory CSV");
+        w.write_record([
+            layer.to_string(),
+            "pe_array".into(),
+            s.pe.busy_cycles.to_string(),
+            s.pe.stall_cycles.to_string(),
+            String::new(),
+            String::new(),
+            format!("{:.4}", s.pe.utilization),
+        ])
+        .expect("in-memory CSV");
+    }
+    w.into_inner().expect("in-memory CSV")
+}
