@@ -272,9 +272,7 @@ fn random_layers_hardware_and_mappings() {
     }
 }
 
-fn small_net() -> Network {
-    workload::from_toml_str(
-        r#"
+const SMALL_NET: &str = r#"
 [network]
 name = "small"
 batch = 2
@@ -316,10 +314,10 @@ stride = 2
 name = "fc"
 kind = "fc"
 outputs = 5
-"#,
-        "small.toml",
-    )
-    .unwrap()
+"#;
+
+fn small_net() -> Network {
+    workload::from_toml_str(SMALL_NET, "small.toml").unwrap()
 }
 
 #[test]
