@@ -24,9 +24,8 @@ pub(crate) struct IfmapGin {
     members: Vec<Vec<u32>>,
     q_max: Vec<u32>,
     /// For a send larger than the destination FIFOs: the cycle the last
-    /// destination PE frees its spad window, and the share of the send its
-    /// FIFO absorbs before that.
-    hold: Option<(u64, u32, u32)>,
+    /// destination PE finishes its column (frees its last spad slot).
+    hold: Option<u64>,
 }
 
 impl IfmapGin {
@@ -78,14 +77,14 @@ impl PassSim<'_, '_> {
         let now = self.q.now();
         let mut ready = now.max(self.ifg.free);
         let newc = self.ctx.cols.new_cols[(b % self.ctx.prob.f) as usize];
-        // The FIFO holds `ahead` columns' words while the spad holds the
-        // current one. When a column's words do not fit (a new image's
-        // first window), the FIFO takes what it can and the rest waits for
-        // the PE to finish its column.
+        // A PE frees its ifmap spad slots channel by channel as it computes
+        // a column, so the next column's words stream in during the current
+        // one; the FIFO holds `k` further columns. Words that neither fit
+        // the FIFO nor find a freed slot land only as the PE finishes.
         let per_pe = self.ifg.q_max[y] * newc;
         let fifo = self.ctx.hw.pe.fifo_words;
-        let ahead = (fifo / per_pe.max(1)).min(2);
-        let back = ahead.max(1);
+        let k_fifo = (fifo / per_pe.max(1)).min(1);
+        let back = 1 + k_fifo;
         self.ifg.hold = None;
         if b >= back {
             let k = y * RING + (b - back) as usize % RING;
@@ -93,8 +92,8 @@ impl PassSim<'_, '_> {
                 return;
             }
             let cond = self.ifg.started_max[k];
-            if ahead == 0 {
-                self.ifg.hold = Some((self.ifg.done_max[k], fifo, per_pe));
+            if k_fifo == 0 {
+                self.ifg.hold = Some(self.ifg.done_max[k]);
             }
             self.stats.ifmap_gin.stall_cycles += cond.saturating_sub(ready);
             ready = ready.max(cond);
@@ -123,9 +122,8 @@ impl PassSim<'_, '_> {
         let width = u64::from(hw.words_per_cycle(hw.noc.ifmap_gin_bits));
         let now = self.q.now();
         let mut dur = ceil_div(reads, width);
-        if let Some((free_at, fifo, per_pe)) = self.ifg.hold.take() {
-            let early = reads * u64::from(fifo) / u64::from(per_pe.max(1));
-            let end = (now + dur).max(free_at + ceil_div(reads - early.min(reads), width));
+        if let Some(free_at) = self.ifg.hold.take() {
+            let end = (now + dur).max(free_at);
             self.stats.ifmap_gin.stall_cycles += end - now - dur;
             dur = end - now;
         }
