@@ -170,14 +170,11 @@ fn run(
     opts: &SimOptions,
 ) -> Result<SimResult, SimError> {
     let layer = || opts.layer.clone();
-    if Geometry::new(mapping, prob, &hw.array).is_none() {
+    if let Err(reason) = executable(prob, mapping, hw) {
         return Err(SimError::IllegalMapping {
             layer: layer(),
             mapping: mapping.summary(),
-            reason: format!(
-                "a set of {} filter rows x {} columns does not fit the {}x{} array",
-                prob.r, mapping.e, hw.array.rows, hw.array.cols
-            ),
+            reason,
         });
     }
     let ops = datapath::Operands {
@@ -207,6 +204,59 @@ fn run(
         trace,
         ofmap: out.ofmap,
     })
+}
+
+/// The limits the simulator itself relies on (the mapper's legality check
+/// adds the GLB capacity, which the simulator does not need).
+fn executable(prob: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig) -> Result<(), String> {
+    let fields = [m.e, m.r, m.t, m.g, m.p, m.q, m.n, m.m];
+    if fields.contains(&0) {
+        return Err("every mapping field must be at least 1".into());
+    }
+    let Some(geo) = Geometry::new(m, prob, &hw.array) else {
+        return Err(format!(
+            "a set of {} filter rows x {} columns does not fit the {}x{} array",
+            prob.r, m.e, hw.array.rows, hw.array.cols
+        ));
+    };
+    let checks = [
+        (m.e <= prob.e, format!("e = {} > E = {}", m.e, prob.e)),
+        (m.n <= prob.n, format!("n = {} > N = {}", m.n, prob.n)),
+        (m.m <= prob.m, format!("m = {} > M = {}", m.m, prob.m)),
+        (m.g <= prob.g, format!("g = {} > G = {}", m.g, prob.g)),
+        (
+            m.r * m.t * m.g <= geo.capacity(),
+            format!(
+                "r·t·g = {} > {} set copies",
+                m.r * m.t * m.g,
+                geo.capacity()
+            ),
+        ),
+        (
+            m.q * prob.s <= hw.pe.ifmap_spad_words,
+            format!(
+                "q·S = {} > ifmap spad {}",
+                m.q * prob.s,
+                hw.pe.ifmap_spad_words
+            ),
+        ),
+        (
+            m.p <= hw.pe.psum_spad_words,
+            format!("p = {} > psum spad {}", m.p, hw.pe.psum_spad_words),
+        ),
+        (
+            !prob.op.has_weights() || m.p * m.q * prob.s <= hw.pe.filter_spad_words,
+            format!(
+                "p·q·S = {} > filter spad {}",
+                m.p * m.q * prob.s,
+                hw.pe.filter_spad_words
+            ),
+        ),
+    ];
+    match checks.into_iter().find(|(ok, _)| !ok) {
+        Some((_, why)) => Err(why),
+        None => Ok(()),
+    }
 }
 
 /// First position where `got` and `want` differ, as a [`SimError::Mismatch`].

@@ -443,3 +443,19 @@ fn alexnet_network_speed() {
         cycles as f64 / dt / 1e6
     );
 }
+
+#[test]
+fn illegal_mappings_are_errors_not_panics() {
+    let hw = tiny_hw();
+    let p = conv(Op::Mac, 1, 1, 2, 2, 5, 5, 3, 3, 1, 0);
+    let d = crate::data::generate(&p, 1);
+    for (m, needle) in [
+        (map(3, 4, 4, 1, 2, 2, 1, 2), "set copies"),
+        (map(3, 1, 1, 1, 9, 1, 1, 2), "psum spad"),
+        (map(0, 1, 1, 1, 1, 1, 1, 2), "at least 1"),
+        (map(3, 1, 1, 1, 1, 5, 1, 2), "ifmap spad"),
+    ] {
+        let err = simulate_layer(&p, &m, &hw, &d, &SimOptions::default()).unwrap_err();
+        assert!(err.to_string().contains(needle), "{err}");
+    }
+}
