@@ -1,10 +1,213 @@
-//! `eyesim estimate` (to be written).
+//! `eyesim estimate`: map every layer, evaluate it with the analytic model,
+//! print a per-layer table and write accesses.csv, layers.csv and
+//! mappings.toml.
+
+use super::common::{HwArg, NetArg};
+use anyhow::Context;
+use eyesim::analytic::{estimate_network, EstimateOptions};
+use eyesim::hw::HwConfig;
+use eyesim::mapping::{MappingSet, Objective};
+use eyesim::stats::{self, LayerResult, Level};
+use std::fmt::Write as _;
+use std::path::PathBuf;
 
 /// Arguments of `eyesim estimate`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    net: NetArg,
+    #[command(flatten)]
+    hw: HwArg,
+    /// Output directory (default: results/<net>-<hw>/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// What the mapper minimizes: energy (the best energy × cycles among the
+    /// mappings within 10% of the least energy), cycles, or edp.
+    #[arg(long, default_value = "energy", value_parser = parse_objective)]
+    objective: Objective,
+    /// Images per batch (default: the network's).
+    #[arg(long, value_name = "N")]
+    batch: Option<u32>,
+    /// Ignore all sparsity (every weight non-zero, no zero activations).
+    #[arg(long)]
+    dense: bool,
+    /// Pin mappings from a mappings.toml; layers not in it are searched.
+    #[arg(long, value_name = "FILE")]
+    mapping: Option<PathBuf>,
+    /// Also list layers by energy, next to their weight and MAC ranks
+    /// (the order in which energy-aware pruning visits them).
+    #[arg(long)]
+    rank: bool,
+}
+
+fn parse_objective(s: &str) -> Result<Objective, String> {
+    s.parse()
+}
 
 /// Runs `eyesim estimate`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`eyesim estimate` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let mut net = args.net.load()?;
+    if args.dense {
+        net = net.densified();
+    }
+    let hw = args.hw.load()?;
+    let pinned = match &args.mapping {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            MappingSet::from_toml_str(&text, &path.display().to_string())?
+        }
+        None => MappingSet::new(),
+    };
+    let opts = EstimateOptions {
+        objective: args.objective,
+        pinned,
+        batch: args.batch,
+        threads: 0,
+    };
+    let results = estimate_network(&net, &hw, &opts)
+        .with_context(|| format!("estimating `{}` on `{}`", net.name, hw.name))?;
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("results/{}-{}", net.name, hw.name)));
+    write_outputs(&out, &results, &hw)?;
+    print!("{}", table(&results, &hw));
+    if args.rank {
+        print!("{}", rank_table(&results));
+    }
+    println!(
+        "wrote {}/{{accesses.csv,layers.csv,mappings.toml}}",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Writes the three output files atomically.
+pub fn write_outputs(
+    dir: &std::path::Path,
+    results: &[LayerResult],
+    hw: &HwConfig,
+) -> anyhow::Result<()> {
+    let unit = hw.energy.unit;
+    let mut set = MappingSet::new();
+    for r in results {
+        if let Some(m) = r.mapping {
+            set.insert(&r.layer, m);
+        }
+    }
+    let files: [(&str, Vec<u8>); 3] = [
+        ("accesses.csv", stats::csv::accesses_csv(results, unit)),
+        (
+            "layers.csv",
+            stats::csv::layers_csv(results, unit, hw.clock.core_mhz),
+        ),
+        ("mappings.toml", set.to_toml().into_bytes()),
+    ];
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        stats::write_atomic(&path, &bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn table(results: &[LayerResult], hw: &HwConfig) -> String {
+    let total: f64 = results.iter().map(|r| r.energy.total()).sum();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<14} {:<34} {:>4} {:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>6}",
+        "layer",
+        "mapping",
+        "PEs",
+        "cycles",
+        "dram",
+        "glb",
+        "noc",
+        "rf",
+        "alu",
+        "total",
+        "E/MAC",
+        "share"
+    );
+    let levels = [Level::Dram, Level::Glb, Level::Noc, Level::Rf, Level::Alu];
+    let mut sums = [0.0; 5];
+    let (mut cycles, mut macs) = (0u64, 0u64);
+    for r in results {
+        let mapping = r.mapping.map_or_else(|| "-".into(), |m| m.summary());
+        let e = r.energy.total();
+        let m = r.counts.macs.algorithmic;
+        let per_mac = if m == 0 { 0.0 } else { e / m as f64 };
+        let _ = write!(
+            s,
+            "{:<14} {:<34} {:>4} {:>11}",
+            r.layer, mapping, r.active_pes, r.cycles
+        );
+        for (k, l) in levels.iter().enumerate() {
+            sums[k] += r.energy.level(*l);
+            let _ = write!(s, " {:>10.4e}", r.energy.level(*l));
+        }
+        let share = if total > 0.0 { 100.0 * e / total } else { 0.0 };
+        let _ = writeln!(s, " {:>10.4e} {:>8.3} {:>5.1}%", e, per_mac, share);
+        cycles += r.cycles;
+        macs += m;
+    }
+    let _ = write!(s, "{:<14} {:<34} {:>4} {:>11}", "total", "", "", cycles);
+    for v in sums {
+        let _ = write!(s, " {v:>10.4e}");
+    }
+    let per_mac = if macs == 0 { 0.0 } else { total / macs as f64 };
+    let _ = writeln!(s, " {:>10.4e} {:>8.3} {:>5.1}%", total, per_mac, 100.0);
+    let ms = cycles as f64 / hw.clock.core_mhz / 1000.0;
+    let _ = writeln!(
+        s,
+        "energy unit: {}; latency {:.3} ms at {} MHz",
+        hw.energy.unit.label(),
+        ms,
+        hw.clock.core_mhz
+    );
+    s
+}
+
+/// Layers by energy (most first), with their ranks by weights and MACs.
+fn rank_table(results: &[LayerResult]) -> String {
+    let rank_by = |key: &dyn Fn(&LayerResult) -> f64| -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..results.len()).collect();
+        idx.sort_by(|&a, &b| {
+            key(&results[b])
+                .total_cmp(&key(&results[a]))
+                .then(a.cmp(&b))
+        });
+        let mut rank = vec![0; results.len()];
+        for (k, &i) in idx.iter().enumerate() {
+            rank[i] = k + 1;
+        }
+        rank
+    };
+    let by_energy = rank_by(&|r| r.energy.total());
+    let by_weights = rank_by(&|r| r.weights as f64);
+    let by_macs = rank_by(&|r| r.counts.macs.algorithmic as f64);
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    order.sort_by_key(|&i| by_energy[i]);
+    let mut s = String::from("\nlayers by energy (energy-aware pruning order):\n");
+    let _ = writeln!(
+        s,
+        "{:>4} {:<14} {:>12} {:>12} {:>6} {:>14} {:>6}",
+        "rank", "layer", "energy", "weights", "w.rank", "macs", "m.rank"
+    );
+    for i in order {
+        let r = &results[i];
+        let _ = writeln!(
+            s,
+            "{:>4} {:<14} {:>12.4e} {:>12} {:>6} {:>14} {:>6}",
+            by_energy[i],
+            r.layer,
+            r.energy.total(),
+            r.weights,
+            by_weights[i],
+            r.counts.macs.algorithmic,
+            by_macs[i]
+        );
+    }
+    s
 }

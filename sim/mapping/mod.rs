@@ -5,9 +5,15 @@
 //! `docs/dataflow.md`). The mapper searches the legal space; the analytic
 //! model counts it by formula; the simulator's top controller executes it.
 
+pub(crate) mod check;
 mod geometry;
+pub(crate) mod search;
+mod set;
 
+pub use check::{check, MapError};
 pub use geometry::{CopySlot, Geometry};
+pub use search::{search, Objective, ENERGY_BAND};
+pub use set::{MappingSet, MappingSetError};
 
 use serde::{Deserialize, Serialize};
 

@@ -6,6 +6,7 @@
 
 mod atomic;
 mod counts;
+pub mod csv;
 mod result;
 
 pub use atomic::write_atomic;

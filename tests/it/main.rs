@@ -1,10 +1,13 @@
 //! Integration tests: one binary, one module per capability.
 
+mod analytic;
 mod cli_inputs;
 mod data;
 mod hwconfig;
+mod mapping;
 #[cfg(feature = "onnx")]
 mod onnx;
 mod simulate;
+mod sweep;
 mod workload;
 mod workload_errors;

@@ -396,3 +396,238 @@ fn dram_words_are_the_measured_rlc_sizes() {
     let dense_words = (2 * 3 * 100u64).div_ceil(3) * 4;
     assert!(res.counts.get(Level::Dram, Tensor::Ifmap).reads < dense_words);
 }
+
+/// Dense layers: every counter equals the analytic model's exactly; sparse
+/// ones stay within 5% (the analytic model uses expected zero counts).
+#[test]
+fn counts_agree_with_the_analytic_model() {
+    use eyesim::analytic::estimate_layer;
+    use eyesim::stats::{LEVELS, TENSORS};
+    let mut rng = ChaCha8Rng::seed_from_u64(77);
+    let (mut dense, mut sparse) = (0, 0);
+    while dense + sparse < 120 {
+        let hw = random_hw(&mut rng);
+        let r = rng.gen_range(1..=3);
+        let s = rng.gen_range(1..=3);
+        let pad = Padding {
+            top: rng.gen_range(0..r),
+            bottom: rng.gen_range(0..r),
+            left: rng.gen_range(0..s),
+            right: rng.gen_range(0..s),
+        };
+        let mut prob = problem(
+            Op::Mac,
+            [
+                rng.gen_range(1..=3),
+                rng.gen_range(1..=2),
+                rng.gen_range(1..=8),
+                rng.gen_range(1..=8),
+            ],
+            [rng.gen_range(r..=10), rng.gen_range(s..=10)],
+            [r, s],
+            [rng.gen_range(1..=2), rng.gen_range(1..=2)],
+            pad,
+        );
+        let is_dense = rng.gen_bool(0.5);
+        if !is_dense {
+            // RLC streams must be long enough for expected pair counts to
+            // mean something: with a handful of values per stream, whole-word
+            // rounding of each stream (E[ceil(x)] > ceil(E[x])) dominates.
+            prob.h += 20;
+            prob.w += 20;
+            prob.e = (prob.hp() - r) / prob.u_h + 1;
+            prob.f = (prob.wp() - s) / prob.u_w + 1;
+            prob.ifmap_zero_fraction = rng.gen_range(0.2..0.7);
+        }
+        let Some(m) = random_mapping(&prob, &hw, &mut rng) else {
+            continue;
+        };
+        if eyesim::mapping::check(&m, &prob, &hw).is_err() {
+            continue;
+        }
+        // Every RLC stream (ifmap strip rows, ofmap strip) long enough; see above.
+        let last = if prob.e.is_multiple_of(m.e) {
+            m.e
+        } else {
+            prob.e % m.e
+        };
+        let rows = ((last - 1) * prob.u_h + prob.r).min(prob.h);
+        if !is_dense && (rows * prob.w < 150 || last * prob.f < 150) {
+            continue;
+        }
+        let res = sim(&prob, &m, &hw, rng.gen());
+        let est = estimate_layer(&prob, &m, &hw);
+        for l in LEVELS {
+            for t in TENSORS {
+                let (a, b) = (res.counts.get(l, t), est.counts.get(l, t));
+                if is_dense {
+                    assert_eq!(a, b, "{l:?} {t:?}: {prob:?} {m}");
+                } else {
+                    for (x, y) in [(a.reads, b.reads), (a.writes, b.writes)] {
+                        // Tiny cells are dominated by rounding of expectations.
+                        if y >= 500 {
+                            let d = (x as f64 - y as f64).abs() / y as f64;
+                            assert!(d <= 0.05, "{l:?} {t:?} {x} vs {y}: {prob:?} {m}");
+                        }
+                    }
+                }
+            }
+        }
+        if is_dense {
+            assert_eq!(res.counts.macs, est.counts.macs);
+            dense += 1;
+        } else {
+            sparse += 1;
+        }
+    }
+}
+
+fn eyesim(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_eyesim"))
+        .args(args)
+        .output()
+        .expect("eyesim runs")
+}
+
+#[test]
+fn cli_simulate_writes_the_estimate_columns_and_a_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let trace = dir.path().join("t.json");
+    let net = dir.path().join("small.toml");
+    std::fs::write(&net, SMALL_NET).unwrap();
+    let net = net.to_str().unwrap();
+    let o = eyesim(&[
+        "simulate",
+        "--net",
+        net,
+        "--hw",
+        "tiny",
+        "--layers",
+        "pool1,conv2",
+        "--out",
+        out.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let layers = std::fs::read_to_string(out.join("layers.csv")).unwrap();
+    let header = layers.lines().next().unwrap();
+    assert!(
+        header.contains("processing_cycles") && header.contains("latency_ms"),
+        "{header}"
+    );
+    assert_eq!(layers.lines().count(), 3);
+    assert!(std::fs::read_to_string(out.join("accesses.csv"))
+        .unwrap()
+        .contains("conv2,dram,ifmap"));
+    assert!(std::fs::read_to_string(out.join("components.csv"))
+        .unwrap()
+        .contains("conv2,gon,"));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace).unwrap()).unwrap();
+    assert!(json["traceEvents"].as_array().unwrap().len() > 100);
+    // Same inputs, same bytes.
+    let out2 = dir.path().join("out2");
+    let o = eyesim(&[
+        "simulate",
+        "--net",
+        net,
+        "--hw",
+        "tiny",
+        "--layers",
+        "pool1,conv2",
+        "--out",
+        out2.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success());
+    for f in ["layers.csv", "accesses.csv", "components.csv"] {
+        assert_eq!(
+            std::fs::read(out.join(f)).unwrap(),
+            std::fs::read(out2.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn cli_simulate_refuses_a_huge_trace_before_simulating() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.json");
+    let start = std::time::Instant::now();
+    let o = eyesim(&[
+        "simulate",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--layers") && err.contains("--batch") && err.contains("MB"),
+        "{err}"
+    );
+    assert!(!trace.exists());
+    assert!(!dir.path().join("layers.csv").exists());
+    // Refused up front: mapping AlexNet takes well under a second,
+    // simulating it with a trace would take far longer.
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn cli_simulate_names_unknown_layers() {
+    let o = eyesim(&["simulate", "--layers", "conv9"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("conv9") && err.contains("conv"), "{err}");
+}
+
+#[test]
+fn cli_simulate_reads_real_data_from_npy() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("small.toml");
+    std::fs::write(&net, SMALL_NET).unwrap();
+    // conv2 of the small net: ifmap [2, 4, 6, 6], weights [4, 4, 3, 3].
+    let ifmap: Vec<i16> = (0..2 * 4 * 36).map(|i| (i % 7) as i16 * 3).collect();
+    let weights: Vec<i16> = (0..4 * 4 * 9).map(|i| (i % 5) as i16 - 2).collect();
+    data::write_npy_i16(&dir.path().join("conv2.ifmap.npy"), &[2, 4, 6, 6], &ifmap).unwrap();
+    data::write_npy_i16(
+        &dir.path().join("conv2.weights.npy"),
+        &[4, 4, 3, 3],
+        &weights,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = eyesim(&[
+        "simulate",
+        "--net",
+        net.to_str().unwrap(),
+        "--hw",
+        "tiny",
+        "--layers",
+        "conv2",
+        "--weights",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Missing files are named.
+    let o = eyesim(&[
+        "simulate",
+        "--net",
+        net.to_str().unwrap(),
+        "--hw",
+        "tiny",
+        "--layers",
+        "conv1",
+        "--weights",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("conv1.ifmap.npy"));
+}

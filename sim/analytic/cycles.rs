@@ -1,0 +1,197 @@
+//! Cycle estimate (docs/dataflow.md §6).
+//!
+//! * A pass takes the slowest of the busiest PE's taps, the ifmap GIN, the
+//!   psum GIN and the GON, plus a ramp-up: its filters over the filter GIN,
+//!   the `1 + mac_stages` pipeline and the psum chain.
+//! * DRAM: every ifmap tile load and ofmap write-back is one serialized
+//!   burst. A pass's filter load overlaps the previous pass when it fits in
+//!   half the filter part (stalling only for what the previous pass does not
+//!   cover); the first pass after a tile load has nothing to overlap. Loads
+//!   that do not fit half the filter part are serialized.
+//! * Each burst costs its link cycles, rounded up, plus
+//!   [`ASYNC_CROSSING_CYCLES`].
+//!
+//! Passes are grouped by their distinct chunk sizes, so the cost does not
+//! grow with the number of passes.
+
+use super::model::{LayerModel, RawCounts, StripSums};
+use crate::mapping::RowStationaryMapping;
+use crate::stats::{Level, Tensor};
+
+/// Core cycles a DRAM burst spends crossing the async FIFO into the core clock.
+pub const ASYNC_CROSSING_CYCLES: f64 = 3.0;
+
+/// `(size, how many chunks)` of `chunks(total, k)`; at most two entries.
+fn chunk_sizes(total: u32, k: u32) -> [(u32, u32); 2] {
+    [(k.min(total), total / k.max(1)), (total % k.max(1), 1)]
+}
+
+/// Core cycles of one DRAM burst of `words`.
+fn burst(model: &LayerModel<'_>, words: f64) -> f64 {
+    if words <= 0.0 {
+        return 0.0;
+    }
+    let hw = model.hw;
+    let bus = f64::from((hw.dram.bus_bits / hw.pe.word_bits).max(1));
+    ((words / bus).ceil() * hw.clock.core_mhz / hw.dram.link_mhz).ceil() + ASYNC_CROSSING_CYCLES
+}
+
+/// Cycles with DRAM serialized as on the chip, and with DRAM hidden.
+pub(crate) fn cycles(
+    model: &LayerModel<'_>,
+    m: &RowStationaryMapping,
+    st: &StripSums,
+    counts: &RawCounts,
+) -> (f64, f64) {
+    let (processing, filter_stall) = passes(model, m, st);
+    let hw = model.hw;
+    let p = model.prob;
+    let dram = |t: Tensor, k: usize| counts.cells[Level::Dram as usize][t as usize][k];
+    let (ifmap_words, ofmap_words) = (dram(Tensor::Ifmap, 0), dram(Tensor::Psum, 1));
+    let f = f64::from;
+    let outer =
+        f(p.g.div_ceil(m.g)) * f(p.n.div_ceil(m.n)) * f(p.e.div_ceil(m.e)) * f(p.m.div_ceil(m.m));
+    let tiles = outer * f(p.c.div_ceil(m.q * m.r));
+    // Bursts differ in size only by strip; use the mean burst per tile.
+    let per_burst = |words: f64, n: f64| {
+        if n == 0.0 {
+            0.0
+        } else {
+            n * burst(model, words / n)
+        }
+    };
+    let fmap = per_burst(ifmap_words, tiles) + per_burst(ofmap_words, outer);
+    let total = if hw.dram.overlap {
+        let all = fmap + per_burst(dram(Tensor::Filter, 0), tiles);
+        (processing + filter_stall).max(all)
+    } else {
+        processing + filter_stall + fmap
+    };
+    (total, processing)
+}
+
+/// Per-pass geometry that does not change across the loop nest.
+struct PassConst {
+    keep: f64,
+    w_ifmap: f64,
+    w_filter: f64,
+    w_psum: f64,
+    w_gon: f64,
+    fill: f64,
+    cn: f64,
+}
+
+/// Σ over passes of their time (DRAM hidden), and the filter-load stalls.
+fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (f64, f64) {
+    let p = model.prob;
+    let hw = model.hw;
+    let wpc = |bits: u32| f64::from(hw.words_per_cycle(bits));
+    let k = PassConst {
+        keep: model.split.cycle_fraction(model.taps),
+        w_ifmap: wpc(hw.noc.ifmap_gin_bits),
+        w_filter: wpc(hw.noc.filter_gin_bits),
+        w_psum: wpc(hw.noc.psum_gin_bits),
+        w_gon: wpc(hw.noc.gon_bits),
+        fill: f64::from(1 + hw.pe.mac_stages),
+        cn: model.cn as f64,
+    };
+    let qr = m.q * m.r;
+    // Channel chunks: the first one starts its psums at zero (no psum GIN).
+    let (c_full, c_rest) = (qr.min(p.c), p.c % qr);
+    let full_cc = p.c / qr;
+    let cc = [
+        (c_full, u32::from(full_cc >= 1), true),
+        (c_full, full_cc.saturating_sub(1), false),
+        (c_rest, u32::from(c_rest > 0), full_cc == 0),
+    ];
+    let strips = [
+        (m.e.min(p.e), p.e / m.e, st.rn_full),
+        (p.e % m.e, 1, st.rn_last),
+    ];
+    let half_filter_part = model.hw.filter_glb_words() as f64 / 2.0;
+    let pt = m.p * m.t;
+    let (mut total, mut stall) = (0.0, 0.0);
+    for (g_s, g_k) in chunk_sizes(p.g, m.g) {
+        for (n_s, n_k) in chunk_sizes(p.n, m.n) {
+            for &(e_s, e_k, rn) in &strips {
+                for (m_s, m_k) in chunk_sizes(p.m, m.m) {
+                    for &(c_s, c_k, first) in &cc {
+                        let count = f64::from(g_k)
+                            * f64::from(n_k)
+                            * f64::from(e_k)
+                            * f64::from(m_k)
+                            * f64::from(c_k);
+                        if count == 0.0 || g_s == 0 || n_s == 0 || e_s == 0 || m_s == 0 || c_s == 0
+                        {
+                            continue;
+                        }
+                        let tile = [g_s, n_s, e_s, c_s, rn];
+                        let run = |pt_s: u32| pass(model, m, &k, tile, pt_s, first);
+                        // Passes of the tile: full ones, then a partial one.
+                        let (full, rest) = (m_s / pt, m_s % pt);
+                        let (t_full, l_full) = if full > 0 { run(pt) } else { (0.0, 0.0) };
+                        let (t_rest, l_rest) = if rest > 0 { run(rest) } else { (0.0, 0.0) };
+                        total += count * (f64::from(full) * t_full + t_rest);
+                        let loads = [l_full, l_rest];
+                        let tile_stall = if loads.iter().all(|&l| l <= half_filter_part) {
+                            let (b_full, b_rest) = (burst(model, l_full), burst(model, l_rest));
+                            // The first pass has nothing to overlap; later ones hide behind a full pass.
+                            let first_load = if full > 0 { b_full } else { b_rest };
+                            let later_full =
+                                f64::from(full.saturating_sub(1)) * (b_full - t_full).max(0.0);
+                            let later_rest = if full > 0 && rest > 0 {
+                                (b_rest - t_full).max(0.0)
+                            } else {
+                                0.0
+                            };
+                            first_load + later_full + later_rest
+                        } else {
+                            f64::from(full) * burst(model, l_full) + burst(model, l_rest)
+                        };
+                        stall += count * tile_stall;
+                    }
+                }
+            }
+        }
+    }
+    (total, stall)
+}
+
+/// Time of one pass with `pt_s` filters, and the weights it loads.
+fn pass(
+    model: &LayerModel<'_>,
+    m: &RowStationaryMapping,
+    k: &PassConst,
+    [g_s, n_s, e_s, c_s, rn]: [u32; 5],
+    pt_s: u32,
+    first: bool,
+) -> (f64, f64) {
+    let p = model.prob;
+    let f = f64::from;
+    let (ns, gs, es, pts, cs) = (f(n_s), f(g_s), f(e_s), f(pt_s), f(c_s));
+    let (big_f, big_r, big_s) = (f(p.f), f(p.r), f(p.s));
+    let t_act = f(pt_s.div_ceil(m.p));
+    let r_act = f(c_s.div_ceil(m.q));
+    let compute = ns * big_f * f(m.q.min(c_s)) * big_s * f(m.p.min(pt_s)) * k.keep;
+    let multicast = model.hw.noc.multicast;
+    // With multicast each needed word leaves the GLB once; without, once per receiving PE.
+    let ifmap_words = if multicast {
+        ns * gs * cs * f(rn) * k.cn
+    } else {
+        ns * gs * cs * t_act * big_r * es * k.cn
+    };
+    let psums = ns * gs * pts * es * big_f;
+    let psum_in = if first { 0.0 } else { psums / k.w_psum };
+    let busy = compute
+        .max(ifmap_words / k.w_ifmap)
+        .max(psum_in)
+        .max(psums / k.w_gon);
+    let weights = if p.op.has_weights() {
+        gs * pts * cs * big_r * big_s * model.weight_factor
+    } else {
+        0.0
+    };
+    let filter_gin = if multicast { weights } else { weights * es };
+    let ramp = (filter_gin / k.w_filter).ceil() + k.fill + big_r * r_act - 1.0;
+    (busy + ramp, weights)
+}

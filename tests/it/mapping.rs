@@ -1,0 +1,139 @@
+//! The mapper: the chip's published mappings, legality errors, pinned mappings.
+
+use eyesim::analytic::{estimate_network, AnalyticError, EstimateOptions};
+use eyesim::hw;
+use eyesim::mapping::{self, MapError, MappingSet, Objective, RowStationaryMapping};
+use eyesim::workload::{self, LayerWork};
+
+#[test]
+fn alexnet_on_eyeriss_v1_uses_the_published_pe_counts() {
+    let hw = hw::load("eyeriss-v1").unwrap();
+    let net = workload::load("alexnet").unwrap();
+    let results = estimate_network(&net, &hw, &EstimateOptions::default()).unwrap();
+    let pes: Vec<u32> = ["conv1", "conv2", "conv3", "conv4", "conv5"]
+        .iter()
+        .map(|l| results.iter().find(|r| r.layer == *l).unwrap().active_pes)
+        .collect();
+    assert_eq!(pes, [154, 135, 156, 156, 156]);
+}
+
+#[test]
+fn searched_mappings_are_legal_for_every_objective() {
+    let hw = hw::load("eyeriss-v1").unwrap();
+    let net = workload::load("alexnet").unwrap();
+    for obj in [Objective::Energy, Objective::Cycles, Objective::Edp] {
+        for layer in &net.layers {
+            if let LayerWork::Array(p) = LayerWork::of(layer, 4) {
+                let m = mapping::search(&p, &hw, obj).unwrap();
+                mapping::check(&m, &p, &hw).unwrap_or_else(|e| panic!("{} {obj}: {e}", layer.name));
+            }
+        }
+    }
+}
+
+#[test]
+fn no_legal_mapping_names_the_limit() {
+    let net = workload::load("alexnet").unwrap();
+    let LayerWork::Array(conv1) = LayerWork::of(&net.layers[0], 4) else {
+        unreachable!()
+    };
+    let mut tall = hw::load("eyeriss-v1").unwrap();
+    tall.array.rows = 10;
+    let err = estimate_network(&net, &tall, &EstimateOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, AnalyticError::NoMapping { .. }), "{msg}");
+    assert!(
+        msg.contains("layer `conv1`")
+            && msg.contains("filter height R = 11")
+            && msg.contains("array rows = 10"),
+        "{msg}"
+    );
+
+    let mut small = hw::load("eyeriss-v1").unwrap();
+    small.pe.ifmap_spad_words = 8;
+    let e = mapping::search(&conv1, &small, Objective::Energy).unwrap_err();
+    assert!(matches!(e, MapError::IfmapSpad { .. }), "{e}");
+    let mut small = hw::load("eyeriss-v1").unwrap();
+    small.glb.banks = 1;
+    small.glb.bank_words = 64;
+    let e = mapping::search(&conv1, &small, Objective::Energy).unwrap_err();
+    assert!(e.to_string().contains("GLB too small"), "{e}");
+}
+
+#[test]
+fn pinned_mappings_are_used_and_checked() {
+    let hw = hw::load("eyeriss-v1").unwrap();
+    let net = workload::load("alexnet").unwrap();
+    let pin = RowStationaryMapping {
+        e: 7,
+        r: 1,
+        t: 2,
+        g: 1,
+        p: 16,
+        q: 1,
+        n: 1,
+        m: 96,
+    };
+    let mut set = MappingSet::new();
+    set.insert("conv1", pin);
+    let opts = EstimateOptions {
+        pinned: set,
+        ..EstimateOptions::default()
+    };
+    let results = estimate_network(&net, &hw, &opts).unwrap();
+    assert_eq!(results[0].mapping, Some(pin));
+
+    let mut bad = MappingSet::new();
+    bad.insert("conv3", RowStationaryMapping { p: 30, ..pin });
+    let opts = EstimateOptions {
+        pinned: bad,
+        ..EstimateOptions::default()
+    };
+    let msg = estimate_network(&net, &hw, &opts).unwrap_err().to_string();
+    assert!(
+        msg.contains("layer `conv3`") && msg.contains("psum spad"),
+        "{msg}"
+    );
+
+    let mut unknown = MappingSet::new();
+    unknown.insert("conv9", pin);
+    let opts = EstimateOptions {
+        pinned: unknown,
+        ..EstimateOptions::default()
+    };
+    let msg = estimate_network(&net, &hw, &opts).unwrap_err().to_string();
+    assert!(
+        msg.contains("`conv9`") && msg.contains("not in the network"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn estimate_cli_writes_outputs_that_pin_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a");
+    let run = |extra: &[&str], out: &std::path::Path| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_eyesim"))
+            .args(["estimate", "--out"])
+            .arg(out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+    };
+    run(&[], &out);
+    let toml = out.join("mappings.toml");
+    let again = dir.path().join("b");
+    run(&["--mapping", toml.to_str().unwrap()], &again);
+    for f in ["accesses.csv", "layers.csv", "mappings.toml"] {
+        assert_eq!(
+            std::fs::read(out.join(f)).unwrap(),
+            std::fs::read(again.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
