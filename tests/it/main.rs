@@ -7,6 +7,7 @@ mod hwconfig;
 mod mapping;
 #[cfg(feature = "onnx")]
 mod onnx;
+mod simulate;
 mod sweep;
 mod workload;
 mod workload_errors;
