@@ -18,11 +18,12 @@ mod network;
 mod pass;
 mod pe;
 mod plan;
+mod reduce;
 mod stats;
 mod trace;
 
 pub use eltwise::{simulate_eltwise, EltwiseLayer};
-pub use network::{layer_seed, simulate_network, LayerSim, NetworkOptions};
+pub use network::{layer_seed, simulate_network, simulate_network_with, LayerSim, NetworkOptions};
 pub use stats::{components_csv, ComponentStats, DramStats, GlbStats, LinkStats, PeStats};
 pub use trace::{chrome_trace, span_bound, TraceSpan, Track, BYTES_PER_SPAN};
 

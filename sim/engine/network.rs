@@ -3,6 +3,7 @@
 //! are put back in layer order, identical for any thread count.
 
 use super::eltwise::{simulate_eltwise, EltwiseLayer};
+use super::reduce::{simulate_global_pool, GlobalPoolLayer};
 use super::{simulate_layer, simulate_layer_against, SimError, SimOptions, SimResult};
 use crate::data;
 use crate::hw::HwConfig;
@@ -54,6 +55,19 @@ pub fn simulate_network(
     mappings: &[Option<RowStationaryMapping>],
     opts: &NetworkOptions,
 ) -> Result<Vec<LayerSim>, SimError> {
+    simulate_network_with(net, hw, mappings, opts, &|_| {})
+}
+
+/// [`simulate_network`], calling `on_done(layer index)` as each layer
+/// finishes (from a worker thread, in completion order), e.g. to drive a
+/// progress bar.
+pub fn simulate_network_with(
+    net: &Network,
+    hw: &HwConfig,
+    mappings: &[Option<RowStationaryMapping>],
+    opts: &NetworkOptions,
+    on_done: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<LayerSim>, SimError> {
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Result<LayerSim, SimError>>>> =
         Mutex::new((0..opts.layers.len()).map(|_| None).collect());
@@ -67,6 +81,7 @@ pub fn simulate_network(
                 }
                 let i = opts.layers[k];
                 let r = simulate_one(net, hw, mappings.get(i).copied().flatten(), i, opts);
+                on_done(i);
                 // Every layer runs; the first error in layer order is reported.
                 slots.lock().expect("no worker panicked")[k] = Some(r);
             });
@@ -132,6 +147,23 @@ fn simulate_one(
                 relu: layer.relu,
             };
             (simulate_eltwise(&e, hw, seed, &layer.name)?, 0)
+        }
+        LayerWork::GlobalPool {
+            op,
+            batch,
+            channels,
+            plane,
+        } => {
+            let g = GlobalPoolLayer {
+                op,
+                batch,
+                channels,
+                plane,
+                sparsity: layer.sparsity,
+                network_input: layer.reads_network_input(),
+                relu: layer.relu,
+            };
+            (simulate_global_pool(&g, hw, seed, &layer.name)?, 0)
         }
         LayerWork::Free => (
             SimResult {
