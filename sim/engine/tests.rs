@@ -310,42 +310,6 @@ fn mismatch_names_layer_and_position() {
 }
 
 #[test]
-#[ignore = "speed probe; run in release"]
-fn alexnet_network_speed() {
-    let hw = crate::hw::load("eyeriss-v1").unwrap();
-    let net = crate::workload::load("alexnet").unwrap();
-    let chip = alexnet_chip();
-    let mut mappings = vec![None; net.layers.len()];
-    let mut layers = Vec::new();
-    for (name, _, m, _) in &chip {
-        let i = net.layers.iter().position(|l| l.name == *name).unwrap();
-        mappings[i] = Some(*m);
-        layers.push(i);
-    }
-    let threads: usize = std::env::var("THREADS")
-        .map(|v| v.parse().unwrap())
-        .unwrap_or(2);
-    let opts = NetworkOptions {
-        layers,
-        seed: 1,
-        weights: None,
-        threads,
-        trace: false,
-        check: true,
-    };
-    let t0 = std::time::Instant::now();
-    let res = simulate_network(&net, &hw, &mappings, &opts).unwrap();
-    let dt = t0.elapsed().as_secs_f64();
-    let macs: u64 = res.iter().map(|r| r.row.counts.macs.algorithmic).sum();
-    let cycles: u64 = res.iter().map(|r| r.row.cycles).sum();
-    println!(
-        "wall {dt:.2}s  {:.1} MMAC/s  {:.2} Mcycles/s",
-        macs as f64 / dt / 1e6,
-        cycles as f64 / dt / 1e6
-    );
-}
-
-#[test]
 fn illegal_mappings_are_errors_not_panics() {
     let hw = tiny_hw();
     let p = conv(Op::Mac, 1, 1, 2, 2, 5, 5, 3, 3, 1, 0);
