@@ -262,6 +262,11 @@ fn trace_spans_stay_within_the_bound_and_cover_every_unit() {
     let res = run_with(&p, &m, &hw, 1, 0.3, 0.0, &opts);
     let spans = res.trace.expect("trace requested");
     assert!((spans.len() as u64) <= span_bound(&p, &m));
+    // A bigger layer with several copies and channel chunks (psum GIN on).
+    let big = conv(Op::Mac, 2, 1, 8, 8, 10, 10, 3, 3, 1, 1);
+    let bm = map(5, 2, 1, 1, 4, 2, 2, 8);
+    let r = run_with(&big, &bm, &hw, 2, 0.4, 0.0, &opts);
+    assert!((r.trace.unwrap().len() as u64) <= span_bound(&big, &bm));
     for t in [
         Track::Controller,
         Track::Dram,
