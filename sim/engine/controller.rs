@@ -42,6 +42,8 @@ struct Controller<'a> {
     /// Serialized DRAM cycles so far.
     serial: u64,
     prev_pass: u64,
+    /// Cycle the last pass's last tap finished (its filter spads are free).
+    last_tap: u64,
 }
 
 /// Runs `prob` under `map` on `hw` with real operands.
@@ -74,6 +76,7 @@ pub(crate) fn run_layer(
         t: 0,
         serial: 0,
         prev_pass: 0,
+        last_tap: 0,
     };
     c.counts.macs.algorithmic = prob.macs();
     c.nest()?;
@@ -234,8 +237,10 @@ impl Controller<'_> {
             stats: &mut self.stats,
             trace: self.trace.as_mut(),
         };
-        let sim = PassSim::new(&self.ctx, spec, rows, sinks, start);
-        self.t = sim.run()?;
+        let sim = PassSim::new(&self.ctx, spec, rows, sinks, start, self.last_tap);
+        let (end, last_tap) = sim.run()?;
+        self.t = end;
+        self.last_tap = last_tap;
         self.prev_pass = self.t - start;
         Ok(())
     }

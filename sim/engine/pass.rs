@@ -140,6 +140,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
         rows: &'b StripRows,
         sinks: PassSinks<'b>,
         start: u64,
+        filters_from: u64,
     ) -> Self {
         let PassSinks {
             glb,
@@ -175,7 +176,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
         sim.glb.reset_timing(start);
         sim.place();
         sim.ifg.attach(&sim.pes);
-        sim.load_filters();
+        sim.load_filters(filters_from.min(start));
         sim
     }
 
@@ -271,13 +272,16 @@ impl<'a, 'b> PassSim<'a, 'b> {
         w
     }
 
-    /// The filter GIN sends each PE row's weights once, multicast along the row.
-    fn load_filters(&mut self) {
+    /// The filter GIN sends each PE row's weights once, multicast along the
+    /// row. It may start at `from`, before the pass: a filter spad is free
+    /// once the previous pass's taps are done, while its last psums are
+    /// still draining up the chains.
+    fn load_filters(&mut self, from: u64) {
         let hw = self.ctx.hw;
         let es = u64::from(self.spec.es);
         let width = u64::from(hw.words_per_cycle(hw.noc.filter_gin_bits));
         let wc = hw.sparsity.weight_compression;
-        let mut t = self.start;
+        let mut t = from;
         let mut k = 0;
         while k < self.pes.len() {
             let pe = &self.pes[k];
@@ -296,18 +300,19 @@ impl<'a, 'b> PassSim<'a, 'b> {
             self.stats.filter_gin.sends += reads;
             self.stats.filter_gin.deliveries += words * es;
             for pe in &mut self.pes[k..k + es as usize] {
-                pe.filters_at = t;
+                pe.filters_at = t.max(self.start);
             }
             k += es as usize;
         }
-        self.stats.filter_gin.busy_cycles += t - self.start;
+        self.stats.filter_gin.busy_cycles += t - from;
         if let Some(tr) = self.trace.as_deref_mut() {
-            tr.span(Track::FilterGin, "filters", self.start, t);
+            tr.span(Track::FilterGin, "filters", from, t);
         }
     }
 
-    /// Runs the pass to completion; returns its last cycle.
-    pub(crate) fn run(mut self) -> Result<u64, String> {
+    /// Runs the pass to completion; returns its last cycle and the cycle
+    /// its last tap finished.
+    pub(crate) fn run(mut self) -> Result<(u64, u64), String> {
         self.maybe_send_ifmap();
         if !self.spec.first_cc {
             self.maybe_send_psum();
@@ -324,7 +329,13 @@ impl<'a, 'b> PassSim<'a, 'b> {
             ));
         }
         self.finish();
-        Ok(self.end)
+        let last_tap = self
+            .pes
+            .iter()
+            .map(|p| p.done_at)
+            .max()
+            .unwrap_or(self.start);
+        Ok((self.end, last_tap))
     }
 
     fn handle(&mut self, ev: Ev) {

@@ -8,6 +8,7 @@ mod mapping;
 #[cfg(feature = "onnx")]
 mod onnx;
 mod simulate;
+mod simulate_cli;
 mod sweep;
 mod workload;
 mod workload_errors;

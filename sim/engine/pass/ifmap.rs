@@ -121,12 +121,14 @@ impl PassSim<'_, '_> {
         };
         let width = u64::from(hw.words_per_cycle(hw.noc.ifmap_gin_bits));
         let now = self.q.now();
-        let mut dur = ceil_div(reads, width);
-        if let Some(free_at) = self.ifg.hold.take() {
-            let end = (now + dur).max(free_at);
-            self.stats.ifmap_gin.stall_cycles += end - now - dur;
-            dur = end - now;
-        }
+        let dur = ceil_div(reads, width);
+        // Words beyond the FIFO land as the PEs free spad slots; the
+        // controller sends them channel by channel (the order in which PEs
+        // free their slots), so later rows need not wait behind this one.
+        let delivered = match self.ifg.hold.take() {
+            Some(free_at) => (now + dur).max(free_at),
+            None => now + dur,
+        };
         self.counts.add(Level::Glb, Tensor::Ifmap, reads, 0);
         self.glb.stream_ifmap(reads);
         self.stats.ifmap_gin.sends += reads;
@@ -135,7 +137,7 @@ impl PassSim<'_, '_> {
         if let Some(tr) = self.trace.as_deref_mut() {
             tr.span(Track::IfmapGin, "ifmap", now, now + dur);
         }
-        self.q.schedule(now + dur, Ev::IfmapDone(b, yi));
+        self.q.schedule(delivered, Ev::IfmapDone(b, yi));
         self.ifg.pending = false;
         self.ifg.next = if y + 1 == self.ifg.rows {
             (b + 1, 0)
