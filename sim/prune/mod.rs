@@ -93,13 +93,12 @@ pub enum PruneError {
     #[error(transparent)]
     Analytic(#[from] AnalyticError),
     /// Layer data could not be read or written.
-    #[error("layer `{layer}`: {source}")]
+    #[error("layer `{layer}`: {cause}")]
     Data {
         /// The layer.
         layer: String,
-        /// The cause.
-        #[source]
-        source: crate::data::DataError,
+        /// The cause (in the message, not chained: it names the file itself).
+        cause: crate::data::DataError,
     },
 }
 

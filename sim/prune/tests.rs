@@ -258,7 +258,12 @@ fn network_weights_follow_the_plan_and_untouched_layers_lose_nothing() {
     assert_eq!(seen, ["c1", "c2", "c3", "fc"]);
     for r in &rows {
         let count = |d: f64| (d * r.weights as f64).round() as u64;
-        assert_eq!(count(r.density_after), count(r.planned_density), "{}", r.layer);
+        assert_eq!(
+            count(r.density_after),
+            count(r.planned_density),
+            "{}",
+            r.layer
+        );
         assert_eq!(
             r.ofmap_error > 0.0,
             changed.contains(&r.layer.as_str()),

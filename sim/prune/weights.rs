@@ -154,9 +154,9 @@ pub fn layer_data(
     };
     let data = match source {
         WeightSource::Npy(dir) => {
-            data::load_npy(dir, &layer.name, &prob).map_err(|source| PruneError::Data {
+            data::load_npy(dir, &layer.name, &prob).map_err(|cause| PruneError::Data {
                 layer: layer.name.clone(),
-                source,
+                cause,
             })?
         }
         WeightSource::Generated { seed } => {

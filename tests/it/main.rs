@@ -7,5 +7,6 @@ mod hwconfig;
 mod mapping;
 #[cfg(feature = "onnx")]
 mod onnx;
+mod prune;
 mod workload;
 mod workload_errors;
