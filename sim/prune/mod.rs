@@ -328,7 +328,7 @@ fn hungriest(p: &PrunePlan) -> Option<usize> {
     let mut best: Option<usize> = None;
     for i in (0..p.last.len()).filter(|&i| p.prunable(i)) {
         let e = p.last[i].energy.total();
-        if best.map_or(true, |b| e > p.last[b].energy.total()) {
+        if best.is_none_or(|b| e > p.last[b].energy.total()) {
             best = Some(i);
         }
     }

@@ -218,7 +218,7 @@ fn the_criterion_beats_pruning_small_weights_blindly() {
     let mut d = data::generate(&prob, 3);
     let plane = (prob.h * prob.w) as usize;
     for (k, x) in d.ifmap.iter_mut().enumerate() {
-        if (k / plane) % prob.c as usize != 0 {
+        if !(k / plane).is_multiple_of(prob.c as usize) {
             *x /= 16;
         }
     }

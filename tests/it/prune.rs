@@ -246,8 +246,7 @@ fn cli_outputs_are_complete_consistent_and_deterministic() {
     {
         let last = plan
             .lines()
-            .filter(|row| row.split(',').nth(1) == Some(l.name.as_str()))
-            .last();
+            .rfind(|row| row.split(',').nth(1) == Some(l.name.as_str()));
         let want = last.map_or(1.0, |row| row.split(',').nth(3).unwrap().parse().unwrap());
         assert!(
             (l.sparsity.weight_density - want).abs() < 1e-6,
