@@ -2,9 +2,7 @@
 //!
 //! * A pass takes the slowest of the busiest PE's taps, the ifmap GIN, the
 //!   psum GIN and the GON, plus a ramp-up: its filters over the filter GIN,
-//!   the `1 + mac_stages` pipeline and the psum chain. The PEs' compute is
-//!   delayed by the ifmap words of the first ofmap column (every row's PEs
-//!   need them before they start).
+//!   the `1 + mac_stages` pipeline and the psum chain.
 //! * DRAM: every ifmap tile load and ofmap write-back is one serialized
 //!   burst. A pass's filter load overlaps the previous pass when it fits in
 //!   half the filter part (stalling only for what the previous pass does not
@@ -81,7 +79,6 @@ struct PassConst {
     w_gon: f64,
     fill: f64,
     cn: f64,
-    first_cols: f64,
 }
 
 /// Σ over passes of their time (DRAM hidden), and the filter-load stalls.
@@ -97,7 +94,6 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
         w_gon: wpc(hw.noc.gon_bits),
         fill: f64::from(1 + hw.pe.mac_stages),
         cn: model.cn as f64,
-        first_cols: f64::from((p.s - 1) * p.d_w + 1).min(model.cn as f64),
     };
     let qr = m.q * m.r;
     // Channel chunks: the first one starts its psums at zero (no psum GIN).
@@ -178,18 +174,15 @@ fn pass(
     let r_act = f(c_s.div_ceil(m.q));
     let compute = ns * big_f * f(m.q.min(c_s)) * big_s * f(m.p.min(pt_s)) * k.keep;
     let multicast = model.hw.noc.multicast;
-    let per_row_col = if multicast {
-        gs * cs
+    // With multicast each needed word leaves the GLB once; without, once per receiving PE.
+    let ifmap_words = if multicast {
+        ns * gs * cs * f(rn) * k.cn
     } else {
-        gs * cs * t_act * big_r * es / f(rn).max(1.0)
+        ns * gs * cs * t_act * big_r * es * k.cn
     };
-    let ifmap_words = ns * per_row_col * f(rn) * k.cn;
     let psums = ns * gs * pts * es * big_f;
     let psum_in = if first { 0.0 } else { psums / k.w_psum };
-    // The last row's PEs start once the first ofmap column's words have all
-    // been sent; a GIN-bound pass already includes that time.
-    let skew = per_row_col * f(rn) * k.first_cols / k.w_ifmap;
-    let busy = (compute + skew)
+    let busy = compute
         .max(ifmap_words / k.w_ifmap)
         .max(psum_in)
         .max(psums / k.w_gon);

@@ -13,7 +13,7 @@ mod network;
 pub mod reuse;
 mod sparsity;
 
-pub use eltwise::estimate_eltwise;
+pub use eltwise::{estimate_eltwise, estimate_global_pool};
 pub use network::{estimate_network, estimate_network_layer, AnalyticError, EstimateOptions};
 
 use crate::hw::HwConfig;

@@ -1,6 +1,6 @@
 //! Whole networks: map and estimate every layer, in parallel, in order.
 
-use super::{estimate_eltwise, evaluate, model::LayerModel, LayerEstimate};
+use super::{estimate_eltwise, estimate_global_pool, evaluate, model::LayerModel, LayerEstimate};
 use crate::hw::HwConfig;
 use crate::mapping::{self, MapError, MappingSet, Objective, RowStationaryMapping};
 use crate::stats::LayerResult;
@@ -172,6 +172,22 @@ fn estimate_one(
                 inputs,
                 layer.output,
                 batch,
+                &layer.sparsity,
+                layer.reads_network_input(),
+                hw,
+            );
+            (None, est, 0)
+        }
+        LayerWork::GlobalPool {
+            batch,
+            channels,
+            plane,
+            ..
+        } => {
+            let est = estimate_global_pool(
+                batch,
+                channels,
+                plane,
                 &layer.sparsity,
                 layer.reads_network_input(),
                 hw,

@@ -23,6 +23,9 @@ enum Bench {
         after_help = "Example:\n  eyesim bench estimate --net alexnet,vgg16,resnet50 --repeat 5"
     )]
     Estimate(EstimateBench),
+    /// A 1,000-point analytic sweep of AlexNet (GLB x filter spad x psum spad).
+    #[command(after_help = "Example:\n  cargo run --release -- bench sweep")]
+    Sweep(super::bench_sweep::SweepBench),
 }
 
 /// Arguments of `eyesim bench estimate`.
@@ -45,6 +48,7 @@ struct EstimateBench {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.bench {
         Bench::Estimate(b) => run_estimate(b),
+        Bench::Sweep(b) => super::bench_sweep::run(b),
     }
 }
 

@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// What the mapper minimizes: energy (the best energy × cycles among the
-    /// mappings within 5% of the least energy), cycles, or edp.
+    /// mappings within 10% of the least energy), cycles, or edp.
     #[arg(long, default_value = "energy", value_parser = parse_objective)]
     objective: Objective,
     /// Images per batch (default: the network's).

@@ -1,10 +1,38 @@
-//! `eyesim merge` (to be written).
+//! `eyesim merge`: combine the shards of a sweep into its full output.
+
+use anyhow::Context;
+use eyesim::sweep::Status;
+use std::path::PathBuf;
 
 /// Arguments of `eyesim merge`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The shard output folders (all shards of one sweep, any order).
+    #[arg(required = true, value_name = "DIR")]
+    shards: Vec<PathBuf>,
+    /// Folder for the merged output.
+    #[arg(short, long, value_name = "OUT")]
+    out: PathBuf,
+    /// Do not draw the sweep plots.
+    #[arg(long)]
+    no_plots: bool,
+}
 
 /// Runs `eyesim merge`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`eyesim merge` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let m = eyesim::sweep::merge(&args.shards, &args.out)?;
+    println!(
+        "merged {} shards: {} points ({} ok, {} invalid, {} failed) -> {}",
+        args.shards.len(),
+        m.points_total,
+        m.count(Status::Ok),
+        m.count(Status::Invalid),
+        m.count(Status::Failed),
+        args.out.display()
+    );
+    if !args.no_plots && m.count(Status::Ok) > 0 {
+        eyesim::report::plot_sweep(&args.out)
+            .with_context(|| format!("plotting {}", args.out.display()))?;
+    }
+    Ok(())
 }

@@ -1,10 +1,219 @@
-//! `eyesim sweep` (to be written).
+//! `eyesim sweep`: evaluate a network over a grid of hwconfig variants.
+
+use anyhow::Context;
+use eyesim::analytic::{estimate_network, EstimateOptions};
+use eyesim::hw::HwConfig;
+use eyesim::mapping::Objective;
+use eyesim::stats::LayerResult;
+use eyesim::sweep::{
+    self, rows::PointRows, Axis, NetworkEvaluator, RunObserver, RunOptions, RunReport, Shard,
+    Status, SweepPlan, SweepSpec,
+};
+use eyesim::workload::Network;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
 
 /// Arguments of `eyesim sweep`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Network: a built-in name or a trace file [default: alexnet].
+    #[arg(long, value_name = "NAME|FILE")]
+    net: Option<String>,
+    /// Base hardware config: a built-in name or a file [default: eyeriss-v1].
+    #[arg(long, value_name = "NAME|FILE")]
+    hw: Option<String>,
+    /// A parameter and its values: `KEY=16,32,64`, `KEY=A..B:+S` (linear)
+    /// or `KEY=A..B:xF` (geometric). KEY is a numeric hwconfig key
+    /// (glb.size_kib, pe.filter_spad_words, ...) or `batch`. Repeat to
+    /// sweep the cartesian product.
+    #[arg(
+        long = "vary",
+        value_name = "KEY=VALUES",
+        required_unless_present = "spec"
+    )]
+    vary: Vec<String>,
+    /// A sweep file (see hwconfigs/sweeps/) instead of --vary.
+    #[arg(long, value_name = "FILE", conflicts_with = "vary")]
+    spec: Option<PathBuf>,
+    /// Output folder [default: results/sweep-<net>-<hw>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Worker threads [default: available cores].
+    #[arg(long, short, value_name = "N")]
+    jobs: Option<usize>,
+    /// Run only shard I of N (points I-1, I-1+N, ...); merge with `eyesim merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Continue an interrupted sweep in --out, keeping its finished points.
+    #[arg(long)]
+    resume: bool,
+    /// Start over even if --out holds an interrupted sweep.
+    #[arg(long, conflicts_with = "resume")]
+    force: bool,
+    /// What the mapper minimizes for each layer of each point: energy, cycles or edp.
+    #[arg(long, default_value = "energy")]
+    objective: Objective,
+    /// Evaluate with the cycle-level simulator instead of the analytic model.
+    #[arg(long)]
+    simulate: bool,
+    /// Do not draw plots.
+    #[arg(long)]
+    no_plots: bool,
+    /// No progress bar and no per-point messages.
+    #[arg(long, short)]
+    quiet: bool,
+}
 
 /// Runs `eyesim sweep`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`eyesim sweep` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let spec = match &args.spec {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Some(SweepSpec::parse(&text, &p.display().to_string())?)
+        }
+        None => None,
+    };
+    let pick = |cli: &Option<String>, file: Option<&String>, default: &str| {
+        cli.clone()
+            .or(file.cloned())
+            .unwrap_or_else(|| default.to_string())
+    };
+    let net = pick(
+        &args.net,
+        spec.as_ref().and_then(|s| s.net.as_ref()),
+        "alexnet",
+    );
+    let hw = pick(
+        &args.hw,
+        spec.as_ref().and_then(|s| s.hw.as_ref()),
+        "eyeriss-v1",
+    );
+    let space = sweep::param_space();
+    let axes = match &spec {
+        Some(s) => s.axes(&space)?,
+        None => args
+            .vary
+            .iter()
+            .map(|v| Axis::parse_arg(v, &space))
+            .collect::<Result<Vec<_>, _>>()
+            .context("bad --vary")?,
+    };
+    let base = sweep::load_base(&net, &hw, &model_name(args.simulate, args.objective))?;
+    let plan = SweepPlan::new(axes, base.identity())?.describe_as(base.description());
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "results/sweep-{}-{}",
+            base.network.name, base.hw.name
+        ))
+    });
+    let opts = RunOptions {
+        jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
+        shard: args.shard,
+        resume: args.resume,
+        force: args.force,
+    };
+    let evaluator = NetworkEvaluator {
+        plan: &plan,
+        base: &base,
+        estimate: estimator(args.simulate, args.objective)?,
+    };
+    let bar = Progress(progress_bar(args.quiet));
+    let report = sweep::run_sweep(&plan, &evaluator, &out, opts, &bar)?;
+    bar.0.finish_and_clear();
+    print_report(&report, &out, args.quiet);
+    if !args.no_plots && args.shard.is_none() && report.manifest.count(Status::Ok) > 0 {
+        eyesim::report::plot_sweep(&out).with_context(|| format!("plotting {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// The model that evaluates a whole network on one config: the mapper
+/// and the analytic model, single-threaded (points are the parallel unit).
+pub(super) fn estimator(
+    simulate: bool,
+    objective: Objective,
+) -> anyhow::Result<impl Fn(&Network, &HwConfig) -> Result<Vec<LayerResult>, String> + Sync> {
+    if simulate {
+        anyhow::bail!("--simulate is not available yet: the cycle-level simulator has not landed");
+    }
+    let opts = EstimateOptions {
+        objective,
+        threads: 1,
+        ..EstimateOptions::default()
+    };
+    Ok(move |net: &Network, hw: &HwConfig| {
+        estimate_network(net, hw, &opts).map_err(|e| e.to_string())
+    })
+}
+
+/// The model's name and options, as recorded in the sweep fingerprint.
+pub(super) fn model_name(simulate: bool, objective: Objective) -> String {
+    let model = if simulate { "simulate" } else { "analytic" };
+    format!("{model} objective={objective}")
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The progress bar as a run observer.
+struct Progress(ProgressBar);
+
+impl RunObserver for Progress {
+    fn started(&self, done: usize, total: usize) {
+        self.0.set_length(total as u64);
+        self.0.set_position(done as u64);
+        self.0.reset_eta();
+    }
+    fn point_done(&self, _: &PointRows) {
+        self.0.inc(1);
+    }
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} points  {rate}  ETA {eta}")
+            .expect("valid template")
+            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} points/s", s.per_sec());
+            }),
+    );
+    bar
+}
+
+/// Most skipped points listed individually; the rest are counted.
+const MAX_LISTED: usize = 20;
+
+fn print_report(r: &RunReport, out: &std::path::Path, quiet: bool) {
+    let m = &r.manifest;
+    let shard = m.shard.map(|s| format!(" (shard {s})")).unwrap_or_default();
+    let n = m.statuses.len();
+    println!(
+        "sweep{shard}: {n} point{}: {} ok, {} invalid, {} failed ({} resumed, {} evaluated now) -> {}",
+        if n == 1 { "" } else { "s" },
+        m.count(Status::Ok),
+        m.count(Status::Invalid),
+        m.count(Status::Failed),
+        r.resumed,
+        r.evaluated,
+        out.display()
+    );
+    if quiet {
+        return;
+    }
+    for s in r.skipped.iter().take(MAX_LISTED) {
+        eprintln!("skipped ({}): {}: {}", s.status.name(), s.point, s.reason);
+    }
+    if r.skipped.len() > MAX_LISTED {
+        eprintln!(
+            "... and {} more skipped points (status column of sweep_summary.csv)",
+            r.skipped.len() - MAX_LISTED
+        );
+    }
 }

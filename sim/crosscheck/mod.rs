@@ -8,6 +8,7 @@
 //! the simulator sees the actual data; cycles differ because the analytic
 //! timing is an estimate of the simulated contention.
 
+pub mod chip;
 mod parity;
 
 pub use parity::parity_svg;

@@ -9,7 +9,7 @@ mod raw;
 mod source;
 mod validate;
 
-pub use raw::NUMERIC_KEYS;
+pub use raw::{is_integer_key, NUMERIC_KEYS};
 pub use source::{builtin_names, from_toml_str, load, HwError, HwSource};
 
 use serde::{Deserialize, Serialize};

@@ -61,7 +61,6 @@ pub(super) const TABLES: &[&str] = &[
 ];
 
 /// Keys whose value is a whole number (overrides are rounded).
-#[cfg(test)]
 const INTEGER_KEYS: &[&str] = &[
     "array.rows",
     "array.cols",
@@ -88,9 +87,8 @@ const INTEGER_KEYS: &[&str] = &[
     "sparsity.rlc.word_bits",
 ];
 
-#[cfg(test)]
 /// Whether `key` holds an integer (as opposed to a real number).
-pub(super) fn is_integer_key(key: &str) -> bool {
+pub fn is_integer_key(key: &str) -> bool {
     INTEGER_KEYS.contains(&key)
 }
 

@@ -8,5 +8,6 @@ mod mapping;
 #[cfg(feature = "onnx")]
 mod onnx;
 mod prune;
+mod sweep;
 mod workload;
 mod workload_errors;

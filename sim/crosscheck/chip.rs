@@ -1,0 +1,181 @@
+//! Fidelity against the fabricated Eyeriss chip (JSSC 2017), for AlexNet
+//! CONV1–5 at batch 4 on `eyeriss-v1`. The published figures are in
+//! `../shared/DESIGN.md` §4a; they are facts from the paper, kept here so
+//! that `eyesim run` can print the comparison.
+
+use crate::stats::{LayerResult, Level, TENSORS};
+
+/// One layer's published measurement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChipLayer {
+    /// Layer name in the shipped AlexNet trace.
+    pub layer: &'static str,
+    /// Processing latency in ms (DRAM traffic assumed fully overlapped).
+    pub processing_ms: f64,
+    /// Active PEs of the chip's mapping.
+    pub active_pes: u32,
+}
+
+/// JSSC 2017 Table V, per layer.
+pub const ALEXNET_LAYERS: [ChipLayer; 5] = [
+    ChipLayer {
+        layer: "conv1",
+        processing_ms: 16.5,
+        active_pes: 154,
+    },
+    ChipLayer {
+        layer: "conv2",
+        processing_ms: 39.2,
+        active_pes: 135,
+    },
+    ChipLayer {
+        layer: "conv3",
+        processing_ms: 21.8,
+        active_pes: 156,
+    },
+    ChipLayer {
+        layer: "conv4",
+        processing_ms: 16.0,
+        active_pes: 156,
+    },
+    ChipLayer {
+        layer: "conv5",
+        processing_ms: 10.0,
+        active_pes: 156,
+    },
+];
+/// Total latency of CONV1–5 per batch of 4 without DRAM overlap, ms.
+pub const ALEXNET_TOTAL_MS: f64 = 115.3;
+/// DRAM traffic of CONV1–5 per batch of 4, MB (10^6 bytes).
+pub const ALEXNET_DRAM_MB: f64 = 15.4;
+/// GLB traffic of CONV1–5 per batch of 4, MB (10^6 bytes).
+pub const ALEXNET_GLB_MB: f64 = 208.5;
+
+/// One line of the chip comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChipRow {
+    /// What is compared (`conv1 processing ms`, `DRAM MB`, ...).
+    pub what: String,
+    /// eyesim's value.
+    pub model: f64,
+    /// The chip's published value.
+    pub chip: f64,
+    /// Allowed relative deviation (from the fidelity targets).
+    pub tolerance: f64,
+}
+
+impl ChipRow {
+    /// (model − chip) / chip.
+    pub fn rel_diff(&self) -> f64 {
+        (self.model - self.chip) / self.chip
+    }
+    /// Whether the model lies within the tolerance of the chip.
+    pub fn passes(&self) -> bool {
+        self.rel_diff().abs() <= self.tolerance
+    }
+}
+
+/// Compares CONV1–5 results with the chip. `None` when a layer is missing.
+/// `core_mhz` converts cycles to ms; `word_bits` converts words to bytes.
+pub fn compare_alexnet(
+    results: &[LayerResult],
+    core_mhz: f64,
+    word_bits: u32,
+) -> Option<Vec<ChipRow>> {
+    let ms = |cycles: u64| cycles as f64 / (core_mhz * 1e3);
+    let mb = |words: u64| words as f64 * f64::from(word_bits) / 8.0 / 1e6;
+    let mut rows = Vec::new();
+    let (mut total, mut dram, mut glb) = (0.0, 0u64, 0u64);
+    for chip in ALEXNET_LAYERS {
+        let r = results.iter().find(|r| r.layer == chip.layer)?;
+        rows.push(ChipRow {
+            what: format!("{} processing ms", chip.layer),
+            model: ms(r.processing_cycles),
+            chip: chip.processing_ms,
+            tolerance: 0.10,
+        });
+        rows.push(ChipRow {
+            what: format!("{} active PEs", chip.layer),
+            model: f64::from(r.active_pes),
+            chip: f64::from(chip.active_pes),
+            tolerance: 0.0,
+        });
+        total += ms(r.cycles);
+        dram += TENSORS
+            .iter()
+            .map(|&t| r.counts.get(Level::Dram, t).total())
+            .sum::<u64>();
+        glb += TENSORS
+            .iter()
+            .map(|&t| r.counts.get(Level::Glb, t).total())
+            .sum::<u64>();
+    }
+    rows.push(ChipRow {
+        what: "total latency ms".into(),
+        model: total,
+        chip: ALEXNET_TOTAL_MS,
+        tolerance: 0.10,
+    });
+    rows.push(ChipRow {
+        what: "DRAM traffic MB".into(),
+        model: mb(dram),
+        chip: ALEXNET_DRAM_MB,
+        tolerance: 0.15,
+    });
+    rows.push(ChipRow {
+        what: "GLB traffic MB".into(),
+        model: mb(glb),
+        chip: ALEXNET_GLB_MB,
+        tolerance: 0.20,
+    });
+    Some(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{Energy, LevelCounts, Tensor};
+
+    fn layer(name: &str, ms: f64, pes: u32, dram_words: u64) -> LayerResult {
+        let mut counts = LevelCounts::default();
+        counts.add(Level::Dram, Tensor::Ifmap, dram_words, 0);
+        counts.add(Level::Glb, Tensor::Psum, 0, 20_850_000);
+        let cycles = (ms * 200e3) as u64;
+        LayerResult {
+            network: "alexnet".into(),
+            layer: name.into(),
+            kind: "conv".into(),
+            mapping: None,
+            active_pes: pes,
+            weights: 0,
+            counts,
+            energy: Energy::default(),
+            cycles: cycles + 1_000_000,
+            processing_cycles: cycles,
+        }
+    }
+
+    #[test]
+    fn the_chips_own_numbers_pass_and_a_gap_fails() {
+        let mut rs: Vec<_> = ALEXNET_LAYERS
+            .iter()
+            .map(|c| layer(c.layer, c.processing_ms, c.active_pes, 1_540_000))
+            .collect();
+        let rows = compare_alexnet(&rs, 200.0, 16).unwrap();
+        let bad: Vec<_> = rows
+            .iter()
+            .filter(|r| !r.passes())
+            .map(|r| &r.what)
+            .collect();
+        // 5 layers × 5 ms of serialized DRAM time = +25 ms over 103.5 ms of processing.
+        assert_eq!(bad, ["total latency ms"]);
+        let dram = rows.iter().find(|r| r.what == "DRAM traffic MB").unwrap();
+        assert!((dram.model - 15.4).abs() < 1e-9);
+        rs[1].active_pes = 140;
+        let rows = compare_alexnet(&rs, 200.0, 16).unwrap();
+        assert!(rows
+            .iter()
+            .any(|r| r.what == "conv2 active PEs" && !r.passes()));
+        assert!(compare_alexnet(&rs[..4], 200.0, 16).is_none());
+    }
+}
