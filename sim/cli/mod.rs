@@ -1,6 +1,7 @@
 //! Subcommands. Each lives in its own file with its `Args` and `run`.
 
 mod bench;
+mod bench_simulate;
 mod bench_sweep;
 mod common;
 mod crosscheck;

@@ -8,6 +8,8 @@ mod mapping;
 #[cfg(feature = "onnx")]
 mod onnx;
 mod prune;
+mod simulate;
+mod simulate_cli;
 mod sweep;
 mod workload;
 mod workload_errors;
