@@ -20,10 +20,12 @@
 mod floors;
 pub mod output;
 mod rank;
+mod verify;
 mod weights;
 
 pub use floors::{builtin_floors, Floors};
 pub use rank::{ranking, LayerRank};
+pub use verify::{verify, Stage, Verification, VerifyOptions, VerifyRow};
 pub use weights::{
     layer_data, layer_seed, prune_layer_weights, prune_network_weights, LayerPruning, WeightSource,
 };
@@ -92,6 +94,9 @@ pub enum PruneError {
     /// The analytic model could not estimate a layer.
     #[error(transparent)]
     Analytic(#[from] AnalyticError),
+    /// The simulator failed on a layer (its message names the layer).
+    #[error(transparent)]
+    Sim(#[from] crate::engine::SimError),
     /// Layer data could not be read or written.
     #[error("layer `{layer}`: {cause}")]
     Data {

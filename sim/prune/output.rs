@@ -1,7 +1,7 @@
 //! The files and the summary of `eyesim prune`. Floats use fixed formats,
 //! so identical inputs give identical bytes.
 
-use super::{LayerPruning, LayerRank, MappingChoice, PrunePlan, StopReason};
+use super::{LayerPruning, LayerRank, MappingChoice, PrunePlan, StopReason, Verification};
 use crate::stats::{Energy, Level};
 use std::fmt::Write as _;
 
@@ -144,6 +144,76 @@ pub fn weights_csv(plan: &PrunePlan, rows: &[LayerPruning]) -> Vec<u8> {
             ]
         }),
     )
+}
+
+/// Header of `verify.csv`.
+pub const VERIFY_HEADER: [&str; 8] = [
+    "layer",
+    "stage",
+    "weight_density",
+    "analytic_energy",
+    "simulated_energy",
+    "rel_diff",
+    "within_tolerance",
+    "energy_unit",
+];
+
+/// `verify.csv`: per pruned layer, its baseline and pruned energy, analytic
+/// and simulated.
+pub fn verify_csv(v: &Verification, unit: &str) -> Vec<u8> {
+    to_csv(
+        VERIFY_HEADER,
+        v.rows.iter().map(|r| {
+            [
+                r.layer.clone(),
+                r.stage.name().into(),
+                d6(r.density),
+                e3(r.analytic),
+                e3(r.simulated),
+                format!("{:.6}", r.rel_diff()),
+                (r.rel_diff().abs() <= v.tolerance).to_string(),
+                unit.to_string(),
+            ]
+        }),
+    )
+}
+
+/// The printed verification table and totals.
+pub fn verify_summary(plan: &PrunePlan, v: &Verification) -> String {
+    let mut s =
+        String::from("\nverification (cycle-level simulator vs analytic, pruned layers):\n");
+    let _ = writeln!(
+        s,
+        "{:<14} {:<9} {:>8} {:>12} {:>12} {:>8}",
+        "layer", "stage", "density", "analytic", "simulated", "diff"
+    );
+    for r in &v.rows {
+        let _ = writeln!(
+            s,
+            "{:<14} {:<9} {:>8.4} {:>12.4e} {:>12.4e} {:>7.2}%{}",
+            r.layer,
+            r.stage.name(),
+            r.density,
+            r.analytic,
+            r.simulated,
+            100.0 * r.rel_diff(),
+            if r.rel_diff().abs() <= v.tolerance {
+                ""
+            } else {
+                "  OUT OF TOLERANCE"
+            }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "network energy, pruned layers simulated (others analytic, unchanged): \
+         {:.4e} -> {:.4e}, reduction {:.3}x (analytic {:.3}x)",
+        v.simulated_baseline(),
+        v.simulated_final(),
+        v.simulated_reduction(),
+        plan.reduction()
+    );
+    s
 }
 
 /// The printed summary: energy per level before and after, the reduction,

@@ -194,15 +194,14 @@ fn simulate(
             data::generate_with_reference(&prob, layer_seed(seed, i), shift)
         }
     };
-    let mapping = result
-        .mapping
-        .expect("a layer with weights has a mapping");
+    let mapping = result.mapping.expect("a layer with weights has a mapping");
     let sim_opts = SimOptions {
         layer: net.layers[i].name.clone(),
         trace: false,
         check: true,
     };
-    let sim = engine::simulate_layer_against(&prob, &mapping, &plan.hw, &data, &reference, &sim_opts)?;
+    let sim =
+        engine::simulate_layer_against(&prob, &mapping, &plan.hw, &data, &reference, &sim_opts)?;
     Ok(VerifyRow {
         index: i,
         layer: net.layers[i].name.clone(),
