@@ -27,7 +27,7 @@ pub use floors::{builtin_floors, Floors};
 pub use rank::{ranking, LayerRank};
 pub use verify::{verify, Stage, Verification, VerifyOptions, VerifyRow};
 pub use weights::{
-    layer_data, layer_seed, prune_layer_weights, prune_network_weights, LayerPruning, WeightSource,
+    layer_data, prune_layer_weights, prune_network_weights, LayerPruning, WeightSource,
 };
 
 use crate::analytic::{estimate_network, estimate_network_layer, AnalyticError, EstimateOptions};

@@ -2,9 +2,10 @@
 //! layer is simulated before and after pruning on real data, and its
 //! simulated energy is compared with the analytic estimate the plan used.
 
-use super::weights::{layer_data, layer_seed, prune_layer_weights, WeightSource};
+use super::weights::{layer_data, prune_layer_weights, WeightSource};
 use super::{PruneError, PrunePlan};
 use crate::data::{self, LayerData};
+use crate::engine::layer_seed;
 use crate::engine::{self, SimOptions};
 use crate::workload::{ConvProblem, LayerWork, Network};
 use std::sync::atomic::{AtomicUsize, Ordering};

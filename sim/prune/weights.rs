@@ -14,6 +14,7 @@
 use super::floors::has_weights;
 use super::{PruneError, PrunePlan};
 use crate::data::{self, LayerData};
+use crate::engine::layer_seed;
 use crate::workload::{ConvProblem, LayerWork};
 use std::path::Path;
 
@@ -23,7 +24,7 @@ pub enum WeightSource<'a> {
     /// `DIR/<layer>.{ifmap,weights,bias}.npy` (see [`data::load_npy`]).
     Npy(&'a Path),
     /// Seeded synthetic data at the layer's original density; layer `i`
-    /// uses [`layer_seed`]`(seed, i)`.
+    /// uses [`crate::engine::layer_seed`]`(seed, i)`, as `eyesim simulate` does.
     Generated {
         /// The run's seed.
         seed: u64,
@@ -50,11 +51,6 @@ pub struct LayerPruning {
     /// reference convolution on the same ifmap (after bias and ReLU). 0 when
     /// nothing was removed; infinite when only the unpruned ofmap is all zero.
     pub ofmap_error: f64,
-}
-
-/// The data seed of layer `index` (the simulator's convention).
-pub fn layer_seed(seed: u64, index: usize) -> u64 {
-    seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// Prunes `data.weights` in place to `density` (rounded to a whole number
