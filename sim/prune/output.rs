@@ -171,7 +171,7 @@ pub fn verify_csv(v: &Verification, unit: &str) -> Vec<u8> {
                 e3(r.analytic),
                 e3(r.simulated),
                 format!("{:.6}", r.rel_diff()),
-                (r.rel_diff().abs() <= v.tolerance).to_string(),
+                r.within(v.tolerance).to_string(),
                 unit.to_string(),
             ]
         }),
@@ -197,7 +197,7 @@ pub fn verify_summary(plan: &PrunePlan, v: &Verification) -> String {
             r.analytic,
             r.simulated,
             100.0 * r.rel_diff(),
-            if r.rel_diff().abs() <= v.tolerance {
+            if r.within(v.tolerance) {
                 ""
             } else {
                 "  OUT OF TOLERANCE"

@@ -61,6 +61,10 @@ impl VerifyRow {
     pub fn rel_diff(&self) -> f64 {
         (self.simulated - self.analytic) / self.analytic
     }
+    /// Whether |[`VerifyRow::rel_diff`]| ≤ `tolerance` (false when it is undefined).
+    pub fn within(&self, tolerance: f64) -> bool {
+        self.rel_diff().abs() <= tolerance
+    }
 }
 
 /// The outcome of [`verify`].
@@ -101,7 +105,7 @@ impl Verification {
     pub fn failures(&self) -> Vec<&VerifyRow> {
         self.rows
             .iter()
-            .filter(|r| !(r.rel_diff().abs() <= self.tolerance))
+            .filter(|r| !r.within(self.tolerance))
             .collect()
     }
 }
