@@ -130,8 +130,9 @@ pub enum MappingChoice {
     /// The mapper's choice at the new density.
     Searched,
     /// The layer's previous mapping: the mapper's choice would have cost more
-    /// energy (the `energy` objective trades up to 5% energy for cycles), and
-    /// the planner never accepts an energy increase.
+    /// energy (the `energy` objective trades up to
+    /// [`crate::mapping::ENERGY_BAND`] of energy for cycles), and the planner
+    /// never accepts an energy increase.
     Kept,
 }
 
