@@ -99,6 +99,25 @@ pub fn estimate_network(
         .collect()
 }
 
+/// Maps (or takes the pinned mapping of) and estimates only layer `index`
+/// of `net`, exactly as [`estimate_network`] would: for planners that change
+/// one layer at a time and must not re-estimate the rest.
+///
+/// # Panics
+/// When `index` is not a layer of `net`.
+pub fn estimate_network_layer(
+    net: &Network,
+    index: usize,
+    hw: &HwConfig,
+    opts: &EstimateOptions,
+) -> Result<LayerResult, AnalyticError> {
+    let batch = opts.batch.unwrap_or(net.batch);
+    if batch == 0 {
+        return Err(AnalyticError::ZeroBatch);
+    }
+    estimate_one(net, &net.layers[index], batch, hw, opts)
+}
+
 fn check_pinned_names(net: &Network, pinned: &MappingSet) -> Result<(), AnalyticError> {
     for name in pinned.layers() {
         match net.layer(name) {

@@ -7,6 +7,7 @@ mod hwconfig;
 mod mapping;
 #[cfg(feature = "onnx")]
 mod onnx;
+mod prune;
 mod simulate;
 mod simulate_cli;
 mod sweep;
