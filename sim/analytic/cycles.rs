@@ -28,10 +28,14 @@ fn chunk_sizes(total: u32, k: u32) -> [(u32, u32); 2] {
 
 /// Core cycles of one DRAM burst of `words`.
 fn burst(model: &LayerModel<'_>, words: f64) -> f64 {
+    dram_burst(model.hw, words)
+}
+
+/// Core cycles of one DRAM burst of `words` on `hw`'s link.
+pub(crate) fn dram_burst(hw: &crate::hw::HwConfig, words: f64) -> f64 {
     if words <= 0.0 {
         return 0.0;
     }
-    let hw = model.hw;
     let bus = f64::from((hw.dram.bus_bits / hw.pe.word_bits).max(1));
     ((words / bus).ceil() * hw.clock.core_mhz / hw.dram.link_mhz).ceil() + ASYNC_CROSSING_CYCLES
 }

@@ -2,6 +2,7 @@
 //! no PE-array work; the operands stream DRAM → GLB → datapath → GLB → DRAM
 //! (docs/counters.md, "Add layers" and "Global pooling").
 
+use super::cycles::dram_burst;
 use super::sparsity::stream_words;
 use super::LayerEstimate;
 use crate::hw::HwConfig;
@@ -41,10 +42,16 @@ pub fn estimate_eltwise(
         gated: 0,
         skipped: 0,
     };
-    // The adder takes one operand word per cycle per GLB port word.
-    let port = u64::from(hw.glb.bank_port_words.max(1));
-    let processing = operand_words.div_ceil(port);
-    let dram = (dram_in + dram_out) / hw.dram_words_per_core_cycle();
+    // Per plane, one burst brings every operand in and one takes the sum out.
+    let dram = planes * (dram_burst(hw, dram_in / planes) + dram_burst(hw, dram_out / planes));
+    datapath_estimate(counts, operand_words, dram, hw)
+}
+
+/// A GLB-side datapath layer's estimate: the datapath takes one value per
+/// cycle per GLB port word (`values` in all); the DRAM bursts (`dram`
+/// cycles) are serialized with it as on the chip, or overlapped.
+fn datapath_estimate(counts: LevelCounts, values: u64, dram: f64, hw: &HwConfig) -> LayerEstimate {
+    let processing = values.div_ceil(u64::from(hw.glb.bank_port_words.max(1)));
     let cycles = if hw.dram.overlap {
         (processing as f64).max(dram)
     } else {
@@ -91,20 +98,11 @@ pub fn estimate_global_pool(
         gated: 0,
         skipped: 0,
     };
-    let port = u64::from(hw.glb.bank_port_words.max(1));
-    let processing = values.div_ceil(port);
-    let dram = (dram_in + dram_out) / hw.dram_words_per_core_cycle();
-    let cycles = if hw.dram.overlap {
-        (processing as f64).max(dram)
-    } else {
-        processing as f64 + dram
-    };
-    LayerEstimate {
-        counts,
-        cycles: cycles.round() as u64,
-        processing_cycles: processing,
-        active_pes: 0,
-    }
+    // One burst per plane in, one per image out.
+    let batch = f64::from(batch);
+    let dram = planes as f64 * dram_burst(hw, dram_in / planes as f64)
+        + batch * dram_burst(hw, dram_out / batch);
+    datapath_estimate(counts, values, dram, hw)
 }
 
 #[cfg(test)]

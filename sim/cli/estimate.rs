@@ -2,12 +2,12 @@
 //! print a per-layer table and write accesses.csv, layers.csv and
 //! mappings.toml.
 
-use super::common::{HwArg, NetArg};
+use super::common::{write_files, write_result_csvs, ModelArgs};
 use anyhow::Context;
-use eyesim::analytic::{estimate_network, EstimateOptions};
+use eyesim::analytic::estimate_network;
 use eyesim::hw::HwConfig;
-use eyesim::mapping::{MappingSet, Objective};
-use eyesim::stats::{self, LayerResult, Level};
+use eyesim::mapping::MappingSet;
+use eyesim::stats::{LayerResult, Level};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -15,61 +15,22 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    net: NetArg,
-    #[command(flatten)]
-    hw: HwArg,
+    model: ModelArgs,
     /// Output directory (default: results/<net>-<hw>/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// What the mapper minimizes: energy (the best energy × cycles among the
-    /// mappings within 10% of the least energy), cycles, or edp.
-    #[arg(long, default_value = "energy", value_parser = parse_objective)]
-    objective: Objective,
-    /// Images per batch (default: the network's).
-    #[arg(long, value_name = "N")]
-    batch: Option<u32>,
-    /// Ignore all sparsity (every weight non-zero, no zero activations).
-    #[arg(long)]
-    dense: bool,
-    /// Pin mappings from a mappings.toml; layers not in it are searched.
-    #[arg(long, value_name = "FILE")]
-    mapping: Option<PathBuf>,
     /// Also list layers by energy, next to their weight and MAC ranks
     /// (the order in which energy-aware pruning visits them).
     #[arg(long)]
     rank: bool,
 }
 
-fn parse_objective(s: &str) -> Result<Objective, String> {
-    s.parse()
-}
-
 /// Runs `eyesim estimate`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut net = args.net.load()?;
-    if args.dense {
-        net = net.densified();
-    }
-    let hw = args.hw.load()?;
-    let pinned = match &args.mapping {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            MappingSet::from_toml_str(&text, &path.display().to_string())?
-        }
-        None => MappingSet::new(),
-    };
-    let opts = EstimateOptions {
-        objective: args.objective,
-        pinned,
-        batch: args.batch,
-        threads: 0,
-    };
+    let (net, hw, opts) = args.model.load()?;
     let results = estimate_network(&net, &hw, &opts)
         .with_context(|| format!("estimating `{}` on `{}`", net.name, hw.name))?;
-    let out = args
-        .out
-        .unwrap_or_else(|| PathBuf::from(format!("results/{}-{}", net.name, hw.name)));
+    let out = args.model.out_dir(&args.out, "", &net, &hw);
     write_outputs(&out, &results, &hw)?;
     print!("{}", table(&results, &hw));
     if args.rank {
@@ -82,33 +43,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the three output files atomically.
+/// Writes accesses.csv, layers.csv and mappings.toml atomically.
 pub fn write_outputs(
     dir: &std::path::Path,
     results: &[LayerResult],
     hw: &HwConfig,
 ) -> anyhow::Result<()> {
-    let unit = hw.energy.unit;
     let mut set = MappingSet::new();
     for r in results {
         if let Some(m) = r.mapping {
             set.insert(&r.layer, m);
         }
     }
-    let files: [(&str, Vec<u8>); 3] = [
-        ("accesses.csv", stats::csv::accesses_csv(results, unit)),
-        (
-            "layers.csv",
-            stats::csv::layers_csv(results, unit, hw.clock.core_mhz),
-        ),
-        ("mappings.toml", set.to_toml().into_bytes()),
-    ];
-    for (name, bytes) in files {
-        let path = dir.join(name);
-        stats::write_atomic(&path, &bytes)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
+    write_result_csvs(dir, results, hw)?;
+    write_files(dir, vec![("mappings.toml", set.to_toml().into_bytes())])
 }
 
 fn table(results: &[LayerResult], hw: &HwConfig) -> String {

@@ -3,7 +3,7 @@
 //! bit against the reference), print a table and write accesses.csv,
 //! layers.csv, components.csv and optionally a Chrome/Perfetto event trace.
 
-use super::common::{HwArg, NetArg};
+use super::common::{write_files, write_result_csvs, ModelArgs, SimDataArgs};
 use anyhow::{bail, Context};
 use eyesim::engine::{self, LayerSim, NetworkOptions};
 use eyesim::hw::HwConfig;
@@ -20,78 +20,30 @@ const TRACE_LIMIT_BYTES: u64 = 200 * 1000 * 1000;
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    net: NetArg,
+    model: ModelArgs,
     #[command(flatten)]
-    hw: HwArg,
+    data: SimDataArgs,
     /// Output directory (default: results/<net>-<hw>-sim/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// What the mapper minimizes (as for `estimate`): energy, cycles or edp.
-    #[arg(long, default_value = "energy", value_parser = parse_objective)]
-    objective: Objective,
-    /// Images per batch (default: the network's).
-    #[arg(long, value_name = "N")]
-    batch: Option<u32>,
-    /// Ignore all sparsity (every weight non-zero, no zero activations).
-    #[arg(long)]
-    dense: bool,
-    /// Pin mappings from a mappings.toml; layers not in it are searched.
-    #[arg(long, value_name = "FILE")]
-    mapping: Option<PathBuf>,
-    /// Comma-separated layer names to simulate (default: all).
-    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
-    layers: Vec<String>,
-    /// Seed of the generated data.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Read real data from DIR/<layer>.{ifmap,weights,bias}.npy instead.
-    #[arg(long, value_name = "DIR")]
-    weights: Option<PathBuf>,
     /// Write a Chrome/Perfetto trace (open in ui.perfetto.dev).
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
-    /// Worker threads (default: all cores). Results never depend on it.
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
-}
-
-fn parse_objective(s: &str) -> Result<Objective, String> {
-    s.parse()
 }
 
 /// Runs `eyesim simulate`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut net = args.net.load()?;
-    if args.dense {
-        net = net.densified();
-    }
-    if let Some(b) = args.batch {
-        if b == 0 {
-            bail!("--batch must be at least 1");
-        }
-        net.batch = b;
-    }
-    let hw = args.hw.load()?;
-    let selected = select_layers(&net, &args.layers)?;
-    let pinned = match &args.mapping {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            MappingSet::from_toml_str(&text, &path.display().to_string())?
-        }
-        None => MappingSet::new(),
-    };
-    let mappings = choose_mappings(&net, &hw, &selected, &pinned, args.objective)?;
+    let (net, hw, estimate) = args.model.load()?;
+    let selected = args.data.select(&net)?;
+    let mappings = choose_mappings(&net, &hw, &selected, &estimate.pinned, estimate.objective)?;
     if args.trace.is_some() {
         check_trace_size(&net, &selected, &mappings)?;
     }
     let opts = NetworkOptions {
         layers: selected,
-        seed: args.seed,
-        weights: args.weights.clone(),
-        threads: args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        seed: args.data.seed,
+        weights: args.data.weights.clone(),
+        threads: args.data.threads(),
         trace: args.trace.is_some(),
         check: true,
     };
@@ -101,14 +53,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("results/{}-{}-sim", net.name, hw.name)));
-    write_outputs(&out, &rows, &hw)?;
+    write_result_csvs(&out, &rows, &hw)?;
     let comps: Vec<(&str, &engine::ComponentStats)> = sims
         .iter()
         .map(|s| (s.row.layer.as_str(), &s.sim.stats))
         .collect();
-    let path = out.join("components.csv");
-    stats::write_atomic(&path, &engine::components_csv(&comps))
-        .with_context(|| format!("writing {}", path.display()))?;
+    write_files(
+        &out,
+        vec![("components.csv", engine::components_csv(&comps))],
+    )?;
     if let Some(path) = &args.trace {
         write_trace(path, &sims, &hw)?;
     }
@@ -118,32 +71,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         out.display()
     );
     Ok(())
-}
-
-/// Layer indices named by `--layers` (all when empty), in network order.
-fn select_layers(net: &Network, names: &[String]) -> anyhow::Result<Vec<usize>> {
-    if names.is_empty() {
-        return Ok((0..net.layers.len()).collect());
-    }
-    let mut out = Vec::new();
-    for name in names {
-        let Some(i) = net.layers.iter().position(|l| &l.name == name) else {
-            let best = net
-                .layers
-                .iter()
-                .map(|l| (strsim::jaro_winkler(&l.name, name), &l.name))
-                .max_by(|a, b| a.0.total_cmp(&b.0));
-            let hint = best.map_or(String::new(), |(_, n)| format!(" (did you mean `{n}`?)"));
-            bail!(
-                "--layers: network `{}` has no layer `{name}`{hint}",
-                net.name
-            );
-        };
-        out.push(i);
-    }
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
 }
 
 /// Mapping of every selected array layer: pinned, else searched.
@@ -202,23 +129,6 @@ fn check_trace_size(
             bytes / 1_000_000,
             TRACE_LIMIT_BYTES / 1_000_000,
         );
-    }
-    Ok(())
-}
-
-fn write_outputs(dir: &Path, rows: &[LayerResult], hw: &HwConfig) -> anyhow::Result<()> {
-    let unit = hw.energy.unit;
-    let files: [(&str, Vec<u8>); 2] = [
-        ("accesses.csv", stats::csv::accesses_csv(rows, unit)),
-        (
-            "layers.csv",
-            stats::csv::layers_csv(rows, unit, hw.clock.core_mhz),
-        ),
-    ];
-    for (name, bytes) in files {
-        let path = dir.join(name);
-        stats::write_atomic(&path, &bytes)
-            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

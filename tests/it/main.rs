@@ -2,6 +2,7 @@
 
 mod analytic;
 mod cli_inputs;
+mod crosscheck;
 mod data;
 mod hwconfig;
 mod mapping;

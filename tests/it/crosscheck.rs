@@ -1,0 +1,238 @@
+//! Cross-check: the analytic model against the simulator, and both against
+//! the fabricated chip; `eyesim crosscheck` and `eyesim run` end to end.
+
+use eyesim::analytic::EstimateOptions;
+use eyesim::crosscheck::{self, chip, run_both, BothOptions, Tolerances};
+use eyesim::{hw, workload};
+use std::path::Path;
+use std::process::Command;
+
+fn both(net: &workload::Network, hw_name: &str) -> eyesim::crosscheck::BothResults {
+    let hw = hw::load(hw_name).unwrap();
+    let opts = BothOptions {
+        estimate: EstimateOptions::default(),
+        seed: 7,
+        threads: 2,
+        ..Default::default()
+    };
+    run_both(net, &hw, &opts, &|_| {}).unwrap()
+}
+
+#[test]
+fn dense_counts_agree_exactly_on_every_shipped_network() {
+    let only_counts = Tolerances {
+        dense_counts: 0.0,
+        sparse_counts: 0.0,
+        cycles: f64::INFINITY,
+        energy: 0.0,
+    };
+    for name in workload::builtin_names() {
+        let mut net = workload::load(name).unwrap().densified();
+        net.batch = 1;
+        let b = both(&net, "eyeriss-v1");
+        let rows = crosscheck::compare(
+            &b.analytic,
+            &b.simulated_rows(),
+            |l| b.is_dense(l),
+            &only_counts,
+        )
+        .unwrap();
+        assert!(
+            rows.iter().all(|r| r.dense),
+            "{name}: --dense must make every layer dense"
+        );
+        let bad: Vec<String> = rows
+            .iter()
+            .filter(|r| !r.passes())
+            .map(|r| {
+                format!(
+                    "{} {}/{} {}: {} vs {}",
+                    r.layer,
+                    r.level,
+                    r.tensor,
+                    r.quantity.name(),
+                    r.analytic,
+                    r.simulated
+                )
+            })
+            .collect();
+        assert!(bad.is_empty(), "{name}: {bad:#?}");
+    }
+}
+
+#[test]
+fn alexnet_on_eyeriss_v1_agrees_with_the_analytic_model_and_the_chip() {
+    let net = workload::load("alexnet").unwrap();
+    let b = both(&net, "eyeriss-v1");
+    let sim = b.simulated_rows();
+    let rows =
+        crosscheck::compare(&b.analytic, &sim, |l| b.is_dense(l), &Tolerances::default()).unwrap();
+    let bad: Vec<_> = rows.iter().filter(|r| !r.passes()).collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+    // The measured zero fractions make CONV2-5 sparse: their counts differ
+    // (expected vs actual zeros), but only a little.
+    assert!(rows.iter().any(|r| !r.dense && r.rel_diff() != 0.0));
+    let hw = hw::load("eyeriss-v1").unwrap();
+    let chip_rows = chip::compare_alexnet(&sim, hw.clock.core_mhz, hw.pe.word_bits).unwrap();
+    let misses: Vec<_> = chip_rows.iter().filter(|r| !r.passes()).collect();
+    assert!(misses.is_empty(), "{misses:#?}");
+}
+
+const SMALL: &str = r#"
+[network]
+name = "small"
+batch = 2
+input = [4, 10, 10]
+
+[[layer]]
+name = "c1"
+kind = "conv"
+filters = 8
+kernel = 3
+padding = 1
+ifmap_zero_fraction = 0.3
+
+[[layer]]
+name = "c2"
+kind = "conv"
+filters = 8
+kernel = 1
+relu = false
+ifmap_zero_fraction = 0.4
+
+[[layer]]
+name = "sum"
+kind = "add"
+inputs = ["c1", "c2"]
+
+[[layer]]
+name = "p1"
+kind = "maxpool"
+kernel = 2
+stride = 2
+
+[[layer]]
+name = "gap"
+kind = "avgpool"
+global = true
+
+[[layer]]
+name = "fc"
+kind = "fc"
+outputs = 64
+relu = false
+"#;
+
+fn eyesim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_eyesim"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn small_trace(dir: &Path) -> String {
+    let p = dir.join("small.toml");
+    std::fs::write(&p, SMALL).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn crosscheck_gate_passes_and_can_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = small_trace(dir.path());
+    let out = dir.path().join("cc");
+    let o = eyesim(&[
+        "crosscheck",
+        "--net",
+        &net,
+        "--hw",
+        "tiny",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("PASS: 0 of"), "{text}");
+    let csv = std::fs::read_to_string(out.join("crosscheck.csv")).unwrap();
+    assert!(csv.starts_with(
+        "network,layer,level,tensor,quantity,data,analytic,simulated,rel_diff,tolerance,status\n"
+    ));
+    assert!(std::fs::read_to_string(out.join("parity.svg"))
+        .unwrap()
+        .contains("<svg"));
+    // Sparse layers differ a little from their expectation: a zero
+    // tolerance must fail the gate, naming the file to read.
+    let o = eyesim(&[
+        "crosscheck",
+        "--net",
+        &net,
+        "--hw",
+        "tiny",
+        "-q",
+        "--tolerance",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.contains("exceed their tolerance; see crosscheck.csv"),
+        "{err}"
+    );
+    assert!(std::fs::read_to_string(out.join("crosscheck.csv"))
+        .unwrap()
+        .contains(",FAIL\n"));
+}
+
+#[test]
+fn run_writes_every_output_identically_for_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = small_trace(dir.path());
+    let mut outs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("run{threads}"));
+        let o = eyesim(&[
+            "run",
+            "--net",
+            &net,
+            "--hw",
+            "tiny",
+            "-q",
+            "--threads",
+            threads,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert!(text.contains("every ofmap bit-exact"), "{text}");
+        assert!(text.contains("cross-check:"), "{text}");
+        outs.push(out);
+    }
+    let files = [
+        "analytic/accesses.csv",
+        "analytic/layers.csv",
+        "simulated/accesses.csv",
+        "simulated/layers.csv",
+        "simulated/components.csv",
+        "mappings.toml",
+        "crosscheck.csv",
+        "summary.txt",
+        "parity.svg",
+        "simulated/energy_by_layer.svg",
+        "analytic/energy_by_data_type.svg",
+    ];
+    for f in files {
+        let a = std::fs::read(outs[0].join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let b = std::fs::read(outs[1].join(f)).unwrap();
+        assert!(a == b, "{f} differs between --threads 1 and 2");
+    }
+    // The global pool ran on the GLB-side datapath in both models.
+    let layers = std::fs::read_to_string(outs[0].join("simulated/layers.csv")).unwrap();
+    assert!(
+        layers.lines().any(|l| l.starts_with("small,gap,avgpool,-,")),
+        "{layers}"
+    );
+}
