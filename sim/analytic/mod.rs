@@ -14,7 +14,7 @@ pub mod reuse;
 mod sparsity;
 
 pub use eltwise::estimate_eltwise;
-pub use network::{estimate_network, AnalyticError, EstimateOptions};
+pub use network::{estimate_network, estimate_network_cached, AnalyticError, EstimateOptions};
 
 use crate::hw::HwConfig;
 use crate::mapping::RowStationaryMapping;

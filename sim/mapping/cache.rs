@@ -1,0 +1,217 @@
+//! A search cache for sweeps: the same selection as [`super::search`] for
+//! the `energy` objective, at a fraction of the cost when many hwconfigs
+//! differ only in their spad capacities.
+//!
+//! The candidates with `p` filters and `q` channels per PE (a *group*), and
+//! their energy and cycles, depend on the layer and on the hwconfig without
+//! its spad capacities: the spads only decide which groups the search
+//! visits (`q ≤ q_limit`, `p ≤ p_limit(q)`). The GLB capacity stays in the
+//! key, since it decides which `(m, n)` tiles exist. So each group is
+//! scored once per (layer, hwconfig without spads) and reduced to:
+//!
+//! * its least candidate under the energy order (the first pass), and
+//! * the "staircase" of the EDP order over its candidates sorted by energy:
+//!   for any energy cap, the group's best EDP within the cap is the last
+//!   stair at or below it (the second pass).
+//!
+//! A point then combines the groups it may visit. Only candidates within
+//! [`ENERGY_BAND`] of their group's least energy can ever be selected (the
+//! least energy of all visited groups is at most that), so only those get
+//! their cycles computed.
+//!
+//! The result equals the plain search's whenever the 1e-9 fuzzy
+//! comparisons of the tie rules are transitive over the candidates (values
+//! that differ only by float rounding, or by far more than 1e-9): the plain
+//! search takes the first best candidate in its order, this takes the best
+//! of group bests. `tests` checks the two agree on many layers and configs.
+
+use super::check::check;
+use super::search::{compare, for_each_in_group, p_limit, q_limit, Candidate, ENERGY_BAND};
+use super::{search, MapError, Objective, RowStationaryMapping};
+use crate::analytic::model::LayerModel;
+use crate::hw::HwConfig;
+use crate::workload::ConvProblem;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Relative slack on the band bounds, so float rounding never drops a candidate.
+const SLACK: f64 = 1e-6;
+
+/// Scored candidate groups shared by the points of a sweep (and threads).
+/// Its content is a pure function of its keys, so results never depend on
+/// the order in which points or threads fill it.
+#[derive(Default)]
+pub struct SearchCache {
+    layers: Mutex<HashMap<String, Arc<LayerGroups>>>,
+}
+
+impl std::fmt::Debug for SearchCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.layers.lock().map_or(0, |l| l.len());
+        write!(f, "SearchCache({n} layer configs)")
+    }
+}
+
+/// The groups of one layer on one hwconfig without spads.
+struct LayerGroups {
+    prob: ConvProblem,
+    hw: HwConfig,
+    groups: Mutex<HashMap<(u32, u32), Arc<Group>>>,
+}
+
+/// One `(p, q)` group, reduced.
+struct Group {
+    /// The least candidate under the `energy` order.
+    least: Option<Candidate>,
+    /// Candidates by ascending energy, each better in EDP order than all before it.
+    stairs: Vec<Candidate>,
+}
+
+impl SearchCache {
+    /// An empty cache.
+    pub fn new() -> SearchCache {
+        SearchCache::default()
+    }
+
+    /// The same mapping as [`search`]`(prob, hw, objective)`. Objectives
+    /// other than `energy` are passed to the plain search.
+    pub fn search(
+        &self,
+        prob: &ConvProblem,
+        hw: &HwConfig,
+        objective: Objective,
+    ) -> Result<RowStationaryMapping, MapError> {
+        if objective != Objective::Energy {
+            return search(prob, hw, objective);
+        }
+        let smallest = RowStationaryMapping {
+            e: 1,
+            r: 1,
+            t: 1,
+            g: 1,
+            p: 1,
+            q: 1,
+            n: 1,
+            m: 1,
+        };
+        check(&smallest, prob, hw)?;
+        let layer = self.layer(prob, hw);
+        let groups: Vec<Arc<Group>> = (1..=q_limit(prob, hw))
+            .flat_map(|q| (1..=p_limit(prob, hw, q)).map(move |p| (p, q)))
+            .map(|(p, q)| layer.group(p, q))
+            .collect();
+        let mut least: Option<Candidate> = None;
+        for c in groups.iter().filter_map(|g| g.least) {
+            least = Some(match least {
+                Some(top) if !energy_beats(prob, &c, &top) => top,
+                _ => c,
+            });
+        }
+        let Some(least) = least else {
+            return Ok(smallest);
+        };
+        let cap = least.energy * (1.0 + ENERGY_BAND);
+        let mut best: Option<Candidate> = None;
+        for g in &groups {
+            let within = g.stairs.partition_point(|c| c.energy <= cap);
+            let Some(c) = within.checked_sub(1).map(|i| g.stairs[i]) else {
+                continue;
+            };
+            if best.is_none_or(|b| compare(Objective::Edp, prob, &c, &b) == Ordering::Less) {
+                best = Some(c);
+            }
+        }
+        let found = best.map_or(smallest, |c| c.mapping);
+        debug_assert!(check(&found, prob, hw).is_ok());
+        Ok(found)
+    }
+
+    fn layer(&self, prob: &ConvProblem, hw: &HwConfig) -> Arc<LayerGroups> {
+        let hw = without_spads(hw);
+        let key = serde_json::to_string(&(prob, &hw)).expect("problems and hwconfigs serialize");
+        let mut layers = self.layers.lock().expect("no panic while holding the lock");
+        layers
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(LayerGroups {
+                    prob: *prob,
+                    hw,
+                    groups: Mutex::new(HashMap::new()),
+                })
+            })
+            .clone()
+    }
+}
+
+/// The first pass's rule (`Best::offer` with the `energy` objective): `c`
+/// replaces `top` when not clearly more energy and better in the energy order.
+fn energy_beats(prob: &ConvProblem, c: &Candidate, top: &Candidate) -> bool {
+    c.energy <= top.energy * (1.0 + 1e-9)
+        && compare(Objective::Energy, prob, c, top) == Ordering::Less
+}
+
+/// `hw` with its spad capacities zeroed: the part that scores candidates.
+fn without_spads(hw: &HwConfig) -> HwConfig {
+    let mut hw = hw.clone();
+    hw.name = String::new();
+    hw.pe.filter_spad_words = 0;
+    hw.pe.ifmap_spad_words = 0;
+    hw.pe.psum_spad_words = 0;
+    hw
+}
+
+impl LayerGroups {
+    fn group(&self, p: u32, q: u32) -> Arc<Group> {
+        let lock = || self.groups.lock().expect("no panic while holding the lock");
+        if let Some(g) = lock().get(&(p, q)) {
+            return g.clone();
+        }
+        // Scored outside the lock; a race only scores the same group twice.
+        let g = Arc::new(score_group(&self.prob, &self.hw, p, q));
+        lock().entry((p, q)).or_insert(g).clone()
+    }
+}
+
+fn score_group(prob: &ConvProblem, hw: &HwConfig, p: u32, q: u32) -> Group {
+    let model = LayerModel::new(prob, hw);
+    let mut all: Vec<(RowStationaryMapping, f64)> = Vec::new();
+    let mut least_energy = f64::INFINITY;
+    for_each_in_group(&model, p, q, |m, st| {
+        let energy = model.counts(&m, st).energy(hw);
+        least_energy = least_energy.min(energy);
+        all.push((m, energy));
+    });
+    let bound = least_energy * (1.0 + ENERGY_BAND) * (1.0 + SLACK);
+    let mut band: Vec<Candidate> = all
+        .into_iter()
+        .filter(|&(_, energy)| energy <= bound)
+        .map(|(mapping, energy)| {
+            let st = model.strip(mapping.e);
+            let raw = model.counts(&mapping, &st);
+            let (cycles, _) = crate::analytic::cycles_of(&model, &mapping, &st, &raw);
+            Candidate {
+                mapping,
+                energy,
+                cycles,
+            }
+        })
+        .collect();
+    let mut least: Option<Candidate> = None;
+    for c in &band {
+        if least.is_none_or(|top| energy_beats(prob, c, &top)) {
+            least = Some(*c);
+        }
+    }
+    band.sort_by(|a, b| a.energy.total_cmp(&b.energy));
+    let mut stairs: Vec<Candidate> = Vec::new();
+    for c in band {
+        if stairs
+            .last()
+            .is_none_or(|b| compare(Objective::Edp, prob, &c, b) == Ordering::Less)
+        {
+            stairs.push(c);
+        }
+    }
+    Group { least, stairs }
+}
