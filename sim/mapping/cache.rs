@@ -215,3 +215,92 @@ fn score_group(prob: &ConvProblem, hw: &HwConfig, p: u32, q: u32) -> Group {
     }
     Group { least, stairs }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hw::HwSource;
+    use crate::workload::{self, LayerWork};
+
+    /// The array layers of a built-in network (every `step`-th, to keep debug runs short).
+    fn layers(net: &str, step: usize) -> Vec<(String, ConvProblem)> {
+        let net = workload::load(net).unwrap();
+        net.layers
+            .iter()
+            .filter_map(|l| match LayerWork::of(l, net.batch) {
+                LayerWork::Array(p) => Some((format!("{}/{}", net.name, l.name), p)),
+                _ => None,
+            })
+            .step_by(step)
+            .collect()
+    }
+
+    /// Configs whose spads and GLB make different groups and tiles legal.
+    fn configs() -> Vec<HwConfig> {
+        let mut out = Vec::new();
+        let v1 = HwSource::open("eyeriss-v1").unwrap();
+        for glb in [16.0, 108.0] {
+            for filter in [48.0, 640.0] {
+                for psum in [4.0, 24.0] {
+                    let src = v1
+                        .with_override("glb.size_kib", glb)
+                        .and_then(|s| s.with_override("pe.filter_spad_words", filter))
+                        .and_then(|s| s.with_override("pe.psum_spad_words", psum))
+                        .unwrap();
+                    out.push(src.validate().unwrap());
+                }
+            }
+        }
+        let tiny = HwSource::open("tiny").unwrap();
+        for ifmap in [11.0, 16.0] {
+            let src = tiny
+                .with_override("array.rows", 12.0)
+                .and_then(|s| s.with_override("pe.ifmap_spad_words", ifmap))
+                .and_then(|s| s.with_override("glb.size_kib", 20.0))
+                .unwrap();
+            out.push(src.validate().unwrap());
+        }
+        out.push(crate::hw::load("eyeriss-isca16-256pe").unwrap());
+        out
+    }
+
+    #[test]
+    fn cached_search_picks_the_plain_searchs_mappings() {
+        let mut probs = layers("alexnet", 1);
+        probs.extend(layers("mobilenet", 6));
+        probs.extend(layers("resnet50", 12));
+        let configs = configs();
+        // One cache for everything, as in a sweep: groups are shared across configs.
+        let cache = SearchCache::new();
+        let mut varied = 0;
+        for (name, prob) in &probs {
+            let mut chosen = std::collections::HashSet::new();
+            for hw in &configs {
+                let plain = search(prob, hw, Objective::Energy);
+                let cached = cache.search(prob, hw, Objective::Energy);
+                assert_eq!(cached, plain, "{name} on {hw:?}");
+                if let Ok(m) = plain {
+                    chosen.insert(m);
+                }
+            }
+            varied += usize::from(chosen.len() > 1);
+        }
+        // The configs must really move the choice, or the test proves little.
+        assert!(
+            varied * 2 > probs.len(),
+            "{varied} of {} layers",
+            probs.len()
+        );
+    }
+
+    #[test]
+    fn other_objectives_fall_through_to_the_plain_search() {
+        let hw = crate::hw::load("eyeriss-v1").unwrap();
+        let cache = SearchCache::new();
+        for (_, prob) in layers("alexnet", 2) {
+            for obj in [Objective::Cycles, Objective::Edp] {
+                assert_eq!(cache.search(&prob, &hw, obj), search(&prob, &hw, obj));
+            }
+        }
+    }
+}
