@@ -33,7 +33,8 @@ use crate::hw::HwConfig;
 use crate::workload::ConvProblem;
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Relative slack on the band bounds, so float rounding never drops a candidate.
 const SLACK: f64 = 1e-6;
@@ -57,7 +58,14 @@ impl std::fmt::Debug for SearchCache {
 struct LayerGroups {
     prob: ConvProblem,
     hw: HwConfig,
-    groups: Mutex<HashMap<(u32, u32), Arc<Group>>>,
+    groups: Mutex<HashMap<(u32, u32), Arc<Slot>>>,
+}
+
+/// A group, scored by the first thread that claims it.
+#[derive(Default)]
+struct Slot {
+    claimed: AtomicBool,
+    group: OnceLock<Group>,
 }
 
 /// One `(p, q)` group, reduced.
@@ -97,32 +105,15 @@ impl SearchCache {
         };
         check(&smallest, prob, hw)?;
         let layer = self.layer(prob, hw);
-        let groups: Vec<Arc<Group>> = (1..=q_limit(prob, hw))
+        let keys: Vec<(u32, u32)> = (1..=q_limit(prob, hw))
             .flat_map(|q| (1..=p_limit(prob, hw, q)).map(move |p| (p, q)))
-            .map(|(p, q)| layer.group(p, q))
             .collect();
-        let mut least: Option<Candidate> = None;
-        for c in groups.iter().filter_map(|g| g.least) {
-            least = Some(match least {
-                Some(top) if !energy_beats(prob, &c, &top) => top,
-                _ => c,
-            });
-        }
-        let Some(least) = least else {
-            return Ok(smallest);
-        };
-        let cap = least.energy * (1.0 + ENERGY_BAND);
-        let mut best: Option<Candidate> = None;
-        for g in &groups {
-            let within = g.stairs.partition_point(|c| c.energy <= cap);
-            let Some(c) = within.checked_sub(1).map(|i| g.stairs[i]) else {
-                continue;
-            };
-            if best.is_none_or(|b| compare(Objective::Edp, prob, &c, &b) == Ordering::Less) {
-                best = Some(c);
-            }
-        }
-        let found = best.map_or(smallest, |c| c.mapping);
+        let slots = layer.groups(&keys);
+        let groups: Vec<&Group> = slots
+            .iter()
+            .map(|s| s.group.get().expect("every slot is scored"))
+            .collect();
+        let found = select(prob, &groups).map_or(smallest, |c| c.mapping);
         debug_assert!(check(&found, prob, hw).is_ok());
         Ok(found)
     }
@@ -144,6 +135,30 @@ impl SearchCache {
     }
 }
 
+/// The two passes of the `energy` objective over the groups a point visits.
+fn select(prob: &ConvProblem, groups: &[&Group]) -> Option<Candidate> {
+    let mut least: Option<Candidate> = None;
+    for c in groups.iter().filter_map(|g| g.least) {
+        least = Some(match least {
+            Some(top) if !energy_beats(prob, &c, &top) => top,
+            _ => c,
+        });
+    }
+    let least = least?;
+    let cap = least.energy * (1.0 + ENERGY_BAND);
+    let mut best: Option<Candidate> = None;
+    for g in groups {
+        let within = g.stairs.partition_point(|c| c.energy <= cap);
+        let Some(c) = within.checked_sub(1).map(|i| g.stairs[i]) else {
+            continue;
+        };
+        if best.is_none_or(|b| compare(Objective::Edp, prob, &c, &b) == Ordering::Less) {
+            best = Some(c);
+        }
+    }
+    best
+}
+
 /// The first pass's rule (`Best::offer` with the `energy` objective): `c`
 /// replaces `top` when not clearly more energy and better in the energy order.
 fn energy_beats(prob: &ConvProblem, c: &Candidate, top: &Candidate) -> bool {
@@ -162,14 +177,30 @@ fn without_spads(hw: &HwConfig) -> HwConfig {
 }
 
 impl LayerGroups {
-    fn group(&self, p: u32, q: u32) -> Arc<Group> {
-        let lock = || self.groups.lock().expect("no panic while holding the lock");
-        if let Some(g) = lock().get(&(p, q)) {
-            return g.clone();
+    /// The scored groups of `keys`, in order. Groups that another thread is
+    /// scoring are waited for last, after scoring the unclaimed ones, so
+    /// threads that need the same groups share the work instead of
+    /// repeating it.
+    fn groups(&self, keys: &[(u32, u32)]) -> Vec<Arc<Slot>> {
+        let slots: Vec<Arc<Slot>> = {
+            let mut map = self.groups.lock().expect("no panic while holding the lock");
+            keys.iter()
+                .map(|k| map.entry(*k).or_default().clone())
+                .collect()
+        };
+        let score = |slot: &Slot, &(p, q): &(u32, u32)| {
+            slot.group
+                .get_or_init(|| score_group(&self.prob, &self.hw, p, q));
+        };
+        for (slot, key) in slots.iter().zip(keys) {
+            if !slot.claimed.swap(true, AtomicOrdering::Relaxed) {
+                score(slot, key);
+            }
         }
-        // Scored outside the lock; a race only scores the same group twice.
-        let g = Arc::new(score_group(&self.prob, &self.hw, p, q));
-        lock().entry((p, q)).or_insert(g).clone()
+        for (slot, key) in slots.iter().zip(keys) {
+            score(slot, key);
+        }
+        slots
     }
 }
 
