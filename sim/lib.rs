@@ -15,6 +15,7 @@ pub mod hw;
 pub mod mapping;
 #[cfg(feature = "onnx")]
 pub mod onnx;
+pub mod prune;
 pub mod report;
 pub mod stats;
 pub mod sweep;

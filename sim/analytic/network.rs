@@ -1,6 +1,6 @@
 //! Whole networks: map and estimate every layer, in parallel, in order.
 
-use super::{estimate_eltwise, evaluate, model::LayerModel, LayerEstimate};
+use super::{estimate_eltwise, estimate_global_pool, evaluate, model::LayerModel, LayerEstimate};
 use crate::hw::HwConfig;
 use crate::mapping::{self, MapError, MappingSet, Objective, RowStationaryMapping, SearchCache};
 use crate::stats::LayerResult;
@@ -119,6 +119,25 @@ fn estimate_network_with(
         .collect()
 }
 
+/// Maps (or takes the pinned mapping of) and estimates only layer `index`
+/// of `net`, exactly as [`estimate_network`] would: for planners that change
+/// one layer at a time and must not re-estimate the rest.
+///
+/// # Panics
+/// When `index` is not a layer of `net`.
+pub fn estimate_network_layer(
+    net: &Network,
+    index: usize,
+    hw: &HwConfig,
+    opts: &EstimateOptions,
+) -> Result<LayerResult, AnalyticError> {
+    let batch = opts.batch.unwrap_or(net.batch);
+    if batch == 0 {
+        return Err(AnalyticError::ZeroBatch);
+    }
+    estimate_one(net, &net.layers[index], batch, hw, opts, None)
+}
+
 fn check_pinned_names(net: &Network, pinned: &MappingSet) -> Result<(), AnalyticError> {
     for name in pinned.layers() {
         match net.layer(name) {
@@ -176,6 +195,22 @@ fn estimate_one(
                 inputs,
                 layer.output,
                 batch,
+                &layer.sparsity,
+                layer.reads_network_input(),
+                hw,
+            );
+            (None, est, 0)
+        }
+        LayerWork::GlobalPool {
+            batch,
+            channels,
+            plane,
+            ..
+        } => {
+            let est = estimate_global_pool(
+                batch,
+                channels,
+                plane,
                 &layer.sparsity,
                 layer.reads_network_input(),
                 hw,

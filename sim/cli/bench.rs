@@ -26,6 +26,11 @@ enum Bench {
     /// A 1,000-point analytic sweep of AlexNet (GLB x filter spad x psum spad).
     #[command(after_help = "Example:\n  cargo run --release -- bench sweep")]
     Sweep(super::bench_sweep::SweepBench),
+    /// Cycle-level simulation with functional outputs (default: AlexNet CONV1-5).
+    #[command(
+        after_help = "Example:\n  cargo run --release -- bench simulate --layers conv1,conv2 --threads 2"
+    )]
+    Simulate(super::bench_simulate::SimulateBench),
 }
 
 /// Arguments of `eyesim bench estimate`.
@@ -49,6 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.bench {
         Bench::Estimate(b) => run_estimate(b),
         Bench::Sweep(b) => super::bench_sweep::run(b),
+        Bench::Simulate(b) => super::bench_simulate::run(b),
     }
 }
 

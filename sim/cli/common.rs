@@ -2,8 +2,11 @@
 //! hardware. Use them with `#[command(flatten)]`.
 
 use anyhow::Context;
+use eyesim::analytic::EstimateOptions;
 use eyesim::hw::{self, HwConfig, HwSource};
+use eyesim::mapping::{MappingSet, Objective};
 use eyesim::workload::{self, Network};
+use std::path::PathBuf;
 
 /// `--net NAME|FILE`: a built-in network or a trace file.
 #[derive(clap::Args, Debug, Clone)]
@@ -42,4 +45,178 @@ impl HwArg {
     pub fn source(&self) -> anyhow::Result<HwSource> {
         HwSource::open(&self.hw).with_context(|| format!("opening hardware config `{}`", self.hw))
     }
+}
+
+/// The options every model-running command shares: network, hardware,
+/// mapper objective, batch, sparsity and pinned mappings.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ModelArgs {
+    #[command(flatten)]
+    pub net: NetArg,
+    #[command(flatten)]
+    pub hw: HwArg,
+    /// What the mapper minimizes: energy (the best energy × cycles among the
+    /// mappings within 10% of the least energy), cycles, or edp.
+    #[arg(long, default_value = "energy", value_parser = parse_objective)]
+    pub objective: Objective,
+    /// Images per batch (default: the network's).
+    #[arg(long, value_name = "N")]
+    pub batch: Option<u32>,
+    /// Ignore all sparsity (every weight non-zero, no zero activations).
+    #[arg(long)]
+    pub dense: bool,
+    /// Pin mappings from a mappings.toml; layers not in it are searched.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+}
+
+fn parse_objective(s: &str) -> Result<Objective, String> {
+    s.parse()
+}
+
+impl ModelArgs {
+    /// Loads the network (densified with `--dense`, with `--batch` applied),
+    /// the hardware, and the estimate options (objective, pinned mappings).
+    pub fn load(&self) -> anyhow::Result<(Network, HwConfig, EstimateOptions)> {
+        let mut net = self.net.load()?;
+        if self.dense {
+            net = net.densified();
+        }
+        if let Some(b) = self.batch {
+            anyhow::ensure!(b > 0, "--batch must be at least 1");
+            net.batch = b;
+        }
+        let hw = self.hw.load()?;
+        let pinned = match &self.mapping {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                MappingSet::from_toml_str(&text, &path.display().to_string())?
+            }
+            None => MappingSet::new(),
+        };
+        let opts = EstimateOptions {
+            objective: self.objective,
+            pinned,
+            batch: None,
+            threads: 0,
+        };
+        Ok((net, hw, opts))
+    }
+
+    /// `DIR` if given, else `results/<prefix><net>-<hw>`.
+    pub fn out_dir(
+        &self,
+        out: &Option<PathBuf>,
+        prefix: &str,
+        net: &Network,
+        hw: &HwConfig,
+    ) -> PathBuf {
+        out.clone()
+            .unwrap_or_else(|| PathBuf::from(format!("results/{prefix}{}-{}", net.name, hw.name)))
+    }
+}
+
+/// The options of commands that run the simulator on data.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimDataArgs {
+    /// Comma-separated layer names to simulate (default: all).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub layers: Vec<String>,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Read real data from DIR/<layer>.{ifmap,weights,bias}.npy instead.
+    #[arg(long, value_name = "DIR")]
+    pub weights: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results never depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+impl SimDataArgs {
+    /// Indices of the layers named by `--layers` (all when empty), in
+    /// network order; an unknown name suggests the closest one.
+    pub fn select(&self, net: &Network) -> anyhow::Result<Vec<usize>> {
+        if self.layers.is_empty() {
+            return Ok((0..net.layers.len()).collect());
+        }
+        let mut out = Vec::new();
+        for name in &self.layers {
+            let Some(i) = net.layers.iter().position(|l| &l.name == name) else {
+                let best = net
+                    .layers
+                    .iter()
+                    .map(|l| (strsim::jaro_winkler(&l.name, name), &l.name))
+                    .max_by(|a, b| a.0.total_cmp(&b.0));
+                let hint = best.map_or(String::new(), |(_, n)| format!(" (did you mean `{n}`?)"));
+                anyhow::bail!(
+                    "--layers: network `{}` has no layer `{name}`{hint}",
+                    net.name
+                );
+            };
+            out.push(i);
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Worker threads: `--threads`, else every core.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+}
+
+/// Writes `accesses.csv` and `layers.csv` of `rows` into `dir`, atomically.
+pub fn write_result_csvs(
+    dir: &std::path::Path,
+    rows: &[eyesim::stats::LayerResult],
+    hw: &HwConfig,
+) -> anyhow::Result<()> {
+    use eyesim::stats;
+    let unit = hw.energy.unit;
+    write_files(
+        dir,
+        vec![
+            ("accesses.csv", stats::csv::accesses_csv(rows, unit)),
+            (
+                "layers.csv",
+                stats::csv::layers_csv(rows, unit, hw.clock.core_mhz),
+            ),
+        ],
+    )
+}
+
+/// Writes each `(name, bytes)` into `dir`, atomically.
+pub fn write_files(dir: &std::path::Path, files: Vec<(&str, Vec<u8>)>) -> anyhow::Result<()> {
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        eyesim::stats::write_atomic(&path, &bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A per-layer progress bar on stderr; hidden when stderr is not a
+/// terminal or when `quiet`.
+pub fn layer_progress(layers: usize, quiet: bool) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let bar = ProgressBar::with_draw_target(
+        Some(layers as u64),
+        if quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>10} [{bar:30}] {pos}/{len} layers {msg} ({elapsed})",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar
 }

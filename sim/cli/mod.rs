@@ -1,6 +1,7 @@
 //! Subcommands. Each lives in its own file with its `Args` and `run`.
 
 mod bench;
+mod bench_simulate;
 mod bench_sweep;
 mod common;
 mod crosscheck;
@@ -9,6 +10,7 @@ mod estimate;
 mod import;
 mod merge;
 mod plot;
+mod prune;
 mod run;
 mod show;
 mod simulate;
@@ -66,6 +68,11 @@ enum Command {
         after_help = "Example:\n  eyesim merge out/shard-1 out/shard-2 out/shard-3 -o out/all"
     )]
     Merge(merge::Args),
+    /// Plan energy-aware pruning: prune the most energy-hungry layers first.
+    #[command(
+        after_help = "Example:\n  eyesim prune                                   # AlexNet, Deep Compression floors, 3.7x target\n  eyesim prune --net vgg16 --floor 0.2 --target-reduction 2 --step 0.9"
+    )]
+    Prune(prune::Args),
     /// Draw SVG plots from estimate, run or sweep outputs.
     #[command(after_help = "Example:\n  eyesim plot results/alexnet-eyeriss-v1")]
     Plot(plot::Args),
@@ -87,6 +94,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Run(a) => run::run(a),
         Command::Sweep(a) => sweep::run(a),
         Command::Merge(a) => merge::run(a),
+        Command::Prune(a) => prune::run(a),
         Command::Plot(a) => plot::run(a),
         Command::Bench(a) => bench::run(a),
     }

@@ -1,13 +1,15 @@
 //! `eyesim validate`: checks hwconfig and trace files, reporting every failure.
 
-use eyesim::{hw, workload};
+use eyesim::{hw, prune, workload};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `eyesim validate`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Files to check. A file with a `[network]` or `[[layer]]` table, or one
-    /// under a `traces/` directory, is a trace; anything else a hwconfig.
+    /// Files to check. `<net>-floors.toml` is a pruning floors file for the
+    /// built-in network `<net>`; a file with a `[network]` or `[[layer]]`
+    /// table, or one under a `traces/` directory, is a trace; anything else a
+    /// hwconfig.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 }
@@ -15,11 +17,16 @@ pub struct Args {
 /// What a file is, judged by its content first, then its location.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FileKind {
+    /// Pruning floors for the network named by the file (`<net>-floors.toml`).
+    Floors,
     Trace,
     HwConfig,
 }
 
 fn detect(path: &Path, text: &str) -> FileKind {
+    if floors_network(path).is_some() {
+        return FileKind::Floors;
+    }
     if let Ok(table) = text.parse::<toml::Table>() {
         if table.contains_key("network") || table.contains_key("layer") {
             return FileKind::Trace;
@@ -36,11 +43,28 @@ fn detect(path: &Path, text: &str) -> FileKind {
     }
 }
 
+/// `alexnet` for `.../alexnet-floors.toml`.
+fn floors_network(path: &Path) -> Option<&str> {
+    path.file_name()?.to_str()?.strip_suffix("-floors.toml")
+}
+
 /// Checks one file; `Ok` carries a one-line description.
 fn check(path: &Path) -> Result<String, String> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{origin}: cannot read: {e}"))?;
     match detect(path, &text) {
+        FileKind::Floors => {
+            let name = floors_network(path).unwrap_or_default();
+            let net = workload::load(name).map_err(|e| format!("{origin}: {e}"))?;
+            let f = prune::Floors::uniform(1.0)
+                .and_then(|f| f.with_file(&text, &origin, &net))
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "pruning floors for `{}`: {} layers",
+                net.name,
+                f.per_layer.len()
+            ))
+        }
         FileKind::Trace => {
             let n = workload::from_toml_str(&text, &origin).map_err(|e| e.to_string())?;
             Ok(format!(

@@ -8,9 +8,11 @@
 //! the simulator sees the actual data; cycles differ because the analytic
 //! timing is an estimate of the simulated contention.
 
+mod both;
 pub mod chip;
 mod parity;
 
+pub use both::{run_both, BothError, BothOptions, BothResults};
 pub use parity::parity_svg;
 
 use crate::stats::{LayerResult, Level, LEVELS, TENSORS};

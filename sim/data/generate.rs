@@ -18,9 +18,13 @@
 //! `round(ofmap_zero_fraction · ofmap values)`, so the achieved fraction
 //! differs from the target only through ties among equal psums (and, in
 //! extreme cases, through 16-bit wrapping of `psum + bias`). Pooling layers
-//! and layers without ReLU get bias 0: their ofmap zero fraction follows
-//! from the data (a max-pool output is zero only when its whole window is),
-//! not from `ofmap_zero_fraction`.
+//! get bias 0: their ofmap zero fraction follows from the data (a max-pool
+//! output is zero only when its whole window is). A layer without ReLU gets,
+//! per filter, the smallest-magnitude bias that leaves no output exactly
+//! zero: a trained layer's signed outputs are essentially never exactly
+//! zero, while small synthetic 16-bit sums hit zero by chance, and those
+//! chance zeros would shrink the RLC-coded ofmap below the dense size that
+//! `ofmap_zero_fraction = 0` (the only value a non-ReLU layer has) promises.
 
 use super::reference::{apply_finalize, reference_psums};
 use super::LayerData;
@@ -75,8 +79,12 @@ pub fn generate_with_reference(
         bias: vec![0; (prob.g * prob.m) as usize],
     };
     let mut ofmap = reference_psums(prob, &data, product_shift);
-    if prob.relu && prob.op == Op::Mac {
-        data.bias = calibrate_bias(prob, &ofmap);
+    if prob.op == Op::Mac {
+        data.bias = if prob.relu {
+            calibrate_bias(prob, &ofmap)
+        } else {
+            zero_free_bias(prob, &ofmap)
+        };
     }
     apply_finalize(prob, &data.bias, &mut ofmap);
     (data, ofmap)
@@ -174,6 +182,30 @@ fn calibrate_bias(prob: &ConvProblem, psums: &[i16]) -> Vec<i16> {
             }
             values.sort_unstable();
             bias_for(&values, target)
+        })
+        .collect()
+}
+
+/// Per-filter biases of smallest magnitude (0, 1, −1, 2, −2, …) such that
+/// no output `psum + bias` (wrapping) of the filter is exactly zero.
+fn zero_free_bias(prob: &ConvProblem, psums: &[i16]) -> Vec<i16> {
+    let filters = (prob.g * prob.m) as usize;
+    let plane = (prob.e * prob.f) as usize;
+    let mut hit = vec![false; 1 << 16];
+    (0..filters)
+        .map(|k| {
+            hit.iter_mut().for_each(|h| *h = false);
+            for img in 0..prob.n as usize {
+                let start = (img * filters + k) * plane;
+                for &v in &psums[start..start + plane] {
+                    hit[usize::from(v as u16)] = true;
+                }
+            }
+            // A bias b zeroes the outputs whose psum is −b.
+            (0..=i16::MAX)
+                .flat_map(|b| [b, -b])
+                .find(|&b| !hit[usize::from(b.wrapping_neg() as u16)])
+                .unwrap_or(0)
         })
         .collect()
 }

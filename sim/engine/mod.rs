@@ -1,1 +1,289 @@
-//! (engine: to be written)
+//! The cycle-level discrete-event simulator.
+//!
+//! [`simulate_layer`] executes one layer's [`RowStationaryMapping`] on a
+//! modelled chip with real data: the top controller walks the loop nest of
+//! `docs/dataflow.md`, the DRAM link RLC-codes feature maps, the GLB holds
+//! real tiles, the GINs multicast words under FIFO flow control, PEs run
+//! the MACs, psums climb the chains and leave on the GON. Every access is
+//! counted where it happens, and the ofmap is checked bit for bit against
+//! the reference convolution. The core does no I/O.
+
+mod controller;
+mod datapath;
+mod dram;
+mod eltwise;
+mod glb;
+mod kernel;
+mod network;
+mod pass;
+mod pe;
+mod plan;
+mod reduce;
+mod stats;
+mod trace;
+
+pub use eltwise::{simulate_eltwise, EltwiseLayer};
+pub use network::{layer_seed, simulate_network, simulate_network_with, LayerSim, NetworkOptions};
+pub use stats::{components_csv, ComponentStats, DramStats, GlbStats, LinkStats, PeStats};
+pub use trace::{chrome_trace, span_bound, TraceSpan, Track, BYTES_PER_SPAN};
+
+use crate::data::LayerData;
+use crate::hw::HwConfig;
+use crate::mapping::{Geometry, RowStationaryMapping};
+use crate::stats::LevelCounts;
+use crate::workload::ConvProblem;
+
+/// Options of one simulation.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Layer name used in error messages.
+    pub layer: String,
+    /// Record busy spans for an event trace.
+    pub trace: bool,
+    /// Compare the ofmap with the reference convolution (on by default).
+    pub check: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            layer: "layer".into(),
+            trace: false,
+            check: true,
+        }
+    }
+}
+
+/// What the simulation of one layer measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimResult {
+    /// Every access and MAC, counted event by event.
+    pub counts: LevelCounts,
+    /// Core cycles with DRAM transfers serialized as on the chip.
+    pub cycles: u64,
+    /// Core cycles of the same run with DRAM time hidden.
+    pub processing_cycles: u64,
+    /// PEs in the mapping's footprint (`R·e·r·t·g`).
+    pub active_pes: u32,
+    /// Per-component activity.
+    pub stats: ComponentStats,
+    /// Busy spans, when [`SimOptions::trace`] was set.
+    pub trace: Option<Vec<TraceSpan>>,
+    /// The ofmap as written to DRAM, `[N][G·M][E][F]`, after the RLC round trip.
+    pub ofmap: Vec<i16>,
+}
+
+/// Why a simulation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The mapping does not fit the problem or the hardware.
+    #[error("layer {layer}: mapping {mapping} cannot run: {reason}")]
+    IllegalMapping {
+        /// Layer name.
+        layer: String,
+        /// The mapping.
+        mapping: String,
+        /// The violated limit.
+        reason: String,
+    },
+    /// The operand tensors do not have the problem's shapes.
+    #[error("layer {layer}: {reason}")]
+    BadData {
+        /// Layer name.
+        layer: String,
+        /// What does not match.
+        reason: String,
+    },
+    /// The simulated ofmap differs from the reference convolution.
+    #[error(
+        "layer {layer}: simulated ofmap differs from the reference at image {image}, \
+         channel {channel}, row {row}, column {col}: simulated {got}, reference {want}"
+    )]
+    Mismatch {
+        /// Layer name.
+        layer: String,
+        /// Image.
+        image: u32,
+        /// Output channel (over all groups).
+        channel: u32,
+        /// Ofmap row.
+        row: u32,
+        /// Ofmap column.
+        col: u32,
+        /// Simulated value.
+        got: i16,
+        /// Reference value.
+        want: i16,
+    },
+    /// An internal inconsistency (a simulator bug).
+    #[error("layer {layer}: simulator failure: {reason}")]
+    Internal {
+        /// Layer name.
+        layer: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Simulates one layer on real data and checks its ofmap against
+/// `data::reference` (unless `opts.check` is off).
+pub fn simulate_layer(
+    prob: &ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+    data: &LayerData,
+    opts: &SimOptions,
+) -> Result<SimResult, SimError> {
+    check_data(prob, data, &opts.layer)?;
+    let reference = opts
+        .check
+        .then(|| crate::data::reference(prob, data, hw.pe.product_shift));
+    run(prob, mapping, hw, data, reference.as_deref(), opts)
+}
+
+/// [`simulate_layer`] with the reference ofmap supplied by the caller (for
+/// example from `data::generate_with_reference`, which computes it anyway).
+pub fn simulate_layer_against(
+    prob: &ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+    data: &LayerData,
+    reference: &[i16],
+    opts: &SimOptions,
+) -> Result<SimResult, SimError> {
+    check_data(prob, data, &opts.layer)?;
+    run(prob, mapping, hw, data, Some(reference), opts)
+}
+
+fn check_data(prob: &ConvProblem, data: &LayerData, layer: &str) -> Result<(), SimError> {
+    data.check(prob).map_err(|e| SimError::BadData {
+        layer: layer.into(),
+        reason: e.to_string(),
+    })
+}
+
+fn run(
+    prob: &ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+    data: &LayerData,
+    reference: Option<&[i16]>,
+    opts: &SimOptions,
+) -> Result<SimResult, SimError> {
+    let layer = || opts.layer.clone();
+    if let Err(reason) = executable(prob, mapping, hw) {
+        return Err(SimError::IllegalMapping {
+            layer: layer(),
+            mapping: mapping.summary(),
+            reason,
+        });
+    }
+    let ops = datapath::Operands {
+        ifmap: &data.ifmap,
+        weights: &data.weights,
+        bias: &data.bias,
+    };
+    let out = controller::run_layer(prob, mapping, hw, ops, opts.trace).map_err(|reason| {
+        SimError::Internal {
+            layer: layer(),
+            reason,
+        }
+    })?;
+    if let Some(want) = reference {
+        check_ofmap(prob, &out.ofmap, want, &opts.layer)?;
+    }
+    let trace = out.trace.map(|mut r| {
+        trace::merge_spans(&mut r.spans);
+        r.spans
+    });
+    Ok(SimResult {
+        counts: out.counts,
+        cycles: out.cycles,
+        processing_cycles: out.processing_cycles,
+        active_pes: prob.r * mapping.e * mapping.r * mapping.t * mapping.g,
+        stats: out.stats,
+        trace,
+        ofmap: out.ofmap,
+    })
+}
+
+/// The limits the simulator itself relies on (the mapper's legality check
+/// adds the GLB capacity, which the simulator does not need).
+fn executable(prob: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig) -> Result<(), String> {
+    let fields = [m.e, m.r, m.t, m.g, m.p, m.q, m.n, m.m];
+    if fields.contains(&0) {
+        return Err("every mapping field must be at least 1".into());
+    }
+    let Some(geo) = Geometry::new(m, prob, &hw.array) else {
+        return Err(format!(
+            "a set of {} filter rows x {} columns does not fit the {}x{} array",
+            prob.r, m.e, hw.array.rows, hw.array.cols
+        ));
+    };
+    let checks = [
+        (m.e <= prob.e, format!("e = {} > E = {}", m.e, prob.e)),
+        (m.n <= prob.n, format!("n = {} > N = {}", m.n, prob.n)),
+        (m.m <= prob.m, format!("m = {} > M = {}", m.m, prob.m)),
+        (m.g <= prob.g, format!("g = {} > G = {}", m.g, prob.g)),
+        (
+            m.r * m.t * m.g <= geo.capacity(),
+            format!(
+                "r·t·g = {} > {} set copies",
+                m.r * m.t * m.g,
+                geo.capacity()
+            ),
+        ),
+        (
+            m.q * prob.s <= hw.pe.ifmap_spad_words,
+            format!(
+                "q·S = {} > ifmap spad {}",
+                m.q * prob.s,
+                hw.pe.ifmap_spad_words
+            ),
+        ),
+        (
+            m.p <= hw.pe.psum_spad_words,
+            format!("p = {} > psum spad {}", m.p, hw.pe.psum_spad_words),
+        ),
+        (
+            !prob.op.has_weights() || m.p * m.q * prob.s <= hw.pe.filter_spad_words,
+            format!(
+                "p·q·S = {} > filter spad {}",
+                m.p * m.q * prob.s,
+                hw.pe.filter_spad_words
+            ),
+        ),
+    ];
+    match checks.into_iter().find(|(ok, _)| !ok) {
+        Some((_, why)) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// First position where `got` and `want` differ, as a [`SimError::Mismatch`].
+fn check_ofmap(prob: &ConvProblem, got: &[i16], want: &[i16], layer: &str) -> Result<(), SimError> {
+    let Some(i) = got.iter().zip(want).position(|(a, b)| a != b) else {
+        if got.len() == want.len() {
+            return Ok(());
+        }
+        return Err(SimError::Internal {
+            layer: layer.into(),
+            reason: format!("ofmap has {} values, reference {}", got.len(), want.len()),
+        });
+    };
+    let (e, f) = (prob.e as usize, prob.f as usize);
+    let plane = i / (e * f);
+    let channels = (prob.g * prob.m) as usize;
+    Err(SimError::Mismatch {
+        layer: layer.into(),
+        image: (plane / channels) as u32,
+        channel: (plane % channels) as u32,
+        row: ((i / f) % e) as u32,
+        col: (i % f) as u32,
+        got: got[i],
+        want: want[i],
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,6 @@
 //! The canonical convolution problem that runs on the PE array.
 
-use super::{Layer, LayerKind, PoolKind, Sparsity};
+use super::{FmapShape, Layer, LayerKind, PoolKind, PoolParams, Sparsity};
 use serde::{Deserialize, Serialize};
 
 /// What each tap of the 1-D primitive does.
@@ -152,6 +152,21 @@ pub enum LayerWork {
         /// Values per operand for the whole batch.
         elements: u64,
     },
+    /// Global pooling (the window is the whole input plane, the output 1×1):
+    /// every value is used exactly once, so the row-stationary array offers
+    /// no reuse; the GLB-side datapath reduces each (image, channel) plane
+    /// as it streams through, like element-wise additions. This also maps
+    /// windows taller than the array (SqueezeNet's 13×13 `pool10`).
+    GlobalPool {
+        /// Max or average.
+        op: Op,
+        /// Images.
+        batch: u32,
+        /// Channels (planes per image).
+        channels: u32,
+        /// Values per plane (H·W).
+        plane: u64,
+    },
     /// Concatenation: pure addressing in DRAM, no data movement.
     Free,
 }
@@ -209,6 +224,15 @@ impl LayerWork {
                 s: i.w,
                 ..base
             }),
+            LayerKind::Pool(p) if is_global(p, i, o) => LayerWork::GlobalPool {
+                op: match p.kind {
+                    PoolKind::Max => Op::Max,
+                    PoolKind::Avg => Op::Avg,
+                },
+                batch,
+                channels: i.c,
+                plane: u64::from(i.h) * u64::from(i.w),
+            },
             LayerKind::Pool(p) => LayerWork::Array(ConvProblem {
                 op: match p.kind {
                     PoolKind::Max => Op::Max,
@@ -233,6 +257,11 @@ impl LayerWork {
             LayerKind::Concat => LayerWork::Free,
         }
     }
+}
+
+/// Whether a pooling window covers the whole (unpadded) input plane.
+fn is_global(p: &PoolParams, i: FmapShape, o: FmapShape) -> bool {
+    p.kernel == [i.h, i.w] && p.padding == [0; 4] && o.h == 1 && o.w == 1
 }
 
 /// The zero fraction of a pooling layer's output. Pooling has no bias to

@@ -83,10 +83,25 @@ fn isca16_fig10_energy_breakdown_within_10_percent() {
 }
 
 #[test]
+fn every_shipped_network_maps_on_the_shipped_chips() {
+    for hw_name in ["eyeriss-v1", "eyeriss-isca16-256pe"] {
+        let hw = hw::load(hw_name).unwrap();
+        for name in workload::builtin_names() {
+            let net = workload::load(name).unwrap();
+            let rs = estimate_network(&net, &hw, &EstimateOptions::default())
+                .unwrap_or_else(|e| panic!("{name} on {hw_name}: {e}"));
+            assert_eq!(rs.len(), net.layers.len());
+            for (r, l) in rs.iter().zip(&net.layers) {
+                let on_array = matches!(LayerWork::of(l, 1), LayerWork::Array(_));
+                assert_eq!(r.mapping.is_some(), on_array, "{name}/{}", l.name);
+            }
+        }
+    }
+}
+
+#[test]
 fn data_movement_dominates_every_dense_conv_layer() {
     let hw = hw::load("eyeriss-v1").unwrap();
-    // Layer by layer: some shipped networks have pooling layers that no
-    // mapping fits on eyeriss-v1 (SqueezeNet's 13×13 global pool).
     for name in workload::builtin_names() {
         let net = workload::load(name).unwrap().densified();
         for layer in &net.layers {

@@ -96,7 +96,7 @@ fn validate_accepts_every_shipped_file() {
     assert!(ok, "{err}");
     assert_eq!(
         out.lines().filter(|l| l.starts_with("ok ")).count(),
-        9,
+        10,
         "{out}"
     );
 }

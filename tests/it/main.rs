@@ -7,6 +7,9 @@ mod hwconfig;
 mod mapping;
 #[cfg(feature = "onnx")]
 mod onnx;
+mod prune;
+mod simulate;
+mod simulate_cli;
 mod sweep;
 mod workload;
 mod workload_errors;

@@ -1,0 +1,122 @@
+//! `eyesim bench simulate`: wall time, simulated MACs/s and cycles/s of
+//! the cycle-level simulator with functional outputs (data generated and
+//! every ofmap checked against the reference), and peak memory.
+
+use super::common::HwArg;
+use anyhow::Context;
+use eyesim::workload;
+use std::time::{Duration, Instant};
+
+/// Arguments of `eyesim bench simulate`.
+#[derive(clap::Args)]
+pub struct SimulateBench {
+    /// Network (built-in name or trace file).
+    #[arg(long, default_value = "alexnet")]
+    net: String,
+    #[command(flatten)]
+    hw: HwArg,
+    /// Layers to simulate, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "conv1,conv2,conv3,conv4,conv5"
+    )]
+    layers: Vec<String>,
+    /// Images per batch (default: the network's).
+    #[arg(long, value_name = "N")]
+    batch: Option<u32>,
+    /// Timed runs; the table shows the fastest and the median.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Worker threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+/// Peak resident set size of this process in KiB (Linux), if known.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs `eyesim bench simulate`.
+pub fn run(b: SimulateBench) -> anyhow::Result<()> {
+    use eyesim::engine::{simulate_network, NetworkOptions};
+    use eyesim::mapping::{self, Objective};
+    use eyesim::workload::LayerWork;
+    if cfg!(debug_assertions) {
+        eprintln!("warning: debug build; measure with `cargo run --release -- bench simulate`");
+    }
+    let hw = b.hw.load()?;
+    let mut net = workload::load(&b.net).with_context(|| format!("loading network `{}`", b.net))?;
+    if let Some(n) = b.batch {
+        net.batch = n.max(1);
+    }
+    let mut mappings = vec![None; net.layers.len()];
+    let mut layers = Vec::new();
+    for name in &b.layers {
+        let i = net
+            .layers
+            .iter()
+            .position(|l| &l.name == name)
+            .with_context(|| format!("network `{}` has no layer `{name}`", net.name))?;
+        if let LayerWork::Array(p) = LayerWork::of(&net.layers[i], net.batch) {
+            mappings[i] = Some(
+                mapping::search(&p, &hw, Objective::Energy)
+                    .with_context(|| format!("mapping layer `{name}`"))?,
+            );
+        }
+        layers.push(i);
+    }
+    let threads = if b.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        b.threads
+    };
+    let opts = NetworkOptions {
+        layers,
+        seed: 1,
+        weights: None,
+        threads,
+        trace: false,
+        check: true,
+    };
+    let mut times: Vec<Duration> = Vec::new();
+    let (mut macs, mut performed, mut cycles, mut events) = (0u64, 0u64, 0u64, 0u64);
+    for _ in 0..b.repeat.max(1) {
+        let start = Instant::now();
+        let res = simulate_network(&net, &hw, &mappings, &opts)
+            .with_context(|| format!("simulating `{}`", net.name))?;
+        times.push(start.elapsed());
+        macs = res.iter().map(|r| r.row.counts.macs.algorithmic).sum();
+        performed = res.iter().map(|r| r.row.counts.macs.performed).sum();
+        cycles = res.iter().map(|r| r.row.cycles).sum();
+        events = res.iter().map(|r| r.sim.stats.events).sum();
+    }
+    times.sort();
+    let best = times[0].as_secs_f64();
+    println!(
+        "{} {} on {}, batch {}, {} threads, data generated + checked against the reference",
+        net.name,
+        b.layers.join(","),
+        hw.name,
+        net.batch,
+        threads
+    );
+    println!(
+        "{:>9} {:>10} {:>12} {:>14} {:>13} {:>12} {:>10}",
+        "min s", "median s", "MMAC/s", "perf. MMAC/s", "Mcycles/s", "Mevents/s", "peak MiB"
+    );
+    println!(
+        "{:>9.2} {:>10.2} {:>12.1} {:>14.1} {:>13.2} {:>12.2} {:>10}",
+        best,
+        times[times.len() / 2].as_secs_f64(),
+        macs as f64 / best / 1e6,
+        performed as f64 / best / 1e6,
+        cycles as f64 / best / 1e6,
+        events as f64 / best / 1e6,
+        peak_rss_kib().map_or("?".into(), |k| (k / 1024).to_string())
+    );
+    Ok(())
+}

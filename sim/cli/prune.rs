@@ -1,0 +1,246 @@
+//! `eyesim prune`: plan energy-aware pruning, prune the weights to the plan,
+//! write plan.csv, ranking.csv, weights.csv, pruned.toml, mappings.toml and
+//! weights/*.npy, and print a summary.
+
+use super::common::{HwArg, NetArg};
+use anyhow::Context;
+use eyesim::mapping::Objective;
+use eyesim::prune::{self, output, Floors, PruneOptions, WeightSource};
+use eyesim::stats::write_atomic;
+use eyesim::workload::{self, Network};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `eyesim prune`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    net: NetArg,
+    #[command(flatten)]
+    hw: HwArg,
+    /// Multiplicative density step per pruning step, in (0, 1).
+    #[arg(long, default_value_t = 0.8, value_name = "FACTOR")]
+    step: f64,
+    /// Stop once the network energy is baseline / FACTOR.
+    #[arg(long, default_value_t = 3.7, value_name = "FACTOR")]
+    target_reduction: f64,
+    /// Density floor of every layer not in --floors (default 0.1). Given
+    /// alone, it replaces the built-in floors of the network.
+    #[arg(long, value_name = "DENSITY")]
+    floor: Option<f64>,
+    /// Per-layer floors, `layer = density` (default for alexnet:
+    /// traces/alexnet-floors.toml, Deep Compression's densities).
+    #[arg(long, value_name = "FILE")]
+    floors: Option<PathBuf>,
+    /// What the mapper minimizes when a layer is re-mapped.
+    #[arg(long, default_value = "energy", value_parser = |s: &str| s.parse::<Objective>())]
+    objective: Objective,
+    /// Real layer data: DIR/<layer>.{ifmap,weights,bias}.npy (int16). Without
+    /// it, seeded synthetic data (--seed) is pruned.
+    #[arg(long, value_name = "DIR")]
+    weights: Option<PathBuf>,
+    /// Seed of the synthetic data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Simulate every pruned layer with the cycle-level simulator and
+    /// compare its energy with the analytic estimate.
+    #[arg(long)]
+    verify: bool,
+    /// Largest accepted relative difference of simulated and analytic layer energy.
+    #[arg(long, default_value_t = 0.05, value_name = "FRACTION")]
+    tolerance: f64,
+    /// Output directory (default: results/prune-<net>-<hw>/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// Runs `eyesim prune`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let net = args.net.load()?;
+    let hw = args.hw.load()?;
+    let (floors, floors_note) = floors(&args, &net)?;
+    let opts = PruneOptions {
+        step: args.step,
+        target_reduction: args.target_reduction,
+        floors,
+        objective: args.objective,
+        threads: 0,
+    };
+    let plan = prune::plan(&net, &hw, &opts)
+        .with_context(|| format!("planning the pruning of `{}` on `{}`", net.name, hw.name))?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("results/prune-{}-{}", net.name, hw.name)));
+    print!("{}", output::summary(&plan));
+    println!("{floors_note}");
+
+    let unit = plan.hw.energy.unit.label();
+    let ranks = prune::ranking(&plan.original, &plan.baseline);
+    let mut pruned = plan.pruned.clone();
+    pruned.name = format!("{}-pruned", net.name);
+    let files: [(&str, Vec<u8>); 4] = [
+        ("plan.csv", output::plan_csv(&plan)),
+        ("ranking.csv", output::ranking_csv(&ranks, unit)),
+        ("pruned.toml", pruned_trace(&plan, &pruned).into_bytes()),
+        ("mappings.toml", plan.mappings().to_toml().into_bytes()),
+    ];
+    for (name, bytes) in files {
+        write(&out.join(name), &bytes)?;
+    }
+
+    let source = match &args.weights {
+        Some(dir) => WeightSource::Npy(dir),
+        None => WeightSource::Generated { seed: args.seed },
+    };
+    let weights_dir = out.join("weights");
+    let rows = prune::prune_network_weights(&plan, source, |row, prob, data| {
+        let path = weights_dir.join(format!("{}.weights.npy", row.layer));
+        let shape = [
+            u64::from(prob.g * prob.m),
+            prob.c.into(),
+            prob.r.into(),
+            prob.s.into(),
+        ];
+        eyesim::data::write_npy_i16(&path, &shape, &data.weights).map_err(|cause| {
+            prune::PruneError::Data {
+                layer: row.layer.clone(),
+                cause,
+            }
+        })
+    })
+    .context("pruning the layer weights")?;
+    write(&out.join("weights.csv"), &output::weights_csv(&plan, &rows))?;
+    print!("{}", ranking_table(&ranks));
+    print!("{}", weights_table(&rows));
+    println!(
+        "wrote {}/{{plan.csv,ranking.csv,weights.csv,pruned.toml,mappings.toml,weights/*.npy}}",
+        out.display()
+    );
+    if args.verify {
+        verify(&args, &plan, source, &out)?;
+    }
+    Ok(())
+}
+
+/// `--verify`: simulate the pruned layers, write verify.csv, fail on a gap.
+fn verify(
+    args: &Args,
+    plan: &prune::PrunePlan,
+    source: WeightSource<'_>,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let opts = prune::VerifyOptions {
+        tolerance: args.tolerance,
+        threads: 0,
+    };
+    let v = prune::verify(plan, source, &opts).context("verifying with the simulator")?;
+    write(
+        &out.join("verify.csv"),
+        &output::verify_csv(&v, plan.hw.energy.unit.label()),
+    )?;
+    print!("{}", output::verify_summary(plan, &v));
+    println!("wrote {}/verify.csv", out.display());
+    let bad: Vec<String> = v
+        .failures()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} ({}, {:+.2}%)",
+                r.layer,
+                r.stage.name(),
+                100.0 * r.rel_diff()
+            )
+        })
+        .collect();
+    if !bad.is_empty() {
+        anyhow::bail!(
+            "simulated energy differs from the analytic by more than {:.2}%: {}",
+            100.0 * args.tolerance,
+            bad.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_atomic(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The floors to use and a line saying where they came from.
+fn floors(args: &Args, net: &Network) -> anyhow::Result<(Floors, String)> {
+    let global = Floors::uniform(args.floor.unwrap_or(0.1))?;
+    if let Some(path) = &args.floors {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading floors file {}", path.display()))?;
+        let f = global.with_file(&text, &path.display().to_string(), net)?;
+        let note = format!("floors: {} (other layers {})", path.display(), f.global);
+        return Ok((f, note));
+    }
+    match (args.floor, prune::builtin_floors(&net.name)) {
+        (None, Some((origin, text))) => {
+            let f = global.with_file(text, origin, net)?;
+            let note = format!(
+                "floors: {origin} (built-in for {}; --floor or --floors to change)",
+                net.name
+            );
+            Ok((f, note))
+        }
+        _ => {
+            let note = format!("floors: {} for every layer", global.global);
+            Ok((global, note))
+        }
+    }
+}
+
+/// The pruned network as a trace, with a header saying how it was made.
+fn pruned_trace(plan: &prune::PrunePlan, pruned: &Network) -> String {
+    format!(
+        "# `{}` pruned by `eyesim prune` on `{}` (weight compression on): energy {:.3} -> {:.3} \
+         ({}), {:.3}x.\n# Estimate it with the planned mappings: \
+         eyesim estimate --net pruned.toml --hw <hw with weight_compression = true> \
+         --mapping mappings.toml\n{}",
+        plan.original.name,
+        plan.hw.name,
+        plan.baseline_energy(),
+        plan.final_energy(),
+        plan.hw.energy.unit.label(),
+        plan.reduction(),
+        workload::to_trace_toml(pruned)
+    )
+}
+
+fn weights_table(rows: &[prune::LayerPruning]) -> String {
+    let mut s =
+        String::from("\npruned weights (ofmap error: relative L2, reference convolution):\n");
+    let _ = writeln!(
+        s,
+        "{:<14} {:>12} {:>10} {:>10} {:>12}",
+        "layer", "weights", "planned", "achieved", "ofmap error"
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{:<14} {:>12} {:>10.4} {:>10.4} {:>12.4e}",
+            r.layer, r.weights, r.planned_density, r.density_after, r.ofmap_error
+        );
+    }
+    s
+}
+
+fn ranking_table(ranks: &[prune::LayerRank]) -> String {
+    let mut s = String::from("\nbaseline ranks (1 = largest):\n");
+    let _ = writeln!(
+        s,
+        "{:<14} {:>12} {:>6} {:>12} {:>6} {:>14} {:>6}",
+        "layer", "energy", "rank", "weights", "rank", "macs", "rank"
+    );
+    for r in ranks {
+        let _ = writeln!(
+            s,
+            "{:<14} {:>12.4e} {:>6} {:>12} {:>6} {:>14} {:>6}",
+            r.layer, r.energy, r.energy_rank, r.weights, r.weight_rank, r.macs, r.mac_rank
+        );
+    }
+    s
+}

@@ -1,0 +1,232 @@
+//! PE steps, psum chains and the GON within a pass.
+
+use super::{ceil_div, combine, identity, Ev, Flight, PassSim, Work, RING};
+use crate::engine::trace::Track;
+use crate::stats::{Level, Tensor};
+
+impl PassSim<'_, '_> {
+    /// Psum buffers a PE has: it may run ahead of its chain by that many columns.
+    fn buffers(&self, p_act: u32) -> u32 {
+        (self.ctx.hw.pe.psum_spad_words / p_act.max(1)).clamp(1, RING as u32 - 1)
+    }
+
+    /// Starts every step PE `k` can start now (data, filters, psum spad).
+    pub(super) fn try_start(&mut self, k: u32) {
+        let ki = k as usize;
+        loop {
+            let (s, p_act) = (self.pes[ki].next_step, self.pes[ki].role.p_act);
+            let yi = self.pes[ki].role.yi as usize;
+            if s >= self.total || self.ifg.delivered[yi] <= s {
+                return;
+            }
+            let bufs = self.buffers(p_act);
+            let pe = &self.pes[ki];
+            if s >= bufs && pe.passed < s + 1 - bufs {
+                return;
+            }
+            let spad_free = if s >= bufs {
+                pe.passed_at[((s - bufs) as usize) % RING]
+            } else {
+                0
+            };
+            let start = self
+                .q
+                .now()
+                .max(pe.done_at)
+                .max(self.ifg.done_at[yi * RING + s as usize % RING])
+                .max(pe.filters_at)
+                .max(spad_free);
+            self.gather_window(ki, s);
+            let hw = self.ctx.hw;
+            let pe = &mut self.pes[ki];
+            let dur = pe.compute_step(
+                s,
+                self.ctx.prob.op,
+                &hw.sparsity,
+                hw.pe.product_shift,
+                &mut self.pc,
+            );
+            pe.done_at = start + dur;
+            pe.ready_at[s as usize % RING] = start + dur + u64::from(hw.pe.mac_stages);
+            pe.next_step = s + 1;
+            pe.busy += dur;
+            let (pos, chain) = (pe.role.pos, pe.role.chain);
+            let bottom = pe.role.chain_pos == 0;
+            let full_row = self.ifg.record_start(yi, s, start, start + dur);
+            if let Some(tr) = self.trace.as_deref_mut() {
+                tr.span(Track::Pe(pos.0, pos.1), "taps", start, start + dur);
+            }
+            if bottom && self.spec.first_cc {
+                let p = self.chains[chain as usize].p_act as usize;
+                let mut vals = self.spare.pop().unwrap_or_default();
+                vals.clear();
+                vals.resize(p, identity(self.ctx.prob.op));
+                self.chains[chain as usize].flights.push_back(Flight {
+                    step: s,
+                    pos: 0,
+                    arrive: self.start,
+                    at_gon: false,
+                    vals,
+                });
+            }
+            self.work.push(Work::Propagate(chain));
+            if full_row {
+                self.maybe_send_ifmap();
+            }
+        }
+    }
+
+    /// Copies the PE's ifmap window for `step` out of the GLB tile (the
+    /// words the ifmap GIN delivered into its spad).
+    fn gather_window(&mut self, ki: usize, step: u32) {
+        let (prob, sp) = (self.ctx.prob, &self.spec);
+        let (img, f) = (step / prob.f, step % prob.f);
+        let pe = &mut self.pes[ki];
+        let r = pe.role;
+        let y = r.j * prob.u_h + r.i * prob.d_h;
+        let row = self.rows.slot_of[y as usize] as usize;
+        let rn = self.rows.needed() as usize;
+        let wp = prob.wp() as usize;
+        let x0 = (f * prob.u_w) as usize;
+        let dw = prob.d_w as usize;
+        let s_taps = prob.s as usize;
+        for cl in 0..r.q_act as usize {
+            let ch = (r.ri * self.ctx.map.q) as usize + cl;
+            let plane = ((img * sp.gs + r.gi) as usize * sp.cs as usize + ch) * rn + row;
+            let base = plane * wp + x0;
+            let src = &self.glb.ifmap[base..];
+            let dst = &mut pe.win[cl * s_taps..(cl + 1) * s_taps];
+            for (s, d) in dst.iter_mut().enumerate() {
+                *d = src[s * dw];
+            }
+        }
+    }
+
+    /// Moves chain `ci`'s psums up as far as the PEs' results allow.
+    pub(super) fn propagate(&mut self, ci: u32) {
+        let c = ci as usize;
+        let hw = self.ctx.hw;
+        let link = u64::from(hw.words_per_cycle(hw.noc.local_psum_bits));
+        let len = self.chains[c].members.len() as u32;
+        let now = self.q.now();
+        for fi in 0..self.chains[c].flights.len() {
+            if self.chains[c].flights[fi].at_gon {
+                continue;
+            }
+            loop {
+                let fl = &self.chains[c].flights[fi];
+                let (step, pos) = (fl.step, fl.pos);
+                let k = self.chains[c].members[pos as usize] as usize;
+                let pe = &self.pes[k];
+                if pe.next_step <= step || pe.passed != step {
+                    break;
+                }
+                let last_pass = if step == 0 {
+                    0
+                } else {
+                    pe.passed_at[(step as usize - 1) % RING]
+                };
+                let t = fl
+                    .arrive
+                    .max(pe.ready_at[step as usize % RING])
+                    .max(last_pass)
+                    .max(now);
+                if pos + 1 == len {
+                    self.chains[c].flights[fi].at_gon = true;
+                    self.chains[c].flights[fi].arrive = t;
+                    self.q.schedule(t, Ev::Gon(ci));
+                    break;
+                }
+                self.leave_pe(c, fi, k, t);
+                let p = u64::from(self.chains[c].p_act);
+                let hop = ceil_div(p, link);
+                self.counts.add(Level::Noc, Tensor::Psum, p, 0);
+                self.stats.local_links.busy_cycles += hop;
+                self.stats.local_links.sends += p;
+                self.stats.local_links.deliveries += p;
+                let fl = &mut self.chains[c].flights[fi];
+                fl.arrive = t + hop;
+                fl.pos += 1;
+            }
+        }
+    }
+
+    /// The psums of flight `fi` leave PE `k` at cycle `t`, adding its local psums.
+    fn leave_pe(&mut self, c: usize, fi: usize, k: usize, t: u64) {
+        let op = self.ctx.prob.op;
+        let step = self.chains[c].flights[fi].step;
+        let pos = self.chains[c].flights[fi].pos;
+        let (local, any) = self.pes[k].psums(step);
+        let fl = &mut self.chains[c].flights[fi];
+        for (v, &l) in fl.vals.iter_mut().zip(local) {
+            *v = combine(op, *v, l);
+        }
+        self.pc.rf_psum_reads += u64::from(any);
+        let pe = &mut self.pes[k];
+        pe.passed += 1;
+        pe.passed_at[step as usize % RING] = t;
+        self.work.push(Work::TryStart(k as u32));
+        if pos == 0 && !self.spec.first_cc {
+            let ch = &mut self.chains[c];
+            ch.consumed_at[step as usize % RING] = t;
+            ch.consumed += 1;
+            self.maybe_send_psum();
+        }
+    }
+
+    /// The GON takes chain `ci`'s oldest flight from its top PE into the GLB.
+    pub(super) fn gon_grant(&mut self, ci: u32) {
+        let c = ci as usize;
+        let hw = self.ctx.hw;
+        let width = u64::from(hw.words_per_cycle(hw.noc.gon_bits));
+        let now = self.q.now();
+        let p = self.chains[c].p_act;
+        let step = self.chains[c].flights[0].step;
+        let base = self.psum_addr(&self.chains[c], step, 0);
+        let at = now.max(self.gon_free);
+        let start = self.glb.psum_transfer(base, p, width, at);
+        self.stats.gon.stall_cycles += start - now;
+        let dur = ceil_div(u64::from(p), width);
+        self.gon_free = start + dur;
+        let top = *self.chains[c].members.last().expect("chains are non-empty") as usize;
+        self.leave_pe(c, 0, top, start);
+        let fl = self.chains[c].flights.pop_front().expect("flight at GON");
+        self.glb.psum[base..base + p as usize].copy_from_slice(&fl.vals);
+        self.spare.push(fl.vals);
+        self.counts.add(Level::Noc, Tensor::Psum, 0, u64::from(p));
+        self.counts.add(Level::Glb, Tensor::Psum, 0, u64::from(p));
+        self.stats.gon.sends += u64::from(p);
+        self.stats.gon.deliveries += u64::from(p);
+        self.stats.gon.busy_cycles += dur;
+        if let Some(tr) = self.trace.as_deref_mut() {
+            tr.span(Track::Gon, "psums", start, start + dur);
+        }
+        self.completed += 1;
+        self.end = self.end.max(start + dur);
+        self.work.push(Work::Propagate(ci));
+    }
+
+    /// Folds PE counters and busy time into the layer's totals.
+    pub(super) fn finish(&mut self) {
+        let c = self.pc;
+        self.counts
+            .add(Level::Rf, Tensor::Ifmap, c.rf_ifmap_reads, 0);
+        self.counts
+            .add(Level::Rf, Tensor::Filter, c.rf_filter_reads, 0);
+        self.counts
+            .add(Level::Rf, Tensor::Psum, c.rf_psum_reads, c.rf_psum_writes);
+        self.counts.macs.performed += c.performed;
+        self.counts.macs.gated += c.gated;
+        self.counts.macs.skipped += c.skipped;
+        let span = self.end - self.start;
+        for pe in &self.pes {
+            self.stats.pe.busy_cycles += pe.busy;
+            self.stats.pe.stall_cycles += span - pe.busy.min(span);
+        }
+        self.stats.passes += 1;
+        self.stats.events += self.q.processed();
+        if let Some(tr) = self.trace.as_deref_mut() {
+            tr.span(Track::Controller, "pass", self.start, self.end);
+        }
+    }
+}

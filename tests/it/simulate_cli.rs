@@ -1,0 +1,155 @@
+//! `eyesim simulate` end to end: outputs, determinism, the trace and its
+//! size limit, real data from .npy files, error messages.
+
+use super::simulate::SMALL_NET;
+use eyesim::data;
+
+fn eyesim(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_eyesim"))
+        .args(args)
+        .output()
+        .expect("eyesim runs")
+}
+
+#[test]
+fn cli_simulate_writes_the_estimate_columns_and_a_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let trace = dir.path().join("t.json");
+    let net = dir.path().join("small.toml");
+    std::fs::write(&net, SMALL_NET).unwrap();
+    let net = net.to_str().unwrap();
+    let o = eyesim(&[
+        "simulate",
+        "--net",
+        net,
+        "--hw",
+        "tiny",
+        "--layers",
+        "pool1,conv2",
+        "--out",
+        out.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let layers = std::fs::read_to_string(out.join("layers.csv")).unwrap();
+    let header = layers.lines().next().unwrap();
+    assert!(
+        header.contains("processing_cycles") && header.contains("latency_ms"),
+        "{header}"
+    );
+    assert_eq!(layers.lines().count(), 3);
+    assert!(std::fs::read_to_string(out.join("accesses.csv"))
+        .unwrap()
+        .contains("conv2,dram,ifmap"));
+    assert!(std::fs::read_to_string(out.join("components.csv"))
+        .unwrap()
+        .contains("conv2,gon,"));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace).unwrap()).unwrap();
+    assert!(json["traceEvents"].as_array().unwrap().len() > 100);
+    // Same inputs, same bytes.
+    let out2 = dir.path().join("out2");
+    let o = eyesim(&[
+        "simulate",
+        "--net",
+        net,
+        "--hw",
+        "tiny",
+        "--layers",
+        "pool1,conv2",
+        "--out",
+        out2.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success());
+    for f in ["layers.csv", "accesses.csv", "components.csv"] {
+        assert_eq!(
+            std::fs::read(out.join(f)).unwrap(),
+            std::fs::read(out2.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn cli_simulate_refuses_a_huge_trace_before_simulating() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.json");
+    let start = std::time::Instant::now();
+    let o = eyesim(&[
+        "simulate",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--layers") && err.contains("--batch") && err.contains("MB"),
+        "{err}"
+    );
+    assert!(!trace.exists());
+    assert!(!dir.path().join("layers.csv").exists());
+    // Refused up front: mapping AlexNet takes well under a second,
+    // simulating it with a trace would take far longer.
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn cli_simulate_names_unknown_layers() {
+    let o = eyesim(&["simulate", "--layers", "conv9"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("conv9") && err.contains("conv"), "{err}");
+}
+
+#[test]
+fn cli_simulate_reads_real_data_from_npy() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("small.toml");
+    std::fs::write(&net, SMALL_NET).unwrap();
+    // conv2 of the small net: ifmap [2, 4, 6, 6], weights [4, 4, 3, 3].
+    let ifmap: Vec<i16> = (0..2 * 4 * 36).map(|i| (i % 7) as i16 * 3).collect();
+    let weights: Vec<i16> = (0..4 * 4 * 9).map(|i| (i % 5) as i16 - 2).collect();
+    data::write_npy_i16(&dir.path().join("conv2.ifmap.npy"), &[2, 4, 6, 6], &ifmap).unwrap();
+    data::write_npy_i16(
+        &dir.path().join("conv2.weights.npy"),
+        &[4, 4, 3, 3],
+        &weights,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = eyesim(&[
+        "simulate",
+        "--net",
+        net.to_str().unwrap(),
+        "--hw",
+        "tiny",
+        "--layers",
+        "conv2",
+        "--weights",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Missing files are named.
+    let o = eyesim(&[
+        "simulate",
+        "--net",
+        net.to_str().unwrap(),
+        "--hw",
+        "tiny",
+        "--layers",
+        "conv1",
+        "--weights",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("conv1.ifmap.npy"));
+}
