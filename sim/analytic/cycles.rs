@@ -37,7 +37,18 @@ pub(crate) fn dram_burst(hw: &crate::hw::HwConfig, words: f64) -> f64 {
         return 0.0;
     }
     let bus = f64::from((hw.dram.bus_bits / hw.pe.word_bits).max(1));
-    ((words / bus).ceil() * hw.clock.core_mhz / hw.dram.link_mhz).ceil() + ASYNC_CROSSING_CYCLES
+    ceil_nonneg(ceil_nonneg(words / bus) * hw.clock.core_mhz / hw.dram.link_mhz)
+        + ASYNC_CROSSING_CYCLES
+}
+
+/// `x.ceil()` for `0 ≤ x < 2^63`, bit for bit, without the libm call that
+/// `f64::ceil` costs on the baseline x86-64 target (no SSE4.1 `roundsd`);
+/// the mapper calls it for every scored candidate.
+fn ceil_nonneg(x: f64) -> f64 {
+    debug_assert!((0.0..9.2e18).contains(&x), "{x}");
+    // Below 2^53 the cast truncates to floor(x), exactly; above, x is an integer.
+    let floor = x as i64 as f64;
+    floor + if floor < x { 1.0 } else { 0.0 }
 }
 
 /// Cycles with DRAM serialized as on the chip, and with DRAM hidden.
@@ -196,6 +207,29 @@ fn pass(
         0.0
     };
     let filter_gin = if multicast { weights } else { weights * es };
-    let ramp = (filter_gin / k.w_filter).ceil() + k.fill + big_r * r_act - 1.0;
+    let ramp = ceil_nonneg(filter_gin / k.w_filter) + k.fill + big_r * r_act - 1.0;
     (busy + ramp, weights)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ceil_nonneg;
+
+    #[test]
+    fn ceil_nonneg_is_ceil() {
+        let xs = [
+            0.0,
+            0.25,
+            1.0,
+            1.5,
+            2.0 - 1e-15,
+            4095.999,
+            1e15 + 0.5,
+            9.1e15,
+            2e18,
+        ];
+        for x in xs.into_iter().chain((0..1000).map(|i| f64::from(i) * 0.37)) {
+            assert_eq!(ceil_nonneg(x).to_bits(), x.ceil().to_bits(), "{x}");
+        }
+    }
 }

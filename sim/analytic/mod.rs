@@ -14,7 +14,10 @@ pub mod reuse;
 mod sparsity;
 
 pub use eltwise::{estimate_eltwise, estimate_global_pool};
-pub use network::{estimate_network, estimate_network_layer, AnalyticError, EstimateOptions};
+pub use network::{
+    estimate_network, estimate_network_cached, estimate_network_layer, AnalyticError,
+    EstimateOptions,
+};
 
 use crate::hw::HwConfig;
 use crate::mapping::RowStationaryMapping;

@@ -2,7 +2,7 @@
 
 use super::{estimate_eltwise, estimate_global_pool, evaluate, model::LayerModel, LayerEstimate};
 use crate::hw::HwConfig;
-use crate::mapping::{self, MapError, MappingSet, Objective, RowStationaryMapping};
+use crate::mapping::{self, MapError, MappingSet, Objective, RowStationaryMapping, SearchCache};
 use crate::stats::LayerResult;
 use crate::workload::{Layer, LayerWork, Network};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,6 +64,26 @@ pub fn estimate_network(
     hw: &HwConfig,
     opts: &EstimateOptions,
 ) -> Result<Vec<LayerResult>, AnalyticError> {
+    estimate_network_with(net, hw, opts, None)
+}
+
+/// [`estimate_network`], searching through `cache` (for sweeps: the
+/// results are the same, the search is shared across hwconfigs).
+pub fn estimate_network_cached(
+    net: &Network,
+    hw: &HwConfig,
+    opts: &EstimateOptions,
+    cache: &SearchCache,
+) -> Result<Vec<LayerResult>, AnalyticError> {
+    estimate_network_with(net, hw, opts, Some(cache))
+}
+
+fn estimate_network_with(
+    net: &Network,
+    hw: &HwConfig,
+    opts: &EstimateOptions,
+    cache: Option<&SearchCache>,
+) -> Result<Vec<LayerResult>, AnalyticError> {
     let batch = opts.batch.unwrap_or(net.batch);
     if batch == 0 {
         return Err(AnalyticError::ZeroBatch);
@@ -84,7 +104,7 @@ pub fn estimate_network(
                 let Some(layer) = net.layers.get(i) else {
                     break;
                 };
-                let r = estimate_one(net, layer, batch, hw, opts);
+                let r = estimate_one(net, layer, batch, hw, opts, cache);
                 slots
                     .lock()
                     .expect("no worker panics while holding the lock")[i] = Some(r);
@@ -115,7 +135,7 @@ pub fn estimate_network_layer(
     if batch == 0 {
         return Err(AnalyticError::ZeroBatch);
     }
-    estimate_one(net, &net.layers[index], batch, hw, opts)
+    estimate_one(net, &net.layers[index], batch, hw, opts, None)
 }
 
 fn check_pinned_names(net: &Network, pinned: &MappingSet) -> Result<(), AnalyticError> {
@@ -145,6 +165,7 @@ fn estimate_one(
     batch: u32,
     hw: &HwConfig,
     opts: &EstimateOptions,
+    cache: Option<&SearchCache>,
 ) -> Result<LayerResult, AnalyticError> {
     let (mapping, est, weights) = match LayerWork::of(layer, batch) {
         LayerWork::Array(prob) => {
@@ -157,11 +178,13 @@ fn estimate_one(
                     })?;
                     *m
                 }
-                None => mapping::search(&prob, hw, opts.objective).map_err(|limit| {
-                    AnalyticError::NoMapping {
-                        layer: layer.name.clone(),
-                        limit,
-                    }
+                None => match cache {
+                    Some(c) => c.search(&prob, hw, opts.objective),
+                    None => mapping::search(&prob, hw, opts.objective),
+                }
+                .map_err(|limit| AnalyticError::NoMapping {
+                    layer: layer.name.clone(),
+                    limit,
                 })?,
             };
             let model = LayerModel::with_e_max(&prob, hw, 0);

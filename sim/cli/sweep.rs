@@ -1,9 +1,9 @@
 //! `eyesim sweep`: evaluate a network over a grid of hwconfig variants.
 
 use anyhow::Context;
-use eyesim::analytic::{estimate_network, EstimateOptions};
+use eyesim::analytic::{estimate_network_cached, EstimateOptions};
 use eyesim::hw::HwConfig;
-use eyesim::mapping::Objective;
+use eyesim::mapping::{Objective, SearchCache};
 use eyesim::stats::LayerResult;
 use eyesim::sweep::{
     self, rows::PointRows, Axis, NetworkEvaluator, RunObserver, RunOptions, RunReport, Shard,
@@ -143,8 +143,11 @@ pub(super) fn estimator(
         threads: 1,
         ..EstimateOptions::default()
     };
+    // One cache for all points and workers: points that differ only in
+    // spad sizes share their scored candidates.
+    let cache = SearchCache::new();
     Ok(move |net: &Network, hw: &HwConfig| {
-        estimate_network(net, hw, &opts).map_err(|e| e.to_string())
+        estimate_network_cached(net, hw, &opts, &cache).map_err(|e| e.to_string())
     })
 }
 

@@ -5,11 +5,13 @@
 //! `docs/dataflow.md`). The mapper searches the legal space; the analytic
 //! model counts it by formula; the simulator's top controller executes it.
 
+mod cache;
 pub(crate) mod check;
 mod geometry;
 pub(crate) mod search;
 mod set;
 
+pub use cache::SearchCache;
 pub use check::{check, MapError};
 pub use geometry::{CopySlot, Geometry};
 pub use search::{search, Objective, ENERGY_BAND};

@@ -149,28 +149,55 @@ fn enumerate(
     keep: &impl Fn(&RowStationaryMapping) -> bool,
 ) -> Best {
     let (prob, hw) = (model.prob, model.hw);
-    let q_max = prob.c.min(hw.pe.ifmap_spad_words / prob.s.max(1)).max(1);
-    for q in 1..=q_max {
-        let mut p_max = prob.m.min(hw.pe.psum_spad_words);
-        if prob.op.has_weights() {
-            p_max = p_max.min(hw.pe.filter_spad_words / (q * prob.s).max(1));
-        }
-        for p in 1..=p_max.max(1) {
-            for e in 1..=model.e_max {
-                search_strip(model, &mut best, p, q, e, keep);
-            }
+    for q in 1..=q_limit(prob, hw) {
+        for p in 1..=p_limit(prob, hw, q) {
+            for_each_in_group(model, p, q, |m, st| {
+                if !keep(&m) {
+                    return;
+                }
+                let raw = model.counts(&m, st);
+                best.offer(model, m, st, raw.energy(hw), &raw);
+            });
         }
     }
     best
 }
 
+/// The largest `q` the search visits (the ifmap spad and `C` bound it).
+pub(crate) fn q_limit(prob: &ConvProblem, hw: &HwConfig) -> u32 {
+    prob.c.min(hw.pe.ifmap_spad_words / prob.s.max(1)).max(1)
+}
+
+/// The largest `p` the search visits for `q` (the psum and filter spads and `M` bound it).
+pub(crate) fn p_limit(prob: &ConvProblem, hw: &HwConfig, q: u32) -> u32 {
+    let mut p_max = prob.m.min(hw.pe.psum_spad_words);
+    if prob.op.has_weights() {
+        p_max = p_max.min(hw.pe.filter_spad_words / (q * prob.s).max(1));
+    }
+    p_max.max(1)
+}
+
+/// Calls `f`, in the search's order, with every candidate that has `p`
+/// filters and `q` channels per PE. The candidates depend on the array and
+/// the GLB but not on the spad capacities (those only decide which `(p, q)`
+/// the search visits).
+pub(crate) fn for_each_in_group(
+    model: &LayerModel<'_>,
+    p: u32,
+    q: u32,
+    mut f: impl FnMut(RowStationaryMapping, &crate::analytic::model::StripSums),
+) {
+    for e in 1..=model.e_max {
+        search_strip(model, p, q, e, &mut f);
+    }
+}
+
 fn search_strip(
     model: &LayerModel<'_>,
-    best: &mut Best,
     p: u32,
     q: u32,
     e: u32,
-    keep: &impl Fn(&RowStationaryMapping) -> bool,
+    f: &mut impl FnMut(RowStationaryMapping, &crate::analytic::model::StripSums),
 ) {
     let (prob, hw) = (model.prob, model.hw);
     let segments = e.div_ceil(hw.array.cols);
@@ -192,13 +219,7 @@ fn search_strip(
                     n: 1,
                     m: 1,
                 };
-                for_pareto_tiles(model, base, st.rn_full, |m| {
-                    if !keep(&m) {
-                        return;
-                    }
-                    let raw = model.counts(&m, &st);
-                    best.offer(model, m, &st, raw.energy(hw), &raw);
-                });
+                for_pareto_tiles(model, base, st.rn_full, |m| f(m, &st));
             }
         }
     }
@@ -269,11 +290,12 @@ impl Iterator for ChunkCounts {
     }
 }
 
-#[derive(Clone, Copy)]
-struct Candidate {
-    mapping: RowStationaryMapping,
-    energy: f64,
-    cycles: f64,
+/// A scored mapping.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidate {
+    pub mapping: RowStationaryMapping,
+    pub energy: f64,
+    pub cycles: f64,
 }
 
 struct Best {
@@ -341,7 +363,12 @@ impl Best {
 }
 
 /// Orders candidates: smaller is better (see the module doc for the rule).
-fn compare(obj: Objective, prob: &ConvProblem, a: &Candidate, b: &Candidate) -> Ordering {
+pub(crate) fn compare(
+    obj: Objective,
+    prob: &ConvProblem,
+    a: &Candidate,
+    b: &Candidate,
+) -> Ordering {
     let (pa, sa, pb, sb) = match obj {
         Objective::Energy => (a.energy, a.cycles, b.energy, b.cycles),
         Objective::Cycles => (a.cycles, a.energy, b.cycles, b.energy),
