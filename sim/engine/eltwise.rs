@@ -98,21 +98,36 @@ pub fn simulate_eltwise(
     let adds = u64::from(layer.inputs.saturating_sub(1)) * (plane * planes) as u64;
     counts.macs.algorithmic = adds;
     counts.macs.performed = adds;
-    let mut stats = ComponentStats::default();
+    Ok(datapath_result(counts, processing, serial, dram, out, hw))
+}
+
+/// The result of a GLB-side datapath layer: `processing` datapath cycles,
+/// with the DRAM bursts (`serial` cycles in all) serialized as on the chip
+/// or overlapped.
+pub(super) fn datapath_result(
+    counts: LevelCounts,
+    processing: u64,
+    serial: u64,
+    mut dram: DramLink,
+    ofmap: Vec<i16>,
+    hw: &HwConfig,
+) -> SimResult {
     let cycles = if hw.dram.overlap {
         processing.max(dram.stats.busy_cycles)
     } else {
         processing + serial
     };
     dram.stats.serialized_cycles = cycles - processing;
-    stats.dram = dram.stats;
-    Ok(SimResult {
+    SimResult {
         counts,
         cycles,
         processing_cycles: processing,
         active_pes: 0,
-        stats,
+        stats: ComponentStats {
+            dram: dram.stats,
+            ..Default::default()
+        },
         trace: None,
-        ofmap: out,
-    })
+        ofmap,
+    }
 }

@@ -5,7 +5,8 @@
 //! RLC stream (docs/counters.md, "Global pooling").
 
 use super::dram::DramLink;
-use super::{ComponentStats, SimError, SimResult};
+use super::eltwise::datapath_result;
+use super::{SimError, SimResult};
 use crate::data;
 use crate::hw::HwConfig;
 use crate::stats::{Level, LevelCounts, Tensor};
@@ -116,25 +117,7 @@ pub fn simulate_global_pool(
     counts.macs.algorithmic = taps;
     counts.macs.performed = taps;
     let processing = taps.div_ceil(u64::from(hw.glb.bank_port_words.max(1)));
-    let cycles = if hw.dram.overlap {
-        processing.max(dram.stats.busy_cycles)
-    } else {
-        processing + serial
-    };
-    dram.stats.serialized_cycles = cycles - processing;
-    let stats = ComponentStats {
-        dram: dram.stats,
-        ..Default::default()
-    };
-    Ok(SimResult {
-        counts,
-        cycles,
-        processing_cycles: processing,
-        active_pes: 0,
-        stats,
-        trace: None,
-        ofmap: out,
-    })
+    Ok(datapath_result(counts, processing, serial, dram, out, hw))
 }
 
 fn fill(values: &mut [i16], layer: &GlobalPoolLayer, rng: &mut ChaCha8Rng) {
