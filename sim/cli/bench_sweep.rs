@@ -40,7 +40,7 @@ pub fn run(b: SweepBench) -> anyhow::Result<()> {
         .iter()
         .map(|v| Axis::parse_arg(v, &space))
         .collect::<Result<Vec<_>, _>>()?;
-    let base = sweep::load_base(&b.net, &b.hw, &model_name(false, Objective::Energy))?;
+    let base = sweep::load_base(&b.net, &b.hw, &model_name(false, Objective::Energy, 0))?;
     let plan = SweepPlan::new(axes, base.identity())?.describe_as(base.description());
     let jobs = b
         .jobs
@@ -48,7 +48,7 @@ pub fn run(b: SweepBench) -> anyhow::Result<()> {
     let evaluator = NetworkEvaluator {
         plan: &plan,
         base: &base,
-        estimate: estimator(false, Objective::Energy)?,
+        estimate: estimator(false, Objective::Energy, 0),
     };
     let dir = tempfile::tempdir()?;
     let opts = RunOptions {

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use eyesim::analytic::{estimate_network_cached, EstimateOptions};
+use eyesim::crosscheck::{run_both, BothOptions};
 use eyesim::hw::HwConfig;
 use eyesim::mapping::{Objective, SearchCache};
 use eyesim::stats::LayerResult;
@@ -54,9 +55,13 @@ pub struct Args {
     /// What the mapper minimizes for each layer of each point: energy, cycles or edp.
     #[arg(long, default_value = "energy")]
     objective: Objective,
-    /// Evaluate with the cycle-level simulator instead of the analytic model.
+    /// Evaluate with the cycle-level simulator (on the mapper's mappings,
+    /// every ofmap checked against the reference) instead of the analytic model.
     #[arg(long)]
     simulate: bool,
+    /// Seed of the data `--simulate` generates.
+    #[arg(long, default_value_t = 1, requires = "simulate")]
+    seed: u64,
     /// Do not draw plots.
     #[arg(long)]
     no_plots: bool,
@@ -100,7 +105,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .collect::<Result<Vec<_>, _>>()
             .context("bad --vary")?,
     };
-    let base = sweep::load_base(&net, &hw, &model_name(args.simulate, args.objective))?;
+    let base = sweep::load_base(
+        &net,
+        &hw,
+        &model_name(args.simulate, args.objective, args.seed),
+    )?;
     let plan = SweepPlan::new(axes, base.identity())?.describe_as(base.description());
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
@@ -117,7 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let evaluator = NetworkEvaluator {
         plan: &plan,
         base: &base,
-        estimate: estimator(args.simulate, args.objective)?,
+        estimate: estimator(args.simulate, args.objective, args.seed),
     };
     let bar = Progress(progress_bar(args.quiet));
     let report = sweep::run_sweep(&plan, &evaluator, &out, opts, &bar)?;
@@ -129,32 +138,48 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The model that evaluates a whole network on one config: the mapper
-/// and the analytic model, single-threaded (points are the parallel unit).
-pub(super) fn estimator(
-    simulate: bool,
-    objective: Objective,
-) -> anyhow::Result<impl Fn(&Network, &HwConfig) -> Result<Vec<LayerResult>, String> + Sync> {
-    if simulate {
-        anyhow::bail!("--simulate is not available yet: the cycle-level simulator has not landed");
-    }
+/// A model that evaluates every layer of a network on one config.
+pub(super) type Evaluator =
+    Box<dyn Fn(&Network, &HwConfig) -> Result<Vec<LayerResult>, String> + Sync>;
+
+/// The model that evaluates a whole network on one config, single-threaded
+/// (points are the parallel unit): the mapper and the analytic model, or
+/// with `simulate` the cycle-level simulator on the mappings the mapper
+/// chose, with data seeded by `seed`.
+pub(super) fn estimator(simulate: bool, objective: Objective, seed: u64) -> Evaluator {
     let opts = EstimateOptions {
         objective,
         threads: 1,
         ..EstimateOptions::default()
     };
+    if simulate {
+        return Box::new(move |net: &Network, hw: &HwConfig| {
+            let both = BothOptions {
+                estimate: opts.clone(),
+                seed,
+                threads: 1,
+                ..BothOptions::default()
+            };
+            run_both(net, hw, &both, &|_| {})
+                .map(|b| b.simulated_rows())
+                .map_err(|e| e.to_string())
+        });
+    }
     // One cache for all points and workers: points that differ only in
     // spad sizes share their scored candidates.
     let cache = SearchCache::new();
-    Ok(move |net: &Network, hw: &HwConfig| {
+    Box::new(move |net: &Network, hw: &HwConfig| {
         estimate_network_cached(net, hw, &opts, &cache).map_err(|e| e.to_string())
     })
 }
 
 /// The model's name and options, as recorded in the sweep fingerprint.
-pub(super) fn model_name(simulate: bool, objective: Objective) -> String {
-    let model = if simulate { "simulate" } else { "analytic" };
-    format!("{model} objective={objective}")
+pub(super) fn model_name(simulate: bool, objective: Objective, seed: u64) -> String {
+    if simulate {
+        format!("simulate objective={objective} seed={seed}")
+    } else {
+        format!("analytic objective={objective}")
+    }
 }
 
 fn default_jobs() -> usize {

@@ -232,7 +232,9 @@ fn run_writes_every_output_identically_for_any_thread_count() {
     // The global pool ran on the GLB-side datapath in both models.
     let layers = std::fs::read_to_string(outs[0].join("simulated/layers.csv")).unwrap();
     assert!(
-        layers.lines().any(|l| l.starts_with("small,gap,avgpool,-,")),
+        layers
+            .lines()
+            .any(|l| l.starts_with("small,gap,avgpool,-,")),
         "{layers}"
     );
 }
