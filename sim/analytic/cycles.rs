@@ -240,3 +240,71 @@ fn pass(
     let ramp = start + k.fill + big_r * r_act - 1.0;
     (busy + ramp, weights)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{conv, eyeriss_v1};
+    use super::super::lockstep::Chains;
+    use crate::analytic::estimate_layer;
+    use crate::mapping::{check, RowStationaryMapping};
+    use crate::workload::ConvProblem;
+
+    fn mapping(e: u32, r: u32, t: u32, p: u32, q: u32, m: u32) -> RowStationaryMapping {
+        RowStationaryMapping {
+            e,
+            r,
+            t,
+            g: 1,
+            p,
+            q,
+            n: 1,
+            m,
+        }
+    }
+
+    fn processing(prob: &ConvProblem, m: &RowStationaryMapping) -> f64 {
+        let hw = eyeriss_v1();
+        check(m, prob, &hw).unwrap();
+        estimate_layer(prob, m, &hw).processing_cycles as f64
+    }
+
+    #[test]
+    fn psum_transfers_take_whole_cycles() {
+        // VGG conv1_1: 13 filter copies of p = 5 (the last one 4) per ofmap
+        // row; a column costs 3 rows × (12·2 + 1) GON cycles, not 3·64/4.
+        let prob = conv(1, 1, 3, 64, 224, 3, 1, 1);
+        let m = mapping(3, 1, 13, 5, 3, 64);
+        let columns = f64::from(prob.e.div_ceil(3) * prob.f);
+        assert!(processing(&prob, &m) >= columns * 3.0 * 25.0);
+    }
+
+    #[test]
+    fn lock_stepped_chains_wait_for_their_gon_burst() {
+        // ResNet-50 res2c_branch2c: 16 filter copies × 3 rows of chains, p = 16.
+        let prob = conv(1, 1, 64, 256, 56, 1, 1, 0);
+        let m = mapping(3, 3, 16, 16, 11, 256);
+        let chains = Chains {
+            per_row: 16.0,
+            rows: 3.0,
+            gon: 4.0,
+            latency: 2.0 + 2.0 * 4.0,
+        };
+        let period = chains.lock_step_period(176.0);
+        assert!(period > 192.0, "the GON's demand alone");
+        // 18 strips of 3 rows (and one of 2), two channel chunks, 56 columns.
+        let columns = 2.0 * 18.0 * 56.0;
+        assert!(processing(&prob, &m) >= columns * period);
+    }
+
+    #[test]
+    fn the_first_ifmap_window_streams_while_filters_load() {
+        // ResNet-50 res5a_branch2b: ifmap-GIN-bound (9 rows × 9 columns × 12
+        // channels a pass) with 432 cycles of filters a pass.
+        let prob = conv(1, 1, 512, 512, 7, 3, 1, 1);
+        let m = mapping(7, 3, 2, 8, 4, 512);
+        let passes = f64::from(512u32.div_ceil(12) * 512u32.div_ceil(16));
+        let t = processing(&prob, &m);
+        assert!(t >= passes * 972.0);
+        assert!(t < passes * (972.0 + 432.0));
+    }
+}
