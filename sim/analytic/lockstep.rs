@@ -23,11 +23,17 @@
 //! `T + (δ + σ)/2`.
 //!
 //! `σ` is `(K_r − 1)·a` (`K_r` chains of the row, `a` GON cycles per psum
-//! column) if the GON served the row alone. It serves the other rows'
-//! chains too, `B = (K − K_r)·a` cycles per period `P`, interleaved in time
-//! order, so the row's burst stretches to `(K_r − 1)·a / (1 − B/P)`.
-//! The period solves `P = T + δ/2 + (K_r − 1)·a / (2·(1 − B/P))`, a
-//! quadratic in `P`; it is at least the GON's demand `K·a`.
+//! column) if the GON serves the row alone. The rows take turns at the GON
+//! when they can: a row's burst returns as an echo `T + δ` later (its
+//! staggered requests one column on), so all `K·a` cycles of bursts fit
+//! between one row's burst and its echo when `K·a ≤ T + δ`; then
+//! `P = T + (δ + (K_r − 1)·a)/2`, and at least `(T + δ + K·a)/2` so the
+//! echoes clear before the next bursts. Otherwise the rows meet at the GON,
+//! which serves the other rows' chains, `B = (K − K_r)·a` cycles per period
+//! `P`, interleaved in time order with the row's burst, stretching it to
+//! `(K_r − 1)·a / (1 − B/P)`: the period solves
+//! `P = T + δ/2 + (K_r − 1)·a / (2·(1 − B/P))`, a quadratic in `P`.
+//! Either way it is at least the GON's demand `K·a`.
 
 use super::model::LayerModel;
 use crate::mapping::RowStationaryMapping;
@@ -50,6 +56,11 @@ impl Chains {
     pub fn lock_step_period(&self, taps: f64) -> f64 {
         let demand = self.per_row * self.rows * self.gon;
         let own = (self.per_row - 1.0).max(0.0) * self.gon;
+        let echo = taps + self.latency;
+        if demand <= echo {
+            let turns = taps + (self.latency + own) / 2.0;
+            return turns.max((echo + demand) / 2.0).max(demand);
+        }
         let other = demand - self.per_row * self.gon;
         let c = taps + self.latency / 2.0;
         // 2P² − (2c + 2B + A)P + 2cB = 0, larger root (≥ B).
@@ -96,6 +107,21 @@ mod tests {
             latency: 10.0,
         };
         assert_eq!(c.lock_step_period(176.0), 176.0 + (10.0 + 60.0) / 2.0);
+    }
+
+    #[test]
+    fn rows_take_turns_when_all_bursts_fit_before_the_echo() {
+        // SqueezeNet fire4_expand1x1: 5 rows of 8 chains, 160 GON cycles ≤ 176 + 10.
+        let five = Chains {
+            per_row: 8.0,
+            rows: 5.0,
+            gon: 4.0,
+            latency: 10.0,
+        };
+        assert_eq!(five.lock_step_period(176.0), 176.0 + (10.0 + 28.0) / 2.0);
+        // With one more row the bursts no longer fit: they meet at the GON.
+        let six = Chains { rows: 6.0, ..five };
+        assert!(six.lock_step_period(176.0) > 176.0 + (10.0 + 28.0) / 2.0);
     }
 
     #[test]
