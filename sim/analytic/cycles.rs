@@ -6,14 +6,17 @@
 //! * DRAM: every ifmap tile load and ofmap write-back is one serialized
 //!   burst. A pass's filter load overlaps the previous pass when it fits in
 //!   half the filter part (stalling only for what the previous pass does not
-//!   cover); the first pass after a tile load has nothing to overlap. Loads
-//!   that do not fit half the filter part are serialized.
+//!   cover; the link idles during passes, so the first pass after a tile
+//!   load overlaps the previous tile's last pass, and only the layer's first
+//!   load has nothing to overlap). Loads that do not fit half the filter
+//!   part are serialized.
 //! * Each burst costs its link cycles, rounded up, plus
 //!   [`ASYNC_CROSSING_CYCLES`].
 //!
 //! Passes are grouped by their distinct chunk sizes, so the cost does not
 //! grow with the number of passes.
 
+use super::lockstep::{lock_step, Chains};
 use super::model::{LayerModel, RawCounts, StripSums};
 use crate::mapping::RowStationaryMapping;
 use crate::stats::{Level, Tensor};
@@ -92,6 +95,7 @@ struct PassConst {
     w_filter: f64,
     w_psum: f64,
     w_gon: f64,
+    w_link: f64,
     fill: f64,
     cn: f64,
 }
@@ -107,6 +111,7 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
         w_filter: wpc(hw.noc.filter_gin_bits),
         w_psum: wpc(hw.noc.psum_gin_bits),
         w_gon: wpc(hw.noc.gon_bits),
+        w_link: wpc(hw.noc.local_psum_bits),
         fill: f64::from(1 + hw.pe.mac_stages),
         cn: model.cn as f64,
     };
@@ -126,6 +131,7 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
     let half_filter_part = model.hw.filter_glb_words() as f64 / 2.0;
     let pt = m.p * m.t;
     let (mut total, mut stall) = (0.0, 0.0);
+    let mut layer_start = true;
     for (g_s, g_k) in chunk_sizes(p.g, m.g) {
         for (n_s, n_k) in chunk_sizes(p.n, m.n) {
             for &(e_s, e_k, rn) in &strips {
@@ -150,8 +156,17 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
                         let loads = [l_full, l_rest];
                         let tile_stall = if loads.iter().all(|&l| l <= half_filter_part) {
                             let (b_full, b_rest) = (burst(model, l_full), burst(model, l_rest));
-                            // The first pass has nothing to overlap; later ones hide behind a full pass.
-                            let first_load = if full > 0 { b_full } else { b_rest };
+                            // The link idles during passes, so the tile's first
+                            // load hides behind the previous tile's last pass
+                            // (taken as this tile's last); only the layer's very
+                            // first load has nothing to overlap.
+                            let b_first = if full > 0 { b_full } else { b_rest };
+                            let t_last = if rest > 0 { t_rest } else { t_full };
+                            let hidden = b_first.min(t_last);
+                            let first_load = b_first - hidden;
+                            if layer_start {
+                                stall += hidden;
+                            }
                             let later_full =
                                 f64::from(full.saturating_sub(1)) * (b_full - t_full).max(0.0);
                             let later_rest = if full > 0 && rest > 0 {
@@ -164,6 +179,7 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
                             f64::from(full) * burst(model, l_full) + burst(model, l_rest)
                         };
                         stall += count * tile_stall;
+                        layer_start = false;
                     }
                 }
             }
@@ -187,7 +203,8 @@ fn pass(
     let (big_f, big_r, big_s) = (f(p.f), f(p.r), f(p.s));
     let t_act = f(pt_s.div_ceil(m.p));
     let r_act = f(c_s.div_ceil(m.q));
-    let compute = ns * big_f * f(m.q.min(c_s)) * big_s * f(m.p.min(pt_s)) * k.keep;
+    let columns = ns * big_f;
+    let column_taps = f(m.q.min(c_s)) * big_s * f(m.p.min(pt_s)) * k.keep;
     let multicast = model.hw.noc.multicast;
     // With multicast each needed word leaves the GLB once; without, once per receiving PE.
     let ifmap_words = if multicast {
@@ -195,19 +212,45 @@ fn pass(
     } else {
         ns * gs * cs * t_act * big_r * es * k.cn
     };
-    let psums = ns * gs * pts * es * big_f;
-    let psum_in = if first { 0.0 } else { psums / k.w_psum };
-    let busy = compute
-        .max(ifmap_words / k.w_ifmap)
+    // The first column's window (S columns of every row) streams while the
+    // filters load; the later columns only once the PEs have started.
+    let first_window = ifmap_words * big_s.min(k.cn) / (ns * k.cn);
+    // A psum transfer moves one chain's `p_act` psums of a column in
+    // ceil(p_act / width) cycles: a partly filled last cycle is lost.
+    let transfer = |width: f64| {
+        let (full, rest) = (pt_s / m.p, pt_s % m.p);
+        f(full) * (f(m.p) / width).ceil() + (f(rest) / width).ceil()
+    };
+    let gon = columns * gs * es * transfer(k.w_gon);
+    let psum_in = if first {
+        0.0
+    } else {
+        columns * gs * es * transfer(k.w_psum)
+    };
+    let chains = Chains {
+        per_row: gs * t_act,
+        rows: es,
+        gon: transfer(k.w_gon) / t_act,
+        latency: f(model.hw.pe.mac_stages)
+            + (big_r * r_act - 1.0) * (f(m.p.min(pt_s)) / k.w_link).ceil(),
+    };
+    let column = if lock_step(model, m, c_s, pt_s) {
+        chains.lock_step_period(column_taps)
+    } else {
+        column_taps
+    };
+    let busy = (columns * column)
+        .max((ifmap_words - first_window) / k.w_ifmap)
         .max(psum_in)
-        .max(psums / k.w_gon);
+        .max(gon);
     let weights = if p.op.has_weights() {
         gs * pts * cs * big_r * big_s * model.weight_factor
     } else {
         0.0
     };
     let filter_gin = if multicast { weights } else { weights * es };
-    let ramp = ceil_nonneg(filter_gin / k.w_filter) + k.fill + big_r * r_act - 1.0;
+    let start = ceil_nonneg(filter_gin / k.w_filter).max(first_window / k.w_ifmap);
+    let ramp = start + k.fill + big_r * r_act - 1.0;
     (busy + ramp, weights)
 }
 
@@ -231,5 +274,70 @@ mod tests {
         for x in xs.into_iter().chain((0..1000).map(|i| f64::from(i) * 0.37)) {
             assert_eq!(ceil_nonneg(x).to_bits(), x.ceil().to_bits(), "{x}");
         }
+    }
+
+    use super::super::fixtures::{conv, eyeriss_v1};
+    use super::super::lockstep::Chains;
+    use crate::analytic::estimate_layer;
+    use crate::mapping::{check, RowStationaryMapping};
+    use crate::workload::ConvProblem;
+
+    fn mapping(e: u32, r: u32, t: u32, p: u32, q: u32, m: u32) -> RowStationaryMapping {
+        RowStationaryMapping {
+            e,
+            r,
+            t,
+            g: 1,
+            p,
+            q,
+            n: 1,
+            m,
+        }
+    }
+
+    fn processing(prob: &ConvProblem, m: &RowStationaryMapping) -> f64 {
+        let hw = eyeriss_v1();
+        check(m, prob, &hw).unwrap();
+        estimate_layer(prob, m, &hw).processing_cycles as f64
+    }
+
+    #[test]
+    fn psum_transfers_take_whole_cycles() {
+        // VGG conv1_1: 13 filter copies of p = 5 (the last one 4) per ofmap
+        // row; a column costs 3 rows × (12·2 + 1) GON cycles, not 3·64/4.
+        let prob = conv(1, 1, 3, 64, 224, 3, 1, 1);
+        let m = mapping(3, 1, 13, 5, 3, 64);
+        let columns = f64::from(prob.e.div_ceil(3) * prob.f);
+        assert!(processing(&prob, &m) >= columns * 3.0 * 25.0);
+    }
+
+    #[test]
+    fn lock_stepped_chains_wait_for_their_gon_burst() {
+        // ResNet-50 res2c_branch2c: 16 filter copies × 3 rows of chains, p = 16.
+        let prob = conv(1, 1, 64, 256, 56, 1, 1, 0);
+        let m = mapping(3, 3, 16, 16, 11, 256);
+        let chains = Chains {
+            per_row: 16.0,
+            rows: 3.0,
+            gon: 4.0,
+            latency: 2.0 + 2.0 * 4.0,
+        };
+        let period = chains.lock_step_period(176.0);
+        assert!(period > 192.0, "the GON's demand alone");
+        // 18 strips of 3 rows (and one of 2), two channel chunks, 56 columns.
+        let columns = 2.0 * 18.0 * 56.0;
+        assert!(processing(&prob, &m) >= columns * period);
+    }
+
+    #[test]
+    fn the_first_ifmap_window_streams_while_filters_load() {
+        // ResNet-50 res5a_branch2b: ifmap-GIN-bound (9 rows × 9 columns × 12
+        // channels a pass) with 432 cycles of filters a pass.
+        let prob = conv(1, 1, 512, 512, 7, 3, 1, 1);
+        let m = mapping(7, 3, 2, 8, 4, 512);
+        let passes = f64::from(512u32.div_ceil(12) * 512u32.div_ceil(16));
+        let t = processing(&prob, &m);
+        assert!(t >= passes * 972.0);
+        assert!(t < passes * (972.0 + 432.0));
     }
 }

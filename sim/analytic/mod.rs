@@ -8,6 +8,7 @@
 
 mod cycles;
 mod eltwise;
+mod lockstep;
 pub(crate) mod model;
 mod network;
 pub mod reuse;

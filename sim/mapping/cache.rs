@@ -3,11 +3,14 @@
 //! differ only in their spad capacities.
 //!
 //! The candidates with `p` filters and `q` channels per PE (a *group*), and
-//! their energy and cycles, depend on the layer and on the hwconfig without
-//! its spad capacities: the spads only decide which groups the search
-//! visits (`q ≤ q_limit`, `p ≤ p_limit(q)`). The GLB capacity stays in the
-//! key, since it decides which `(m, n)` tiles exist. So each group is
-//! scored once per (layer, hwconfig without spads) and reduced to:
+//! their energy and cycles, depend on the layer, on the hwconfig without its
+//! spad capacities, and on the psum spad only through whether it holds two
+//! columns of psums (the GON lock step of `analytic::cycles`), i.e. on
+//! `min(psum_spad_words, 2p)`. Otherwise the spads only decide which groups
+//! the search visits (`q ≤ q_limit`, `p ≤ p_limit(q)`). The GLB capacity
+//! stays in the key, since it decides which `(m, n)` tiles exist. So each
+//! group is scored once per (layer, hwconfig without spads, p, q,
+//! min(psum_spad_words, 2p)) and reduced to:
 //!
 //! * its least candidate under the energy order (the first pass), and
 //! * the "staircase" of the EDP order over its candidates sorted by energy:
@@ -58,8 +61,12 @@ impl std::fmt::Debug for SearchCache {
 struct LayerGroups {
     prob: ConvProblem,
     hw: HwConfig,
-    groups: Mutex<HashMap<(u32, u32), Arc<Slot>>>,
+    groups: Mutex<HashMap<GroupKey, Arc<Slot>>>,
 }
+
+/// A group: filters per PE `p`, channels per PE `q`, and the psum spad size
+/// that matters to its timing (`min(psum_spad_words, 2p)`).
+type GroupKey = (u32, u32, u32);
 
 /// A group, scored by the first thread that claims it.
 #[derive(Default)]
@@ -105,8 +112,12 @@ impl SearchCache {
         };
         check(&smallest, prob, hw)?;
         let layer = self.layer(prob, hw);
-        let keys: Vec<(u32, u32)> = (1..=q_limit(prob, hw))
-            .flat_map(|q| (1..=p_limit(prob, hw, q)).map(move |p| (p, q)))
+        // Timing depends on the psum spad only through whether it holds two
+        // columns of a PE's psums (`2·p_act > psum_spad_words`, the GON lock
+        // step), so every size from 2p up scores a group alike.
+        let psum = hw.pe.psum_spad_words;
+        let keys: Vec<GroupKey> = (1..=q_limit(prob, hw))
+            .flat_map(|q| (1..=p_limit(prob, hw, q)).map(move |p| (p, q, psum.min(2 * p))))
             .collect();
         let slots = layer.groups(&keys);
         let groups: Vec<&Group> = slots
@@ -181,16 +192,19 @@ impl LayerGroups {
     /// scoring are waited for last, after scoring the unclaimed ones, so
     /// threads that need the same groups share the work instead of
     /// repeating it.
-    fn groups(&self, keys: &[(u32, u32)]) -> Vec<Arc<Slot>> {
+    fn groups(&self, keys: &[GroupKey]) -> Vec<Arc<Slot>> {
         let slots: Vec<Arc<Slot>> = {
             let mut map = self.groups.lock().expect("no panic while holding the lock");
             keys.iter()
                 .map(|k| map.entry(*k).or_default().clone())
                 .collect()
         };
-        let score = |slot: &Slot, &(p, q): &(u32, u32)| {
-            slot.group
-                .get_or_init(|| score_group(&self.prob, &self.hw, p, q));
+        let score = |slot: &Slot, &(p, q, psum): &GroupKey| {
+            slot.group.get_or_init(|| {
+                let mut hw = self.hw.clone();
+                hw.pe.psum_spad_words = psum;
+                score_group(&self.prob, &hw, p, q)
+            });
         };
         for (slot, key) in slots.iter().zip(keys) {
             if !slot.claimed.swap(true, AtomicOrdering::Relaxed) {

@@ -382,7 +382,13 @@ fn simulated_sweep_of_dense_data_matches_the_analytic_counts() {
     let trace = t.path().join("dense.toml");
     std::fs::write(&trace, TRACE.replace("ifmap_zero_fraction = 0.3", "")).unwrap();
     let trace = trace.display().to_string();
-    let grid = ["--vary", "glb.size_kib=4,8", "--vary", "batch=1,2", "--no-plots"];
+    let grid = [
+        "--vary",
+        "glb.size_kib=4,8",
+        "--vary",
+        "batch=1,2",
+        "--no-plots",
+    ];
     let (a, s) = (t.path().join("analytic"), t.path().join("simulated"));
     sweep(&trace, &a, &grid);
     let mut sim_args = grid.to_vec();
