@@ -3,6 +3,7 @@
 //! values of the current ifmap and psum tiles.
 
 use super::stats::GlbStats;
+use std::collections::BTreeSet;
 use crate::hw::GlbConfig;
 
 /// Bank timing and tile storage.
@@ -14,7 +15,10 @@ pub(crate) struct GlobalBuffer {
     pub psum: Vec<i16>,
     ifmap_banks: u32,
     psum_banks: u32,
-    bank_free: Vec<u64>,
+    /// Cycles at which each bank's port is booked. A calendar rather than a
+    /// "free after" time: a backlogged GON books rows ahead, and a psum GIN
+    /// read may still use a bank in an idle cycle before those bookings.
+    booked: Vec<BTreeSet<u64>>,
     /// Statistics.
     pub stats: GlbStats,
 }
@@ -27,7 +31,7 @@ impl GlobalBuffer {
             psum: Vec::new(),
             ifmap_banks: 0,
             psum_banks: 0,
-            bank_free: vec![0; cfg.banks as usize],
+            booked: vec![BTreeSet::new(); cfg.banks as usize],
             stats: GlbStats {
                 bank_busy_cycles: vec![0; cfg.banks as usize],
                 ..GlbStats::default()
@@ -63,13 +67,15 @@ impl GlobalBuffer {
         };
         // Cycle offset at which the transfer reaches each row's first word.
         let offset = |row: usize| ((row * port).max(base) - base) as u64 / width;
+        // The earliest start at which every row's bank is free when the
+        // transfer reaches it.
         let mut start = at;
-        for row in first..=last {
-            start = start.max(self.bank_free[bank(row)].saturating_sub(offset(row)));
+        while (first..=last).any(|row| self.booked[bank(row)].contains(&(start + offset(row)))) {
+            start += 1;
         }
         for row in first..=last {
             let b = bank(row);
-            self.bank_free[b] = self.bank_free[b].max(start + offset(row) + 1);
+            self.booked[b].insert(start + offset(row));
             self.stats.bank_busy_cycles[b] += 1;
         }
         self.stats.conflict_stall_cycles += start - at;
@@ -86,7 +92,7 @@ impl GlobalBuffer {
     }
 
     /// Passes are barriers: bank timing restarts at the pass start.
-    pub(crate) fn reset_timing(&mut self, at: u64) {
-        self.bank_free.iter_mut().for_each(|b| *b = at);
+    pub(crate) fn reset_timing(&mut self, _at: u64) {
+        self.booked.iter_mut().for_each(BTreeSet::clear);
     }
 }
