@@ -3,8 +3,8 @@
 //! values of the current ifmap and psum tiles.
 
 use super::stats::GlbStats;
-use std::collections::BTreeSet;
 use crate::hw::GlbConfig;
+use std::collections::BTreeSet;
 
 /// Bank timing and tile storage.
 pub(crate) struct GlobalBuffer {

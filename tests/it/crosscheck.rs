@@ -2,7 +2,7 @@
 //! the fabricated chip; `eyesim crosscheck` and `eyesim run` end to end.
 
 use eyesim::analytic::EstimateOptions;
-use eyesim::crosscheck::{self, chip, run_both, BothOptions, Tolerances};
+use eyesim::crosscheck::{self, chip, run_both, BothOptions, Quantity, Tolerances};
 use eyesim::{hw, workload};
 use std::path::Path;
 use std::process::Command;
@@ -18,45 +18,68 @@ fn both(net: &workload::Network, hw_name: &str) -> eyesim::crosscheck::BothResul
     run_both(net, &hw, &opts, &|_| {}).unwrap()
 }
 
+/// Layers whose simulated cycles the analytic model misses by more than
+/// 10%, each with its mechanism (docs/engine.md, "What the analytic model
+/// still does not see"). The test fails if one of them starts to agree, so
+/// this list only ever shrinks.
+const CYCLE_GAPS: [(&str, &str); 1] = [
+    // GON-bound passes: the simulator hides part of the next pass's filter
+    // load behind the GON backlog; the analytic model charges all of it.
+    ("googlenet", "inception_5b_3x3_reduce"),
+];
+
 #[test]
-fn dense_counts_agree_exactly_on_every_shipped_network() {
-    let only_counts = Tolerances {
+fn dense_counts_agree_exactly_and_cycles_within_10_percent_on_every_shipped_network() {
+    let tol = Tolerances {
         dense_counts: 0.0,
         sparse_counts: 0.0,
-        cycles: f64::INFINITY,
+        cycles: 0.10,
         energy: 0.0,
     };
     for name in workload::builtin_names() {
         let mut net = workload::load(name).unwrap().densified();
         net.batch = 1;
         let b = both(&net, "eyeriss-v1");
-        let rows = crosscheck::compare(
-            &b.analytic,
-            &b.simulated_rows(),
-            |l| b.is_dense(l),
-            &only_counts,
-        )
-        .unwrap();
+        let rows =
+            crosscheck::compare(&b.analytic, &b.simulated_rows(), |l| b.is_dense(l), &tol).unwrap();
         assert!(
             rows.iter().all(|r| r.dense),
             "{name}: --dense must make every layer dense"
         );
-        let bad: Vec<String> = rows
+        let describe = |r: &crosscheck::Comparison| {
+            format!(
+                "{} {}/{} {}: {} vs {}",
+                r.layer,
+                r.level,
+                r.tensor,
+                r.quantity.name(),
+                r.analytic,
+                r.simulated
+            )
+        };
+        let timing = |r: &crosscheck::Comparison| {
+            matches!(r.quantity, Quantity::Cycles | Quantity::ProcessingCycles)
+        };
+        let bad_counts: Vec<String> = rows
             .iter()
-            .filter(|r| !r.passes())
-            .map(|r| {
-                format!(
-                    "{} {}/{} {}: {} vs {}",
-                    r.layer,
-                    r.level,
-                    r.tensor,
-                    r.quantity.name(),
-                    r.analytic,
-                    r.simulated
-                )
-            })
+            .filter(|r| !timing(r) && !r.passes())
+            .map(describe)
             .collect();
-        assert!(bad.is_empty(), "{name}: {bad:#?}");
+        assert!(bad_counts.is_empty(), "{name}: {bad_counts:#?}");
+        let known = |layer: &str| CYCLE_GAPS.contains(&(name, layer));
+        let bad_cycles: Vec<String> = rows
+            .iter()
+            .filter(|r| timing(r) && !r.passes() && !known(&r.layer))
+            .map(describe)
+            .collect();
+        assert!(bad_cycles.is_empty(), "{name}: {bad_cycles:#?}");
+        for (_, layer) in CYCLE_GAPS.iter().filter(|(n, _)| *n == name) {
+            assert!(
+                rows.iter()
+                    .any(|r| timing(r) && &r.layer == layer && !r.passes()),
+                "{name}/{layer} now agrees: remove it from CYCLE_GAPS"
+            );
+        }
     }
 }
 
