@@ -3,60 +3,9 @@
 use crate::hw::*;
 use crate::workload::{ConvProblem, Op, Padding};
 
-/// Eyeriss v1 as DESIGN.md §1 describes it.
+/// Eyeriss v1 as shipped (`hwconfigs/eyeriss-v1.toml`, DESIGN.md §1).
 pub(crate) fn eyeriss_v1() -> HwConfig {
-    HwConfig {
-        name: "eyeriss-v1".into(),
-        array: ArrayConfig { rows: 12, cols: 14 },
-        pe: PeConfig {
-            filter_spad_words: 224,
-            ifmap_spad_words: 12,
-            psum_spad_words: 24,
-            word_bits: 16,
-            mac_stages: 2,
-            fifo_words: 4,
-            product_shift: 0,
-        },
-        glb: GlbConfig {
-            size_kib: 108,
-            banks: 25,
-            bank_words: 2048,
-            filter_kib: 8,
-            bank_port_words: 4,
-        },
-        noc: NocConfig {
-            ifmap_gin_bits: 16,
-            filter_gin_bits: 64,
-            psum_gin_bits: 64,
-            gon_bits: 64,
-            local_psum_bits: 64,
-            multicast: true,
-        },
-        dram: DramConfig {
-            bus_bits: 64,
-            link_mhz: 60.0,
-            overlap: false,
-        },
-        clock: ClockConfig { core_mhz: 200.0 },
-        sparsity: SparsityFeatures {
-            zero_gating: true,
-            zero_skipping: false,
-            weight_compression: false,
-            rlc: Some(RlcFormat {
-                run_bits: 5,
-                level_bits: 16,
-                word_bits: 64,
-            }),
-        },
-        energy: EnergyCosts {
-            unit: EnergyUnit::Normalized,
-            mac: 1.0,
-            rf: 1.0,
-            noc: 2.0,
-            glb: 6.0,
-            dram: 200.0,
-        },
-    }
+    crate::hw::load("eyeriss-v1").expect("the shipped eyeriss-v1 config loads")
 }
 
 /// A dense convolution problem with square kernels, strides and symmetric padding.

@@ -7,59 +7,26 @@ use crate::hw::*;
 use crate::stats::{Level, Tensor};
 use crate::workload::{Op, Padding};
 
+/// The shipped `tiny` config resized to the geometry these hand counts
+/// assume: a 6×5 array, 48/12/8-word spads, an 8 KiB GLB of 8 banks of 256
+/// words with a 1 KiB filter part, and a product shift of 4.
 pub(crate) fn tiny_hw() -> HwConfig {
-    HwConfig {
-        name: "unit-tiny".into(),
-        array: ArrayConfig { rows: 6, cols: 5 },
-        pe: PeConfig {
-            filter_spad_words: 48,
-            ifmap_spad_words: 12,
-            psum_spad_words: 8,
-            word_bits: 16,
-            mac_stages: 2,
-            fifo_words: 4,
-            product_shift: 4,
-        },
-        glb: GlbConfig {
-            size_kib: 8,
-            banks: 8,
-            bank_words: 256,
-            filter_kib: 1,
-            bank_port_words: 4,
-        },
-        noc: NocConfig {
-            ifmap_gin_bits: 16,
-            filter_gin_bits: 64,
-            psum_gin_bits: 64,
-            gon_bits: 64,
-            local_psum_bits: 64,
-            multicast: true,
-        },
-        dram: DramConfig {
-            bus_bits: 64,
-            link_mhz: 60.0,
-            overlap: false,
-        },
-        clock: ClockConfig { core_mhz: 200.0 },
-        sparsity: SparsityFeatures {
-            zero_gating: true,
-            zero_skipping: false,
-            weight_compression: false,
-            rlc: Some(RlcFormat {
-                run_bits: 5,
-                level_bits: 16,
-                word_bits: 64,
-            }),
-        },
-        energy: EnergyCosts {
-            unit: EnergyUnit::Normalized,
-            mac: 1.0,
-            rf: 1.0,
-            noc: 2.0,
-            glb: 6.0,
-            dram: 200.0,
-        },
-    }
+    let mut hw = crate::hw::load("tiny").expect("the shipped tiny config loads");
+    hw.name = "unit-tiny".into();
+    hw.array = ArrayConfig { rows: 6, cols: 5 };
+    hw.pe.filter_spad_words = 48;
+    hw.pe.ifmap_spad_words = 12;
+    hw.pe.psum_spad_words = 8;
+    hw.pe.fifo_words = 4;
+    hw.pe.product_shift = 4;
+    hw.glb = GlbConfig {
+        size_kib: 8,
+        banks: 8,
+        bank_words: 256,
+        filter_kib: 1,
+        bank_port_words: 4,
+    };
+    hw
 }
 
 #[allow(clippy::too_many_arguments)]
