@@ -1,8 +1,9 @@
 //! Cycle estimate (docs/dataflow.md §6).
 //!
 //! * A pass takes the slowest of the busiest PE's taps, the ifmap GIN, the
-//!   psum GIN and the GON, plus a ramp-up: its filters over the filter GIN,
-//!   the `1 + mac_stages` pipeline and the psum chain.
+//!   psum GIN and the GON, plus a ramp-up: its filters over the filter GIN
+//!   (less what the previous pass's GON drain hides), the `1 + mac_stages`
+//!   pipeline and the psum chain.
 //! * DRAM: every ifmap tile load and ofmap write-back is one serialized
 //!   burst. A pass's filter load overlaps the previous pass when it fits in
 //!   half the filter part (stalling only for what the previous pass does not
@@ -150,9 +151,17 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
                         let run = |pt_s: u32| pass(model, m, &k, tile, pt_s, first);
                         // Passes of the tile: full ones, then a partial one.
                         let (full, rest) = (m_s / pt, m_s % pt);
-                        let (t_full, l_full) = if full > 0 { run(pt) } else { (0.0, 0.0) };
-                        let (t_rest, l_rest) = if rest > 0 { run(rest) } else { (0.0, 0.0) };
+                        let none = Pass::default();
+                        let pf = if full > 0 { run(pt) } else { none };
+                        let pr = if rest > 0 { run(rest) } else { none };
+                        let (t_full, l_full) = (pf.time, pf.weights);
+                        let (t_rest, l_rest) = (pr.time, pr.weights);
                         total += count * (f64::from(full) * t_full + t_rest);
+                        if layer_start {
+                            // The layer's first pass has no previous pass to
+                            // load its filters behind.
+                            total += if full > 0 { pf.hidden } else { pr.hidden };
+                        }
                         let loads = [l_full, l_rest];
                         let tile_stall = if loads.iter().all(|&l| l <= half_filter_part) {
                             let (b_full, b_rest) = (burst(model, l_full), burst(model, l_rest));
@@ -188,6 +197,17 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
     (total, stall)
 }
 
+/// One pass as [`passes`] sums it.
+#[derive(Clone, Copy, Default)]
+struct Pass {
+    /// Its time when the previous pass's GON drain hides part of its filter load.
+    time: f64,
+    /// The weights it loads.
+    weights: f64,
+    /// The part of its filter load the previous pass's drain hides.
+    hidden: f64,
+}
+
 /// Time of one pass with `pt_s` filters, and the weights it loads.
 fn pass(
     model: &LayerModel<'_>,
@@ -196,7 +216,7 @@ fn pass(
     [g_s, n_s, e_s, c_s, rn]: [u32; 5],
     pt_s: u32,
     first: bool,
-) -> (f64, f64) {
+) -> Pass {
     let p = model.prob;
     let f = f64::from;
     let (ns, gs, es, pts, cs) = (f(n_s), f(g_s), f(e_s), f(pt_s), f(c_s));
@@ -239,19 +259,52 @@ fn pass(
     } else {
         column_taps
     };
-    let busy = (columns * column)
-        .max((ifmap_words - first_window) / k.w_ifmap)
-        .max(psum_in)
-        .max(gon);
+    let ifmap_stream = (ifmap_words - first_window) / k.w_ifmap;
+    let busy = (columns * column).max(ifmap_stream).max(psum_in).max(gon);
     let weights = if p.op.has_weights() {
         gs * pts * cs * big_r * big_s * model.weight_factor
     } else {
         0.0
     };
     let filter_gin = if multicast { weights } else { weights * es };
-    let start = ceil_nonneg(filter_gin / k.w_filter).max(first_window / k.w_ifmap);
-    let ramp = start + k.fill + big_r * r_act - 1.0;
-    (busy + ramp, weights)
+    let load = ceil_nonneg(filter_gin / k.w_filter);
+    let window = first_window / k.w_ifmap;
+    // The next pass's filters load from this pass's last tap on, while the
+    // GON drains (docs/engine.md, "Filters loading during a GON backlog").
+    // From column 1 on, the PEs are paced by their taps or the ifmap
+    // stream (and by the psum GIN only `buffers` columns behind); the GON,
+    // from the first psums of column 1 (`T + δ` after the PEs start it), by
+    // its own demand. The last tap comes `T` after the last column's ifmap
+    // words, so the GON still has `T + δ + (gon − pe side)` cycles to go.
+    // The PEs run at most `buffers` columns ahead of their GON grants: the
+    // last chain's last column starts once the GON has granted its column
+    // `F − 1 − buffers`, `buffers` rounds of `K·a` before the GON ends.
+    let drain = if columns >= 2.0 {
+        let after_first = (columns - 1.0) / columns;
+        // Psum columns a PE holds, counted up to two: like the lock step,
+        // the cycles see the psum spad only through `min(words, 2p)` (the
+        // mapping cache relies on it), which can only shorten the drain.
+        let p_act = f(m.p.min(pt_s)).max(1.0);
+        let buffers = (f(model.hw.pe.psum_spad_words).min(2.0 * p_act) / p_act)
+            .floor()
+            .max(1.0);
+        let pe_side = ((columns - 1.0) * column)
+            .max(ifmap_stream)
+            .max(psum_in * (columns - buffers).max(0.0) / columns);
+        (column_taps + chains.latency + gon * after_first - pe_side)
+            .min(buffers * gon / columns + transfer(k.w_gon) - column_taps)
+            .max(0.0)
+    } else {
+        0.0
+    };
+    let cold = load.max(window);
+    let warm = (load - drain).max(window);
+    let ramp = k.fill + big_r * r_act - 1.0;
+    Pass {
+        time: busy + warm + ramp,
+        weights,
+        hidden: cold - warm,
+    }
 }
 
 #[cfg(test)]
