@@ -5,55 +5,7 @@ use crate::data::LayerData;
 use crate::workload::{self, ConvProblem, LayerWork};
 
 /// Three conv layers and an FC layer, small enough for `tiny`.
-const SMALL: &str = r#"
-[network]
-name = "small"
-batch = 2
-input = [4, 12, 12]
-
-[[layer]]
-name = "c1"
-kind = "conv"
-filters = 8
-kernel = 3
-padding = 1
-ifmap_zero_fraction = 0.1
-
-[[layer]]
-name = "p1"
-kind = "maxpool"
-kernel = 2
-stride = 2
-ifmap_zero_fraction = 0.4
-
-[[layer]]
-name = "c2"
-kind = "conv"
-filters = 16
-kernel = 3
-padding = 1
-ifmap_zero_fraction = 0.4
-
-[[layer]]
-name = "c3"
-kind = "conv"
-filters = 8
-kernel = 3
-ifmap_zero_fraction = 0.5
-
-[[layer]]
-name = "p2"
-kind = "maxpool"
-kernel = 2
-stride = 2
-ifmap_zero_fraction = 0.5
-
-[[layer]]
-name = "fc"
-kind = "fc"
-outputs = 10
-ifmap_zero_fraction = 0.5
-"#;
+const SMALL: &str = include_str!("../../tests/data/prune-small.toml");
 
 fn small() -> Network {
     workload::from_toml_str(SMALL, "small.toml").unwrap()
