@@ -226,27 +226,7 @@ fn random_layers_hardware_and_mappings() {
     let mut ran = 0;
     while ran < 60 {
         let hw = random_hw(&mut rng);
-        let r = rng.gen_range(1..=3);
-        let s = rng.gen_range(1..=3);
-        let pad = Padding {
-            top: rng.gen_range(0..r),
-            bottom: rng.gen_range(0..r),
-            left: rng.gen_range(0..s),
-            right: rng.gen_range(0..s),
-        };
-        let mut prob = problem(
-            Op::Mac,
-            [
-                rng.gen_range(1..=3),
-                rng.gen_range(1..=2),
-                rng.gen_range(1..=6),
-                rng.gen_range(1..=6),
-            ],
-            [rng.gen_range(r..=9), rng.gen_range(s..=9)],
-            [r, s],
-            [rng.gen_range(1..=2), rng.gen_range(1..=2)],
-            pad,
-        );
+        let (mut prob, _, s) = random_conv(&mut rng, 6, 9);
         prob.d_w = rng.gen_range(1..=2);
         if prob.wp() < prob.d_w * (s - 1) + 1 {
             prob.d_w = 1;
@@ -407,27 +387,7 @@ fn counts_agree_with_the_analytic_model() {
     let (mut dense, mut sparse) = (0, 0);
     while dense + sparse < 120 {
         let hw = random_hw(&mut rng);
-        let r = rng.gen_range(1..=3);
-        let s = rng.gen_range(1..=3);
-        let pad = Padding {
-            top: rng.gen_range(0..r),
-            bottom: rng.gen_range(0..r),
-            left: rng.gen_range(0..s),
-            right: rng.gen_range(0..s),
-        };
-        let mut prob = problem(
-            Op::Mac,
-            [
-                rng.gen_range(1..=3),
-                rng.gen_range(1..=2),
-                rng.gen_range(1..=8),
-                rng.gen_range(1..=8),
-            ],
-            [rng.gen_range(r..=10), rng.gen_range(s..=10)],
-            [r, s],
-            [rng.gen_range(1..=2), rng.gen_range(1..=2)],
-            pad,
-        );
+        let (mut prob, r, s) = random_conv(&mut rng, 8, 10);
         let is_dense = rng.gen_bool(0.5);
         if !is_dense {
             // RLC streams must be long enough for expected pair counts to
@@ -480,4 +440,33 @@ fn counts_agree_with_the_analytic_model() {
             sparse += 1;
         }
     }
+}
+
+/// A random small MAC layer: R, S in 1..=3 with padding below them, up to
+/// 3 images, 2 groups, `max_channels` channels and filters per group, an
+/// ifmap of up to `max_size` on each side and strides of 1 or 2. Returns
+/// the problem with its R and S.
+fn random_conv(rng: &mut ChaCha8Rng, max_channels: u32, max_size: u32) -> (ConvProblem, u32, u32) {
+    let r = rng.gen_range(1..=3);
+    let s = rng.gen_range(1..=3);
+    let pad = Padding {
+        top: rng.gen_range(0..r),
+        bottom: rng.gen_range(0..r),
+        left: rng.gen_range(0..s),
+        right: rng.gen_range(0..s),
+    };
+    let prob = problem(
+        Op::Mac,
+        [
+            rng.gen_range(1..=3),
+            rng.gen_range(1..=2),
+            rng.gen_range(1..=max_channels),
+            rng.gen_range(1..=max_channels),
+        ],
+        [rng.gen_range(r..=max_size), rng.gen_range(s..=max_size)],
+        [r, s],
+        [rng.gen_range(1..=2), rng.gen_range(1..=2)],
+        pad,
+    );
+    (prob, r, s)
 }
