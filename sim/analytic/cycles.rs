@@ -11,8 +11,8 @@
 //!   load overlaps the previous tile's last pass, and only the layer's first
 //!   load has nothing to overlap). Loads that do not fit half the filter
 //!   part are serialized.
-//! * Each burst costs its link cycles, rounded up, plus
-//!   [`ASYNC_CROSSING_CYCLES`].
+//! * Each burst costs its link cycles, rounded up, plus the config's
+//!   `dram.crossing_cycles` (the async FIFO into the core clock).
 //!
 //! Passes are grouped by their distinct chunk sizes, so the cost does not
 //! grow with the number of passes.
@@ -21,9 +21,6 @@ use super::lockstep::{lock_step, Chains};
 use super::model::{LayerModel, RawCounts, StripSums};
 use crate::mapping::RowStationaryMapping;
 use crate::stats::{Level, Tensor};
-
-/// Core cycles a DRAM burst spends crossing the async FIFO into the core clock.
-pub const ASYNC_CROSSING_CYCLES: f64 = 3.0;
 
 /// `(size, how many chunks)` of `chunks(total, k)`; at most two entries.
 fn chunk_sizes(total: u32, k: u32) -> [(u32, u32); 2] {
@@ -42,7 +39,7 @@ pub(crate) fn dram_burst(hw: &crate::hw::HwConfig, words: f64) -> f64 {
     }
     let bus = f64::from((hw.dram.bus_bits / hw.pe.word_bits).max(1));
     ceil_nonneg(ceil_nonneg(words / bus) * hw.clock.core_mhz / hw.dram.link_mhz)
-        + ASYNC_CROSSING_CYCLES
+        + f64::from(hw.dram.crossing_cycles)
 }
 
 /// `x.ceil()` for `0 ≤ x < 2^63`, bit for bit, without the libm call that

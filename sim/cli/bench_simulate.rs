@@ -81,6 +81,7 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
         threads,
         trace: false,
         check: true,
+        fault: None,
     };
     let mut times: Vec<Duration> = Vec::new();
     let (mut macs, mut performed, mut cycles, mut events) = (0u64, 0u64, 0u64, 0u64);

@@ -100,6 +100,7 @@ pub fn run_both(
         threads,
         trace: false,
         check: true,
+        fault: None,
     };
     let simulated = simulate_network_with(&network, hw, &mappings, &sim_opts, on_simulated)?;
     let analytic = layers.iter().map(|&i| analytic[i].clone()).collect();

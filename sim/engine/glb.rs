@@ -11,8 +11,11 @@ pub(crate) struct GlobalBuffer {
     cfg: GlbConfig,
     /// Ifmap tile `[n][g][c][RN][Wp]`, padding materialized as zeros.
     pub ifmap: Vec<i16>,
-    /// Psum tile `[n][g][m][e][F]`.
+    /// Psum tile `[n][g][e][F][m]`.
     pub psum: Vec<i16>,
+    /// Filter part: the pass's weights `[g][filter][channel][R][S]`, as the
+    /// DRAM link delivered them.
+    pub filters: Vec<i16>,
     ifmap_banks: u32,
     psum_banks: u32,
     /// Cycles at which each bank's port is booked. A calendar rather than a
@@ -29,6 +32,7 @@ impl GlobalBuffer {
             cfg,
             ifmap: Vec::new(),
             psum: Vec::new(),
+            filters: Vec::new(),
             ifmap_banks: 0,
             psum_banks: 0,
             booked: vec![BTreeSet::new(); cfg.banks as usize],
@@ -82,7 +86,20 @@ impl GlobalBuffer {
         start
     }
 
-    /// Books streaming ifmap reads or writes spread over the ifmap banks.
+    /// An ifmap GIN read of the tile words `first..=last`: each 64-b bank
+    /// row it touches is one access of that row's bank (tile rows are
+    /// interleaved over the ifmap banks). The ifmap GIN is the only reader
+    /// of the ifmap banks during a pass and moves a quarter of a bank
+    /// port's width, so these reads never wait for a bank.
+    pub(crate) fn read_ifmap(&mut self, first: usize, last: usize) {
+        let port = self.cfg.bank_port_words as usize;
+        let banks = self.ifmap_banks.max(1) as usize;
+        for row in first / port..=last / port {
+            self.stats.bank_busy_cycles[row % banks % self.cfg.banks as usize] += 1;
+        }
+    }
+
+    /// Books streaming ifmap writes spread over the ifmap banks.
     pub(crate) fn stream_ifmap(&mut self, words: u64) {
         let n = self.ifmap_banks.max(1) as u64;
         let c = self.port_cycles(words.div_ceil(n));

@@ -12,6 +12,7 @@ mod controller;
 mod datapath;
 mod dram;
 mod eltwise;
+pub mod fault;
 mod glb;
 mod kernel;
 mod network;
@@ -20,9 +21,12 @@ mod pe;
 mod plan;
 mod reduce;
 mod stats;
+mod steps;
+mod tags;
 mod trace;
 
 pub use eltwise::{simulate_eltwise, EltwiseLayer};
+pub use fault::{Fault, FaultKind, FaultReport, FaultSite};
 pub use network::{layer_seed, simulate_network, simulate_network_with, LayerSim, NetworkOptions};
 pub use stats::{components_csv, ComponentStats, DramStats, GlbStats, LinkStats, PeStats};
 pub use trace::{chrome_trace, span_bound, TraceSpan, Track, BYTES_PER_SPAN};
@@ -42,6 +46,8 @@ pub struct SimOptions {
     pub trace: bool,
     /// Compare the ofmap with the reference convolution (on by default).
     pub check: bool,
+    /// A fault to inject into one transfer.
+    pub fault: Option<Fault>,
 }
 
 impl Default for SimOptions {
@@ -50,6 +56,7 @@ impl Default for SimOptions {
             layer: "layer".into(),
             trace: false,
             check: true,
+            fault: None,
         }
     }
 }
@@ -63,14 +70,21 @@ pub struct SimResult {
     pub cycles: u64,
     /// Core cycles of the same run with DRAM time hidden.
     pub processing_cycles: u64,
-    /// PEs in the mapping's footprint (`R·e·r·t·g`).
+    /// PEs that ran at least one tap, performed or gated: the PEs the
+    /// chip clocks (its "active PEs"), measured.
     pub active_pes: u32,
+    /// PEs that performed at least one MAC (or pooling tap). Fewer than
+    /// `active_pes` when some PEs only ever see padding or zeros (AlexNet
+    /// CONV3: the 2 PEs per set whose filter row reads a padding row).
+    pub mac_pes: u32,
     /// Per-component activity.
     pub stats: ComponentStats,
     /// Busy spans, when [`SimOptions::trace`] was set.
     pub trace: Option<Vec<TraceSpan>>,
     /// The ofmap as written to DRAM, `[N][G·M][E][F]`, after the RLC round trip.
     pub ofmap: Vec<i16>,
+    /// What became of [`SimOptions::fault`].
+    pub fault: FaultReport,
 }
 
 /// Why a simulation failed.
@@ -114,6 +128,15 @@ pub enum SimError {
         got: i16,
         /// Reference value.
         want: i16,
+    },
+    /// Data that cannot be right reached a component (for example an RLC
+    /// stream that does not decode, after an injected fault).
+    #[error("layer {layer}: corrupted data: {reason}")]
+    Corrupted {
+        /// Layer name.
+        layer: String,
+        /// What was found.
+        reason: String,
     },
     /// An internal inconsistency (a simulator bug).
     #[error("layer {layer}: simulator failure: {reason}")]
@@ -183,12 +206,18 @@ fn run(
         weights: &data.weights,
         bias: &data.bias,
     };
-    let out = controller::run_layer(prob, mapping, hw, ops, opts.trace).map_err(|reason| {
-        SimError::Internal {
-            layer: layer(),
-            reason,
-        }
-    })?;
+    let inject = fault::Injector::new(opts.fault);
+    let out =
+        controller::run_layer(prob, mapping, hw, ops, opts.trace, inject).map_err(|e| match e {
+            controller::RunError::Corrupted(reason) => SimError::Corrupted {
+                layer: layer(),
+                reason,
+            },
+            controller::RunError::Internal(reason) => SimError::Internal {
+                layer: layer(),
+                reason,
+            },
+        })?;
     if let Some(want) = reference {
         check_ofmap(prob, &out.ofmap, want, &opts.layer)?;
     }
@@ -200,10 +229,12 @@ fn run(
         counts: out.counts,
         cycles: out.cycles,
         processing_cycles: out.processing_cycles,
-        active_pes: prob.r * mapping.e * mapping.r * mapping.t * mapping.g,
+        active_pes: out.active_pes,
+        mac_pes: out.mac_pes,
         stats: out.stats,
         trace,
         ofmap: out.ofmap,
+        fault: out.inject.report(),
     })
 }
 

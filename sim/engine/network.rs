@@ -29,6 +29,8 @@ pub struct NetworkOptions {
     pub trace: bool,
     /// Check every ofmap against the reference.
     pub check: bool,
+    /// A fault to inject into every simulated layer.
+    pub fault: Option<super::Fault>,
 }
 
 /// One simulated layer: its CSV row and everything the simulator measured.
@@ -109,6 +111,7 @@ fn simulate_one(
         layer: layer.name.clone(),
         trace: opts.trace,
         check: opts.check,
+        fault: opts.fault,
     };
     let (sim, weights) = match LayerWork::of(layer, net.batch) {
         LayerWork::Array(prob) => {
@@ -146,7 +149,7 @@ fn simulate_one(
                 network_input: layer.reads_network_input(),
                 relu: layer.relu,
             };
-            (simulate_eltwise(&e, hw, seed, &layer.name)?, 0)
+            (simulate_eltwise(&e, hw, &e.generate(seed), &sim_opts)?, 0)
         }
         LayerWork::GlobalPool {
             op,
@@ -163,7 +166,10 @@ fn simulate_one(
                 network_input: layer.reads_network_input(),
                 relu: layer.relu,
             };
-            (simulate_global_pool(&g, hw, seed, &layer.name)?, 0)
+            (
+                simulate_global_pool(&g, hw, &g.generate(seed), &sim_opts)?,
+                0,
+            )
         }
         LayerWork::Free => (
             SimResult {
@@ -171,9 +177,11 @@ fn simulate_one(
                 cycles: 0,
                 processing_cycles: 0,
                 active_pes: 0,
+                mac_pes: 0,
                 stats: Default::default(),
                 trace: None,
                 ofmap: Vec::new(),
+                fault: Default::default(),
             },
             0,
         ),

@@ -1,18 +1,23 @@
 //! One processing pass on the PE array (docs/dataflow.md §3–§6): the
-//! filter GIN fills the spads, the ifmap GIN streams the tile's columns,
-//! the PEs compute, psums climb their chains and leave on the GON.
+//! filter GIN fills the spads from the GLB filter part, the ifmap GIN
+//! streams the tile's columns from the GLB ifmap banks, the PEs compute
+//! on what their spads hold, psums climb their chains and leave on the GON.
 //!
 //! The pass runs on the event kernel. Components busy every cycle advance
 //! in bulk: a PE computes a whole ofmap column in one step, and a psum
 //! travels up its chain as far as the PEs above it have results. Shared
 //! resources (the GINs, the GON, GLB banks) are arbitrated in event order.
+//! Every value a PE uses was delivered to it by a transfer, and who takes a
+//! GIN word is decided by its tag (`tags.rs`).
 
 use super::datapath::{combine, identity, Operands};
+use super::fault::{flip16, FaultKind, FaultSite, Injector};
 use super::glb::GlobalBuffer;
 use super::kernel::EventQueue;
 use super::pe::{Pe, PeCounters, PeRole, RING};
 use super::plan::{ColumnPlan, StripRows};
 use super::stats::ComponentStats;
+use super::tags::TagConfig;
 use super::trace::{Recorder, Track};
 use crate::hw::HwConfig;
 use crate::mapping::{CopySlot, Geometry, RowStationaryMapping};
@@ -20,6 +25,7 @@ use crate::stats::{Level, LevelCounts, Tensor};
 use crate::workload::ConvProblem;
 use std::collections::VecDeque;
 
+mod filter;
 mod flow;
 mod ifmap;
 
@@ -47,11 +53,17 @@ pub(crate) struct PassSpec {
 }
 
 /// What a pass writes into: the GLB, the layer's counters, component
-/// statistics and the optional trace.
+/// statistics, the fault injector, the PEs that did work, and the
+/// optional trace.
 pub(crate) struct PassSinks<'b> {
     pub glb: &'b mut GlobalBuffer,
     pub counts: &'b mut LevelCounts,
     pub stats: &'b mut ComponentStats,
+    pub inject: &'b mut Injector,
+    /// Per array position (`row·cols + col`): the PE ran a tap.
+    pub worked: &'b mut [bool],
+    /// Per array position: the PE performed a MAC.
+    pub computed: &'b mut [bool],
     pub trace: Option<&'b mut Recorder>,
 }
 
@@ -68,6 +80,8 @@ pub(crate) struct LayerCtx<'a> {
 
 #[derive(Debug, Clone, Copy)]
 enum Ev {
+    FilterSend(u32),
+    FilterDone(u32),
     IfmapSend(u32, u32),
     IfmapDone(u32, u32),
     PsumSend(u32, u32),
@@ -79,12 +93,13 @@ enum Work {
     Propagate(u32),
 }
 
+/// A psum column's progress up its chain (timing only: the values travel
+/// in the PEs' psum FIFOs).
 struct Flight {
     step: u32,
     pos: u32,
     arrive: u64,
     at_gon: bool,
-    vals: Vec<i16>,
 }
 
 struct Chain {
@@ -99,6 +114,21 @@ struct Chain {
     consumed_at: [u64; RING],
 }
 
+/// The tag configurations of the three GINs for the pass.
+struct PassTags {
+    filter: TagConfig,
+    ifmap: TagConfig,
+    psum: TagConfig,
+}
+
+/// Send state of the psum GIN.
+struct PsumGin {
+    /// Next (column, chain) to send.
+    next: (u32, u32),
+    pending: bool,
+    free: u64,
+}
+
 /// Simulator state of one pass.
 pub(crate) struct PassSim<'a, 'b> {
     ctx: &'b LayerCtx<'a>,
@@ -107,25 +137,28 @@ pub(crate) struct PassSim<'a, 'b> {
     glb: &'b mut GlobalBuffer,
     counts: &'b mut LevelCounts,
     stats: &'b mut ComponentStats,
+    inject: &'b mut Injector,
+    worked: &'b mut [bool],
+    computed: &'b mut [bool],
     trace: Option<&'b mut Recorder>,
-    q: EventQueue<Ev>,
+    events: EventQueue<Ev>,
     pes: Vec<Pe>,
     chains: Vec<Chain>,
+    tags: PassTags,
+    /// PEs of each filter row `(copy, filter row)`, in send order.
+    filter_rows: Vec<Vec<u32>>,
     work: Vec<Work>,
-    pc: PeCounters,
+    pe_counts: PeCounters,
     total: u32,
     start: u64,
-    q_max: u32,
-    ifg: ifmap::IfmapGin,
-    // psum GIN
-    ps_next: (u32, u32),
-    ps_pending: bool,
-    ps_free: u64,
-    // GON
+    r_act: u32,
+    filter_gin: filter::FilterGin,
+    ifmap_gin: ifmap::IfmapGin,
+    psum_gin: PsumGin,
     gon_free: u64,
     completed: u64,
     end: u64,
-    spare: Vec<Vec<i16>>,
+    scratch: Vec<i16>,
 }
 
 fn ceil_div(a: u64, b: u64) -> u64 {
@@ -133,7 +166,9 @@ fn ceil_div(a: u64, b: u64) -> u64 {
 }
 
 impl<'a, 'b> PassSim<'a, 'b> {
-    /// Sets up the pass: places the active copies and loads their filters.
+    /// Sets up the pass: places the active copies, programs the GIN tags
+    /// and schedules the filter GIN from `filters_from` (when the previous
+    /// pass's taps are done).
     pub(crate) fn new(
         ctx: &'b LayerCtx<'a>,
         spec: PassSpec,
@@ -146,8 +181,12 @@ impl<'a, 'b> PassSim<'a, 'b> {
             glb,
             counts,
             stats,
+            inject,
+            worked,
+            computed,
             trace,
         } = sinks;
+        let from = filters_from.min(start);
         let mut sim = PassSim {
             ctx,
             spec,
@@ -155,35 +194,48 @@ impl<'a, 'b> PassSim<'a, 'b> {
             glb,
             counts,
             stats,
+            inject,
+            worked,
+            computed,
             trace,
-            q: EventQueue::new(start),
+            events: EventQueue::new(from),
             pes: Vec::new(),
             chains: Vec::new(),
+            tags: PassTags {
+                filter: TagConfig::default(),
+                ifmap: TagConfig::default(),
+                psum: TagConfig::default(),
+            },
+            filter_rows: Vec::new(),
             work: Vec::new(),
-            pc: PeCounters::default(),
+            pe_counts: PeCounters::default(),
             total: spec.ns * ctx.prob.f,
             start,
-            q_max: 0,
-            ifg: ifmap::IfmapGin::new(rows.needed(), start),
-            ps_next: (0, 0),
-            ps_pending: false,
-            ps_free: start,
+            r_act: spec.cs.div_ceil(ctx.map.q),
+            filter_gin: filter::FilterGin::new(from),
+            ifmap_gin: ifmap::IfmapGin::new(rows.needed(), start),
+            psum_gin: PsumGin {
+                next: (0, 0),
+                pending: false,
+                free: start,
+            },
             gon_free: start,
             completed: 0,
             end: start,
-            spare: Vec::new(),
+            scratch: Vec::new(),
         };
         sim.glb.reset_timing(start);
         sim.place();
-        sim.ifg.attach(&sim.pes);
-        sim.load_filters(filters_from.min(start));
+        sim.program_tags();
+        sim.ifmap_gin.attach(&sim.pes);
+        sim.events.schedule(from, Ev::FilterSend(0));
         sim
     }
 
     /// Places PEs and chains of the active copies.
     fn place(&mut self) {
         let (prob, m) = (self.ctx.prob, self.ctx.map);
-        let r_act = self.spec.cs.div_ceil(m.q);
+        let r_act = self.r_act;
         let t_act = self.spec.pts.div_ceil(m.p);
         let es = self.spec.es;
         let active: Vec<CopySlot> = self
@@ -198,20 +250,20 @@ impl<'a, 'b> PassSim<'a, 'b> {
             index[((s.gi * t_act + s.ti) * r_act + s.ri) as usize] = a as u32;
         }
         let pe_index = |a: u32, i: u32, j: u32| (a * prob.r + i) * es + j;
+        let span = self.ctx.cols.span;
         for (a, slot) in active.iter().enumerate() {
             let q_act = (self.spec.cs - slot.ri * m.q).min(m.q);
             let p_act = (self.spec.pts - slot.ti * m.p).min(m.p);
-            self.q_max = self.q_max.max(q_act);
             for i in 0..prob.r {
-                let weights = self.spad_weights(slot, i, q_act, p_act);
+                let mut row = Vec::with_capacity(es as usize);
                 for j in 0..es {
                     let chain = (slot.gi * t_act + slot.ti) * es + j;
                     let role = PeRole {
                         pos: self.ctx.geo.pe_position(slot, i, j),
                         gi: slot.gi,
                         ri: slot.ri,
+                        ti: slot.ti,
                         i,
-                        j,
                         q_act,
                         p_act,
                         chain,
@@ -219,8 +271,11 @@ impl<'a, 'b> PassSim<'a, 'b> {
                         chain_pos: slot.ri * prob.r + (prob.r - 1 - i),
                     };
                     debug_assert_eq!(self.pes.len() as u32, pe_index(a as u32, i, j));
-                    self.pes.push(Pe::new(role, prob.s, weights.clone()));
+                    row.push(self.pes.len() as u32);
+                    self.pes
+                        .push(Pe::new(role, prob.s, span, prob.op.has_weights()));
                 }
+                self.filter_rows.push(row);
             }
         }
         for gi in 0..self.spec.gs {
@@ -249,65 +304,52 @@ impl<'a, 'b> PassSim<'a, 'b> {
         }
     }
 
-    /// Filter spad contents `[channel][tap][filter]` of row `i` of a copy.
-    fn spad_weights(&self, slot: &CopySlot, i: u32, q_act: u32, p_act: u32) -> Vec<i16> {
-        let prob = self.ctx.prob;
-        if !prob.op.has_weights() {
-            return Vec::new();
+    /// Programs the multicast IDs of the three GINs: PEs that need the same
+    /// words share a class (with multicast off, every PE is its own class).
+    fn program_tags(&mut self) {
+        let buses = self.ctx.hw.array.rows;
+        let multicast = self.ctx.hw.noc.multicast;
+        let bus: Vec<u32> = self.pes.iter().map(|p| p.role.pos.0).collect();
+        let n = self.pes.len() as u32;
+        let mut filter_class = vec![0; n as usize];
+        for (row, members) in self.filter_rows.iter().enumerate() {
+            for &k in members {
+                filter_class[k as usize] = if multicast { row as u32 } else { k };
+            }
         }
-        let m = self.ctx.map;
-        let (cc, rr, ss) = (prob.c as usize, prob.r as usize, prob.s as usize);
-        let mut w = Vec::with_capacity((q_act * prob.s * p_act) as usize);
-        for cl in 0..q_act {
-            let c = (self.spec.c0 + slot.ri * m.q + cl) as usize;
-            for s in 0..ss {
-                for k in 0..p_act {
-                    let f = (self.spec.g0 + slot.gi) * prob.m + self.spec.mf + slot.ti * m.p + k;
-                    w.push(
-                        self.ctx.ops.weights[((f as usize * cc + c) * rr + i as usize) * ss + s],
-                    );
+        let rn = self.rows.needed();
+        let ifmap_class: Vec<u32> = self
+            .pes
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let r = p.role;
+                if multicast {
+                    (r.gi * self.r_act + r.ri) * rn + r.yi
+                } else {
+                    k as u32
                 }
-            }
+            })
+            .collect();
+        let ifmap_classes = if multicast {
+            self.spec.gs * self.r_act * rn
+        } else {
+            n
+        };
+        let mut psum_class = vec![u32::MAX; n as usize];
+        for (ci, c) in self.chains.iter().enumerate() {
+            psum_class[c.members[0] as usize] = ci as u32;
         }
-        w
-    }
-
-    /// The filter GIN sends each PE row's weights once, multicast along the
-    /// row. It may start at `from`, before the pass: a filter spad is free
-    /// once the previous pass's taps are done, while its last psums are
-    /// still draining up the chains.
-    fn load_filters(&mut self, from: u64) {
-        let hw = self.ctx.hw;
-        let es = u64::from(self.spec.es);
-        let width = u64::from(hw.words_per_cycle(hw.noc.filter_gin_bits));
-        let wc = hw.sparsity.weight_compression;
-        let mut t = from;
-        let mut k = 0;
-        while k < self.pes.len() {
-            let pe = &self.pes[k];
-            let words: u64 = if !self.ctx.prob.op.has_weights() {
-                0
-            } else if wc {
-                pe.nonzero_weights()
-            } else {
-                u64::from(pe.role.p_act * pe.role.q_act * self.ctx.prob.s)
-            };
-            let reads = if hw.noc.multicast { words } else { words * es };
-            t += ceil_div(reads, width);
-            self.counts.add(Level::Glb, Tensor::Filter, reads, 0);
-            self.counts.add(Level::Noc, Tensor::Filter, words * es, 0);
-            self.counts.add(Level::Rf, Tensor::Filter, 0, words * es);
-            self.stats.filter_gin.sends += reads;
-            self.stats.filter_gin.deliveries += words * es;
-            for pe in &mut self.pes[k..k + es as usize] {
-                pe.filters_at = t.max(self.start);
-            }
-            k += es as usize;
-        }
-        self.stats.filter_gin.busy_cycles += t - from;
-        if let Some(tr) = self.trace.as_deref_mut() {
-            tr.span(Track::FilterGin, "filters", from, t);
-        }
+        let filter_classes = if multicast {
+            self.filter_rows.len() as u32
+        } else {
+            n
+        };
+        self.tags = PassTags {
+            filter: TagConfig::new(buses, bus.clone(), filter_class, filter_classes),
+            ifmap: TagConfig::new(buses, bus.clone(), ifmap_class, ifmap_classes),
+            psum: TagConfig::new(buses, bus, psum_class, self.chains.len() as u32),
+        };
     }
 
     /// Runs the pass to completion; returns its last cycle and the cycle
@@ -317,7 +359,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
         if !self.spec.first_cc {
             self.maybe_send_psum();
         }
-        while let Some((_, ev)) = self.q.pop() {
+        while let Some((_, ev)) = self.events.pop() {
             self.handle(ev);
             self.drain_work();
         }
@@ -340,6 +382,8 @@ impl<'a, 'b> PassSim<'a, 'b> {
 
     fn handle(&mut self, ev: Ev) {
         match ev {
+            Ev::FilterSend(row) => self.filter_send(row),
+            Ev::FilterDone(row) => self.filter_done(row),
             Ev::IfmapSend(b, yi) => self.ifmap_send(b, yi),
             Ev::IfmapDone(b, yi) => self.ifmap_done(b, yi),
             Ev::PsumSend(b, c) => self.psum_send(b, c),
@@ -360,13 +404,13 @@ impl<'a, 'b> PassSim<'a, 'b> {
     /// column) once its bottom PE's FIFO has room: a chain holds at most
     /// `max(1, fifo_words / p)` columns of psums it has not yet consumed.
     pub(super) fn maybe_send_psum(&mut self) {
-        let (b, ci) = self.ps_next;
-        if b >= self.total || self.ps_pending {
+        let (b, ci) = self.psum_gin.next;
+        if b >= self.total || self.psum_gin.pending {
             return;
         }
         let c = &self.chains[ci as usize];
         let depth = (self.ctx.hw.pe.fifo_words / c.p_act.max(1)).clamp(1, RING as u32 - 1);
-        let mut ready = self.q.now().max(self.ps_free);
+        let mut ready = self.events.now().max(self.psum_gin.free);
         if b >= depth {
             let need = b - depth;
             if c.consumed <= need {
@@ -376,8 +420,8 @@ impl<'a, 'b> PassSim<'a, 'b> {
             self.stats.psum_gin.stall_cycles += at.saturating_sub(ready);
             ready = ready.max(at);
         }
-        self.ps_pending = true;
-        self.q.schedule(ready, Ev::PsumSend(b, ci));
+        self.psum_gin.pending = true;
+        self.events.schedule(ready, Ev::PsumSend(b, ci));
     }
 
     /// Psum word address in the GLB tile `[n][g][e][F][m]` of filter `k`
@@ -390,41 +434,59 @@ impl<'a, 'b> PassSim<'a, 'b> {
         ((((img * sp.gs + c.gi) * sp.es + c.j) * prob.f + f) * sp.ms + ml) as usize
     }
 
-    /// The psum GIN sends chain `ci`'s psums of column `b` to its bottom PE,
-    /// then moves on to the next chain (one transfer per event, so GLB
+    /// The psum GIN reads chain `ci`'s psums of column `b` from the GLB and
+    /// delivers them, by tag, into the psum FIFO of the chain's bottom PE;
+    /// then it moves on to the next chain (one transfer per event, so GLB
     /// banks are arbitrated in time order against the GON).
     fn psum_send(&mut self, b: u32, ci: u32) {
         let hw = self.ctx.hw;
         let width = u64::from(hw.words_per_cycle(hw.noc.psum_gin_bits));
-        let now = self.q.now();
+        let now = self.events.now();
         let c = &self.chains[ci as usize];
         let p = c.p_act;
         let base = self.psum_addr(c, b, 0);
-        let mut vals = self.spare.pop().unwrap_or_default();
-        vals.clear();
-        vals.extend_from_slice(&self.glb.psum[base..base + p as usize]);
         let start = self.glb.psum_transfer(base, p, width, now);
         self.stats.psum_gin.stall_cycles += start - now;
-        let end = start + ceil_div(u64::from(p), width);
+        let mut end = start + ceil_div(u64::from(p), width);
+        let mut vals = std::mem::take(&mut self.scratch);
+        vals.clear();
+        vals.extend_from_slice(&self.glb.psum[base..base + p as usize]);
+        let mut tag = self.tags.psum.tag(ci);
+        let mut copies = 1;
+        match self.inject.next(FaultSite::PsumGin) {
+            Some(FaultKind::Drop) => copies = 0,
+            Some(FaultKind::Duplicate) => copies = 2,
+            Some(FaultKind::WrongTag) => tag = self.tags.psum.wrong(tag),
+            Some(FaultKind::Flip(bit)) => vals[0] = flip16(vals[0], bit),
+            Some(FaultKind::Delay(d)) => end += u64::from(d),
+            None => {}
+        }
+        let mut delivered = 0;
+        for &k in self.tags.psum.receivers(tag).iter() {
+            for _ in 0..copies {
+                self.pes[k as usize].psum_fifo.extend(vals.iter().copied());
+                delivered += u64::from(p);
+            }
+        }
+        self.scratch = vals;
         self.counts.add(Level::Glb, Tensor::Psum, u64::from(p), 0);
-        self.counts.add(Level::Noc, Tensor::Psum, u64::from(p), 0);
+        self.counts.add(Level::Noc, Tensor::Psum, delivered, 0);
         self.stats.psum_gin.sends += u64::from(p);
-        self.stats.psum_gin.deliveries += u64::from(p);
+        self.stats.psum_gin.deliveries += delivered;
         self.stats.psum_gin.busy_cycles += end - start;
         self.chains[ci as usize].flights.push_back(Flight {
             step: b,
             pos: 0,
             arrive: end,
             at_gon: false,
-            vals,
         });
         self.work.push(Work::Propagate(ci));
-        self.ps_free = end;
+        self.psum_gin.free = end;
         if let Some(tr) = self.trace.as_deref_mut() {
             tr.span(Track::PsumGin, "psums", start, end);
         }
-        self.ps_pending = false;
-        self.ps_next = if ci as usize + 1 < self.chains.len() {
+        self.psum_gin.pending = false;
+        self.psum_gin.next = if ci as usize + 1 < self.chains.len() {
             (b, ci + 1)
         } else {
             (b + 1, 0)

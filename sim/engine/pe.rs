@@ -6,6 +6,7 @@
 use super::datapath::{identity, mac};
 use crate::hw::SparsityFeatures;
 use crate::workload::Op;
+use std::collections::VecDeque;
 
 /// Ring depth for per-step PE state (psum buffers in flight).
 pub(crate) const RING: usize = 4;
@@ -31,10 +32,10 @@ pub(crate) struct PeRole {
     pub gi: u32,
     /// Channel copy index.
     pub ri: u32,
+    /// Filter copy index.
+    pub ti: u32,
     /// Filter row held (0..R).
     pub i: u32,
-    /// Set column: ofmap row within the strip.
-    pub j: u32,
     /// Channels folded into this PE in this pass.
     pub q_act: u32,
     /// Filters folded into this PE in this pass.
@@ -48,17 +49,36 @@ pub(crate) struct PeRole {
 }
 
 /// One PE's state during a pass.
+///
+/// Its data comes only from deliveries: the filter GIN writes its filter
+/// spad, the ifmap GIN pushes words into its ifmap FIFO (placed into the
+/// ifmap spad when a column starts), and psums arrive in its psum FIFO
+/// from the psum GIN (bottom PE of a chain) or the local link below.
 pub(crate) struct Pe {
     pub role: PeRole,
     taps: usize,
+    s_taps: usize,
     fspad: Vec<i16>,
+    /// Next filter spad word an arriving filter word is written to.
+    fspad_write: usize,
+    /// Whether this pass's filters have arrived (then `nz` is valid).
+    pub filters_ready: bool,
     nz: Vec<u32>,
     weights_all_nonzero: bool,
-    /// Ifmap spad window of the current column, `[channel][tap]`.
-    pub win: Vec<i16>,
+    /// Ifmap words delivered by the ifmap GIN, not yet placed in the spad.
+    pub ifmap_fifo: VecDeque<i16>,
+    /// Ifmap spad: `[channel][padded column mod span]`.
+    ifmap_spad: Vec<i16>,
+    span: usize,
+    /// Ifmap window of the current column, `[channel][tap]`, read from the spad.
+    win: Vec<i16>,
+    /// Psums delivered from below (psum GIN or local link), oldest first.
+    pub psum_fifo: VecDeque<i16>,
     acc: Vec<i16>,
     any: [u32; RING],
     any_flag: Vec<bool>,
+    /// MACs (pooling taps) this PE performed in the pass.
+    pub performed: u64,
     /// Next step to start.
     pub next_step: u32,
     /// Cycle the last started step finishes its last tap.
@@ -76,30 +96,34 @@ pub(crate) struct Pe {
 }
 
 impl Pe {
-    /// A PE holding `weights` (`[channel][tap][filter]`, `q_act·S·p_act`
-    /// words) for `s_taps` taps per channel row.
-    pub(crate) fn new(role: PeRole, s_taps: u32, weights: Vec<i16>) -> Self {
+    /// A PE for `s_taps` taps per channel row whose ifmap window spans
+    /// `span` padded columns; `weights` says whether the op has a filter.
+    pub(crate) fn new(role: PeRole, s_taps: u32, span: u32, weights: bool) -> Self {
         let p = role.p_act as usize;
         let taps = (role.q_act * s_taps) as usize;
-        let nz: Vec<u32> = if weights.is_empty() {
-            vec![p as u32; taps]
-        } else {
-            weights
-                .chunks(p)
-                .map(|row| row.iter().filter(|&&w| w != 0).count() as u32)
-                .collect()
-        };
-        let weights_all_nonzero = nz.iter().all(|&n| n as usize == p);
+        let span = span.max(1) as usize;
         Pe {
             role,
             taps,
-            fspad: weights,
-            nz,
-            weights_all_nonzero,
+            s_taps: s_taps as usize,
+            fspad: if weights {
+                vec![0; taps * p]
+            } else {
+                Vec::new()
+            },
+            fspad_write: 0,
+            filters_ready: false,
+            nz: Vec::new(),
+            weights_all_nonzero: true,
+            ifmap_fifo: VecDeque::new(),
+            ifmap_spad: vec![0; role.q_act as usize * span],
+            span,
             win: vec![0; taps],
+            psum_fifo: VecDeque::new(),
             acc: vec![0; RING * p],
             any: [0; RING],
             any_flag: vec![false; p],
+            performed: 0,
             next_step: 0,
             done_at: 0,
             ready_at: [0; RING],
@@ -107,6 +131,58 @@ impl Pe {
             passed_at: [0; RING],
             filters_at: 0,
             busy: 0,
+        }
+    }
+
+    /// Filter words arriving in spad order (`[channel][tap][filter]`):
+    /// each goes to the next spad word. Words beyond the spad are lost.
+    pub(crate) fn receive_filters(&mut self, words: &[i16]) {
+        let at = self.fspad_write.min(self.fspad.len());
+        let n = words.len().min(self.fspad.len() - at);
+        self.fspad[at..at + n].copy_from_slice(&words[..n]);
+        self.fspad_write += words.len();
+    }
+
+    /// A filter word arriving with its spad address (weight compression
+    /// sends only non-zero words, so they carry where they go).
+    pub(crate) fn receive_filter_at(&mut self, addr: u32, value: i16) {
+        if let Some(w) = self.fspad.get_mut(addr as usize) {
+            *w = value;
+        }
+    }
+
+    /// The pass's filters are in: counts the non-zero weights per tap row.
+    pub(crate) fn filters_arrived(&mut self) {
+        let p = self.role.p_act as usize;
+        self.nz = if self.fspad.is_empty() {
+            vec![p as u32; self.taps]
+        } else {
+            self.fspad
+                .chunks(p.max(1))
+                .map(|row| row.iter().filter(|&&w| w != 0).count() as u32)
+                .collect()
+        };
+        self.weights_all_nonzero = self.nz.iter().all(|&n| n as usize == p);
+        self.filters_ready = true;
+    }
+
+    /// Places the ifmap words of a column into the spad and reads the
+    /// window: the FIFO holds, channel by channel, the `new_cols` columns
+    /// first needed by this column; the window's taps are the padded
+    /// columns `x0 + s·dilation`. Missing words leave the spad stale.
+    pub(crate) fn load_window(&mut self, new_cols: &[u32], x0: u32, dilation: u32) {
+        let span = self.span;
+        for cl in 0..self.role.q_act as usize {
+            let row = &mut self.ifmap_spad[cl * span..(cl + 1) * span];
+            for &x in new_cols {
+                if let Some(v) = self.ifmap_fifo.pop_front() {
+                    row[x as usize % span] = v;
+                }
+            }
+            let win = &mut self.win[cl * self.s_taps..(cl + 1) * self.s_taps];
+            for (s, w) in win.iter_mut().enumerate() {
+                *w = row[(x0 + s as u32 * dilation) as usize % span];
+            }
         }
     }
 
@@ -135,6 +211,7 @@ impl Pe {
         if !op.has_weights() {
             let cycles = Self::pool_step(acc, &self.win, op, &mut self.any[slot], c);
             count_psum_spad(c, c.performed - before, self.any[slot]);
+            self.performed += c.performed - before;
             return cycles;
         }
         let wc = sparsity.weight_compression;
@@ -187,6 +264,7 @@ impl Pe {
         };
         self.any[slot] = any;
         count_psum_spad(c, c.performed - before, any);
+        self.performed += c.performed - before;
         cycles
     }
 
@@ -211,8 +289,12 @@ fn count_psum_spad(c: &mut PeCounters, performed: u64, psums_touched: u32) {
 }
 
 impl Pe {
-    /// Non-zero words in the filter spad.
-    pub(crate) fn nonzero_weights(&self) -> u64 {
-        self.nz.iter().map(|&n| u64::from(n)).sum()
+    /// Takes `p` psums from the psum FIFO into `out`; a missing psum (a
+    /// dropped delivery) reads as `fill`.
+    pub(crate) fn take_psums(&mut self, p: usize, fill: i16, out: &mut Vec<i16>) {
+        out.clear();
+        for _ in 0..p {
+            out.push(self.psum_fifo.pop_front().unwrap_or(fill));
+        }
     }
 }

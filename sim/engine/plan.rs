@@ -62,12 +62,18 @@ impl StripRows {
     }
 }
 
-/// Which padded ifmap columns each ofmap column's window touches, and how
-/// many of them the ifmap GIN delivers for the first time at that column.
+/// Which padded ifmap columns each ofmap column's window touches, and which
+/// of them the ifmap GIN delivers for the first time at that column.
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnPlan {
-    /// Columns first needed at ofmap column `f` (they sum to `CN`).
+    /// How many columns are first needed at ofmap column `f` (they sum to `CN`).
     pub new_cols: Vec<u32>,
+    /// Those columns, ascending, for every `f` in turn.
+    columns: Vec<u32>,
+    /// Where ofmap column `f`'s entries of `columns` start.
+    start: Vec<usize>,
+    /// Padded columns one window spans: `(S − 1)·Dw + 1`.
+    pub span: u32,
 }
 
 impl ColumnPlan {
@@ -75,18 +81,34 @@ impl ColumnPlan {
     pub(crate) fn new(prob: &ConvProblem) -> Self {
         let mut seen = vec![false; prob.wp() as usize];
         let mut new_cols = Vec::with_capacity(prob.f as usize);
+        let (mut columns, mut start) = (Vec::new(), Vec::with_capacity(prob.f as usize + 1));
         for f in 0..prob.f {
+            start.push(columns.len());
             let mut fresh = 0;
             for s in 0..prob.s {
                 let x = (f * prob.u_w + s * prob.d_w) as usize;
                 if !seen[x] {
                     seen[x] = true;
+                    columns.push(x as u32);
                     fresh += 1;
                 }
             }
             new_cols.push(fresh);
         }
-        ColumnPlan { new_cols }
+        start.push(columns.len());
+        ColumnPlan {
+            new_cols,
+            columns,
+            start,
+            span: (prob.s.max(1) - 1) * prob.d_w + 1,
+        }
+    }
+
+    /// The padded columns first needed at ofmap column `f`.
+    #[inline]
+    pub(crate) fn new_at(&self, f: u32) -> &[u32] {
+        let f = f as usize;
+        &self.columns[self.start[f]..self.start[f + 1]]
     }
 }
 

@@ -4,12 +4,11 @@
 //! finalized (average division, ReLU) and each image's results leave as one
 //! RLC stream (docs/counters.md, "Global pooling").
 
-use super::dram::DramLink;
-use super::eltwise::datapath_result;
-use super::{SimError, SimResult};
+use super::eltwise::SideDatapath;
+use super::{SimError, SimOptions, SimResult};
 use crate::data;
 use crate::hw::HwConfig;
-use crate::stats::{Level, LevelCounts, Tensor};
+use crate::stats::{Level, Tensor};
 use crate::workload::{ConvProblem, Op, Padding, Sparsity};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -63,61 +62,82 @@ impl GlobalPoolLayer {
     }
 }
 
-/// Executes a global pooling layer on seeded data and checks every result
-/// against a direct reduction of the same values.
+impl GlobalPoolLayer {
+    /// Seeded input `[N][C][plane]` with the layer's zero fraction (signed
+    /// values when it is the raw network input).
+    pub fn generate(&self, seed: u64) -> Vec<i16> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut values =
+            vec![0i16; (u64::from(self.batch) * u64::from(self.channels) * self.plane) as usize];
+        fill(&mut values, self, &mut rng);
+        values
+    }
+}
+
+/// Executes a global pooling layer on `input` (`[N][C][plane]`) and checks
+/// every result against a direct reduction of the same values.
 pub fn simulate_global_pool(
     layer: &GlobalPoolLayer,
     hw: &HwConfig,
-    seed: u64,
-    name: &str,
+    input: &[i16],
+    opts: &SimOptions,
 ) -> Result<SimResult, SimError> {
-    let internal = |reason: String| SimError::Internal {
-        layer: name.into(),
+    let name = &opts.layer;
+    let corrupted = |reason: String| SimError::Corrupted {
+        layer: name.clone(),
         reason,
     };
-    let window = layer.window();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let plane = layer.plane as usize;
-    let mut dram = DramLink::new(hw);
-    let mut counts = LevelCounts::default();
-    let (mut serial, mut out) = (0u64, Vec::new());
-    let mut values = vec![0i16; plane];
-    let mut results = Vec::with_capacity(layer.channels as usize);
-    let mut expect = Vec::with_capacity(layer.channels as usize);
-    for _ in 0..layer.batch {
+    let channels = layer.channels as usize;
+    if input.len() != layer.batch as usize * channels * plane {
+        return Err(SimError::BadData {
+            layer: name.clone(),
+            reason: format!(
+                "global pooling of {} planes of {plane} values was given {} values",
+                layer.batch as usize * channels,
+                input.len()
+            ),
+        });
+    }
+    let window = layer.window();
+    let mut dp = SideDatapath::new(hw, opts);
+    let mut out = Vec::with_capacity(layer.batch as usize * channels);
+    let mut held: Vec<Vec<i16>> = Vec::new();
+    let mut results = Vec::with_capacity(channels);
+    for n in 0..layer.batch as usize {
         results.clear();
-        expect.clear();
-        for _ in 0..layer.channels {
-            fill(&mut values, layer, &mut rng);
-            let (vals, words) = dram
-                .read_stream(&values, !layer.network_input)
-                .map_err(internal)?;
-            counts.add(Level::Dram, Tensor::Ifmap, words, 0);
-            serial += dram.burst(words);
-            counts.add(Level::Glb, Tensor::Ifmap, layer.plane, layer.plane);
-            let acc = vals
+        for c in 0..channels {
+            let at = (n * channels + c) * plane;
+            held = dp
+                .load(&[&input[at..at + plane]], !layer.network_input, &held)
+                .map_err(corrupted)?;
+            dp.read_plane(layer.plane);
+            let acc = held[0]
                 .iter()
                 .fold(data::PSUM_INIT, |acc, &x| data::tap(layer.op, acc, x, 0, 0));
-            counts.add(Level::Glb, Tensor::Psum, 1, 1);
+            dp.counts.macs.performed += layer.plane;
+            dp.counts.add(Level::Glb, Tensor::Psum, 0, 1);
             results.push(data::finalize(&window, acc, 0));
-            expect.push(direct(layer, &values));
         }
-        let (stored, words) = dram.write_stream(&results, true).map_err(internal)?;
-        if let Some(c) = stored.iter().zip(&expect).position(|(a, b)| a != b) {
-            return Err(internal(format!(
-                "channel {c} pooled to {}, expected {}",
-                stored[c], expect[c]
-            )));
-        }
-        counts.add(Level::Dram, Tensor::Psum, 0, words);
-        serial += dram.burst(words);
-        out.extend_from_slice(&stored);
+        out.extend(dp.store(&results).map_err(corrupted)?);
     }
-    let taps = u64::from(layer.batch) * u64::from(layer.channels) * layer.plane;
-    counts.macs.algorithmic = taps;
-    counts.macs.performed = taps;
-    let processing = taps.div_ceil(u64::from(hw.glb.bank_port_words.max(1)));
-    Ok(datapath_result(counts, processing, serial, dram, out, hw))
+    if opts.check {
+        for (i, (&got, values)) in out.iter().zip(input.chunks(plane.max(1))).enumerate() {
+            let want = direct(layer, values);
+            if got != want {
+                return Err(SimError::Mismatch {
+                    layer: name.clone(),
+                    image: (i / channels) as u32,
+                    channel: (i % channels) as u32,
+                    row: 0,
+                    col: 0,
+                    got,
+                    want,
+                });
+            }
+        }
+    }
+    Ok(dp.finish(hw, out))
 }
 
 fn fill(values: &mut [i16], layer: &GlobalPoolLayer, rng: &mut ChaCha8Rng) {

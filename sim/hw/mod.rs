@@ -81,6 +81,11 @@ pub struct NocConfig {
     pub multicast: bool,
 }
 
+/// `dram.crossing_cycles` when a config leaves it out: a two-flop
+/// synchronizer on the FIFO pointer plus the read (an assumption; JSSC
+/// names the async FIFO but not its latency).
+pub const DEFAULT_CROSSING_CYCLES: u32 = 3;
+
 /// The off-chip link.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DramConfig {
@@ -88,6 +93,9 @@ pub struct DramConfig {
     pub bus_bits: u32,
     /// Link clock in MHz.
     pub link_mhz: f64,
+    /// Core cycles a burst's last word spends crossing the async FIFO from
+    /// the link clock into the core clock.
+    pub crossing_cycles: u32,
     /// Whether ifmap/ofmap transfers overlap processing (the chip: no).
     pub overlap: bool,
 }

@@ -30,6 +30,7 @@ pub(super) const ALL_KEYS: &[&str] = &[
     "noc.multicast",
     "dram.bus_bits",
     "dram.link_mhz",
+    "dram.crossing_cycles",
     "dram.overlap",
     "clock.core_mhz",
     "sparsity.zero_gating",
@@ -82,6 +83,7 @@ const INTEGER_KEYS: &[&str] = &[
     "noc.gon_bits",
     "noc.local_psum_bits",
     "dram.bus_bits",
+    "dram.crossing_cycles",
     "sparsity.rlc.run_bits",
     "sparsity.rlc.level_bits",
     "sparsity.rlc.word_bits",
@@ -193,6 +195,7 @@ pub(super) struct RawNoc {
 pub(super) struct RawDram {
     pub bus_bits: Option<u32>,
     pub link_mhz: Option<f64>,
+    pub crossing_cycles: Option<u32>,
     pub overlap: Option<bool>,
 }
 
@@ -297,6 +300,7 @@ impl RawHw {
             "noc.gon_bits" => Int(&mut self.noc.gon_bits),
             "noc.local_psum_bits" => Int(&mut self.noc.local_psum_bits),
             "dram.bus_bits" => Int(&mut self.dram.bus_bits),
+            "dram.crossing_cycles" => Int(&mut self.dram.crossing_cycles),
             "dram.link_mhz" => Real(&mut self.dram.link_mhz),
             "clock.core_mhz" => Real(&mut self.clock.core_mhz),
             "energy.mac" => Real(&mut self.energy.mac),

@@ -109,6 +109,10 @@ pub(super) fn validate(raw: RawHw, ctx: &Ctx) -> Result<HwConfig, HwError> {
     let dram = DramConfig {
         bus_bits: v.width("dram.bus_bits", raw.dram.bus_bits, w)?,
         link_mhz: v.real("dram.link_mhz", raw.dram.link_mhz, false)?,
+        crossing_cycles: match raw.dram.crossing_cycles {
+            None => DEFAULT_CROSSING_CYCLES,
+            Some(c) => v.int("dram.crossing_cycles", Some(c), 0, 1_000_000)?,
+        },
         overlap: raw.dram.overlap.unwrap_or(false),
     };
     let clock = ClockConfig {

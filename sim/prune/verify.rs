@@ -204,6 +204,7 @@ fn simulate(
         layer: net.layers[i].name.clone(),
         trace: false,
         check: true,
+        fault: None,
     };
     let sim =
         engine::simulate_layer_against(&prob, &mapping, &plan.hw, &data, &reference, &sim_opts)?;

@@ -1,9 +1,11 @@
 //! The ifmap GIN: per ofmap column, each stored row's new columns are read
-//! from the GLB once and multicast to every PE reading that row. Rows are
-//! sent in order; a row waits until all its destination PEs have FIFO
-//! room (head-of-line blocking behind it).
+//! from the GLB ifmap banks once and multicast, word by word, to the PEs
+//! whose tag matches (those reading that row of that channel), into their
+//! ifmap FIFOs. Rows are sent in order; a row waits until all its
+//! destination PEs have FIFO room (head-of-line blocking behind it).
 
 use super::{ceil_div, Ev, PassSim, Work, RING};
+use crate::engine::fault::{flip16, FaultKind, FaultSite};
 use crate::engine::pe::Pe;
 use crate::engine::trace::Track;
 use crate::stats::{Level, Tensor};
@@ -21,11 +23,17 @@ pub(crate) struct IfmapGin {
     started: Vec<u32>,
     started_max: Vec<u64>,
     done_max: Vec<u64>,
-    members: Vec<Vec<u32>>,
+    pub members: Vec<Vec<u32>>,
     q_max: Vec<u32>,
     /// For a send larger than the destination FIFOs: the cycle the last
     /// destination PE finishes its column (frees its last spad slot).
     hold: Option<u64>,
+    /// Cycles a delay fault adds to the send under way.
+    delay: u64,
+    /// Words delivered by the send under way.
+    deliveries: u64,
+    /// Arrival cycle of each row's latest send.
+    last_done: Vec<u64>,
 }
 
 impl IfmapGin {
@@ -44,6 +52,9 @@ impl IfmapGin {
             members: vec![Vec::new(); n],
             q_max: vec![0; n],
             hold: None,
+            delay: 0,
+            deliveries: 0,
+            last_done: vec![0; n],
         }
     }
 
@@ -69,77 +80,81 @@ impl IfmapGin {
 impl PassSim<'_, '_> {
     /// Schedules the next row send once its destination PEs can take it.
     pub(super) fn maybe_send_ifmap(&mut self) {
-        let (b, yi) = self.ifg.next;
-        if b >= self.total || self.ifg.pending {
+        let (b, yi) = self.ifmap_gin.next;
+        if b >= self.total || self.ifmap_gin.pending {
             return;
         }
         let y = yi as usize;
-        let now = self.q.now();
-        let mut ready = now.max(self.ifg.free);
+        let now = self.events.now();
+        let mut ready = now.max(self.ifmap_gin.free);
         let newc = self.ctx.cols.new_cols[(b % self.ctx.prob.f) as usize];
         // A PE frees its ifmap spad slots channel by channel as it computes
         // a column, so the next column's words stream in during the current
         // one; the FIFO holds `k` further columns. Words that neither fit
         // the FIFO nor find a freed slot land only as the PE finishes.
-        let per_pe = self.ifg.q_max[y] * newc;
+        let per_pe = self.ifmap_gin.q_max[y] * newc;
         let fifo = self.ctx.hw.pe.fifo_words;
         let k_fifo = (fifo / per_pe.max(1)).min(1);
         let back = 1 + k_fifo;
-        self.ifg.hold = None;
+        self.ifmap_gin.hold = None;
         if b >= back {
             let k = y * RING + (b - back) as usize % RING;
-            if (self.ifg.started[k] as usize) < self.ifg.members[y].len() {
+            if (self.ifmap_gin.started[k] as usize) < self.ifmap_gin.members[y].len() {
                 return;
             }
-            let cond = self.ifg.started_max[k];
+            let cond = self.ifmap_gin.started_max[k];
             if k_fifo == 0 {
-                self.ifg.hold = Some(self.ifg.done_max[k]);
+                self.ifmap_gin.hold = Some(self.ifmap_gin.done_max[k]);
             }
             self.stats.ifmap_gin.stall_cycles += cond.saturating_sub(ready);
             ready = ready.max(cond);
         }
         let k = y * RING + b as usize % RING;
-        self.ifg.started[k] = 0;
-        self.ifg.started_max[k] = 0;
-        self.ifg.done_max[k] = 0;
-        self.ifg.pending = true;
-        self.q.schedule(ready, Ev::IfmapSend(b, yi));
+        self.ifmap_gin.started[k] = 0;
+        self.ifmap_gin.started_max[k] = 0;
+        self.ifmap_gin.done_max[k] = 0;
+        self.ifmap_gin.pending = true;
+        self.events.schedule(ready, Ev::IfmapSend(b, yi));
     }
 
+    /// Sends row `yi`'s new columns for column `b`: every word is one GLB
+    /// read with multicast (one per receiving PE without) and is delivered
+    /// to the PEs its tag selects.
     pub(super) fn ifmap_send(&mut self, b: u32, yi: u32) {
         let hw = self.ctx.hw;
         let y = yi as usize;
-        let newc = u64::from(self.ctx.cols.new_cols[(b % self.ctx.prob.f) as usize]);
         let reads = if hw.noc.multicast {
-            u64::from(self.spec.gs * self.spec.cs) * newc
+            self.ifmap_multicast(b, yi)
         } else {
-            self.ifg.members[y]
-                .iter()
-                .map(|&k| u64::from(self.pes[k as usize].role.q_act))
-                .sum::<u64>()
-                * newc
+            self.ifmap_unicast(b, yi)
         };
         let width = u64::from(hw.words_per_cycle(hw.noc.ifmap_gin_bits));
-        let now = self.q.now();
+        let now = self.events.now();
         let dur = ceil_div(reads, width);
         // Words beyond the FIFO land as the PEs free spad slots; the
         // controller sends them channel by channel (the order in which PEs
         // free their slots), so later rows need not wait behind this one.
-        let delivered = match self.ifg.hold.take() {
+        let delivered = match self.ifmap_gin.hold.take() {
             Some(free_at) => (now + dur).max(free_at),
             None => now + dur,
-        };
+        } + std::mem::take(&mut self.ifmap_gin.delay);
+        // A row's words arrive in order: a late send holds back the next.
+        let delivered = delivered.max(self.ifmap_gin.last_done[y]);
+        self.ifmap_gin.last_done[y] = delivered;
+        let deliveries = std::mem::take(&mut self.ifmap_gin.deliveries);
         self.counts.add(Level::Glb, Tensor::Ifmap, reads, 0);
-        self.glb.stream_ifmap(reads);
+        self.counts.add(Level::Noc, Tensor::Ifmap, deliveries, 0);
+        self.counts.add(Level::Rf, Tensor::Ifmap, 0, deliveries);
+        self.stats.ifmap_gin.deliveries += deliveries;
         self.stats.ifmap_gin.sends += reads;
         self.stats.ifmap_gin.busy_cycles += dur;
-        self.ifg.free = now + dur;
+        self.ifmap_gin.free = now + dur;
         if let Some(tr) = self.trace.as_deref_mut() {
             tr.span(Track::IfmapGin, "ifmap", now, now + dur);
         }
-        self.q.schedule(delivered, Ev::IfmapDone(b, yi));
-        self.ifg.pending = false;
-        self.ifg.next = if y + 1 == self.ifg.rows {
+        self.events.schedule(delivered, Ev::IfmapDone(b, yi));
+        self.ifmap_gin.pending = false;
+        self.ifmap_gin.next = if y + 1 == self.ifmap_gin.rows {
             (b + 1, 0)
         } else {
             (b, yi + 1)
@@ -147,18 +162,105 @@ impl PassSim<'_, '_> {
         self.maybe_send_ifmap();
     }
 
+    /// Multicast: each tile channel's new words of row `yi` go out once,
+    /// tagged with the class (group, channel copy, row). Returns GLB reads.
+    fn ifmap_multicast(&mut self, b: u32, yi: u32) -> u64 {
+        let (prob, sp) = (self.ctx.prob, self.spec);
+        let f = b % prob.f;
+        let img = b / prob.f;
+        let new = self.ctx.cols.new_at(f).len();
+        let (rn, q) = (self.rows.needed(), self.ctx.map.q);
+        let mut reads = 0;
+        let mut words = std::mem::take(&mut self.scratch);
+        for gi in 0..sp.gs {
+            for ch in 0..sp.cs {
+                let class = (gi * self.r_act + ch / q) * rn + yi;
+                let plane = ((img * sp.gs + gi) * sp.cs + ch) * rn + yi;
+                self.read_ifmap_row(plane, f, &mut words);
+                reads += new as u64;
+                let tag = self.tags.ifmap.tag(class);
+                self.deliver_ifmap(tag, &words);
+            }
+        }
+        self.scratch = words;
+        reads
+    }
+
+    /// Without multicast, every PE reading row `yi` is sent its own
+    /// channels' words under its own tag. Returns GLB reads.
+    fn ifmap_unicast(&mut self, b: u32, yi: u32) -> u64 {
+        let (prob, sp) = (self.ctx.prob, self.spec);
+        let (f, img) = (b % prob.f, b / prob.f);
+        let (rn, q) = (self.rows.needed(), self.ctx.map.q);
+        let mut reads = 0;
+        let mut words = std::mem::take(&mut self.scratch);
+        for k in self.ifmap_gin.members[yi as usize].clone() {
+            let r = self.pes[k as usize].role;
+            for cl in 0..r.q_act {
+                let plane = ((img * sp.gs + r.gi) * sp.cs + r.ri * q + cl) * rn + yi;
+                self.read_ifmap_row(plane, f, &mut words);
+                reads += words.len() as u64;
+                let tag = self.tags.ifmap.tag(k);
+                self.deliver_ifmap(tag, &words);
+            }
+        }
+        self.scratch = words;
+        reads
+    }
+
+    /// The words of column `f`'s new padded columns in GLB plane `plane`.
+    fn read_ifmap_row(&mut self, plane: u32, f: u32, out: &mut Vec<i16>) {
+        let wp = self.ctx.prob.wp() as usize;
+        let base = plane as usize * wp;
+        out.clear();
+        let cols = self.ctx.cols.new_at(f);
+        out.extend(cols.iter().map(|&x| self.glb.ifmap[base + x as usize]));
+        if let (Some(&lo), Some(&hi)) = (cols.first(), cols.last()) {
+            self.glb.read_ifmap(base + lo as usize, base + hi as usize);
+        }
+    }
+
+    /// Delivers `words`, one GIN transfer each, to the PEs their tag selects.
+    fn deliver_ifmap(&mut self, tag: crate::engine::tags::Tag, words: &[i16]) {
+        let n = words.len() as u64;
+        if !self.inject.hits(FaultSite::IfmapGin, n) {
+            self.inject.skip(FaultSite::IfmapGin, n);
+            let receivers = self.tags.ifmap.receivers(tag);
+            for &k in receivers.iter() {
+                self.pes[k as usize]
+                    .ifmap_fifo
+                    .extend(words.iter().copied());
+            }
+            self.ifmap_gin.deliveries += n * receivers.len() as u64;
+            return;
+        }
+        for &w in words {
+            let (mut tag, mut w, mut copies) = (tag, w, 1);
+            match self.inject.next(FaultSite::IfmapGin) {
+                Some(FaultKind::Drop) => copies = 0,
+                Some(FaultKind::Duplicate) => copies = 2,
+                Some(FaultKind::WrongTag) => tag = self.tags.ifmap.wrong(tag),
+                Some(FaultKind::Flip(bit)) => w = flip16(w, bit),
+                Some(FaultKind::Delay(d)) => self.ifmap_gin.delay += u64::from(d),
+                None => {}
+            }
+            let receivers = self.tags.ifmap.receivers(tag);
+            for &k in receivers.iter() {
+                for _ in 0..copies {
+                    self.pes[k as usize].ifmap_fifo.push_back(w);
+                }
+            }
+            self.ifmap_gin.deliveries += copies * receivers.len() as u64;
+        }
+    }
+
+    /// Row `yi`'s words for column `b` have arrived: its PEs may start it.
     pub(super) fn ifmap_done(&mut self, b: u32, yi: u32) {
         let y = yi as usize;
-        self.ifg.delivered[y] = b + 1;
-        self.ifg.done_at[y * RING + b as usize % RING] = self.q.now();
-        let newc = u64::from(self.ctx.cols.new_cols[(b % self.ctx.prob.f) as usize]);
-        let mut deliveries = 0;
-        for &k in &self.ifg.members[y] {
-            deliveries += u64::from(self.pes[k as usize].role.q_act) * newc;
+        self.ifmap_gin.delivered[y] = b + 1;
+        self.ifmap_gin.done_at[y * RING + b as usize % RING] = self.events.now();
+        for &k in &self.ifmap_gin.members[y] {
             self.work.push(Work::TryStart(k));
         }
-        self.counts.add(Level::Noc, Tensor::Ifmap, deliveries, 0);
-        self.counts.add(Level::Rf, Tensor::Ifmap, 0, deliveries);
-        self.stats.ifmap_gin.deliveries += deliveries;
     }
 }
