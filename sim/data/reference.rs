@@ -12,12 +12,42 @@
 //! columns `p, p+U, p+2U, …`), so that an ofmap row reads a contiguous run of
 //! one phase instead of a strided gather. Planes are split among threads in
 //! contiguous chunks, so the result is identical for any thread count.
+//!
+//! The arithmetic is written here again, on purpose, rather than borrowed
+//! from `arith` (which the simulator's PEs use): the product is formed in
+//! 64 bits, the bit selection keeps bits `shift..shift+16`, and sums are
+//! formed in 32 bits and folded to 16 bits at the end of each tap. Two
+//! implementations that agree are evidence; one shared one is not.
 
-use super::arith::{finalize, mac, PSUM_INIT};
+/// One tap of the reference: `acc + bits [shift, shift+16) of x·w`, in
+/// 16-bit two's complement.
+#[inline(always)]
+fn ref_mac(acc: i16, x: i16, w: i16, shift: u32) -> i16 {
+    let product = i64::from(x) * i64::from(w);
+    let selected = product >> shift.min(40);
+    (i64::from(acc) + selected).rem_euclid(1 << 16) as u16 as i16
+}
+
+/// The value leaving the GLB: average pooling divides by the window
+/// (toward zero), then bias, then ReLU.
+fn ref_finalize(prob: &ConvProblem, psum: i16, bias: i16) -> i16 {
+    let mut v = i32::from(psum);
+    if prob.op == Op::Avg {
+        let window = (i64::from(prob.r) * i64::from(prob.s)).max(1);
+        v = (i64::from(v) / window) as i32;
+    }
+    let mut out = (v + i32::from(bias)) as i16;
+    if prob.relu && out < 0 {
+        out = 0;
+    }
+    out
+}
+
+use super::arith::PSUM_INIT;
 use super::LayerData;
 use crate::workload::{ConvProblem, Op};
 
-/// The reference ofmap `[n][g·m][e][f]` after [`finalize`] (avg division,
+/// The reference ofmap `[n][g·m][e][f]` after its finalization (avg division,
 /// bias, ReLU).
 ///
 /// # Panics
@@ -29,7 +59,7 @@ pub fn reference(prob: &ConvProblem, data: &LayerData, product_shift: u32) -> Ve
     out
 }
 
-/// Applies [`finalize`] in place to psums laid out `[n][g·m][e][f]`, with the
+/// Applies the reference's finalization in place to psums laid out `[n][g·m][e][f]`, with the
 /// per-filter `bias` (`[g·m]`).
 pub fn apply_finalize(prob: &ConvProblem, bias: &[i16], psums: &mut [i16]) {
     let plane = (prob.e * prob.f) as usize;
@@ -37,12 +67,12 @@ pub fn apply_finalize(prob: &ConvProblem, bias: &[i16], psums: &mut [i16]) {
     for (idx, chunk) in psums.chunks_mut(plane).enumerate() {
         let b = bias[idx % filters];
         for v in chunk {
-            *v = finalize(prob, *v, b);
+            *v = ref_finalize(prob, *v, b);
         }
     }
 }
 
-/// The reference psums `[n][g·m][e][f]` before [`finalize`]: the accumulated
+/// The reference psums `[n][g·m][e][f]` before finalization: the accumulated
 /// sums (MAC, avg) or maxima (max pooling), starting from [`PSUM_INIT`].
 ///
 /// # Panics
@@ -179,7 +209,7 @@ fn compute_plane(
                     Op::Mac => {
                         let w = data.weights[(k * c_count + c) * kernel + tap_idx];
                         if w != 0 {
-                            accumulate_tap(prob, input, out, r, s, |a, x| mac(a, x, w, shift));
+                            accumulate_tap(prob, input, out, r, s, |a, x| ref_mac(a, x, w, shift));
                         }
                     }
                     Op::Max => accumulate_tap(prob, input, out, r, s, |a, x| a.max(x)),
@@ -206,7 +236,7 @@ fn is_dense_window(p: &ConvProblem) -> bool {
 fn dot(x: &[i16], w: &[i16], shift: u32) -> i16 {
     x.iter()
         .zip(w)
-        .fold(PSUM_INIT, |acc, (&x, &w)| mac(acc, x, w, shift))
+        .fold(PSUM_INIT, |acc, (&x, &w)| ref_mac(acc, x, w, shift))
 }
 
 /// Applies tap `(r, s)` of one input channel plane (phase layout) to every

@@ -28,6 +28,7 @@ mod trace;
 pub use eltwise::{simulate_eltwise, EltwiseLayer};
 pub use fault::{Fault, FaultKind, FaultReport, FaultSite};
 pub use network::{layer_seed, simulate_network, simulate_network_with, LayerSim, NetworkOptions};
+pub use reduce::{simulate_global_pool, GlobalPoolLayer};
 pub use stats::{components_csv, ComponentStats, DramStats, GlbStats, LinkStats, PeStats};
 pub use trace::{chrome_trace, span_bound, TraceSpan, Track, BYTES_PER_SPAN};
 

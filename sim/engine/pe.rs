@@ -79,6 +79,8 @@ pub(crate) struct Pe {
     any_flag: Vec<bool>,
     /// MACs (pooling taps) this PE performed in the pass.
     pub performed: u64,
+    /// Words it needed from an empty FIFO.
+    pub starved: u64,
     /// Next step to start.
     pub next_step: u32,
     /// Cycle the last started step finishes its last tap.
@@ -124,6 +126,7 @@ impl Pe {
             any: [0; RING],
             any_flag: vec![false; p],
             performed: 0,
+            starved: 0,
             next_step: 0,
             done_at: 0,
             ready_at: [0; RING],
@@ -175,8 +178,9 @@ impl Pe {
         for cl in 0..self.role.q_act as usize {
             let row = &mut self.ifmap_spad[cl * span..(cl + 1) * span];
             for &x in new_cols {
-                if let Some(v) = self.ifmap_fifo.pop_front() {
-                    row[x as usize % span] = v;
+                match self.ifmap_fifo.pop_front() {
+                    Some(v) => row[x as usize % span] = v,
+                    None => self.starved += 1,
                 }
             }
             let win = &mut self.win[cl * self.s_taps..(cl + 1) * self.s_taps];
@@ -294,7 +298,10 @@ impl Pe {
     pub(crate) fn take_psums(&mut self, p: usize, fill: i16, out: &mut Vec<i16>) {
         out.clear();
         for _ in 0..p {
-            out.push(self.psum_fifo.pop_front().unwrap_or(fill));
+            out.push(self.psum_fifo.pop_front().unwrap_or_else(|| {
+                self.starved += 1;
+                fill
+            }));
         }
     }
 }

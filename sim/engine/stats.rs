@@ -75,6 +75,12 @@ pub struct PeStats {
     pub stall_cycles: u64,
     /// `busy_cycles / (active_pes · processing_cycles)`.
     pub utilization: f64,
+    /// Words delivered into PE FIFOs (ifmap and psum) that no PE used by
+    /// the end of their pass. Zero unless a transfer was faulty.
+    pub leftover_words: u64,
+    /// Words a PE needed from a FIFO that was empty (it used a stale spad
+    /// value or zero instead). Zero unless a transfer was faulty.
+    pub starved_words: u64,
 }
 
 /// Statistics of every component for one layer.

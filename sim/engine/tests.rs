@@ -206,7 +206,6 @@ fn dense_counts_follow_the_dataflow_page() {
     assert_eq!(c.macs.performed, macs);
     assert_eq!(c.get(Level::Rf, Tensor::Ifmap).reads, macs);
     assert_eq!(c.get(Level::Rf, Tensor::Filter).reads, macs);
-    let local_psums = psums * r * 2; // every PE of the chain holds one local psum
     assert_eq!(
         c.get(Level::Rf, Tensor::Psum),
         crate::stats::Access {
@@ -214,7 +213,13 @@ fn dense_counts_follow_the_dataflow_page() {
             writes: macs
         }
     );
-    let _ = local_psums;
+    // Every PE of the 6-PE chain hands on its local psum once: 5 hops up
+    // the local links, then the top PE's over the GON.
+    let local_psums = psums * r * 2;
+    assert_eq!(
+        res.stats.local_links.sends + res.stats.gon.sends,
+        local_psums
+    );
 }
 
 #[test]

@@ -136,6 +136,37 @@ fn cli_simulate_reads_real_data_from_npy() {
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The simulator ran on these values, not on generated ones: its
+    // performed MACs are exactly the taps where both the file's ifmap value
+    // (zero where i % 7 == 0) and weight (zero where i % 5 == 2) are
+    // non-zero, counted here directly over the 3×3 padded convolution.
+    let mut want = 0u64;
+    for n in 0..2usize {
+        for m in 0..4usize {
+            for c in 0..4usize {
+                for y in 0..6i64 {
+                    for x in 0..6i64 {
+                        for r in 0..3i64 {
+                            for s in 0..3i64 {
+                                let (iy, ix) = (y + r - 1, x + s - 1);
+                                if !(0..6).contains(&iy) || !(0..6).contains(&ix) {
+                                    continue;
+                                }
+                                let xi = ((n * 4 + c) * 36) as i64 + iy * 6 + ix;
+                                let wi = ((m * 4 + c) * 9) as i64 + r * 3 + s;
+                                want +=
+                                    u64::from(ifmap[xi as usize] != 0 && weights[wi as usize] != 0);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let layers = std::fs::read_to_string(out.join("layers.csv")).unwrap();
+    let row: Vec<&str> = layers.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(row[1], "conv2");
+    assert_eq!(row[5].parse::<u64>().unwrap(), want, "{layers}");
     // Missing files are named.
     let o = eyesim(&[
         "simulate",

@@ -235,6 +235,8 @@ impl PassSim<'_, '_> {
         let cols = self.ctx.hw.array.cols as usize;
         for pe in &self.pes {
             self.stats.pe.busy_cycles += pe.busy;
+            self.stats.pe.starved_words += pe.starved;
+            self.stats.pe.leftover_words += (pe.ifmap_fifo.len() + pe.psum_fifo.len()) as u64;
             self.stats.pe.stall_cycles += span - pe.busy.min(span);
             let (row, col) = pe.role.pos;
             let at = row as usize * cols + col as usize;
