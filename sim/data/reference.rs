@@ -14,18 +14,18 @@
 //! contiguous chunks, so the result is identical for any thread count.
 //!
 //! The arithmetic is written here again, on purpose, rather than borrowed
-//! from `arith` (which the simulator's PEs use): the product is formed in
-//! 64 bits, the bit selection keeps bits `shift..shift+16`, and sums are
-//! formed in 32 bits and folded to 16 bits at the end of each tap. Two
+//! from `arith` (which the simulator's PEs use): the product and the sum
+//! are formed in 32 bits and the result folded to 16 bits once per tap,
+//! where `arith` truncates the product first and adds with 16-bit wrapping. Two
 //! implementations that agree are evidence; one shared one is not.
 
-/// One tap of the reference: `acc + bits [shift, shift+16) of x·w`, in
-/// 16-bit two's complement.
+/// One tap of the reference: `acc + (x·w >> shift)`, formed in 32 bits
+/// (|x·w| < 2^30, so neither the product nor the sum overflows) and folded
+/// to 16-bit two's complement.
 #[inline(always)]
 fn ref_mac(acc: i16, x: i16, w: i16, shift: u32) -> i16 {
-    let product = i64::from(x) * i64::from(w);
-    let selected = product >> shift.min(40);
-    (i64::from(acc) + selected).rem_euclid(1 << 16) as u16 as i16
+    let product = i32::from(x) * i32::from(w);
+    (i32::from(acc) + (product >> shift.min(31))) as i16
 }
 
 /// The value leaving the GLB: average pooling divides by the window

@@ -60,7 +60,14 @@ impl GlobalBuffer {
     /// words per cycle, no earlier than `at`: each bank row it touches is
     /// accessed once, at the cycle its first word moves. Returns the start
     /// cycle (later than `at` when a row's bank is busy: a bank conflict).
-    pub(crate) fn psum_transfer(&mut self, base: usize, p: u32, width: u64, at: u64) -> u64 {
+    pub(crate) fn psum_transfer(
+        &mut self,
+        base: usize,
+        p: u32,
+        width: u64,
+        at: u64,
+        now: u64,
+    ) -> u64 {
         if p == 0 {
             return at;
         }
@@ -71,6 +78,14 @@ impl GlobalBuffer {
         };
         // Cycle offset at which the transfer reaches each row's first word.
         let offset = |row: usize| ((row * port).max(base) - base) as u64 / width;
+        // Bookings before the current cycle can never matter again: time
+        // only moves forward.
+        for row in first..=last {
+            let cal = &mut self.booked[bank(row)];
+            while cal.first().is_some_and(|&c| c < now) {
+                cal.pop_first();
+            }
+        }
         // The earliest start at which every row's bank is free when the
         // transfer reaches it.
         let mut start = at;

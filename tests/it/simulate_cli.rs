@@ -184,3 +184,80 @@ fn cli_simulate_reads_real_data_from_npy() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("conv1.ifmap.npy"));
 }
+
+/// `--inject-fault`: a data fault exits 1 naming the first wrong ofmap
+/// value; a delay exits 0 and reports the cycles it cost; `--help` lists
+/// the kinds and components; a fault no layer reaches is an error.
+#[test]
+fn cli_injected_faults_are_caught_and_delays_only_cost_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("small.toml");
+    std::fs::write(&net, SMALL_NET).unwrap();
+    let run = |fault: &str| {
+        eyesim(&[
+            "simulate",
+            "--net",
+            net.to_str().unwrap(),
+            "--hw",
+            "tiny",
+            "--layers",
+            "conv1",
+            "--out",
+            dir.path().join("out").to_str().unwrap(),
+            "--inject-fault",
+            fault,
+        ])
+    };
+    for fault in [
+        "flip:gon:5",
+        "drop:psum-gin:1",
+        "tag:filter-gin:2",
+        "flip:dram:1",
+    ] {
+        let o = run(fault);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{fault}: {err}");
+        assert!(
+            err.contains("layer conv1") && err.contains("image") && err.contains("column"),
+            "{fault}: {err}"
+        );
+    }
+    let o = run("delay=500:ifmap-gin:3");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("fault "))
+        .expect("a fault line");
+    let nums: Vec<i64> = line
+        .split(|c: char| !c.is_ascii_digit() && c != '-' && c != '+')
+        .filter_map(|w| w.trim_start_matches('+').parse().ok())
+        .collect();
+    assert!(line.contains("ofmap equals the reference"), "{line}");
+    assert!(
+        !line.contains("(+0)"),
+        "a 500-cycle delay on the ifmap GIN cost nothing: {line}"
+    );
+    assert!(nums.len() >= 3, "{line}");
+    let o = run("drop:ifmap-gin:999999999");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no layer has that many"));
+    let o = eyesim(&["simulate", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    for word in [
+        "drop",
+        "dup",
+        "delay",
+        "tag",
+        "flip",
+        "filter-gin",
+        "ifmap-gin",
+        "psum-gin",
+        "gon",
+        "local-link",
+        "dram",
+        "rlc-decode",
+    ] {
+        assert!(help.contains(word), "--help does not list {word}");
+    }
+}

@@ -191,7 +191,7 @@ impl PassSim<'_, '_> {
             }
             Some(FaultKind::Flip(_)) | None => {}
         }
-        let start = self.glb.psum_transfer(base, p, width, at);
+        let start = self.glb.psum_transfer(base, p, width, at, now);
         self.stats.gon.stall_cycles += start - now;
         let dur = ceil_div(u64::from(p), width);
         self.gon_free = start + dur;
