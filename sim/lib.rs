@@ -12,6 +12,8 @@ pub mod crosscheck;
 pub mod data;
 pub mod engine;
 pub mod hw;
+#[cfg(feature = "onnx")]
+pub mod infer;
 pub mod mapping;
 #[cfg(feature = "onnx")]
 pub mod onnx;

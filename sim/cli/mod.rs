@@ -9,9 +9,11 @@ mod estimate;
 #[cfg(feature = "onnx")]
 mod import;
 mod merge;
+mod model_data;
 mod plot;
 mod prune;
 mod run;
+mod run_model;
 mod show;
 mod simulate;
 mod sweep;

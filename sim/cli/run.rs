@@ -32,10 +32,31 @@ pub struct Args {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// With an ONNX model: images (IDX, gzip or not, or .npy; default: the
+    /// t1k IDX files beside the model).
+    #[arg(long, value_name = "FILE")]
+    images: Option<PathBuf>,
+    /// With an ONNX model: labels (IDX or .npy).
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
+    /// With an ONNX model: pin the fixed-point formats (a formats.toml that
+    /// a previous run wrote) instead of calibrating.
+    #[arg(long, value_name = "FILE")]
+    formats: Option<PathBuf>,
+    /// With an ONNX model: images simulated cycle by cycle (whole batches).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    sample: u32,
+    /// With an ONNX model: write the measured densities into this trace.
+    #[arg(long, value_name = "FILE")]
+    write_trace: Option<PathBuf>,
 }
 
 /// Runs `eyesim run`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let path = PathBuf::from(&args.model.net.net);
+    if path.extension().is_some_and(|e| e == "onnx") {
+        return run_onnx(args, &path);
+    }
     let (net, hw, estimate) = args.model.load()?;
     let out = args.model.out_dir(&args.out, "run-", &net, &hw);
     let both = run_models(&net, &hw, estimate, &args.data, args.quiet)?;
@@ -72,6 +93,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     print!("{text}");
     println!("wrote {}/", out.display());
     gate(&rows)
+}
+
+/// `run --net model.onnx`: a trained network with its weights.
+fn run_onnx(args: Args, path: &std::path::Path) -> anyhow::Result<()> {
+    let hw = args.model.hw.load()?;
+    let stem = path.file_stem().map_or("model".into(), |s| s.to_string_lossy().into_owned());
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("results/run-{stem}-{}", hw.name)));
+    super::run_model::run(super::run_model::ModelRun {
+        model_path: path,
+        hw,
+        objective: args.model.objective,
+        images: args.images,
+        labels: args.labels,
+        formats: args.formats,
+        sample: args.sample,
+        batch: args.model.batch.unwrap_or(4),
+        threads: args.data.threads(),
+        out,
+        write_trace: args.write_trace,
+        plots: !args.no_plots,
+    })
 }
 
 fn summary(both: &BothResults, sim: &[LayerResult], rows: &[Comparison], hw: &HwConfig) -> String {

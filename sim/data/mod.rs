@@ -12,6 +12,7 @@
 
 mod arith;
 mod generate;
+mod idx;
 mod npy;
 mod reference;
 pub mod rlc;
@@ -21,7 +22,8 @@ pub use generate::{
     generate, generate_with_reference, generate_with_shift, ACTIVATION_MAX, DEFAULT_PRODUCT_SHIFT,
     INPUT_MAX, WEIGHT_MAX, WEIGHT_MIN,
 };
-pub use npy::{load_npy, read_npy_i16, write_npy_i16, NpyArray};
+pub use idx::{parse_idx, read_idx, IdxArray};
+pub use npy::{load_npy, read_npy_i16, read_npy_numbers, write_npy_i16, NpyArray};
 pub use reference::{apply_finalize, reference, reference_psums, reference_psums_threads};
 
 use crate::workload::ConvProblem;

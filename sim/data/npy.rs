@@ -125,7 +125,16 @@ pub fn write_npy_i16(path: &Path, shape: &[u64], values: &[i16]) -> Result<(), D
     })
 }
 
-fn parse(bytes: &[u8], path: &Path) -> Result<NpyArray, DataError> {
+/// A parsed `.npy` header: element type, shape, element count, and where
+/// the data starts.
+struct Header {
+    descr: String,
+    shape: Vec<u64>,
+    count: u64,
+    data_start: usize,
+}
+
+fn parse_header(bytes: &[u8], path: &Path) -> Result<Header, DataError> {
     let fmt_err = |detail: String| DataError::Format {
         path: path.to_path_buf(),
         detail,
@@ -152,20 +161,9 @@ fn parse(bytes: &[u8], path: &Path) -> Result<NpyArray, DataError> {
         .get(header_start..data_start)
         .ok_or_else(|| fmt_err(format!("header of {header_len} bytes is truncated")))?;
     let header = std::str::from_utf8(header).map_err(|_| fmt_err("header is not text".into()))?;
-
     let descr =
         dict_value(header, "descr").ok_or_else(|| fmt_err("header has no 'descr'".into()))?;
-    let descr = descr.trim_matches(|c| c == '\'' || c == '"');
-    let big_endian = match descr {
-        "<i2" | "|i2" => false,
-        ">i2" => true,
-        other => {
-            return Err(DataError::Dtype {
-                path: path.to_path_buf(),
-                found: other.to_string(),
-            })
-        }
-    };
+    let descr = descr.trim_matches(|c| c == '\'' || c == '"').to_string();
     match dict_value(header, "fortran_order") {
         Some("False") => {}
         Some("True") => {
@@ -179,20 +177,48 @@ fn parse(bytes: &[u8], path: &Path) -> Result<NpyArray, DataError> {
         dict_value(header, "shape").ok_or_else(|| fmt_err("header has no 'shape'".into()))?;
     let shape =
         parse_shape(shape_text).ok_or_else(|| fmt_err(format!("bad shape {shape_text}")))?;
-
     let count = shape
         .iter()
         .try_fold(1u64, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| fmt_err("shape overflows".into()))?;
-    let data = &bytes[data_start..];
-    if data.len() as u64 != count.saturating_mul(2) {
-        return Err(fmt_err(format!(
-            "shape {shape:?} needs {} data bytes, file has {}",
-            count.saturating_mul(2),
-            data.len()
-        )));
+    Ok(Header {
+        descr,
+        shape,
+        count,
+        data_start,
+    })
+}
+
+/// Checks that the data holds exactly `count` elements of `size` bytes.
+fn data<'b>(bytes: &'b [u8], h: &Header, size: u64, path: &Path) -> Result<&'b [u8], DataError> {
+    let data = &bytes[h.data_start.min(bytes.len())..];
+    if data.len() as u64 != h.count.saturating_mul(size) {
+        return Err(DataError::Format {
+            path: path.to_path_buf(),
+            detail: format!(
+                "shape {:?} needs {} data bytes, file has {}",
+                h.shape,
+                h.count.saturating_mul(size),
+                data.len()
+            ),
+        });
     }
-    let values = data
+    Ok(data)
+}
+
+fn parse(bytes: &[u8], path: &Path) -> Result<NpyArray, DataError> {
+    let h = parse_header(bytes, path)?;
+    let big_endian = match h.descr.as_str() {
+        "<i2" | "|i2" => false,
+        ">i2" => true,
+        other => {
+            return Err(DataError::Dtype {
+                path: path.to_path_buf(),
+                found: other.to_string(),
+            })
+        }
+    };
+    let values = data(bytes, &h, 2, path)?
         .chunks_exact(2)
         .map(|b| {
             let b = [b[0], b[1]];
@@ -203,7 +229,58 @@ fn parse(bytes: &[u8], path: &Path) -> Result<NpyArray, DataError> {
             }
         })
         .collect();
-    Ok(NpyArray { shape, values })
+    Ok(NpyArray {
+        shape: h.shape,
+        values,
+    })
+}
+
+/// Reads a numeric `.npy` file of any common element type (`u1`, `i1`,
+/// `i2`, `i4`, `i8`, `u2`, `f4`, `f8`, either byte order) as `f64` values,
+/// with its shape (for images and labels).
+pub fn read_npy_numbers(path: &Path) -> Result<(Vec<u64>, Vec<f64>), DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let h = parse_header(&bytes, path)?;
+    let d = h.descr.as_bytes();
+    let (order, kind, size) = match d {
+        [o, k, n] if n.is_ascii_digit() => (*o, *k, u64::from(n - b'0')),
+        _ => (b'?', b'?', 0),
+    };
+    let supported = matches!(
+        (kind, size),
+        (b'u', 1 | 2 | 4 | 8) | (b'i', 1 | 2 | 4 | 8) | (b'f', 4 | 8)
+    ) && matches!(order, b'<' | b'>' | b'|' | b'=');
+    if !supported {
+        return Err(DataError::Dtype {
+            path: path.to_path_buf(),
+            found: h.descr.clone(),
+        });
+    }
+    let big = order == b'>';
+    let values = data(&bytes, &h, size, path)?
+        .chunks_exact(size as usize)
+        .map(|c| number(c, kind, big))
+        .collect();
+    Ok((h.shape, values))
+}
+
+fn number(c: &[u8], kind: u8, big: bool) -> f64 {
+    let mut b = [0u8; 8];
+    b[..c.len()].copy_from_slice(c);
+    if big {
+        b[..c.len()].reverse();
+    }
+    let u = u64::from_le_bytes(b);
+    let bits = c.len() * 8;
+    match kind {
+        b'f' if bits == 32 => f64::from(f32::from_bits(u as u32)),
+        b'f' => f64::from_bits(u),
+        b'i' => ((u << (64 - bits)) as i64 >> (64 - bits)) as f64,
+        _ => u as f64,
+    }
 }
 
 /// The raw text of the value of `key` in a Python dict literal: a quoted

@@ -13,6 +13,7 @@ use super::proto::tensor_shape_proto::dimension::Value as Dim;
 use super::proto::type_proto::Value as TypeValue;
 use super::proto::{GraphProto, ModelProto, ValueInfoProto};
 use super::tensor::{ConstData, Constant};
+use super::weights::{fold_batch_norm, LayerWeights};
 use crate::workload::{FmapShape, Layer, LayerKind, Network, Sparsity};
 
 /// Operators `eyesim import` understands.
@@ -53,10 +54,19 @@ pub(crate) struct Builder<'a> {
     /// nobody else reads.
     consumers: HashMap<&'a str, usize>,
     pub batch: u32,
+    /// Decode weight values (for commands that execute the model).
+    pub keep_values: bool,
+    /// Per layer, its weights when `keep_values` and it has any.
+    pub weights: Vec<Option<LayerWeights>>,
 }
 
-/// Converts a decoded model into a network called `name`.
-pub(crate) fn convert(model: &ModelProto, name: &str) -> Result<Network, OnnxErrorKind> {
+/// Converts a decoded model into a network called `name`, with the array
+/// layers' weights when `keep_values`.
+pub(crate) fn convert(
+    model: &ModelProto,
+    name: &str,
+    keep_values: bool,
+) -> Result<(Network, Vec<Option<LayerWeights>>), OnnxErrorKind> {
     let graph = model.graph.as_ref().ok_or(OnnxErrorKind::NoGraph)?;
     let mut b = Builder {
         values: HashMap::new(),
@@ -65,6 +75,8 @@ pub(crate) fn convert(model: &ModelProto, name: &str) -> Result<Network, OnnxErr
         roots: HashMap::new(),
         consumers: HashMap::new(),
         batch: 1,
+        keep_values,
+        weights: Vec::new(),
     };
     for t in &graph.initializer {
         b.values.insert(
@@ -82,12 +94,13 @@ pub(crate) fn convert(model: &ModelProto, name: &str) -> Result<Network, OnnxErr
             "the graph has no Conv, Gemm, MatMul, pooling, Add or Concat node".into(),
         ));
     }
-    Ok(Network {
+    let net = Network {
         name: name.to_string(),
         batch: b.batch,
         input,
         layers: b.layers,
-    })
+    };
+    Ok((net, b.weights))
 }
 
 impl<'a> Builder<'a> {
@@ -265,6 +278,7 @@ impl<'a> Builder<'a> {
     ) -> Result<Value<'a>, OnnxErrorKind> {
         let producers = layer_inputs(ctx, inputs)?;
         let name = self.layer_name(&ctx.node.name, prefix);
+        self.weights.push(None);
         self.layers.push(Layer {
             name,
             kind,
@@ -359,6 +373,7 @@ impl<'a> Builder<'a> {
                 if layer.relu { " with ReLU" } else { "" }
             )));
         }
+        let mut params = Vec::with_capacity(4);
         for idx in 1..5 {
             let c = self.constant(ctx, idx)?;
             if c.elements() != u64::from(a.fmap.c) {
@@ -368,6 +383,14 @@ impl<'a> Builder<'a> {
                     c.elements(),
                     a.fmap.c
                 )));
+            }
+            params.push(c);
+        }
+        if self.keep_values {
+            let epsilon = ctx.float("epsilon")?.unwrap_or(1e-5);
+            if let Some(w) = self.weights[p].as_mut() {
+                let [s, b, m, v] = [&params[0], &params[1], &params[2], &params[3]];
+                fold_batch_norm(ctx, w, [s, b, m, v], epsilon)?;
             }
         }
         Ok(Value::Act(a))

@@ -180,7 +180,14 @@ impl<'a> Builder<'a> {
             groups: group as u32,
         });
         let density = w.density()?;
-        self.push_layer(ctx, "conv", kind, &[&x], out, density)
+        let y = self.push_layer(ctx, "conv", kind, &[&x], out, density)?;
+        if self.keep_values {
+            let has_bias = ctx.node.input.len() > 2 && !ctx.node.input[2].is_empty();
+            let bias = if has_bias { Some(self.constant(ctx, 2)?) } else { None };
+            let lw = super::weights::conv(ctx, &w, bias.as_ref(), m as usize)?;
+            *self.weights.last_mut().expect("a layer was pushed") = Some(lw);
+        }
+        Ok(y)
     }
 
     pub(crate) fn pool(&mut self, ctx: &NodeCtx) -> Result<Value<'a>, OnnxErrorKind> {
@@ -265,10 +272,20 @@ impl<'a> Builder<'a> {
         } else {
             (b0, b1)
         };
-        if ctx.node.input.len() > 2 && !ctx.node.input[2].is_empty() {
+        let has_c = ctx.node.input.len() > 2 && !ctx.node.input[2].is_empty();
+        if has_c {
             self.input(ctx, 2)?;
         }
-        self.fully_connected(ctx, k as u64, n as u64, b.density()?)
+        let y = self.fully_connected(ctx, k as u64, n as u64, b.density()?)?;
+        if self.keep_values {
+            let c = if has_c { Some(self.constant(ctx, 2)?) } else { None };
+            let alpha = ctx.float("alpha")?.unwrap_or(1.0);
+            let beta = ctx.float("beta")?.unwrap_or(1.0);
+            let trans = ctx.int("transB", 0)? != 0;
+            let lw = super::weights::fully_connected(ctx, &b, trans, alpha, c.as_ref().map(|c| (c, beta)))?;
+            *self.weights.last_mut().expect("a layer was pushed") = Some(lw);
+        }
+        Ok(y)
     }
 
     /// MatMul with a constant right operand (K×N) as a fully connected layer.
@@ -280,7 +297,12 @@ impl<'a> Builder<'a> {
                 b.name, b.dims
             )));
         };
-        self.fully_connected(ctx, k as u64, n as u64, b.density()?)
+        let y = self.fully_connected(ctx, k as u64, n as u64, b.density()?)?;
+        if self.keep_values {
+            let lw = super::weights::fully_connected(ctx, &b, false, 1.0, None)?;
+            *self.weights.last_mut().expect("a layer was pushed") = Some(lw);
+        }
+        Ok(y)
     }
 
     fn fully_connected(

@@ -18,6 +18,7 @@ mod convert;
 mod error;
 mod layers;
 mod tensor;
+mod weights;
 
 /// Prost types for the ONNX messages eyesim reads (generated; see
 /// `tools/onnx-protogen/README.md`).
@@ -29,6 +30,7 @@ pub mod proto {
 
 pub use convert::SUPPORTED_OPS;
 pub use error::{OnnxError, OnnxErrorKind};
+pub use weights::LayerWeights;
 
 use crate::workload::Network;
 use prost::Message;
@@ -49,5 +51,36 @@ pub fn import_file(path: &Path) -> Result<Network, OnnxError> {
 pub fn import_bytes(bytes: &[u8], origin: &str, name: &str) -> Result<Network, OnnxError> {
     let model =
         proto::ModelProto::decode(bytes).map_err(|e| OnnxErrorKind::Decode(e).at(origin))?;
-    convert::convert(&model, name).map_err(|k| k.at(origin))
+    convert::convert(&model, name, false)
+        .map(|(net, _)| net)
+        .map_err(|k| k.at(origin))
+}
+
+/// A network with the values of its weights.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The layer graph, as [`import_file`] gives it.
+    pub network: Network,
+    /// Per layer (in `network.layers` order): the float weights of conv and
+    /// FC layers, BatchNormalization folded in; `None` for other layers.
+    pub weights: Vec<Option<LayerWeights>>,
+}
+
+/// Reads the ONNX model at `path` with its weight values. A model whose
+/// initializers hold no values, or hold NaN or infinity, is an error.
+pub fn import_model(path: &Path) -> Result<Model, OnnxError> {
+    let origin = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| OnnxErrorKind::Io(e).at(&origin))?;
+    let name = path
+        .file_stem()
+        .map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned());
+    import_model_bytes(&bytes, &origin, &name)
+}
+
+/// [`import_model`] on bytes in memory.
+pub fn import_model_bytes(bytes: &[u8], origin: &str, name: &str) -> Result<Model, OnnxError> {
+    let model =
+        proto::ModelProto::decode(bytes).map_err(|e| OnnxErrorKind::Decode(e).at(origin))?;
+    let (network, weights) = convert::convert(&model, name, true).map_err(|k| k.at(origin))?;
+    Ok(Model { network, weights })
 }

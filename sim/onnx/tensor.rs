@@ -85,6 +85,28 @@ impl<'a> Constant<'a> {
         Ok(nonzero as f64 / n as f64)
     }
 
+    /// The values as `f32`; `None` when the file does not hold them
+    /// (external data, stripped weights).
+    pub fn values(&self) -> Result<Option<Vec<f32>>, OnnxErrorKind> {
+        let n = self.elements() as usize;
+        match &self.data {
+            ConstData::Tensor(t) => {
+                if matches!(data_type(&self.name, t)?, DataType::Float16 | DataType::Bfloat16) {
+                    return Err(tensor_err(
+                        &self.name,
+                        "16-bit float weights cannot be executed; export float32",
+                    ));
+                }
+                let mut out = Vec::with_capacity(n);
+                let present = visit(&self.name, t, n as u64, &mut |v| out.push(v as f32))?;
+                Ok((present || n == 0).then_some(out))
+            }
+            ConstData::Splat(v) => Ok(Some(vec![*v as f32; n])),
+            ConstData::Ints(v) => Ok(Some(v.iter().map(|&x| x as f32).collect())),
+            ConstData::Floats(v) => Ok(Some(v.clone())),
+        }
+    }
+
     /// The values as integers (for Reshape and ConstantOfShape shape inputs).
     pub fn ints(&self) -> Result<Vec<i64>, OnnxErrorKind> {
         let n = self.elements() as usize;

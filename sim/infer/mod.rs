@@ -1,0 +1,335 @@
+//! A trained network on the chip: fixed-point formats chosen from the
+//! weights and calibration images (`quant`), the whole network executed in
+//! float and in the chip's arithmetic over many images (`kernels`, the fast
+//! functional path), and on the cycle-level simulator over a sample, each
+//! layer's simulated ofmap (ReLU'd, RLC-coded to DRAM and decoded again)
+//! feeding the next (`chain`).
+
+mod chain;
+pub mod kernels;
+pub mod quant;
+
+pub use chain::{simulate_chain, ChainLayer};
+pub use quant::{Formats, FormatsError, LayerFormat};
+
+use crate::onnx::Model;
+use crate::workload::{LayerKind, LayerWork, Network};
+
+/// A network with 16-bit weights and biases in the chosen formats.
+#[derive(Debug, Clone)]
+pub struct QuantModel {
+    /// The network (batch 1; runs set their own).
+    pub net: Network,
+    /// Formats of every tensor.
+    pub formats: Formats,
+    /// Per layer: weights `[G·M][C][R][S]` and bias `[G·M]` in 16 bits
+    /// (empty for layers without weights).
+    pub weights: Vec<(Vec<i16>, Vec<i16>)>,
+    /// Per layer: weights and biases that had to saturate to fit 16 bits.
+    pub saturated: Vec<u64>,
+}
+
+impl QuantModel {
+    /// Quantizes `model`'s weights into `formats` (biases into each layer's
+    /// output format, where the chip adds them).
+    pub fn new(model: &Model, formats: Formats) -> QuantModel {
+        let mut weights = Vec::new();
+        let mut saturated = Vec::new();
+        for (i, w) in model.weights.iter().enumerate() {
+            let f = formats.layer(i);
+            let mut sat = 0;
+            let mut q = |v: &[f32], frac: i32| -> Vec<i16> {
+                v.iter()
+                    .map(|&x| {
+                        let (y, s) = quant::quantize(x, frac);
+                        sat += u64::from(s);
+                        y
+                    })
+                    .collect()
+            };
+            let pair = match w {
+                Some(lw) => (q(&lw.weights, f.weight_frac), q(&lw.bias, f.output_frac)),
+                None => (Vec::new(), Vec::new()),
+            };
+            weights.push(pair);
+            saturated.push(sat);
+        }
+        QuantModel {
+            net: model.network.clone(),
+            formats,
+            weights,
+            saturated,
+        }
+    }
+}
+
+/// Measured statistics of one layer over a set of images.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LayerMeasure {
+    /// Zero values among the layer's input values.
+    pub ifmap_zeros: u64,
+    /// Input values.
+    pub ifmap_values: u64,
+    /// Zero values among its outputs (after ReLU).
+    pub ofmap_zeros: u64,
+    /// Output values.
+    pub ofmap_values: u64,
+    /// Outputs whose accumulator wrapped around 16 bits.
+    pub wraps: u64,
+}
+
+impl LayerMeasure {
+    /// Fraction of zero input values.
+    pub fn ifmap_zero_fraction(&self) -> f64 {
+        self.ifmap_zeros as f64 / self.ifmap_values.max(1) as f64
+    }
+    /// Fraction of zero output values.
+    pub fn ofmap_zero_fraction(&self) -> f64 {
+        self.ofmap_zeros as f64 / self.ofmap_values.max(1) as f64
+    }
+}
+
+/// The fixed-point network over a set of images: the last layer's outputs
+/// per image and per-layer measurements.
+#[derive(Debug, Clone)]
+pub struct FixedRun {
+    /// The last layer's outputs, `[N][outputs]`.
+    pub outputs: Vec<i16>,
+    /// Per layer.
+    pub layers: Vec<LayerMeasure>,
+}
+
+fn zeros<T: PartialEq + Default>(v: &[T]) -> u64 {
+    let z = T::default();
+    v.iter().filter(|x| **x == z).count() as u64
+}
+
+/// Executes `net` on `n` images `x` (`[N][C][H][W]`) with `layer(i,
+/// problem, inputs)` producing layer `i`'s output from its inputs' tensors;
+/// returns every layer's output. Add sums, Concat stacks, in the caller's
+/// arithmetic (`add`).
+fn execute<T: Clone>(
+    net: &Network,
+    n: u32,
+    x: &[T],
+    mut layer: impl FnMut(usize, &crate::workload::ConvProblem, &[T]) -> Vec<T>,
+    add: impl Fn(&[&[T]], bool) -> Vec<T>,
+) -> Vec<Vec<T>> {
+    let mut outs: Vec<Vec<T>> = Vec::with_capacity(net.layers.len());
+    for (i, l) in net.layers.iter().enumerate() {
+        let input = |k: usize| -> &[T] {
+            match l.inputs.get(k) {
+                None => x,
+                Some(&p) => &outs[p],
+            }
+        };
+        let y = match LayerWork::of(l, n) {
+            LayerWork::Array(p) => layer(i, &p, input(0)),
+            LayerWork::GlobalPool { op, batch, channels, plane } => {
+                let p = crate::workload::ConvProblem {
+                    op,
+                    n: batch,
+                    g: channels,
+                    c: 1,
+                    m: 1,
+                    h: plane as u32,
+                    w: 1,
+                    r: plane as u32,
+                    s: 1,
+                    e: 1,
+                    f: 1,
+                    u_h: 1,
+                    u_w: 1,
+                    d_h: 1,
+                    d_w: 1,
+                    pad: Default::default(),
+                    weight_density: 1.0,
+                    ifmap_zero_fraction: 0.0,
+                    ofmap_zero_fraction: 0.0,
+                    network_input: l.inputs.is_empty(),
+                    relu: l.relu,
+                };
+                layer(i, &p, input(0))
+            }
+            LayerWork::Eltwise { .. } => {
+                let ops: Vec<&[T]> = (0..l.inputs.len()).map(input).collect();
+                add(&ops, l.relu)
+            }
+            LayerWork::Free => {
+                if matches!(l.kind, LayerKind::Concat) {
+                    concat(net, i, n, &outs, x)
+                } else {
+                    input(0).to_vec()
+                }
+            }
+        };
+        outs.push(y);
+    }
+    outs
+}
+
+/// Channel concatenation of layer `i`'s inputs, image by image.
+fn concat<T: Clone>(net: &Network, i: usize, n: u32, outs: &[Vec<T>], x: &[T]) -> Vec<T> {
+    let l = &net.layers[i];
+    let mut y = Vec::with_capacity(outs.iter().map(Vec::len).sum());
+    for img in 0..n as usize {
+        for &p in &l.inputs {
+            let t: &[T] = &outs[p];
+            let per = t.len() / n as usize;
+            y.extend_from_slice(&t[img * per..(img + 1) * per]);
+        }
+        if l.inputs.is_empty() {
+            let per = x.len() / n as usize;
+            y.extend_from_slice(&x[img * per..(img + 1) * per]);
+        }
+    }
+    y
+}
+
+/// The float network on `n` images: the last layer's outputs.
+pub fn run_float(model: &Model, x: &[f32], n: u32, threads: usize) -> Vec<f32> {
+    let outs = execute(
+        &model.network,
+        n,
+        x,
+        |i, p, input| {
+            let (w, b) = model.weights[i]
+                .as_ref()
+                .map_or((&[][..], &[][..]), |lw| (&lw.weights[..], &lw.bias[..]));
+            let bias = if b.is_empty() { vec![0.0; (p.g * p.m) as usize] } else { b.to_vec() };
+            kernels::float_layer(p, input, w, &bias, threads)
+        },
+        |ops, relu| {
+            let mut y = ops[0].to_vec();
+            for o in &ops[1..] {
+                y.iter_mut().zip(*o).for_each(|(a, b)| *a += b);
+            }
+            if relu {
+                y.iter_mut().for_each(|v| *v = v.max(0.0));
+            }
+            y
+        },
+    );
+    outs.last().cloned().unwrap_or_default()
+}
+
+/// Calibration maxima of the float network on `n` images: the input's
+/// largest magnitude, and per layer the largest weight and the largest
+/// accumulated output (before bias and ReLU, or after for an Add).
+pub fn calibrate(model: &Model, x: &[f32], n: u32) -> Formats {
+    let net = &model.network;
+    let mut preact = vec![0f32; net.layers.len()];
+    let mut wmax = vec![0f32; net.layers.len()];
+    execute(
+        net,
+        n,
+        x,
+        |i, p, input| {
+            let (w, b) = model.weights[i]
+                .as_ref()
+                .map_or((&[][..], &[][..]), |lw| (&lw.weights[..], &lw.bias[..]));
+            wmax[i] = w.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let bias = if b.is_empty() { vec![0.0; (p.g * p.m) as usize] } else { b.to_vec() };
+            preact[i] = kernels::float_preact_max(p, input, w, &bias);
+            kernels::float_layer(p, input, w, &bias, 2)
+        },
+        |ops, relu| {
+            let mut y = ops[0].to_vec();
+            for o in &ops[1..] {
+                y.iter_mut().zip(*o).for_each(|(a, b)| *a += b);
+            }
+            if relu {
+                y.iter_mut().for_each(|v| *v = v.max(0.0));
+            }
+            y
+        },
+    );
+    // An Add's range is its output's (computed above as the sum).
+    let input_max = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+    Formats::calibrate(net, input_max, &wmax, &preact)
+}
+
+/// The fixed-point network on `n` images `x` (already in the input
+/// format): the last layer's outputs and per-layer measurements.
+pub fn run_fixed(q: &QuantModel, x: &[i16], n: u32, threads: usize) -> FixedRun {
+    let net = &q.net;
+    let mut measures = vec![LayerMeasure::default(); net.layers.len()];
+    let outs = execute(
+        net,
+        n,
+        x,
+        |i, p, input| {
+            let (w, b) = &q.weights[i];
+            let bias = if b.is_empty() { vec![0; (p.g * p.m) as usize] } else { b.clone() };
+            let shift = q.formats.layer(i).product_shift();
+            let (y, st) = kernels::fixed_layer(p, input, w, &bias, shift, threads);
+            measures[i].wraps += st.wraps;
+            y
+        },
+        |ops, relu| {
+            let mut y = vec![0i16; ops[0].len()];
+            for (k, v) in y.iter_mut().enumerate() {
+                let s: i32 = ops.iter().map(|o| i32::from(o[k])).sum();
+                *v = s as i16;
+                if relu && *v < 0 {
+                    *v = 0;
+                }
+            }
+            y
+        },
+    );
+    for (i, l) in net.layers.iter().enumerate() {
+        let inputs: Vec<&[i16]> = if l.inputs.is_empty() {
+            vec![x]
+        } else {
+            l.inputs.iter().map(|&p| &outs[p][..]).collect()
+        };
+        let m = &mut measures[i];
+        for t in inputs {
+            m.ifmap_zeros += zeros(t);
+            m.ifmap_values += t.len() as u64;
+        }
+        m.ofmap_zeros = zeros(&outs[i]);
+        m.ofmap_values = outs[i].len() as u64;
+    }
+    FixedRun {
+        outputs: outs.last().cloned().unwrap_or_default(),
+        layers: measures,
+    }
+}
+
+/// Top-k hits of `scores` (`[N][classes]`) against `labels`.
+pub fn top_k<T: PartialOrd + Copy>(scores: &[T], labels: &[u8], k: usize) -> usize {
+    let classes = scores.len() / labels.len().max(1);
+    labels
+        .iter()
+        .enumerate()
+        .filter(|(i, &y)| {
+            let row = &scores[i * classes..(i + 1) * classes];
+            let target = row[y as usize];
+            // Ties go to the lower class index, as argmax does.
+            let better = row
+                .iter()
+                .enumerate()
+                .filter(|&(c, &v)| v > target || (v == target && c < y as usize))
+                .count();
+            (y as usize) < classes && better < k
+        })
+        .count()
+}
+
+/// The class each image is given (argmax, first on ties).
+pub fn predictions<T: PartialOrd + Copy>(scores: &[T], classes: usize) -> Vec<usize> {
+    scores
+        .chunks(classes.max(1))
+        .map(|row| {
+            let mut best = 0;
+            for (c, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = c;
+                }
+            }
+            best
+        })
+        .collect()
+}
