@@ -25,21 +25,32 @@ fn is_npy(p: &Path) -> bool {
 fn read_images(p: &Path) -> anyhow::Result<(Vec<u64>, Vec<f32>)> {
     if is_npy(p) {
         let (shape, v) = data::read_npy_numbers(p)?;
-        let bytes = v.iter().all(|x| x.fract() == 0.0 && (0.0..=255.0).contains(x))
+        let bytes = v
+            .iter()
+            .all(|x| x.fract() == 0.0 && (0.0..=255.0).contains(x))
             && v.iter().any(|&x| x > 1.0);
         let scale = if bytes { 1.0 / 255.0 } else { 1.0 };
         return Ok((shape, v.into_iter().map(|x| (x * scale) as f32).collect()));
     }
     let a = data::read_idx(p)?;
     let dims = a.dims.iter().map(|&d| u64::from(d)).collect();
-    Ok((dims, a.values.iter().map(|&b| f32::from(b) / 255.0).collect()))
+    Ok((
+        dims,
+        a.values.iter().map(|&b| f32::from(b) / 255.0).collect(),
+    ))
 }
 
 fn read_labels(p: &Path) -> anyhow::Result<(Vec<u64>, Vec<u8>)> {
     if is_npy(p) {
         let (shape, v) = data::read_npy_numbers(p)?;
-        if let Some(x) = v.iter().find(|x| x.fract() != 0.0 || !(0.0..=255.0).contains(*x)) {
-            bail!("{}: label {x} is not a class index from 0 to 255", p.display());
+        if let Some(x) = v
+            .iter()
+            .find(|x| x.fract() != 0.0 || !(0.0..=255.0).contains(*x))
+        {
+            bail!(
+                "{}: label {x} is not a class index from 0 to 255",
+                p.display()
+            );
         }
         return Ok((shape, v.into_iter().map(|x| x as u8).collect()));
     }
@@ -55,12 +66,15 @@ pub fn load_images(opts: &ModelRun, net: &Network) -> anyhow::Result<Images> {
         (None, None) => default_images(opts.model_path)?,
         _ => bail!("--images and --labels go together"),
     };
-    let (dims, values) = read_images(&ip).with_context(|| format!("reading images {}", ip.display()))?;
+    let (dims, values) =
+        read_images(&ip).with_context(|| format!("reading images {}", ip.display()))?;
     let input = net.input;
     let per_image = input.elements() as usize;
     let shape_ok = match dims.as_slice() {
         [_, h, w] => input.c == 1 && (*h, *w) == (u64::from(input.h), u64::from(input.w)),
-        [_, c, h, w] => (*c, *h, *w) == (u64::from(input.c), u64::from(input.h), u64::from(input.w)),
+        [_, c, h, w] => {
+            (*c, *h, *w) == (u64::from(input.c), u64::from(input.h), u64::from(input.w))
+        }
         _ => false,
     };
     if !shape_ok || dims[0] == 0 {
@@ -74,7 +88,8 @@ pub fn load_images(opts: &ModelRun, net: &Network) -> anyhow::Result<Images> {
         );
     }
     let count = dims[0];
-    let (ldims, labels) = read_labels(&lp).with_context(|| format!("reading labels {}", lp.display()))?;
+    let (ldims, labels) =
+        read_labels(&lp).with_context(|| format!("reading labels {}", lp.display()))?;
     if ldims.len() != 1 || ldims[0] != count {
         bail!(
             "{}: {} labels (shape {ldims:?}) for {count} images in {}",

@@ -98,7 +98,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// `run --net model.onnx`: a trained network with its weights.
 fn run_onnx(args: Args, path: &std::path::Path) -> anyhow::Result<()> {
     let hw = args.model.hw.load()?;
-    let stem = path.file_stem().map_or("model".into(), |s| s.to_string_lossy().into_owned());
+    let stem = path
+        .file_stem()
+        .map_or("model".into(), |s| s.to_string_lossy().into_owned());
     let out = args
         .out
         .clone()

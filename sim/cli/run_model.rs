@@ -47,7 +47,8 @@ pub fn run(opts: ModelRun) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", opts.out.display()))?;
     let formats = match &opts.formats {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             Formats::from_toml(&text, &p.display().to_string(), &model.network)?
         }
         None => {
@@ -83,8 +84,23 @@ pub fn run(opts: ModelRun) -> anyhow::Result<()> {
     let mut assumed = q.net.clone();
     assumed.batch = opts.batch;
     let predicted_assumed = est(&assumed)?;
-    let table = layer_table(&q, &acc, &sim, &predicted_measured, &predicted_assumed, &opts.hw);
-    write_outputs(&opts, &q, &sim, &measured, &predicted_measured, &predicted_assumed, &table)?;
+    let table = layer_table(
+        &q,
+        &acc,
+        &sim,
+        &predicted_measured,
+        &predicted_assumed,
+        &opts.hw,
+    );
+    write_outputs(
+        &opts,
+        &q,
+        &sim,
+        &measured,
+        &predicted_measured,
+        &predicted_assumed,
+        &table,
+    )?;
     let text = summary(&opts, &q, &acc, &sim, input_saturated, &table);
     write_files(&opts.out, vec![("summary.txt", text.clone().into_bytes())])?;
     print!("{text}");
@@ -120,7 +136,13 @@ struct Accuracy {
     measures: Vec<infer::LayerMeasure>,
 }
 
-fn accuracy(model: &Model, q: &QuantModel, images: &Images, xq: &[i16], threads: usize) -> Accuracy {
+fn accuracy(
+    model: &Model,
+    q: &QuantModel,
+    images: &Images,
+    xq: &[i16],
+    threads: usize,
+) -> Accuracy {
     const CHUNK: u32 = 500;
     let mut float_out = Vec::new();
     let mut fixed_out = Vec::new();
@@ -129,7 +151,12 @@ fn accuracy(model: &Model, q: &QuantModel, images: &Images, xq: &[i16], threads:
     while start < images.count {
         let n = CHUNK.min(images.count - start);
         let range = start as usize * images.per_image..(start + n) as usize * images.per_image;
-        float_out.extend(infer::run_float(model, &images.values[range.clone()], n, threads));
+        float_out.extend(infer::run_float(
+            model,
+            &images.values[range.clone()],
+            n,
+            threads,
+        ));
         let run = infer::run_fixed(q, &xq[range], n, threads);
         fixed_out.extend(run.outputs);
         for (m, r) in measures.iter_mut().zip(&run.layers) {
@@ -167,9 +194,18 @@ struct Sample {
     images: u32,
 }
 
-fn simulate_sample(q: &QuantModel, opts: &ModelRun, xq: &[i16], per_image: usize) -> anyhow::Result<Sample> {
+fn simulate_sample(
+    q: &QuantModel,
+    opts: &ModelRun,
+    xq: &[i16],
+    per_image: usize,
+) -> anyhow::Result<Sample> {
     let images = opts.sample.min((xq.len() / per_image.max(1)) as u32);
-    ensure!(images >= opts.batch, "--sample {images} is smaller than the chip batch {}", opts.batch);
+    ensure!(
+        images >= opts.batch,
+        "--sample {images} is smaller than the chip batch {}",
+        opts.batch
+    );
     let batches = images / opts.batch;
     let mut net = q.net.clone();
     net.batch = opts.batch;
@@ -202,7 +238,12 @@ fn simulate_sample(q: &QuantModel, opts: &ModelRun, xq: &[i16], per_image: usize
                 });
             }
         });
-        slots.into_inner().expect("no worker panicked").into_iter().map(|r| r.expect("every batch ran")).collect()
+        slots
+            .into_inner()
+            .expect("no worker panicked")
+            .into_iter()
+            .map(|r| r.expect("every batch ran"))
+            .collect()
     };
     let mut rows: Vec<LayerResult> = Vec::new();
     let mut outputs = Vec::new();
@@ -257,7 +298,8 @@ fn measured_network(q: &QuantModel, m: &[infer::LayerMeasure], batch: u32) -> Ne
         l.sparsity.ofmap_zero_fraction = m[i].ofmap_zero_fraction();
         let w = &q.weights[i].0;
         if !w.is_empty() {
-            l.sparsity.weight_density = w.iter().filter(|&&v| v != 0).count() as f64 / w.len() as f64;
+            l.sparsity.weight_density =
+                w.iter().filter(|&&v| v != 0).count() as f64 / w.len() as f64;
         }
     }
     net
@@ -294,7 +336,10 @@ fn layer_table(
         .map(|(i, l)| {
             let r = &sim.rows[i];
             let out_values = (l.output.elements() * u64::from(sim.images)) as f64;
-            let dram_out = r.counts.get(Level::Dram, eyesim::stats::Tensor::Psum).writes as f64;
+            let dram_out = r
+                .counts
+                .get(Level::Dram, eyesim::stats::Tensor::Psum)
+                .writes as f64;
             Row {
                 layer: l.name.clone(),
                 assumed_zeros: l.sparsity.ifmap_zero_fraction,
@@ -305,7 +350,10 @@ fn layer_table(
                 energy: r.energy.total() / f64::from(sim.images),
                 energy_measured: measured[i].energy.total() / f64::from(sim.images),
                 energy_assumed: assumed[i].energy.total() / f64::from(sim.images),
-                latency_ms: r.cycles as f64 / hw.clock.core_mhz / 1000.0 / f64::from(sim.batches.max(1)),
+                latency_ms: r.cycles as f64
+                    / hw.clock.core_mhz
+                    / 1000.0
+                    / f64::from(sim.batches.max(1)),
                 wraps: acc.measures[i].wraps,
                 shift: q.formats.layer(i).product_shift(),
             }
@@ -373,7 +421,8 @@ fn write_outputs(
         ],
     )?;
     if let Some(p) = &opts.write_trace {
-        eyesim::stats::write_atomic(p, trace.as_bytes()).with_context(|| format!("writing {}", p.display()))?;
+        eyesim::stats::write_atomic(p, trace.as_bytes())
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     if opts.plots {
         eyesim::report::plot_layers(&opts.out.join("simulated"))
@@ -382,7 +431,14 @@ fn write_outputs(
     Ok(())
 }
 
-fn summary(opts: &ModelRun, q: &QuantModel, a: &Accuracy, sim: &Sample, sat: u64, table: &[Row]) -> String {
+fn summary(
+    opts: &ModelRun,
+    q: &QuantModel,
+    a: &Accuracy,
+    sim: &Sample,
+    sat: u64,
+    table: &[Row],
+) -> String {
     let mut s = String::new();
     let pct = |k: usize| 100.0 * k as f64 / a.images.max(1) as f64;
     let _ = writeln!(
@@ -399,7 +455,12 @@ fn summary(opts: &ModelRun, q: &QuantModel, a: &Accuracy, sim: &Sample, sat: u64
         pct(a.agree)
     );
     if let (Some(f), Some(x)) = (a.float_top5, a.fixed_top5) {
-        let _ = writeln!(s, "top-5: float {:.2}%, chip arithmetic {:.2}%", pct(f), pct(x));
+        let _ = writeln!(
+            s,
+            "top-5: float {:.2}%, chip arithmetic {:.2}%",
+            pct(f),
+            pct(x)
+        );
     }
     let _ = writeln!(
         s,
@@ -410,7 +471,18 @@ fn summary(opts: &ModelRun, q: &QuantModel, a: &Accuracy, sim: &Sample, sat: u64
     let _ = writeln!(
         s,
         "{:<8} {:>7} {:>7} {:>7} {:>8} {:>11} {:>11} {:>11} {:>11} {:>9} {:>6} {:>5}",
-        "layer", "zeros:", "in", "out", "rlc w/v", "gated MACs", "E sim/img", "E an.meas", "E an.assum", "lat ms", "wraps", "shift"
+        "layer",
+        "zeros:",
+        "in",
+        "out",
+        "rlc w/v",
+        "gated MACs",
+        "E sim/img",
+        "E an.meas",
+        "E an.assum",
+        "lat ms",
+        "wraps",
+        "shift"
     );
     let _ = writeln!(s, "{:<8} {:>7}", "", "assumed");
     for r in table {
@@ -441,7 +513,12 @@ fn summary(opts: &ModelRun, q: &QuantModel, a: &Accuracy, sim: &Sample, sat: u64
         total(|r| r.energy_assumed),
         100.0 * (total(|r| r.energy_assumed) / total(|r| r.energy) - 1.0),
     );
-    let _ = writeln!(s, "latency per batch of {}: {:.3} ms", opts.batch, total(|r| r.latency_ms));
+    let _ = writeln!(
+        s,
+        "latency per batch of {}: {:.3} ms",
+        opts.batch,
+        total(|r| r.latency_ms)
+    );
     let wraps: u64 = table.iter().map(|r| r.wraps).sum();
     let wsat: u64 = q.saturated.iter().sum();
     let _ = writeln!(
@@ -454,7 +531,10 @@ fn summary(opts: &ModelRun, q: &QuantModel, a: &Accuracy, sim: &Sample, sat: u64
 /// Fails when a name would be ambiguous (used by the caller for defaults).
 pub fn default_images(model: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     let dir = model.parent().unwrap_or(Path::new("."));
-    let (i, l) = (dir.join("t1k-images-idx3-ubyte.gz"), dir.join("t1k-labels-idx1-ubyte.gz"));
+    let (i, l) = (
+        dir.join("t1k-images-idx3-ubyte.gz"),
+        dir.join("t1k-labels-idx1-ubyte.gz"),
+    );
     if !i.exists() || !l.exists() {
         bail!(
             "no images given: pass --images and --labels (IDX, .gz or .npy); {} has no t1k-images/t1k-labels IDX files",

@@ -104,6 +104,8 @@ mod tests {
         assert!(parse_idx(&[0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0])
             .unwrap_err()
             .contains("0x0d"));
-        assert!(parse_idx(&[0, 0, 8, 3, 0]).unwrap_err().contains("truncated"));
+        assert!(parse_idx(&[0, 0, 8, 3, 0])
+            .unwrap_err()
+            .contains("truncated"));
     }
 }

@@ -52,7 +52,11 @@ pub fn simulate_chain(
                 let data = LayerData {
                     ifmap: input(0).to_vec(),
                     weights: w.clone(),
-                    bias: if b.is_empty() { vec![0; (p.g * p.m) as usize] } else { b.clone() },
+                    bias: if b.is_empty() {
+                        vec![0; (p.g * p.m) as usize]
+                    } else {
+                        b.clone()
+                    },
                 };
                 let mut layer_hw = hw.clone();
                 layer_hw.pe.product_shift = q.formats.layer(i).product_shift();
@@ -70,7 +74,12 @@ pub fn simulate_chain(
                 let ops: Vec<Vec<i16>> = (0..*inputs as usize).map(|k| input(k).to_vec()).collect();
                 engine::simulate_eltwise(&e, hw, &ops, &opts)?
             }
-            LayerWork::GlobalPool { op, batch, channels, plane } => {
+            LayerWork::GlobalPool {
+                op,
+                batch,
+                channels,
+                plane,
+            } => {
                 let g = GlobalPoolLayer {
                     op: *op,
                     batch: *batch,
@@ -95,7 +104,9 @@ pub fn simulate_chain(
             network: net.name.clone(),
             layer: l.name.clone(),
             kind: l.kind.name().to_string(),
-            mapping: matches!(work, LayerWork::Array(_)).then_some(mappings[i]).flatten(),
+            mapping: matches!(work, LayerWork::Array(_))
+                .then_some(mappings[i])
+                .flatten(),
             active_pes: sim.active_pes,
             weights: match &work {
                 LayerWork::Array(p) => p.weights(),

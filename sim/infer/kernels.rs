@@ -8,9 +8,17 @@ use crate::workload::{ConvProblem, Op};
 /// Output positions `o` with `0 ≤ o·stride + offset < len`, `o < outs`.
 fn reach(offset: i64, stride: u32, len: u32, outs: u32) -> (usize, usize) {
     let stride = i64::from(stride);
-    let lo = if offset >= 0 { 0 } else { (-offset + stride - 1) / stride };
+    let lo = if offset >= 0 {
+        0
+    } else {
+        (-offset + stride - 1) / stride
+    };
     let last = i64::from(len) - 1 - offset;
-    let hi = if last < 0 { 0 } else { (last / stride + 1).min(i64::from(outs)) };
+    let hi = if last < 0 {
+        0
+    } else {
+        (last / stride + 1).min(i64::from(outs))
+    };
     (lo as usize, hi.max(lo) as usize)
 }
 
@@ -18,11 +26,12 @@ fn reach(offset: i64, stride: u32, len: u32, outs: u32) -> (usize, usize) {
 /// (`E·F`) from the image's input planes `x` (`C·H·W` of its group):
 /// `tap(acc, x, weight index)`; taps on padding are skipped (they see 0).
 #[inline(always)]
-fn plane<X: Copy, A: Copy>(
+fn plane<X: Copy, A: Copy, W: Copy>(
     p: &ConvProblem,
     x: &[X],
     out: &mut [A],
-    mut tap: impl FnMut(A, X, usize) -> A,
+    weight: impl Fn(usize) -> W,
+    tap: impl Fn(A, X, W) -> A,
 ) {
     let (h, w, f) = (p.h as usize, p.w as usize, p.f as usize);
     for c in 0..p.c as usize {
@@ -33,14 +42,25 @@ fn plane<X: Copy, A: Copy>(
             for s in 0..p.s {
                 let dx = i64::from(s * p.d_w) - i64::from(p.pad.left);
                 let (f_lo, f_hi) = reach(dx, p.u_w, p.w, p.f);
-                let wi = (c * p.r as usize + r as usize) * p.s as usize + s as usize;
+                let wv = weight((c * p.r as usize + r as usize) * p.s as usize + s as usize);
+                if f_lo >= f_hi {
+                    continue;
+                }
+                let x0 = (f_lo as i64 * i64::from(p.u_w) + dx) as usize;
                 for e in e_lo..e_hi {
                     let y = (e as i64 * i64::from(p.u_h) + dy) as usize;
                     let row = &xc[y * w..(y + 1) * w];
-                    let o = &mut out[e * f..(e + 1) * f];
-                    for (fo, slot) in o.iter_mut().enumerate().take(f_hi).skip(f_lo) {
-                        let xx = (fo as i64 * i64::from(p.u_w) + dx) as usize;
-                        *slot = tap(*slot, row[xx], wi);
+                    let o = &mut out[e * f + f_lo..e * f + f_hi];
+                    if p.u_w == 1 {
+                        // Contiguous: lets the compiler vectorize the row.
+                        for (slot, &xv) in o.iter_mut().zip(&row[x0..]) {
+                            *slot = tap(*slot, xv, wv);
+                        }
+                    } else {
+                        let xs = row[x0..].iter().step_by(p.u_w as usize);
+                        for (slot, &xv) in o.iter_mut().zip(xs) {
+                            *slot = tap(*slot, xv, wv);
+                        }
                     }
                 }
             }
@@ -72,7 +92,13 @@ fn per_image<A: Send>(
 
 /// Float layer: `[N][G·M][E][F]` from `x` `[N][G·C][H][W]`; conv/FC add the
 /// bias; average pooling divides by the window; ReLU when the layer says.
-pub fn float_layer(p: &ConvProblem, x: &[f32], w: &[f32], bias: &[f32], threads: usize) -> Vec<f32> {
+pub fn float_layer(
+    p: &ConvProblem,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    threads: usize,
+) -> Vec<f32> {
     let (ef, gm) = ((p.e * p.f) as usize, (p.g * p.m) as usize);
     let in_img = (p.g * p.c * p.h * p.w) as usize;
     let in_grp = (p.c * p.h * p.w) as usize;
@@ -86,15 +112,15 @@ pub fn float_layer(p: &ConvProblem, x: &[f32], w: &[f32], bias: &[f32], threads:
             match p.op {
                 Op::Mac => {
                     let wk = &w[k * kernel..(k + 1) * kernel];
-                    plane(p, x, op, |a, xv, wi| a + xv * wk[wi]);
+                    plane(p, x, op, |wi| wk[wi], |a, xv, wv| a + xv * wv);
                     op.iter_mut().for_each(|v| *v += bias[k]);
                 }
                 Op::Max => {
                     op.fill(f32::NEG_INFINITY);
-                    plane(p, x, op, |a, xv, _| a.max(xv));
+                    plane(p, x, op, |_| (), |a, xv, _| a.max(xv));
                 }
                 Op::Avg => {
-                    plane(p, x, op, |a, xv, _| a + xv);
+                    plane(p, x, op, |_| (), |a, xv, _| a + xv);
                     let win = (p.r * p.s) as f32;
                     op.iter_mut().for_each(|v| *v /= win);
                 }
@@ -118,7 +144,10 @@ pub fn float_preact_max(p: &ConvProblem, x: &[f32], w: &[f32], bias: &[f32]) -> 
     let ef = (p.e * p.f) as usize;
     acc.iter()
         .enumerate()
-        .map(|(i, &a)| a.abs().max((a + bias.get((i / ef) % gm).copied().unwrap_or(0.0)).abs()))
+        .map(|(i, &a)| {
+            a.abs()
+                .max((a + bias.get((i / ef) % gm).copied().unwrap_or(0.0)).abs())
+        })
         .fold(0.0, f32::max)
 }
 
@@ -159,12 +188,16 @@ pub fn fixed_layer(
             match p.op {
                 Op::Mac => {
                     let wk = &w[k * kernel..(k + 1) * kernel];
-                    plane(p, x, &mut acc, |a, xv, wi| {
-                        a + ((i32::from(xv) * i32::from(wk[wi])) >> shift)
-                    });
+                    plane(
+                        p,
+                        x,
+                        &mut acc,
+                        |wi| i32::from(wk[wi]),
+                        |a, xv, wv| a + ((i32::from(xv) * wv) >> shift),
+                    );
                 }
-                Op::Max => plane(p, x, &mut acc, |a, xv, _| a.max(i32::from(xv))),
-                Op::Avg => plane(p, x, &mut acc, |a, xv, _| a + i32::from(xv)),
+                Op::Max => plane(p, x, &mut acc, |_| (), |a, xv, _| a.max(i32::from(xv))),
+                Op::Avg => plane(p, x, &mut acc, |_| (), |a, xv, _| a + i32::from(xv)),
             }
             let window = i32::try_from(p.r * p.s).unwrap_or(i32::MAX).max(1);
             for (slot, &a) in o[k * ef..(k + 1) * ef].iter_mut().zip(&acc) {

@@ -125,7 +125,12 @@ fn execute<T: Clone>(
         };
         let y = match LayerWork::of(l, n) {
             LayerWork::Array(p) => layer(i, &p, input(0)),
-            LayerWork::GlobalPool { op, batch, channels, plane } => {
+            LayerWork::GlobalPool {
+                op,
+                batch,
+                channels,
+                plane,
+            } => {
                 let p = crate::workload::ConvProblem {
                     op,
                     n: batch,
@@ -196,7 +201,11 @@ pub fn run_float(model: &Model, x: &[f32], n: u32, threads: usize) -> Vec<f32> {
             let (w, b) = model.weights[i]
                 .as_ref()
                 .map_or((&[][..], &[][..]), |lw| (&lw.weights[..], &lw.bias[..]));
-            let bias = if b.is_empty() { vec![0.0; (p.g * p.m) as usize] } else { b.to_vec() };
+            let bias = if b.is_empty() {
+                vec![0.0; (p.g * p.m) as usize]
+            } else {
+                b.to_vec()
+            };
             kernels::float_layer(p, input, w, &bias, threads)
         },
         |ops, relu| {
@@ -229,7 +238,11 @@ pub fn calibrate(model: &Model, x: &[f32], n: u32) -> Formats {
                 .as_ref()
                 .map_or((&[][..], &[][..]), |lw| (&lw.weights[..], &lw.bias[..]));
             wmax[i] = w.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let bias = if b.is_empty() { vec![0.0; (p.g * p.m) as usize] } else { b.to_vec() };
+            let bias = if b.is_empty() {
+                vec![0.0; (p.g * p.m) as usize]
+            } else {
+                b.to_vec()
+            };
             preact[i] = kernels::float_preact_max(p, input, w, &bias);
             kernels::float_layer(p, input, w, &bias, 2)
         },
@@ -260,7 +273,11 @@ pub fn run_fixed(q: &QuantModel, x: &[i16], n: u32, threads: usize) -> FixedRun 
         x,
         |i, p, input| {
             let (w, b) = &q.weights[i];
-            let bias = if b.is_empty() { vec![0; (p.g * p.m) as usize] } else { b.clone() };
+            let bias = if b.is_empty() {
+                vec![0; (p.g * p.m) as usize]
+            } else {
+                b.clone()
+            };
             let shift = q.formats.layer(i).product_shift();
             let (y, st) = kernels::fixed_layer(p, input, w, &bias, shift, threads);
             measures[i].wraps += st.wraps;

@@ -87,14 +87,24 @@ impl Formats {
     /// activations calibration did not see. Pooling keeps its input's
     /// format; the inputs of an Add or Concat share the smallest of their
     /// producers' formats (which the producers then write).
-    pub fn calibrate(net: &Network, input_max: f32, weight_max: &[f32], preact_max: &[f32]) -> Formats {
+    pub fn calibrate(
+        net: &Network,
+        input_max: f32,
+        weight_max: &[f32],
+        preact_max: &[f32],
+    ) -> Formats {
         let guard = |m: f32| frac_bits_for(m * 2.0);
         let input_frac = frac_bits_for(input_max);
         let mut out: Vec<LayerFormat> = Vec::with_capacity(net.layers.len());
         for (i, l) in net.layers.iter().enumerate() {
             let input = match l.inputs.first() {
                 None => input_frac,
-                Some(_) => l.inputs.iter().map(|&p| out[p].output_frac).min().unwrap_or(input_frac),
+                Some(_) => l
+                    .inputs
+                    .iter()
+                    .map(|&p| out[p].output_frac)
+                    .min()
+                    .unwrap_or(input_frac),
             };
             let f = match l.kind {
                 LayerKind::Conv(_) | LayerKind::FullyConnected { .. } => {

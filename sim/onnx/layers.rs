@@ -183,7 +183,11 @@ impl<'a> Builder<'a> {
         let y = self.push_layer(ctx, "conv", kind, &[&x], out, density)?;
         if self.keep_values {
             let has_bias = ctx.node.input.len() > 2 && !ctx.node.input[2].is_empty();
-            let bias = if has_bias { Some(self.constant(ctx, 2)?) } else { None };
+            let bias = if has_bias {
+                Some(self.constant(ctx, 2)?)
+            } else {
+                None
+            };
             let lw = super::weights::conv(ctx, &w, bias.as_ref(), m as usize)?;
             *self.weights.last_mut().expect("a layer was pushed") = Some(lw);
         }
@@ -278,11 +282,21 @@ impl<'a> Builder<'a> {
         }
         let y = self.fully_connected(ctx, k as u64, n as u64, b.density()?)?;
         if self.keep_values {
-            let c = if has_c { Some(self.constant(ctx, 2)?) } else { None };
+            let c = if has_c {
+                Some(self.constant(ctx, 2)?)
+            } else {
+                None
+            };
             let alpha = ctx.float("alpha")?.unwrap_or(1.0);
             let beta = ctx.float("beta")?.unwrap_or(1.0);
             let trans = ctx.int("transB", 0)? != 0;
-            let lw = super::weights::fully_connected(ctx, &b, trans, alpha, c.as_ref().map(|c| (c, beta)))?;
+            let lw = super::weights::fully_connected(
+                ctx,
+                &b,
+                trans,
+                alpha,
+                c.as_ref().map(|c| (c, beta)),
+            )?;
             *self.weights.last_mut().expect("a layer was pushed") = Some(lw);
         }
         Ok(y)

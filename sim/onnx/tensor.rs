@@ -91,7 +91,10 @@ impl<'a> Constant<'a> {
         let n = self.elements() as usize;
         match &self.data {
             ConstData::Tensor(t) => {
-                if matches!(data_type(&self.name, t)?, DataType::Float16 | DataType::Bfloat16) {
+                if matches!(
+                    data_type(&self.name, t)?,
+                    DataType::Float16 | DataType::Bfloat16
+                ) {
                     return Err(tensor_err(
                         &self.name,
                         "16-bit float weights cannot be executed; export float32",

@@ -78,11 +78,7 @@ pub(crate) fn fully_connected(
     Ok(LayerWeights { weights, bias })
 }
 
-fn bias_values(
-    ctx: &NodeCtx,
-    c: Option<&Constant>,
-    n: usize,
-) -> Result<Vec<f32>, OnnxErrorKind> {
+fn bias_values(ctx: &NodeCtx, c: Option<&Constant>, n: usize) -> Result<Vec<f32>, OnnxErrorKind> {
     let Some(c) = c else {
         return Ok(vec![0.0; n]);
     };
@@ -90,10 +86,7 @@ fn bias_values(
     match v.len() {
         1 => Ok(vec![v[0]; n]),
         m if m == n => Ok(v),
-        m => Err(ctx.shape_err(format!(
-            "bias '{}' has {m} values for {n} outputs",
-            c.name
-        ))),
+        m => Err(ctx.shape_err(format!("bias '{}' has {m} values for {n} outputs", c.name))),
     }
 }
 

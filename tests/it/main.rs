@@ -8,6 +8,8 @@ mod faults;
 mod hwconfig;
 mod mapping;
 #[cfg(feature = "onnx")]
+mod model;
+#[cfg(feature = "onnx")]
 mod onnx;
 mod prune;
 mod simulate;
