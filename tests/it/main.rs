@@ -4,6 +4,7 @@ mod analytic;
 mod cli_inputs;
 mod crosscheck;
 mod data;
+mod hw_ranges;
 mod hwconfig;
 mod mapping;
 #[cfg(feature = "onnx")]
