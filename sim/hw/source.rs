@@ -3,7 +3,7 @@
 
 use super::raw::{RawHw, Slot, ALL_KEYS, NUMERIC_KEYS, TABLES};
 use super::HwConfig;
-use crate::tomldoc::{suggest, Location, SpannedDoc};
+use crate::tomldoc::{blank, suggest, Location, SpannedDoc};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -264,49 +264,24 @@ fn one_or_several(mut errors: Vec<HwError>) -> HwError {
     }
 }
 
-/// Deserializes the raw form. serde stops at the first wrongly typed value,
-/// so each one is recorded and its entry blanked out of the text (spaces of
-/// the same length keep every other offset, so locations stay right) until
-/// the rest deserializes. Returns the raw form (if any) and the keys whose
-/// errors were recorded.
+/// Deserializes the raw form, recording every wrongly typed value
+/// ([`crate::tomldoc::deserialize_all`]). Returns the raw form (if any) and
+/// the keys whose errors were recorded.
 fn deserialize(
     doc: &SpannedDoc,
     text: &str,
     errors: &mut Vec<HwError>,
 ) -> (Option<RawHw>, HashSet<String>) {
-    let mut text = text.to_string();
-    let mut reported = HashSet::new();
-    // Each round blanks one more entry, so this ends within #entries rounds.
-    for _ in 0..=doc.entries().len() {
-        match toml::from_str::<RawHw>(&text) {
-            Ok(raw) => return (Some(raw), reported),
-            Err(e) => {
-                let err = serde_error(doc, &e);
-                let key = match &err {
-                    HwError::WrongType { key, .. } => key.clone(),
-                    _ => String::new(),
-                };
-                errors.push(err);
-                let path: Vec<String> = key.split('.').map(str::to_string).collect();
-                let entry = doc
-                    .entries()
-                    .iter()
-                    .find(|en| !key.is_empty() && en.path == path && !en.is_table);
-                let Some(entry) = entry else {
-                    return (None, reported);
-                };
-                if !reported.insert(key) {
-                    return (None, reported);
-                }
-                let next = blank(&text, std::slice::from_ref(&entry.range));
-                if next.parse::<toml::Table>().is_err() {
-                    return (None, reported);
-                }
-                text = next;
-            }
-        }
-    }
-    (None, reported)
+    let (raw, blanked) = crate::tomldoc::deserialize_all::<RawHw>(doc, text, &mut |e| {
+        let err = serde_error(doc, e);
+        let key = match &err {
+            HwError::WrongType { key, .. } => key.clone(),
+            _ => String::new(),
+        };
+        errors.push(err);
+        Some(key.split('.').map(str::to_string).collect())
+    });
+    (raw, blanked.iter().map(|p| p.join(".")).collect())
 }
 
 /// Loads a built-in config by name (`eyeriss-v1`, `eyeriss-isca16-256pe`,
@@ -343,21 +318,6 @@ impl Ctx<'_> {
             |s| crate::stats::sanitize_file_name(&s.to_string_lossy()),
         )
     }
-}
-
-/// `text` with the bytes of each range replaced by spaces (newlines kept),
-/// so that every other byte keeps its offset.
-fn blank(text: &str, ranges: &[std::ops::Range<usize>]) -> String {
-    let mut out = text.as_bytes().to_vec();
-    for r in ranges {
-        for b in &mut out[r.clone()] {
-            if *b != b'\n' {
-                *b = b' ';
-            }
-        }
-    }
-    // Whole entries are blanked, so no multi-byte character is split.
-    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
 }
 
 /// Every unknown key (a misspelt table's keys are not listed again), and

@@ -149,6 +149,9 @@ pub enum WorkloadError {
         /// The inputs and their shapes.
         message: String,
     },
+    /// More than one problem in one trace, in file order.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<WorkloadError>),
     /// Two layers with one name.
     #[error("{loc}: layer name `{layer}` is already used by an earlier layer")]
     Duplicate {
@@ -157,6 +160,38 @@ pub enum WorkloadError {
         /// The name.
         layer: String,
     },
+}
+
+impl WorkloadError {
+    /// Where the problem is, when it concerns one place of a trace.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            WorkloadError::Syntax { loc, .. }
+            | WorkloadError::UnknownKey { loc, .. }
+            | WorkloadError::WrongType { loc, .. }
+            | WorkloadError::Missing { loc, .. }
+            | WorkloadError::Invalid { loc, .. }
+            | WorkloadError::UnknownInput { loc, .. }
+            | WorkloadError::Cycle { loc, .. }
+            | WorkloadError::ShapeMismatch { loc, .. }
+            | WorkloadError::Duplicate { loc, .. } => Some(loc),
+            _ => None,
+        }
+    }
+
+    /// One error as itself, several (sorted into file order) as `Several`.
+    pub(super) fn one_or_several(mut errors: Vec<WorkloadError>) -> WorkloadError {
+        errors.sort_by_key(|e| {
+            e.location()
+                .and_then(|l| l.line_col)
+                .unwrap_or((usize::MAX, 0))
+        });
+        if errors.len() == 1 {
+            errors.pop().expect("one error")
+        } else {
+            WorkloadError::Several(errors)
+        }
+    }
 }
 
 /// Loads a built-in network by name (`alexnet`, `vgg16`, `googlenet`,
