@@ -38,6 +38,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (net, hw, estimate) = args.model.load()?;
     let out = args.model.out_dir(&args.out, "run-", &net, &hw);
+    super::args::check_out_dir(&out)?;
     let both = run_models(&net, &hw, estimate, &args.data, args.quiet)?;
     let sim_rows = both.simulated_rows();
     write_result_csvs(&out.join("analytic"), &both.analytic, &hw)?;

@@ -52,6 +52,14 @@ pub enum HwError {
         /// Built-in names, comma-separated.
         builtins: String,
     },
+    /// An ONNX model given where a hardware config belongs.
+    #[error("`{path}` is an ONNX model, not a hardware config: --hw takes a built-in name ({builtins}) or a hwconfig TOML file; to use the model as a network, convert it with `eyesim import {path}` and pass the trace to --net")]
+    OnnxModel {
+        /// The path given.
+        path: String,
+        /// Built-in names, comma-separated.
+        builtins: String,
+    },
     /// The text is not valid TOML.
     #[error("{loc}: TOML syntax error: {message}")]
     Syntax {
@@ -170,6 +178,12 @@ impl HwSource {
             return Ok(HwSource::from_toml_str(text, file));
         }
         let path = Path::new(name_or_path);
+        if crate::workload::onnx_stem(path).is_some() {
+            return Err(HwError::OnnxModel {
+                path: name_or_path.to_string(),
+                builtins: builtin_names().join(", "),
+            });
+        }
         if !path.exists() {
             return Err(HwError::NotFound {
                 name: name_or_path.to_string(),

@@ -39,9 +39,10 @@ use std::path::Path;
 pub fn import_file(path: &Path) -> Result<Network, OnnxError> {
     let origin = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| OnnxErrorKind::Io(e).at(&origin))?;
-    let name = path
-        .file_stem()
-        .map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned());
+    let name = path.file_stem().map_or_else(
+        || "model".to_string(),
+        |s| crate::stats::sanitize_file_name(&s.to_string_lossy()),
+    );
     import_bytes(&bytes, &origin, &name)
 }
 

@@ -65,6 +65,14 @@ pub enum WorkloadError {
         /// Built-in names, comma-separated.
         builtins: String,
     },
+    /// An ONNX model given where a trace belongs.
+    #[error("`{path}` is an ONNX model, not a trace: convert it first with `eyesim import {path} -o traces/{stem}.toml`, then pass the trace (--net traces/{stem}.toml)")]
+    OnnxModel {
+        /// The path given.
+        path: String,
+        /// Its file stem.
+        stem: String,
+    },
     /// The text is not valid TOML.
     #[error("{loc}: TOML syntax error: {message}")]
     Syntax {
@@ -201,6 +209,12 @@ pub fn load(name_or_path: &str) -> Result<Network, WorkloadError> {
         return from_toml_str(text, file);
     }
     let path = Path::new(name_or_path);
+    if let Some(stem) = onnx_stem(path) {
+        return Err(WorkloadError::OnnxModel {
+            path: name_or_path.to_string(),
+            stem,
+        });
+    }
     if !path.exists() {
         return Err(WorkloadError::NotFound {
             name: name_or_path.to_string(),
@@ -212,6 +226,15 @@ pub fn load(name_or_path: &str) -> Result<Network, WorkloadError> {
         source,
     })?;
     from_toml_str(&text, name_or_path)
+}
+
+/// The file stem of `path` when it names an ONNX model (`*.onnx`).
+pub fn onnx_stem(path: &Path) -> Option<String> {
+    let ext = path.extension()?.to_str()?;
+    ext.eq_ignore_ascii_case("onnx").then(|| {
+        path.file_stem()
+            .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned())
+    })
 }
 
 /// Parses and validates trace text; `origin` names it in error messages.

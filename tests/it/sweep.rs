@@ -285,12 +285,7 @@ fn invalid_points_are_skipped_and_counted() {
             "--out",
         ])
         .arg(&out)
-        .args([
-            "--vary",
-            "glb.size_kib=2,6",
-            "--vary",
-            "pe.psum_spad_words=0,8",
-        ])
+        .args(["--vary", "glb.size_kib=2,6", "--vary", "noc.gon_bits=24,32"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -298,7 +293,7 @@ fn invalid_points_are_skipped_and_counted() {
     assert!(stdout.contains("4 points: 1 ok, 3 invalid"), "{stdout}");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains("skipped (invalid): glb.size_kib=2 pe.psum_spad_words=0:"),
+        stderr.contains("skipped (invalid): glb.size_kib=2 noc.gon_bits=24:"),
         "{stderr}"
     );
     let summary = std::fs::read_to_string(out.join("sweep_summary.csv")).unwrap();
