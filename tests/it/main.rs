@@ -2,6 +2,8 @@
 
 mod analytic;
 mod cli_inputs;
+mod cli_messages;
+mod cli_safety;
 mod crosscheck;
 mod data;
 mod hw_ranges;
