@@ -16,6 +16,7 @@
 mod attrs;
 mod convert;
 mod error;
+mod external;
 mod layers;
 mod tensor;
 
@@ -35,7 +36,8 @@ use prost::Message;
 use std::path::Path;
 
 /// Reads and converts the ONNX model at `path`; the network is named after
-/// the file stem.
+/// the file stem. Tensors stored in external data files are read from
+/// them, relative to the model's folder.
 pub fn import_file(path: &Path) -> Result<Network, OnnxError> {
     let origin = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| OnnxErrorKind::Io(e).at(&origin))?;
@@ -43,12 +45,27 @@ pub fn import_file(path: &Path) -> Result<Network, OnnxError> {
         || "model".to_string(),
         |s| crate::stats::sanitize_file_name(&s.to_string_lossy()),
     );
-    import_bytes(&bytes, &origin, &name)
+    let dir = crate::stats::parent_or_cwd(path);
+    import_model(&bytes, &origin, &name, Some(dir))
 }
 
-/// Converts an ONNX model held in memory; `origin` names it in errors.
+/// Converts an ONNX model held in memory; `origin` names it in errors. A
+/// tensor stored in an external data file is an error (there is no folder
+/// to read it from): use [`import_file`].
 pub fn import_bytes(bytes: &[u8], origin: &str, name: &str) -> Result<Network, OnnxError> {
-    let model =
+    import_model(bytes, origin, name, None)
+}
+
+fn import_model(
+    bytes: &[u8],
+    origin: &str,
+    name: &str,
+    dir: Option<&Path>,
+) -> Result<Network, OnnxError> {
+    let mut model =
         proto::ModelProto::decode(bytes).map_err(|e| OnnxErrorKind::Decode(e).at(origin))?;
+    if let Some(dir) = dir {
+        external::load_external_data(&mut model, dir).map_err(|k| k.at(origin))?;
+    }
     convert::convert(&model, name).map_err(|k| k.at(origin))
 }

@@ -5,6 +5,7 @@ mod build;
 mod cli;
 mod errors;
 mod export;
+mod external;
 mod traces;
 
 use build::{int, int64_tensor, ints, string, tensor, Graph};
