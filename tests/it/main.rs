@@ -6,6 +6,7 @@ mod cli_messages;
 mod cli_safety;
 mod crosscheck;
 mod data;
+mod fuzz;
 mod hw_ranges;
 mod hwconfig;
 mod mapping;
