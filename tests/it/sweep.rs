@@ -395,3 +395,32 @@ fn simulated_sweep_of_dense_data_matches_the_analytic_counts() {
     assert_eq!(sa.lines().count(), 5);
     assert_ne!(sa, ss, "the summaries carry each model's own cycles");
 }
+
+#[test]
+fn projected_output_size_is_close_to_the_real_one() {
+    use eyesim::sweep::{load_base, param_space, Axis, SweepPlan};
+    let (t, trace) = setup();
+    let out = t.path().join("p");
+    let vary = ["glb.size_kib=6..14:+2", "pe.filter_spad_words=16,32,64"];
+    let mut extra = vec!["--no-plots"];
+    for v in &vary {
+        extra.extend(["--vary", v]);
+    }
+    sweep(&trace, &out, &extra);
+    let real: u64 = ["sweep.csv", "sweep_summary.csv"]
+        .iter()
+        .map(|f| std::fs::metadata(out.join(f)).unwrap().len())
+        .sum();
+    let base = load_base(&trace, "tiny", "analytic objective=energy").unwrap();
+    let axes = vary
+        .iter()
+        .map(|v| Axis::parse_arg(v, &param_space()).unwrap())
+        .collect();
+    let plan = SweepPlan::new(axes, base.identity()).unwrap();
+    let projected = base.projected_bytes(&plan) as f64;
+    let ratio = projected / real as f64;
+    assert!(
+        (0.7..1.4).contains(&ratio),
+        "projected {projected}, real {real}"
+    );
+}
