@@ -58,20 +58,32 @@ pub fn sanitize_file_name(name: &str) -> String {
     s
 }
 
-/// Checks, before long work, that files can be created in folder `dir`
-/// (creating it if needed): creates and removes a probe file. The error is
-/// the OS error; callers name `dir`.
+/// Checks, before long work, that folder `dir` can be created (if it does
+/// not exist) and written: creates and removes a probe file in `dir`, or in
+/// its nearest existing ancestor, which must be a folder. Creates nothing
+/// that stays. The error is the OS error; callers name `dir`.
 pub fn check_dir_writable(dir: &Path) -> std::io::Result<()> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            "exists and is not a folder",
-        ));
+    let mut existing = dir;
+    while !existing.exists() {
+        match existing.parent() {
+            Some(p) if !p.as_os_str().is_empty() => existing = p,
+            _ => {
+                existing = Path::new(".");
+                break;
+            }
+        }
     }
-    std::fs::create_dir_all(dir).map_err(strip_path)?;
+    if !existing.is_dir() {
+        let what = if existing == dir {
+            "exists and is not a folder".to_string()
+        } else {
+            format!("{} is not a folder", existing.display())
+        };
+        return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, what));
+    }
     let probe = tempfile::Builder::new()
         .prefix(".eyesim-probe")
-        .tempfile_in(dir)
+        .tempfile_in(existing)
         .map_err(strip_path)?;
     probe.close().map_err(strip_path)
 }
@@ -142,6 +154,9 @@ mod tests {
     fn writability_is_checked_without_leaving_files() {
         let d = tempfile::tempdir().unwrap();
         let sub = d.path().join("a/b");
+        check_dir_writable(&sub).unwrap();
+        assert!(!d.path().join("a").exists(), "nothing is left behind");
+        std::fs::create_dir_all(&sub).unwrap();
         check_dir_writable(&sub).unwrap();
         assert_eq!(std::fs::read_dir(&sub).unwrap().count(), 0);
         let file = d.path().join("f");
