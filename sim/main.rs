@@ -9,8 +9,8 @@ fn main() -> ExitCode {
     match cli::main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            eprintln!("error: {}", cli::error_text(&err));
+            ExitCode::from(cli::exit_code(&err))
         }
     }
 }

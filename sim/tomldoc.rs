@@ -183,6 +183,66 @@ fn collect_item(
     }
 }
 
+/// `text` with the bytes of each range replaced by spaces (newlines kept),
+/// so that every other byte keeps its offset and every location stays right.
+pub(crate) fn blank(text: &str, ranges: &[Range<usize>]) -> String {
+    let mut out = text.as_bytes().to_vec();
+    for r in ranges {
+        if let Some(bytes) = out.get_mut(r.clone()) {
+            for b in bytes {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+        }
+    }
+    // Whole entries are blanked, so no multi-byte character is split.
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
+}
+
+/// Deserializes `text` (the text of `doc`, possibly with entries already
+/// blanked) into `T`, reporting every wrongly typed value, not only the
+/// first: serde stops at the first, so `report` is called with it and
+/// returns the dotted path of the offending entry, which is blanked out
+/// before trying again. Returns `T` once the rest deserializes, or `None`
+/// when an error cannot be located. The second value lists the blanked
+/// paths.
+pub(crate) fn deserialize_all<T: serde::de::DeserializeOwned>(
+    doc: &SpannedDoc,
+    text: &str,
+    report: &mut dyn FnMut(&toml::de::Error) -> Option<Vec<String>>,
+) -> (Option<T>, Vec<Vec<String>>) {
+    let mut text = text.to_string();
+    let mut blanked: Vec<Vec<String>> = Vec::new();
+    // Each round blanks one more entry, so this ends within #entries rounds.
+    for _ in 0..=doc.entries().len() {
+        let e = match toml::from_str::<T>(&text) {
+            Ok(t) => return (Some(t), blanked),
+            Err(e) => e,
+        };
+        let Some(path) = report(&e) else {
+            break;
+        };
+        let entry = doc
+            .entries()
+            .iter()
+            .find(|en| !path.is_empty() && en.path == path && !en.is_table);
+        let Some(entry) = entry else {
+            break;
+        };
+        if blanked.contains(&path) {
+            break;
+        }
+        let next = blank(&text, std::slice::from_ref(&entry.range));
+        if next.parse::<toml::Table>().is_err() {
+            break;
+        }
+        blanked.push(path);
+        text = next;
+    }
+    (None, blanked)
+}
+
 /// The candidate closest to `word` by edit similarity, if reasonably close.
 pub(crate) fn suggest<'a>(
     word: &str,

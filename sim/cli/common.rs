@@ -18,9 +18,9 @@ pub struct NetArg {
 }
 
 impl NetArg {
-    /// Loads and validates the network.
+    /// Loads and validates the network. Every error names the input.
     pub fn load(&self) -> anyhow::Result<Network> {
-        workload::load(&self.net).with_context(|| format!("loading network `{}`", self.net))
+        Ok(workload::load(&self.net)?)
     }
 }
 
@@ -36,14 +36,14 @@ pub struct HwArg {
 // Used by estimate, simulate, run and sweep as they land.
 #[allow(dead_code)]
 impl HwArg {
-    /// Loads and validates the config.
+    /// Loads and validates the config. Every error names the input.
     pub fn load(&self) -> anyhow::Result<HwConfig> {
-        hw::load(&self.hw).with_context(|| format!("loading hardware config `{}`", self.hw))
+        Ok(hw::load(&self.hw)?)
     }
 
     /// The unvalidated source, for sweeps that apply overrides.
     pub fn source(&self) -> anyhow::Result<HwSource> {
-        HwSource::open(&self.hw).with_context(|| format!("opening hardware config `{}`", self.hw))
+        Ok(HwSource::open(&self.hw)?)
     }
 }
 
@@ -113,8 +113,16 @@ impl ModelArgs {
         hw: &HwConfig,
     ) -> PathBuf {
         out.clone()
-            .unwrap_or_else(|| PathBuf::from(format!("results/{prefix}{}-{}", net.name, hw.name)))
+            .unwrap_or_else(|| default_out_dir(prefix, &net.name, &hw.name, ""))
     }
+}
+
+/// `results/<prefix><net>-<hw><suffix>`, each name made one safe path
+/// component (names are validated when read; this also covers networks
+/// built in code).
+pub fn default_out_dir(prefix: &str, net: &str, hw: &str, suffix: &str) -> PathBuf {
+    use eyesim::stats::sanitize_file_name as safe;
+    PathBuf::from("results").join(format!("{prefix}{}-{}{suffix}", safe(net), safe(hw)))
 }
 
 /// The options of commands that run the simulator on data.
@@ -135,31 +143,10 @@ pub struct SimDataArgs {
 }
 
 impl SimDataArgs {
-    /// Indices of the layers named by `--layers` (all when empty), in
+    /// Indices of the layers named by `--layers` (all when absent), in
     /// network order; an unknown name suggests the closest one.
     pub fn select(&self, net: &Network) -> anyhow::Result<Vec<usize>> {
-        if self.layers.is_empty() {
-            return Ok((0..net.layers.len()).collect());
-        }
-        let mut out = Vec::new();
-        for name in &self.layers {
-            let Some(i) = net.layers.iter().position(|l| &l.name == name) else {
-                let best = net
-                    .layers
-                    .iter()
-                    .map(|l| (strsim::jaro_winkler(&l.name, name), &l.name))
-                    .max_by(|a, b| a.0.total_cmp(&b.0));
-                let hint = best.map_or(String::new(), |(_, n)| format!(" (did you mean `{n}`?)"));
-                anyhow::bail!(
-                    "--layers: network `{}` has no layer `{name}`{hint}",
-                    net.name
-                );
-            };
-            out.push(i);
-        }
-        out.sort_unstable();
-        out.dedup();
-        Ok(out)
+        select_layers(&self.layers, net)
     }
 
     /// Worker threads: `--threads`, else every core.
@@ -167,6 +154,60 @@ impl SimDataArgs {
         self.threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
+}
+
+/// Indices of the layers `names` (all when empty), in network order. An
+/// empty name (`--layers ''`, a trailing or doubled comma) is an error; an
+/// unknown name suggests the closest one, ignoring letter case first.
+pub fn select_layers(names: &[String], net: &Network) -> anyhow::Result<Vec<usize>> {
+    if names.is_empty() {
+        return Ok((0..net.layers.len()).collect());
+    }
+    if names.iter().any(|n| n.trim().is_empty()) {
+        let all: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
+        anyhow::bail!(
+            "--layers: empty layer name (an empty list, or a trailing or doubled comma?); \
+             give comma-separated names, e.g. --layers {}, or leave --layers out for all \
+             layers of `{}`: {}",
+            all.iter().take(2).copied().collect::<Vec<_>>().join(","),
+            net.name,
+            all.join(", ")
+        );
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let name = name.trim();
+        let Some(i) = net.layers.iter().position(|l| l.name == name) else {
+            let hint = match net
+                .layers
+                .iter()
+                .find(|l| l.name.eq_ignore_ascii_case(name))
+            {
+                Some(l) => format!(" (did you mean `{}`? names are case-sensitive)", l.name),
+                None => {
+                    let lower = name.to_lowercase();
+                    net.layers
+                        .iter()
+                        .map(|l| {
+                            (
+                                strsim::jaro_winkler(&l.name.to_lowercase(), &lower),
+                                &l.name,
+                            )
+                        })
+                        .max_by(|a, b| a.0.total_cmp(&b.0))
+                        .map_or(String::new(), |(_, n)| format!(" (did you mean `{n}`?)"))
+                }
+            };
+            anyhow::bail!(
+                "--layers: network `{}` has no layer `{name}`{hint}",
+                net.name
+            );
+        };
+        out.push(i);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// Writes `accesses.csv` and `layers.csv` of `rows` into `dir`, atomically.

@@ -30,13 +30,13 @@ pub struct Args {
 pub struct ToleranceArgs {
     /// Access and MAC counts of layers with sparse data (expected zeros vs
     /// actual zeros), and their energy.
-    #[arg(long, default_value_t = 0.05, value_name = "REL")]
+    #[arg(long, default_value_t = 0.05, value_name = "REL", value_parser = super::args::parse_tolerance)]
     tolerance: f64,
     /// Access and MAC counts of dense layers (0: they must agree exactly).
-    #[arg(long, default_value_t = 0.0, value_name = "REL")]
+    #[arg(long, default_value_t = 0.0, value_name = "REL", value_parser = super::args::parse_tolerance)]
     dense_tolerance: f64,
     /// Cycles and processing cycles (analytic timing vs simulated contention).
-    #[arg(long, default_value_t = 0.10, value_name = "REL")]
+    #[arg(long, default_value_t = 0.10, value_name = "REL", value_parser = super::args::parse_tolerance)]
     cycle_tolerance: f64,
 }
 
@@ -55,6 +55,7 @@ impl ToleranceArgs {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (net, hw, estimate) = args.model.load()?;
     let out = args.model.out_dir(&args.out, "crosscheck-", &net, &hw);
+    super::args::check_out_dir(&out)?;
     let both = run_models(&net, &hw, estimate, &args.data, args.quiet)?;
     let rows = compare_and_write(&both, &args.tol, &out)?;
     print!("{}", summary(&both.network.name, &rows));

@@ -28,9 +28,10 @@ pub struct Args {
 /// Runs `eyesim estimate`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (net, hw, opts) = args.model.load()?;
+    let out = args.model.out_dir(&args.out, "", &net, &hw);
+    super::args::check_out_dir(&out)?;
     let results = estimate_network(&net, &hw, &opts)
         .with_context(|| format!("estimating `{}` on `{}`", net.name, hw.name))?;
-    let out = args.model.out_dir(&args.out, "", &net, &hw);
     write_outputs(&out, &results, &hw)?;
     print!("{}", table(&results, &hw));
     if args.rank {

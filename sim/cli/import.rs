@@ -18,20 +18,34 @@ pub struct Args {
     /// Batch size; default the input's first dimension (1 if symbolic).
     #[arg(long)]
     pub batch: Option<u32>,
+    /// Overwrite the output trace if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
-/// Runs `eyesim import`. Nothing is written unless the whole model converts.
+/// Runs `eyesim import`. Nothing is written unless the whole model converts,
+/// and an existing file is only replaced with `--force`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(name) = &args.name {
+        stats::check_file_name(name).map_err(|why| anyhow::anyhow!("--name {name:?} {why}"))?;
+    }
+    if let Some(batch) = args.batch {
+        anyhow::ensure!(batch > 0, "--batch must be at least 1");
+    }
+    if let Some(out) = &args.output {
+        super::args::refuse_overwrite(out, args.force)?;
+        super::args::check_out_file(out)?;
+    }
     let mut net = onnx::import_file(&args.model)?;
     let out = args.output.unwrap_or_else(|| {
-        // import_file names the network after the file stem.
+        // import_file names the network after the file stem, made safe.
         PathBuf::from("traces").join(format!("{}.toml", net.name))
     });
+    super::args::refuse_overwrite(&out, args.force)?;
     if let Some(name) = args.name {
         net.name = name;
     }
     if let Some(batch) = args.batch {
-        anyhow::ensure!(batch > 0, "--batch must be at least 1");
         net.batch = batch;
     }
     let text = workload::to_trace_toml(&net);

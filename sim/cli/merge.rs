@@ -13,6 +13,9 @@ pub struct Args {
     /// Folder for the merged output.
     #[arg(short, long, value_name = "OUT")]
     out: PathBuf,
+    /// Replace a sweep that --out already holds (never one of the shards).
+    #[arg(long)]
+    force: bool,
     /// Do not draw the sweep plots.
     #[arg(long)]
     no_plots: bool,
@@ -20,7 +23,8 @@ pub struct Args {
 
 /// Runs `eyesim merge`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let m = eyesim::sweep::merge(&args.shards, &args.out)?;
+    super::args::check_out_dir(&args.out)?;
+    let m = eyesim::sweep::merge(&args.shards, &args.out, args.force)?;
     println!(
         "merged {} shards: {} points ({} ok, {} invalid, {} failed) -> {}",
         args.shards.len(),
@@ -34,5 +38,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eyesim::report::plot_sweep(&args.out)
             .with_context(|| format!("plotting {}", args.out.display()))?;
     }
-    Ok(())
+    super::sweep::no_point_ok(&m, &args.out)
 }

@@ -1,5 +1,6 @@
 //! Subcommands. Each lives in its own file with its `Args` and `run`.
 
+mod args;
 mod bench;
 mod bench_simulate;
 mod bench_sweep;
@@ -82,6 +83,8 @@ enum Command {
     #[command(after_help = "Example:\n  eyesim bench estimate\n  eyesim bench simulate")]
     Bench(bench::Args),
 }
+
+pub use args::{error_text, exit_code};
 
 /// Parses the command line and runs the chosen subcommand.
 pub fn main() -> anyhow::Result<()> {

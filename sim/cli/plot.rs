@@ -1,12 +1,13 @@
 //! `eyesim plot`: redraw the plots of an output folder from its CSVs.
 
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `eyesim plot`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Output folders of `sweep`, `merge`, `estimate` or `run`.
+    /// Output folders of `sweep`, `merge`, `estimate`, `simulate`,
+    /// `crosscheck` or `run`.
     #[arg(required = true, value_name = "DIR")]
     dirs: Vec<PathBuf>,
 }
@@ -14,11 +15,48 @@ pub struct Args {
 /// Runs `eyesim plot`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     for dir in &args.dirs {
-        let files =
-            eyesim::report::plot_dir(dir).with_context(|| format!("plotting {}", dir.display()))?;
+        let files = plot_one(dir).with_context(|| format!("plotting {}", dir.display()))?;
         for f in files {
             println!("{}", f.display());
         }
     }
     Ok(())
+}
+
+/// The plots of one folder: a sweep or layer folder (`report::plot_dir`),
+/// or a `run` folder (its `analytic/` and `simulated/` layer folders) and
+/// any `crosscheck.csv` (its parity plot).
+fn plot_one(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if eyesim::report::detect(dir).is_some() {
+        return Ok(eyesim::report::plot_dir(dir)?);
+    }
+    let mut out = Vec::new();
+    for sub in ["analytic", "simulated"] {
+        let d = dir.join(sub);
+        if eyesim::report::detect(&d).is_some() {
+            out.extend(eyesim::report::plot_layers(&d)?);
+        }
+    }
+    let csv = dir.join("crosscheck.csv");
+    if csv.is_file() {
+        let bytes = std::fs::read(&csv).with_context(|| format!("reading {}", csv.display()))?;
+        let (network, rows) =
+            eyesim::crosscheck::read_crosscheck_csv(&bytes, &csv.display().to_string())
+                .map_err(anyhow::Error::msg)?;
+        let title = format!("{network}: analytic vs simulated counts");
+        let svg = dir.join("parity.svg");
+        eyesim::stats::write_atomic(
+            &svg,
+            eyesim::crosscheck::parity_svg(&title, &rows).as_bytes(),
+        )
+        .with_context(|| format!("writing {}", svg.display()))?;
+        out.push(svg);
+    }
+    anyhow::ensure!(
+        !out.is_empty(),
+        "nothing to plot: not an output folder of sweep or merge (sweep_summary.csv), estimate \
+         or simulate (layers.csv, accesses.csv), run (analytic/, simulated/) or crosscheck \
+         (crosscheck.csv)"
+    );
+    Ok(out)
 }

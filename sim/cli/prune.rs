@@ -7,7 +7,7 @@ use anyhow::Context;
 use eyesim::mapping::Objective;
 use eyesim::prune::{self, output, Floors, PruneOptions, WeightSource};
 use eyesim::stats::write_atomic;
-use eyesim::workload::{self, Network};
+use eyesim::workload::{self, ConvProblem, LayerWork, Network, Op};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +47,7 @@ pub struct Args {
     #[arg(long)]
     verify: bool,
     /// Largest accepted relative difference of simulated and analytic layer energy.
-    #[arg(long, default_value_t = 0.05, value_name = "FRACTION")]
+    #[arg(long, default_value_t = 0.05, value_name = "FRACTION", value_parser = super::args::parse_tolerance)]
     tolerance: f64,
     /// Output directory (default: results/prune-<net>-<hw>/).
     #[arg(long, value_name = "DIR")]
@@ -59,6 +59,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let net = args.net.load()?;
     let hw = args.hw.load()?;
     let (floors, floors_note) = floors(&args, &net)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| super::common::default_out_dir("prune-", &net.name, &hw.name, ""));
+    super::args::check_out_dir(&out)?;
     let opts = PruneOptions {
         step: args.step,
         target_reduction: args.target_reduction,
@@ -68,10 +73,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let plan = prune::plan(&net, &hw, &opts)
         .with_context(|| format!("planning the pruning of `{}` on `{}`", net.name, hw.name))?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("results/prune-{}-{}", net.name, hw.name)));
     print!("{}", output::summary(&plan));
     println!("{floors_note}");
 
@@ -95,26 +96,38 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let weights_dir = out.join("weights");
     let rows = prune::prune_network_weights(&plan, source, |row, prob, data| {
-        let path = weights_dir.join(format!("{}.weights.npy", row.layer));
-        let shape = [
-            u64::from(prob.g * prob.m),
-            prob.c.into(),
-            prob.r.into(),
-            prob.s.into(),
-        ];
-        eyesim::data::write_npy_i16(&path, &shape, &data.weights).map_err(|cause| {
-            prune::PruneError::Data {
-                layer: row.layer.clone(),
-                cause,
-            }
-        })
+        write_layer_data(&weights_dir, &row.layer, prob, data)
     })
     .context("pruning the layer weights")?;
+    // The other array layers' (pooling) input data, so that the folder is
+    // complete for `eyesim simulate --weights`.
+    for (i, layer) in plan.original.layers.iter().enumerate() {
+        let LayerWork::Array(prob) = LayerWork::of(layer, plan.original.batch) else {
+            continue;
+        };
+        if prob.op == Op::Mac {
+            continue;
+        }
+        if let WeightSource::Npy(dir) = source {
+            let file = dir.join(format!("{}.ifmap.npy", layer.name));
+            if !file.is_file() {
+                println!(
+                    "note: {} is not there, so neither is it in {}",
+                    file.display(),
+                    weights_dir.display()
+                );
+                continue;
+            }
+        }
+        let (prob, data) = prune::layer_data(&plan, i, source)?;
+        write_layer_data(&weights_dir, &layer.name, &prob, &data)?;
+    }
     write(&out.join("weights.csv"), &output::weights_csv(&plan, &rows))?;
     print!("{}", ranking_table(&ranks));
     print!("{}", weights_table(&rows));
     println!(
-        "wrote {}/{{plan.csv,ranking.csv,weights.csv,pruned.toml,mappings.toml,weights/*.npy}}",
+        "wrote {}/{{plan.csv,ranking.csv,weights.csv,pruned.toml,mappings.toml,weights/*.npy}} \
+         (simulate the pruned weights with --net pruned.toml --weights weights --mapping mappings.toml)",
         out.display()
     );
     if args.verify {
@@ -159,6 +172,36 @@ fn verify(
             100.0 * args.tolerance,
             bad.join(", ")
         );
+    }
+    Ok(())
+}
+
+/// Writes `DIR/<layer>.ifmap.npy` and, for a layer with weights,
+/// `<layer>.weights.npy` and `<layer>.bias.npy`: the files that
+/// `eyesim simulate --weights DIR` reads.
+fn write_layer_data(
+    dir: &Path,
+    layer: &str,
+    prob: &ConvProblem,
+    data: &eyesim::data::LayerData,
+) -> Result<(), prune::PruneError> {
+    let (n, g) = (u64::from(prob.n), u64::from(prob.g));
+    let ifmap = [n, g * u64::from(prob.c), prob.h.into(), prob.w.into()];
+    let mut files = vec![("ifmap", ifmap.to_vec(), &data.ifmap)];
+    if prob.op == Op::Mac {
+        let filters = g * u64::from(prob.m);
+        let shape = vec![filters, prob.c.into(), prob.r.into(), prob.s.into()];
+        files.push(("weights", shape, &data.weights));
+        files.push(("bias", vec![filters], &data.bias));
+    }
+    for (kind, shape, values) in files {
+        let path = dir.join(format!("{layer}.{kind}.npy"));
+        eyesim::data::write_npy_i16(&path, &shape, values).map_err(|cause| {
+            prune::PruneError::Data {
+                layer: layer.to_string(),
+                cause,
+            }
+        })?;
     }
     Ok(())
 }

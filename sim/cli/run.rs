@@ -59,6 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let (net, hw, estimate) = args.model.load()?;
     let out = args.model.out_dir(&args.out, "run-", &net, &hw);
+    super::args::check_out_dir(&out)?;
     let both = run_models(&net, &hw, estimate, &args.data, args.quiet)?;
     let sim_rows = both.simulated_rows();
     write_result_csvs(&out.join("analytic"), &both.analytic, &hw)?;
@@ -105,6 +106,7 @@ fn run_onnx(args: Args, path: &std::path::Path) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/run-{stem}-{}", hw.name)));
+    super::args::check_out_dir(&out)?;
     super::run_model::run(super::run_model::ModelRun {
         model_path: path,
         hw,

@@ -43,8 +43,6 @@ pub fn run(opts: ModelRun) -> anyhow::Result<()> {
     let model = eyesim::onnx::import_model(opts.model_path)
         .with_context(|| format!("importing {}", opts.model_path.display()))?;
     let images = load_images(&opts, &model.network)?;
-    std::fs::create_dir_all(&opts.out)
-        .with_context(|| format!("creating {}", opts.out.display()))?;
     let formats = match &opts.formats {
         Some(p) => {
             let text =

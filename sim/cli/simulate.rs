@@ -38,12 +38,24 @@ pub struct Args {
     /// prints the cycles with and without it.
     #[arg(long, value_name = "KIND:COMPONENT[:N]")]
     inject_fault: Option<engine::Fault>,
+    /// Overwrite an existing --trace file.
+    #[arg(long, requires = "trace")]
+    force: bool,
 }
 
 /// Runs `eyesim simulate`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (net, hw, estimate) = args.model.load()?;
     let selected = args.data.select(&net)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| super::common::default_out_dir("", &net.name, &hw.name, "-sim"));
+    super::args::check_out_dir(&out)?;
+    if let Some(path) = &args.trace {
+        super::args::refuse_overwrite(path, args.force)?;
+        super::args::check_out_file(path)?;
+    }
     let mappings = choose_mappings(&net, &hw, &selected, &estimate.pinned, estimate.objective)?;
     if args.trace.is_some() {
         check_trace_size(&net, &selected, &mappings)?;
@@ -63,9 +75,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report_fault(&net, &hw, &mappings, &opts, fault, &sims)?;
     }
     let rows: Vec<LayerResult> = sims.iter().map(|s| s.row.clone()).collect();
-    let out = args
-        .out
-        .unwrap_or_else(|| PathBuf::from(format!("results/{}-{}-sim", net.name, hw.name)));
     write_result_csvs(&out, &rows, &hw)?;
     let comps: Vec<(&str, &engine::ComponentStats)> = sims
         .iter()

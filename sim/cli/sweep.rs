@@ -68,7 +68,21 @@ pub struct Args {
     /// No progress bar and no per-point messages.
     #[arg(long, short)]
     quiet: bool,
+    /// Run a sweep of a million points or more (it is refused otherwise).
+    #[arg(long)]
+    yes: bool,
+    /// Run the sweep only if it has at most N points (allows a large sweep
+    /// whose size you have checked).
+    #[arg(long, value_name = "N")]
+    max_points: Option<usize>,
 }
+
+/// From this many points on, a sweep needs `--yes` or `--max-points`.
+pub const LARGE_SWEEP: usize = 1_000_000;
+
+/// Exit status of a sweep or merge whose files are complete but in which
+/// no point is `ok` (every point invalid or failed). See docs/sweeps.md.
+pub const EXIT_NO_POINT_OK: u8 = 3;
 
 /// Runs `eyesim sweep`.
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -111,12 +125,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &model_name(args.simulate, args.objective, args.seed),
     )?;
     let plan = SweepPlan::new(axes, base.identity())?.describe_as(base.description());
+    check_size(&plan, &base, &args)?;
     let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!(
-            "results/sweep-{}-{}",
-            base.network.name, base.hw.name
-        ))
+        super::common::default_out_dir("sweep-", &base.network.name, &base.hw.name, "")
     });
+    super::args::check_out_dir(&out)?;
     let opts = RunOptions {
         jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
         shard: args.shard,
@@ -135,7 +148,77 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !args.no_plots && args.shard.is_none() && report.manifest.count(Status::Ok) > 0 {
         eyesim::report::plot_sweep(&out).with_context(|| format!("plotting {}", out.display()))?;
     }
+    no_point_ok(&report.manifest, &out)
+}
+
+/// The exit status when every point is invalid or failed: the files are
+/// complete, but there is no result.
+pub(super) fn no_point_ok(
+    m: &eyesim::sweep::Manifest,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    if m.count(Status::Ok) == 0 && !m.statuses.is_empty() {
+        return Err(super::args::Exit {
+            code: EXIT_NO_POINT_OK,
+            message: format!(
+                "no point of {} is ok: {} invalid, {} failed (reasons in {}/sweep_summary.csv)",
+                if m.shard.is_some() {
+                    "this shard"
+                } else {
+                    "the sweep"
+                },
+                m.count(Status::Invalid),
+                m.count(Status::Failed),
+                out.display()
+            ),
+        }
+        .into());
+    }
     Ok(())
+}
+
+/// Refuses a sweep of [`LARGE_SWEEP`] points or more without `--yes` or a
+/// `--max-points` that covers it, and one over `--max-points`; a large
+/// sweep that goes ahead is announced with its projected output size.
+fn check_size(
+    plan: &SweepPlan,
+    base: &eyesim::sweep::SweepBase,
+    args: &Args,
+) -> anyhow::Result<()> {
+    // A shard is judged by its own points.
+    let n = eyesim::sweep::Shard::positions(args.shard, plan.len()).len();
+    let bytes = base.projected_bytes(plan) / plan.len().max(1) as u64 * n as u64;
+    let what = if args.shard.is_some() {
+        "shard"
+    } else {
+        "sweep"
+    };
+    let size = format!(
+        "{what} has {n} points, about {} of CSV output in sweep.csv and sweep_summary.csv",
+        human_bytes(bytes)
+    );
+    if let Some(max) = args.max_points {
+        anyhow::ensure!(n <= max, "the {size}, more than --max-points {max}");
+    } else if n >= LARGE_SWEEP && !args.yes {
+        anyhow::bail!(
+            "the {size}; pass --yes to run it, or --max-points N to allow up to N \
+             points (or fewer --vary values, or --shard to split it)"
+        );
+    }
+    if n >= LARGE_SWEEP {
+        eprintln!("warning: large sweep: {size}");
+    }
+    Ok(())
+}
+
+fn human_bytes(b: u64) -> String {
+    let b = b as f64;
+    match b {
+        b if b >= 1e12 => format!("{:.1} TB", b / 1e12),
+        b if b >= 1e9 => format!("{:.1} GB", b / 1e9),
+        b if b >= 1e6 => format!("{:.1} MB", b / 1e6),
+        b => format!("{:.0} kB", b / 1e3),
+    }
 }
 
 /// A model that evaluates every layer of a network on one config.

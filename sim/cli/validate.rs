@@ -51,6 +51,12 @@ fn floors_network(path: &Path) -> Option<&str> {
 /// Checks one file; `Ok` carries a one-line description.
 fn check(path: &Path) -> Result<String, String> {
     let origin = path.display().to_string();
+    if let Some(stem) = workload::onnx_stem(path) {
+        return Err(format!(
+            "{origin}: an ONNX model is not a trace or hwconfig; convert it with \
+             `eyesim import {origin} -o traces/{stem}.toml`, then validate the trace"
+        ));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| format!("{origin}: cannot read: {e}"))?;
     match detect(path, &text) {
         FileKind::Floors => {

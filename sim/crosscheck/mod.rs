@@ -11,9 +11,11 @@
 mod both;
 pub mod chip;
 mod parity;
+mod read;
 
 pub use both::{run_both, BothError, BothOptions, BothResults};
 pub use parity::parity_svg;
+pub use read::read_crosscheck_csv;
 
 use crate::stats::{LayerResult, Level, LEVELS, TENSORS};
 use serde::Serialize;

@@ -5,10 +5,12 @@
 //! only sees [`HwConfig`], whose invariants (non-zero sizes, consistent
 //! banks, known units) always hold.
 
+mod ranges;
 mod raw;
 mod source;
 mod validate;
 
+pub use ranges::{format_number, range_of, KeyRange, RANGES};
 pub use raw::{is_integer_key, NUMERIC_KEYS};
 pub use source::{builtin_names, from_toml_str, load, HwError, HwSource};
 

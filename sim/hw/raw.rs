@@ -116,6 +116,7 @@ pub const NUMERIC_KEYS: &[&str] = &[
     "noc.gon_bits",
     "noc.local_psum_bits",
     "dram.bus_bits",
+    "dram.crossing_cycles",
     "sparsity.rlc.run_bits",
     "sparsity.rlc.level_bits",
     "sparsity.rlc.word_bits",

@@ -3,7 +3,8 @@
 
 use super::raw::{RawHw, Slot, ALL_KEYS, NUMERIC_KEYS, TABLES};
 use super::HwConfig;
-use crate::tomldoc::{suggest, Location, SpannedDoc};
+use crate::tomldoc::{blank, suggest, Location, SpannedDoc};
+use std::collections::HashSet;
 use std::path::Path;
 
 /// The built-in configs, by name, with the file they were embedded from.
@@ -48,6 +49,14 @@ pub enum HwError {
     NotFound {
         /// The name given.
         name: String,
+        /// Built-in names, comma-separated.
+        builtins: String,
+    },
+    /// An ONNX model given where a hardware config belongs.
+    #[error("`{path}` is an ONNX model, not a hardware config: --hw takes a built-in name ({builtins}) or a hwconfig TOML file; to use the model as a network, convert it with `eyesim import {path}` and pass the trace to --net")]
+    OnnxModel {
+        /// The path given.
+        path: String,
         /// Built-in names, comma-separated.
         builtins: String,
     },
@@ -109,6 +118,9 @@ pub enum HwError {
         /// The violated relation, with the numbers.
         message: String,
     },
+    /// More than one problem in one config, in file order.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<HwError>),
     /// A sweep override of a key that is not numeric or does not exist.
     #[error("cannot override `{key}`: not a numeric hardware key{hint}; valid keys: {valid}")]
     UnknownOverride {
@@ -119,6 +131,21 @@ pub enum HwError {
         /// Every numeric key, comma-separated.
         valid: String,
     },
+}
+
+impl HwError {
+    /// Where the problem is, when it concerns one place of a config.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            HwError::Syntax { loc, .. }
+            | HwError::UnknownKey { loc, .. }
+            | HwError::WrongType { loc, .. }
+            | HwError::Missing { loc, .. }
+            | HwError::OutOfRange { loc, .. }
+            | HwError::Inconsistent { loc, .. } => Some(loc),
+            _ => None,
+        }
+    }
 }
 
 fn hint(s: Option<&str>) -> String {
@@ -151,6 +178,12 @@ impl HwSource {
             return Ok(HwSource::from_toml_str(text, file));
         }
         let path = Path::new(name_or_path);
+        if crate::workload::onnx_stem(path).is_some() {
+            return Err(HwError::OnnxModel {
+                path: name_or_path.to_string(),
+                builtins: builtin_names().join(", "),
+            });
+        }
         if !path.exists() {
             return Err(HwError::NotFound {
                 name: name_or_path.to_string(),
@@ -175,7 +208,7 @@ impl HwSource {
     }
 
     /// A copy with numeric `key` (one of [`NUMERIC_KEYS`]) set to `value`.
-    /// Integer keys take `value` rounded to the nearest integer. Range and
+    /// Range (a fractional value of an integer key is out of range) and
     /// consistency are checked by [`HwSource::validate`].
     pub fn with_override(&self, key: &str, value: f64) -> Result<HwSource, HwError> {
         if !NUMERIC_KEYS.contains(&key) {
@@ -191,21 +224,78 @@ impl HwSource {
         Ok(s)
     }
 
-    /// Parses, applies the overrides and validates.
+    /// Parses, applies the overrides and validates. Reports every problem
+    /// it can find: all unknown keys, all wrongly typed values, all values
+    /// out of range and all inconsistencies (as [`HwError::Several`] when
+    /// there is more than one).
     pub fn validate(&self) -> Result<HwConfig, HwError> {
         let doc = SpannedDoc::parse(&self.text, &self.origin)
             .map_err(|(loc, message)| HwError::Syntax { loc, message })?;
-        check_keys(&doc)?;
-        let mut raw: RawHw = toml::from_str(&self.text).map_err(|e| serde_error(&doc, &e))?;
+        let (mut errors, unknown) = check_keys(&doc);
+        let (raw, mut reported) = deserialize(&doc, &blank(&self.text, &unknown), &mut errors);
+        // A misspelt key is reported once, as unknown, not also as missing.
+        for e in &errors {
+            if let HwError::UnknownKey { hint, .. } = e {
+                if let Some(k) = hint.split('`').nth(1) {
+                    reported.insert(k.to_string());
+                }
+            }
+        }
         let ctx = Ctx {
             doc: &doc,
             overrides: &self.overrides,
         };
+        let Some(mut raw) = raw else {
+            return Err(one_or_several(errors));
+        };
         for (key, value) in &self.overrides {
-            apply_override(&mut raw, &ctx, key, *value)?;
+            if let Err(e) = apply_override(&mut raw, &ctx, key, *value) {
+                errors.push(e);
+            }
         }
-        super::validate::validate(raw, &ctx)
+        match super::validate::validate(raw, &ctx, &reported) {
+            Ok(hw) if errors.is_empty() => Ok(hw),
+            Ok(_) => Err(one_or_several(errors)),
+            Err(more) => {
+                errors.extend(more);
+                Err(one_or_several(errors))
+            }
+        }
     }
+}
+
+fn one_or_several(mut errors: Vec<HwError>) -> HwError {
+    // File order; errors without a position (overrides) last.
+    errors.sort_by_key(|e| {
+        e.location()
+            .and_then(|l| l.line_col)
+            .unwrap_or((usize::MAX, 0))
+    });
+    if errors.len() == 1 {
+        errors.pop().expect("one error")
+    } else {
+        HwError::Several(errors)
+    }
+}
+
+/// Deserializes the raw form, recording every wrongly typed value
+/// ([`crate::tomldoc::deserialize_all`]). Returns the raw form (if any) and
+/// the keys whose errors were recorded.
+fn deserialize(
+    doc: &SpannedDoc,
+    text: &str,
+    errors: &mut Vec<HwError>,
+) -> (Option<RawHw>, HashSet<String>) {
+    let (raw, blanked) = crate::tomldoc::deserialize_all::<RawHw>(doc, text, &mut |e| {
+        let err = serde_error(doc, e);
+        let key = match &err {
+            HwError::WrongType { key, .. } => key.clone(),
+            _ => String::new(),
+        };
+        errors.push(err);
+        Some(key.split('.').map(str::to_string).collect())
+    });
+    (raw, blanked.iter().map(|p| p.join(".")).collect())
 }
 
 /// Loads a built-in config by name (`eyeriss-v1`, `eyeriss-isca16-256pe`,
@@ -237,18 +327,28 @@ impl Ctx<'_> {
 
     /// The file stem of the origin, the default config name.
     pub fn default_name(&self) -> String {
-        Path::new(self.doc.origin())
-            .file_stem()
-            .map_or_else(|| "hw".to_string(), |s| s.to_string_lossy().into_owned())
+        Path::new(self.doc.origin()).file_stem().map_or_else(
+            || "hw".to_string(),
+            |s| crate::stats::sanitize_file_name(&s.to_string_lossy()),
+        )
     }
 }
 
-fn check_keys(doc: &SpannedDoc) -> Result<(), HwError> {
+/// Every unknown key (a misspelt table's keys are not listed again), and
+/// the source ranges of their entries.
+fn check_keys(doc: &SpannedDoc) -> (Vec<HwError>, Vec<std::ops::Range<usize>>) {
     // A known key holding the wrong kind of value is a type error, which
     // serde reports; its contents are not checked key by key.
     let mut wrong_shape: Vec<&[String]> = Vec::new();
+    let mut unknown: Vec<&[String]> = Vec::new();
+    let mut errors = Vec::new();
+    let mut ranges = Vec::new();
     for e in doc.entries() {
-        if wrong_shape.iter().any(|p| e.path.starts_with(p)) {
+        if wrong_shape
+            .iter()
+            .chain(&unknown)
+            .any(|p| e.path.starts_with(p))
+        {
             continue;
         }
         let key = e.path.join(".");
@@ -259,15 +359,17 @@ fn check_keys(doc: &SpannedDoc) -> Result<(), HwError> {
             continue;
         }
         if !(is_table || is_leaf) {
+            unknown.push(&e.path);
+            ranges.push(e.range.clone());
             let candidates = ALL_KEYS.iter().chain(TABLES).copied();
-            return Err(HwError::UnknownKey {
+            errors.push(HwError::UnknownKey {
                 loc: doc.at(e.range.start),
                 hint: hint(suggest(&key, candidates)),
                 key,
             });
         }
     }
-    Ok(())
+    (errors, ranges)
 }
 
 fn serde_error(doc: &SpannedDoc, e: &toml::de::Error) -> HwError {
@@ -296,24 +398,27 @@ fn serde_error(doc: &SpannedDoc, e: &toml::de::Error) -> HwError {
 }
 
 fn apply_override(raw: &mut RawHw, ctx: &Ctx, key: &str, value: f64) -> Result<(), HwError> {
-    let out_of_range = |limit: &str| HwError::OutOfRange {
+    let out_of_range = |limit: String| HwError::OutOfRange {
         loc: ctx.loc(key),
         key: key.to_string(),
-        value: value.to_string(),
-        limit: limit.to_string(),
+        value: super::ranges::format_number(value),
+        limit,
     };
-    if !value.is_finite() {
-        return Err(out_of_range("must be a finite number"));
-    }
+    let range = super::ranges::range_of(key);
     match raw.slot(key) {
         Some(Slot::Int(field)) => {
-            let v = value.round();
-            if v < 0.0 || v > f64::from(u32::MAX) {
-                return Err(out_of_range("must be a whole number from 0 to 4294967295"));
+            // Out of range or fractional: the same limit the validator gives.
+            if let Some(r) = range.filter(|r| !r.contains(value)) {
+                return Err(out_of_range(r.limit()));
             }
-            *field = Some(v as u32);
+            *field = Some(value as u32);
         }
-        Some(Slot::Real(field)) => *field = Some(value),
+        Some(Slot::Real(field)) => {
+            if let Some(r) = range.filter(|r| !r.contains(value)) {
+                return Err(out_of_range(r.limit()));
+            }
+            *field = Some(value);
+        }
         Some(Slot::RlcOff) => {
             return Err(HwError::Inconsistent {
                 loc: ctx.loc("sparsity.rlc"),

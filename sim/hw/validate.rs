@@ -1,8 +1,15 @@
 //! Raw config -> [`HwConfig`]: required keys, defaults, ranges, consistency.
+//!
+//! Every problem is collected, not only the first: each check that fails
+//! records its error and yields `None`, and checks that need a value that
+//! failed are skipped (so one bad value does not cause follow-on errors).
 
+use super::ranges::{format_number, range_of};
 use super::raw::{RawHw, RawRlc, RlcSetting};
 use super::source::{Ctx, HwError};
 use super::*;
+use std::cell::RefCell;
+use std::collections::HashSet;
 
 /// Defaults a chip designer expects to be implied (Eyeriss values).
 const DEFAULT_WORD_BITS: u32 = 16;
@@ -13,180 +20,235 @@ const DEFAULT_FIFO_WORDS: u32 = 4;
 
 struct V<'a, 'b> {
     ctx: &'a Ctx<'b>,
+    /// Keys (or tables) already reported with a type error: not "missing".
+    reported: &'a HashSet<String>,
+    errors: RefCell<Vec<HwError>>,
 }
 
 impl V<'_, '_> {
-    fn required<T>(&self, key: &str, v: Option<T>) -> Result<T, HwError> {
-        v.ok_or_else(|| HwError::Missing {
-            loc: self.ctx.loc(key),
-            key: key.to_string(),
-        })
+    fn push(&self, e: HwError) {
+        self.errors.borrow_mut().push(e);
     }
 
-    fn range(&self, key: &str, value: impl ToString, limit: &str) -> HwError {
-        HwError::OutOfRange {
+    fn already_reported(&self, key: &str) -> bool {
+        self.reported
+            .iter()
+            .any(|r| key == r || key.starts_with(&format!("{r}.")))
+    }
+
+    fn required<T>(&self, key: &str, v: Option<T>) -> Option<T> {
+        if v.is_none() && !self.already_reported(key) {
+            self.push(HwError::Missing {
+                loc: self.ctx.loc(key),
+                key: key.to_string(),
+            });
+        }
+        v
+    }
+
+    fn range(&self, key: &str, value: impl ToString, limit: &str) {
+        self.push(HwError::OutOfRange {
             loc: self.ctx.loc(key),
             key: key.to_string(),
             value: value.to_string(),
             limit: limit.to_string(),
-        }
+        });
     }
 
-    fn inconsistent(&self, key: &str, message: String) -> HwError {
-        HwError::Inconsistent {
+    fn inconsistent(&self, key: &str, message: String) {
+        self.push(HwError::Inconsistent {
             loc: self.ctx.loc(key),
             key: key.to_string(),
             message,
+        });
+    }
+
+    /// `x` checked against the documented range of `key`.
+    fn in_range<T: Copy + Into<f64>>(&self, key: &str, x: T) -> Option<T> {
+        let r = range_of(key).expect("every numeric key has a range");
+        match r.check(x.into()) {
+            Ok(()) => Some(x),
+            Err(limit) => {
+                self.range(key, format_number(x.into()), &limit);
+                None
+            }
         }
     }
 
-    /// A required integer in `min..=max`.
-    fn int(&self, key: &str, v: Option<u32>, min: u32, max: u32) -> Result<u32, HwError> {
-        let x = self.required(key, v)?;
-        self.int_in(key, x, min, max)
+    /// A required integer in its documented range.
+    fn int(&self, key: &str, v: Option<u32>) -> Option<u32> {
+        self.in_range(key, self.required(key, v)?)
     }
 
-    fn int_in(&self, key: &str, x: u32, min: u32, max: u32) -> Result<u32, HwError> {
-        if x < min || x > max {
-            let limit = if max == u32::MAX {
-                format!("must be at least {min}")
-            } else {
-                format!("must be from {min} to {max}")
-            };
-            return Err(self.range(key, x, &limit));
-        }
-        Ok(x)
+    /// An integer with a default, in its documented range.
+    fn int_or(&self, key: &str, v: Option<u32>, default: u32) -> Option<u32> {
+        self.in_range(key, v.unwrap_or(default))
     }
 
-    /// A required real number, finite and positive (or non-negative).
-    fn real(&self, key: &str, v: Option<f64>, allow_zero: bool) -> Result<f64, HwError> {
-        let x = self.required(key, v)?;
-        let ok = x.is_finite() && (x > 0.0 || (allow_zero && x == 0.0));
-        if !ok {
-            let limit = if allow_zero {
-                "must be finite and not negative"
-            } else {
-                "must be finite and positive"
-            };
-            return Err(self.range(key, x, limit));
-        }
-        Ok(x)
+    /// A required real number in its documented range.
+    fn real(&self, key: &str, v: Option<f64>) -> Option<f64> {
+        self.in_range(key, self.required(key, v)?)
     }
 
-    /// `bits` must be a positive multiple of the word width.
-    fn width(&self, key: &str, v: Option<u32>, word_bits: u32) -> Result<u32, HwError> {
-        let bits = self.int(key, v, 1, u32::MAX)?;
-        if !bits.is_multiple_of(word_bits) {
-            return Err(self.inconsistent(
+    /// `bits` must be a whole number of words.
+    fn width(&self, key: &str, v: Option<u32>, word_bits: Option<u32>) -> Option<u32> {
+        let bits = self.int(key, v)?;
+        let w = word_bits?;
+        if !bits.is_multiple_of(w) {
+            self.inconsistent(
                 key,
-                format!(
-                    "{bits} bits is not a whole number of {word_bits}-bit words (pe.word_bits)"
-                ),
-            ));
+                format!("{bits} bits is not a whole number of {w}-bit words (pe.word_bits)"),
+            );
+            return None;
         }
-        Ok(bits)
+        Some(bits)
     }
 }
 
-/// Validates the raw form into a [`HwConfig`].
-pub(super) fn validate(raw: RawHw, ctx: &Ctx) -> Result<HwConfig, HwError> {
-    let v = V { ctx };
-    let array = ArrayConfig {
-        rows: v.int("array.rows", raw.array.rows, 1, 4096)?,
-        cols: v.int("array.cols", raw.array.cols, 1, 4096)?,
+/// Validates the raw form into a [`HwConfig`]; on failure, every error
+/// found (never empty). `reported` holds keys whose type error was already
+/// reported, so they are not also reported missing.
+pub(super) fn validate(
+    raw: RawHw,
+    ctx: &Ctx,
+    reported: &HashSet<String>,
+) -> Result<HwConfig, Vec<HwError>> {
+    let v = V {
+        ctx,
+        reported,
+        errors: RefCell::new(Vec::new()),
     };
-    let pe = pe(&v, &raw)?;
-    let glb = glb(&v, &raw, pe.word_bits)?;
-    let w = pe.word_bits;
-    let noc = NocConfig {
-        ifmap_gin_bits: v.width("noc.ifmap_gin_bits", raw.noc.ifmap_gin_bits, w)?,
-        filter_gin_bits: v.width("noc.filter_gin_bits", raw.noc.filter_gin_bits, w)?,
-        psum_gin_bits: v.width("noc.psum_gin_bits", raw.noc.psum_gin_bits, w)?,
-        gon_bits: v.width("noc.gon_bits", raw.noc.gon_bits, w)?,
-        local_psum_bits: v.width("noc.local_psum_bits", raw.noc.local_psum_bits, w)?,
-        multicast: raw.noc.multicast.unwrap_or(true),
-    };
-    let dram = DramConfig {
-        bus_bits: v.width("dram.bus_bits", raw.dram.bus_bits, w)?,
-        link_mhz: v.real("dram.link_mhz", raw.dram.link_mhz, false)?,
-        crossing_cycles: match raw.dram.crossing_cycles {
-            None => DEFAULT_CROSSING_CYCLES,
-            Some(c) => v.int("dram.crossing_cycles", Some(c), 0, 1_000_000)?,
-        },
-        overlap: raw.dram.overlap.unwrap_or(false),
-    };
-    let clock = ClockConfig {
-        core_mhz: v.real("clock.core_mhz", raw.clock.core_mhz, false)?,
-    };
+    let rows = v.int("array.rows", raw.array.rows);
+    let cols = v.int("array.cols", raw.array.cols);
+    let w = v.int_or("pe.word_bits", raw.pe.word_bits, DEFAULT_WORD_BITS);
+    let pe = pe(&v, &raw, w);
+    let glb = w.and_then(|w| glb(&v, &raw, w));
+    let n = &raw.noc;
+    let ifmap_gin = v.width("noc.ifmap_gin_bits", n.ifmap_gin_bits, w);
+    let filter_gin = v.width("noc.filter_gin_bits", n.filter_gin_bits, w);
+    let psum_gin = v.width("noc.psum_gin_bits", n.psum_gin_bits, w);
+    let gon = v.width("noc.gon_bits", n.gon_bits, w);
+    let local_psum = v.width("noc.local_psum_bits", n.local_psum_bits, w);
+    let bus_bits = v.width("dram.bus_bits", raw.dram.bus_bits, w);
+    let link_mhz = v.real("dram.link_mhz", raw.dram.link_mhz);
+    let crossing = v.int_or(
+        "dram.crossing_cycles",
+        raw.dram.crossing_cycles,
+        DEFAULT_CROSSING_CYCLES,
+    );
+    let core_mhz = v.real("clock.core_mhz", raw.clock.core_mhz);
     let rlc = match &raw.sparsity.rlc {
-        RlcSetting::Off => None,
-        RlcSetting::On(r) => Some(rlc(&v, r, w)?),
+        RlcSetting::Off => Some(None),
+        RlcSetting::On(r) => rlc(&v, r, w).map(Some),
     };
-    let sparsity = SparsityFeatures {
-        zero_gating: raw.sparsity.zero_gating.unwrap_or(false),
-        zero_skipping: raw.sparsity.zero_skipping.unwrap_or(false),
-        weight_compression: raw.sparsity.weight_compression.unwrap_or(false),
-        rlc,
+    let energy = energy(&v, &raw);
+    let name = match raw.name.clone() {
+        Some(n) => match crate::stats::check_file_name(&n) {
+            Ok(()) => Some(n),
+            Err(why) => {
+                v.push(HwError::OutOfRange {
+                    loc: ctx.loc("name"),
+                    key: "name".into(),
+                    value: format!("{n:?}"),
+                    limit: why,
+                });
+                None
+            }
+        },
+        None => Some(ctx.default_name()),
     };
-    let energy = energy(&v, &raw)?;
-    Ok(HwConfig {
-        name: raw.name.clone().unwrap_or_else(|| ctx.default_name()),
-        array,
-        pe,
-        glb,
-        noc,
-        dram,
-        clock,
-        sparsity,
-        energy,
-    })
+    let errors = v.errors.into_inner();
+    let built = (|| {
+        Some(HwConfig {
+            name: name?,
+            array: ArrayConfig {
+                rows: rows?,
+                cols: cols?,
+            },
+            pe: pe?,
+            glb: glb?,
+            noc: NocConfig {
+                ifmap_gin_bits: ifmap_gin?,
+                filter_gin_bits: filter_gin?,
+                psum_gin_bits: psum_gin?,
+                gon_bits: gon?,
+                local_psum_bits: local_psum?,
+                multicast: n.multicast.unwrap_or(true),
+            },
+            dram: DramConfig {
+                bus_bits: bus_bits?,
+                link_mhz: link_mhz?,
+                crossing_cycles: crossing?,
+                overlap: raw.dram.overlap.unwrap_or(false),
+            },
+            clock: ClockConfig {
+                core_mhz: core_mhz?,
+            },
+            sparsity: SparsityFeatures {
+                zero_gating: raw.sparsity.zero_gating.unwrap_or(false),
+                zero_skipping: raw.sparsity.zero_skipping.unwrap_or(false),
+                weight_compression: raw.sparsity.weight_compression.unwrap_or(false),
+                rlc: rlc?,
+            },
+            energy: energy?,
+        })
+    })();
+    match built {
+        Some(hw) if errors.is_empty() => Ok(hw),
+        _ => Err(errors),
+    }
 }
 
-fn pe(v: &V, raw: &RawHw) -> Result<PeConfig, HwError> {
+fn pe(v: &V, raw: &RawHw, word_bits: Option<u32>) -> Option<PeConfig> {
     let p = &raw.pe;
-    let word_bits = v.int_in(
-        "pe.word_bits",
-        p.word_bits.unwrap_or(DEFAULT_WORD_BITS),
-        1,
-        32,
-    )?;
-    let product_shift = p.product_shift.unwrap_or(0);
-    let max_shift = 2 * word_bits - 1;
-    Ok(PeConfig {
-        filter_spad_words: v.int("pe.filter_spad_words", p.filter_spad_words, 1, u32::MAX)?,
-        ifmap_spad_words: v.int("pe.ifmap_spad_words", p.ifmap_spad_words, 1, u32::MAX)?,
-        psum_spad_words: v.int("pe.psum_spad_words", p.psum_spad_words, 1, u32::MAX)?,
-        word_bits,
-        mac_stages: v.int_in(
-            "pe.mac_stages",
-            p.mac_stages.unwrap_or(DEFAULT_MAC_STAGES),
-            1,
-            64,
-        )?,
-        fifo_words: v.int_in(
-            "pe.fifo_words",
-            p.fifo_words.unwrap_or(DEFAULT_FIFO_WORDS),
-            1,
-            u32::MAX,
-        )?,
-        product_shift: v.int_in("pe.product_shift", product_shift, 0, max_shift)?,
+    let filter = v.int("pe.filter_spad_words", p.filter_spad_words);
+    let ifmap = v.int("pe.ifmap_spad_words", p.ifmap_spad_words);
+    let psum = v.int("pe.psum_spad_words", p.psum_spad_words);
+    let mac_stages = v.int_or("pe.mac_stages", p.mac_stages, DEFAULT_MAC_STAGES);
+    let fifo_words = v.int_or("pe.fifo_words", p.fifo_words, DEFAULT_FIFO_WORDS);
+    let mut product_shift = v.int_or("pe.product_shift", p.product_shift, 0);
+    if let (Some(s), Some(w)) = (product_shift, word_bits) {
+        if s > 2 * w - 1 {
+            v.inconsistent(
+                "pe.product_shift",
+                format!(
+                    "a {s}-bit shift discards the whole {}-bit product of two {w}-bit words \
+                     (pe.word_bits); must be at most {}",
+                    2 * w,
+                    2 * w - 1
+                ),
+            );
+            product_shift = None;
+        }
+    }
+    Some(PeConfig {
+        filter_spad_words: filter?,
+        ifmap_spad_words: ifmap?,
+        psum_spad_words: psum?,
+        word_bits: word_bits?,
+        mac_stages: mac_stages?,
+        fifo_words: fifo_words?,
+        product_shift: product_shift?,
     })
 }
 
-fn glb(v: &V, raw: &RawHw, word_bits: u32) -> Result<GlbConfig, HwError> {
+fn glb(v: &V, raw: &RawHw, word_bits: u32) -> Option<GlbConfig> {
     let g = &raw.glb;
-    let size_kib = v.int("glb.size_kib", g.size_kib, 1, 1 << 20)?;
-    let banks = v.int("glb.banks", g.banks, 1, u32::MAX)?;
-    let filter_kib = v.int("glb.filter_kib", g.filter_kib, 1, u32::MAX)?;
-    let bank_port_words = v.int("glb.bank_port_words", g.bank_port_words, 1, u32::MAX)?;
+    let size_kib = v.int("glb.size_kib", g.size_kib);
+    let banks = v.int("glb.banks", g.banks);
+    let filter_kib = v.int("glb.filter_kib", g.filter_kib);
+    let bank_port_words = v.int("glb.bank_port_words", g.bank_port_words);
+    let given_words = g.bank_words.and_then(|w| v.in_range("glb.bank_words", w));
+    let (size_kib, banks, filter_kib) = (size_kib?, banks?, filter_kib?);
     if filter_kib >= size_kib {
-        return Err(v.inconsistent(
+        v.inconsistent(
             "glb.filter_kib",
             format!(
                 "the filter part ({filter_kib} KiB) must be smaller than the whole GLB \
                  (glb.size_kib = {size_kib}), leaving room for feature maps"
             ),
-        ));
+        );
+        return None;
     }
     let fmap_bits = u64::from(size_kib - filter_kib) * 1024 * 8;
     let bank_words = match g.bank_words {
@@ -194,21 +256,22 @@ fn glb(v: &V, raw: &RawHw, word_bits: u32) -> Result<GlbConfig, HwError> {
         None => {
             let words = fmap_bits / u64::from(word_bits) / u64::from(banks);
             if words == 0 {
-                return Err(v.inconsistent(
+                v.inconsistent(
                     "glb.banks",
                     format!(
                         "{banks} banks leave less than one word per bank in {} KiB",
                         size_kib - filter_kib
                     ),
-                ));
+                );
+                return None;
             }
             u32::try_from(words).unwrap_or(u32::MAX)
         }
-        Some(words) => {
-            let words = v.int_in("glb.bank_words", words, 1, u32::MAX)?;
+        Some(_) => {
+            let words = given_words?;
             let total = u64::from(banks) * u64::from(words) * u64::from(word_bits);
             if total != fmap_bits {
-                return Err(v.inconsistent(
+                v.inconsistent(
                     "glb.bank_words",
                     format!(
                         "{banks} banks x {words} words x {word_bits} bits = {} KiB, but \
@@ -216,72 +279,85 @@ fn glb(v: &V, raw: &RawHw, word_bits: u32) -> Result<GlbConfig, HwError> {
                         total as f64 / 8192.0,
                         size_kib - filter_kib
                     ),
-                ));
+                );
+                return None;
             }
             words
         }
     };
-    Ok(GlbConfig {
+    Some(GlbConfig {
         size_kib,
         banks,
         bank_words,
         filter_kib,
-        bank_port_words,
+        bank_port_words: bank_port_words?,
     })
 }
 
-fn rlc(v: &V, r: &RawRlc, word_bits: u32) -> Result<RlcFormat, HwError> {
-    let run_bits = v.int("sparsity.rlc.run_bits", r.run_bits, 1, 16)?;
-    let level_bits = v.int("sparsity.rlc.level_bits", r.level_bits, 1, 64)?;
+fn rlc(v: &V, r: &RawRlc, word_bits: Option<u32>) -> Option<RlcFormat> {
+    let run_bits = v.int("sparsity.rlc.run_bits", r.run_bits);
+    let level_bits = v.int("sparsity.rlc.level_bits", r.level_bits);
     // The codec packs pairs into u64 words.
-    let rlc_word = v.int("sparsity.rlc.word_bits", r.word_bits, 1, 64)?;
+    let rlc_word = v.int("sparsity.rlc.word_bits", r.word_bits);
+    let (run_bits, level_bits, rlc_word, word_bits) =
+        (run_bits?, level_bits?, rlc_word?, word_bits?);
     if level_bits < word_bits {
-        return Err(v.inconsistent(
+        v.inconsistent(
             "sparsity.rlc.level_bits",
             format!("a {level_bits}-bit level cannot hold a {word_bits}-bit value (pe.word_bits)"),
-        ));
+        );
+        return None;
     }
     if run_bits + level_bits + 1 > rlc_word {
-        return Err(v.inconsistent(
+        v.inconsistent(
             "sparsity.rlc.word_bits",
             format!(
                 "one pair ({run_bits} run + {level_bits} level bits) plus the 1-bit last-word \
                  flag does not fit a {rlc_word}-bit word"
             ),
-        ));
+        );
+        return None;
     }
     if rlc_word % word_bits != 0 {
-        return Err(v.inconsistent(
+        v.inconsistent(
             "sparsity.rlc.word_bits",
             format!("a {rlc_word}-bit RLC word is not a whole number of {word_bits}-bit DRAM words (pe.word_bits)"),
-        ));
+        );
+        return None;
     }
-    Ok(RlcFormat {
+    Some(RlcFormat {
         run_bits,
         level_bits,
         word_bits: rlc_word,
     })
 }
 
-fn energy(v: &V, raw: &RawHw) -> Result<EnergyCosts, HwError> {
+fn energy(v: &V, raw: &RawHw) -> Option<EnergyCosts> {
     let e = &raw.energy;
-    let unit = match v.required("energy.unit", e.unit.as_deref())? {
-        "normalized" => EnergyUnit::Normalized,
-        "pJ" => EnergyUnit::Picojoule,
-        other => {
-            return Err(v.range(
+    let unit = match v.required("energy.unit", e.unit.as_deref()) {
+        Some("normalized") => Some(EnergyUnit::Normalized),
+        Some("pJ") => Some(EnergyUnit::Picojoule),
+        Some(other) => {
+            v.range(
                 "energy.unit",
                 format!("\"{other}\""),
                 "must be \"normalized\" (multiples of one MAC) or \"pJ\"",
-            ))
+            );
+            None
         }
+        None => None,
     };
-    Ok(EnergyCosts {
-        unit,
-        mac: v.real("energy.mac", e.mac, true)?,
-        rf: v.real("energy.rf", e.rf, true)?,
-        noc: v.real("energy.noc", e.noc, true)?,
-        glb: v.real("energy.glb", e.glb, true)?,
-        dram: v.real("energy.dram", e.dram, true)?,
+    let mac = v.real("energy.mac", e.mac);
+    let rf = v.real("energy.rf", e.rf);
+    let noc = v.real("energy.noc", e.noc);
+    let glb = v.real("energy.glb", e.glb);
+    let dram = v.real("energy.dram", e.dram);
+    Some(EnergyCosts {
+        unit: unit?,
+        mac: mac?,
+        rf: rf?,
+        noc: noc?,
+        glb: glb?,
+        dram: dram?,
     })
 }

@@ -68,6 +68,38 @@ fn plane<X: Copy, A: Copy, W: Copy>(
     }
 }
 
+/// The input windows of one image's group as columns: row `kk` (a tap
+/// `(c, r, s)`) holds, for every output position `(e, f)`, the input value
+/// that tap reads there (`zero` on padding). Turns a convolution into long
+/// contiguous rows for the filter loop.
+fn im2col<X: Copy>(p: &ConvProblem, x: &[X], zero: X, col: &mut Vec<X>) {
+    let (h, w) = (p.h as usize, p.w as usize);
+    let (e, f) = (p.e as usize, p.f as usize);
+    col.clear();
+    col.resize((p.c * p.r * p.s) as usize * e * f, zero);
+    let mut kk = 0;
+    for c in 0..p.c as usize {
+        let xc = &x[c * h * w..(c + 1) * h * w];
+        for r in 0..p.r {
+            let dy = i64::from(r * p.d_h) - i64::from(p.pad.top);
+            let (e_lo, e_hi) = reach(dy, p.u_h, p.h, p.e);
+            for s in 0..p.s {
+                let dx = i64::from(s * p.d_w) - i64::from(p.pad.left);
+                let (f_lo, f_hi) = reach(dx, p.u_w, p.w, p.f);
+                let row = &mut col[kk * e * f..(kk + 1) * e * f];
+                kk += 1;
+                for eo in e_lo..e_hi {
+                    let y = (eo as i64 * i64::from(p.u_h) + dy) as usize;
+                    for fo in f_lo..f_hi {
+                        let xx = (fo as i64 * i64::from(p.u_w) + dx) as usize;
+                        row[eo * f + fo] = xc[y * w + xx];
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Runs `per_image(n, out_image)` for every image on up to `threads`
 /// threads, in contiguous chunks (the result does not depend on the count).
 fn per_image<A: Send>(
@@ -105,15 +137,23 @@ pub fn float_layer(
     let kernel = (p.c * p.r * p.s) as usize;
     let mut out = vec![0f32; p.n as usize * gm * ef];
     per_image(p.n as usize, gm * ef, &mut out, threads, |n, o| {
+        let mut col = Vec::new();
         for k in 0..gm {
             let g = k / p.m as usize;
             let x = &x[n * in_img + g * in_grp..n * in_img + (g + 1) * in_grp];
+            if p.op == Op::Mac && k % p.m as usize == 0 {
+                im2col(p, x, 0.0, &mut col);
+            }
             let op = &mut o[k * ef..(k + 1) * ef];
             match p.op {
                 Op::Mac => {
                     let wk = &w[k * kernel..(k + 1) * kernel];
-                    plane(p, x, op, |wi| wk[wi], |a, xv, wv| a + xv * wv);
-                    op.iter_mut().for_each(|v| *v += bias[k]);
+                    op.fill(bias[k]);
+                    for (&wv, xs) in wk.iter().zip(col.chunks_exact(ef)) {
+                        if wv != 0.0 {
+                            op.iter_mut().zip(xs).for_each(|(a, &xv)| *a += xv * wv);
+                        }
+                    }
                 }
                 Op::Max => {
                     op.fill(f32::NEG_INFINITY);

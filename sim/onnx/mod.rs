@@ -16,6 +16,7 @@
 mod attrs;
 mod convert;
 mod error;
+mod external;
 mod layers;
 mod tensor;
 mod weights;
@@ -37,20 +38,37 @@ use prost::Message;
 use std::path::Path;
 
 /// Reads and converts the ONNX model at `path`; the network is named after
-/// the file stem.
+/// the file stem. Tensors stored in external data files are read from
+/// them, relative to the model's folder.
 pub fn import_file(path: &Path) -> Result<Network, OnnxError> {
     let origin = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| OnnxErrorKind::Io(e).at(&origin))?;
-    let name = path
-        .file_stem()
-        .map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned());
-    import_bytes(&bytes, &origin, &name)
+    let name = path.file_stem().map_or_else(
+        || "model".to_string(),
+        |s| crate::stats::sanitize_file_name(&s.to_string_lossy()),
+    );
+    let dir = crate::stats::parent_or_cwd(path);
+    import_network(&bytes, &origin, &name, Some(dir))
 }
 
-/// Converts an ONNX model held in memory; `origin` names it in errors.
+/// Converts an ONNX model held in memory; `origin` names it in errors. A
+/// tensor stored in an external data file is an error (there is no folder
+/// to read it from): use [`import_file`].
 pub fn import_bytes(bytes: &[u8], origin: &str, name: &str) -> Result<Network, OnnxError> {
-    let model =
+    import_network(bytes, origin, name, None)
+}
+
+fn import_network(
+    bytes: &[u8],
+    origin: &str,
+    name: &str,
+    dir: Option<&Path>,
+) -> Result<Network, OnnxError> {
+    let mut model =
         proto::ModelProto::decode(bytes).map_err(|e| OnnxErrorKind::Decode(e).at(origin))?;
+    if let Some(dir) = dir {
+        external::load_external_data(&mut model, dir).map_err(|k| k.at(origin))?;
+    }
     convert::convert(&model, name, false)
         .map(|(net, _)| net)
         .map_err(|k| k.at(origin))
@@ -66,21 +84,20 @@ pub struct Model {
     pub weights: Vec<Option<LayerWeights>>,
 }
 
-/// Reads the ONNX model at `path` with its weight values. A model whose
-/// initializers hold no values, or hold NaN or infinity, is an error.
+/// Reads the ONNX model at `path` with its weight values (external data
+/// read relative to its folder). A model whose initializers hold no
+/// values, or hold NaN or infinity, is an error.
 pub fn import_model(path: &Path) -> Result<Model, OnnxError> {
     let origin = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| OnnxErrorKind::Io(e).at(&origin))?;
-    let name = path
-        .file_stem()
-        .map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned());
-    import_model_bytes(&bytes, &origin, &name)
-}
-
-/// [`import_model`] on bytes in memory.
-pub fn import_model_bytes(bytes: &[u8], origin: &str, name: &str) -> Result<Model, OnnxError> {
-    let model =
-        proto::ModelProto::decode(bytes).map_err(|e| OnnxErrorKind::Decode(e).at(origin))?;
-    let (network, weights) = convert::convert(&model, name, true).map_err(|k| k.at(origin))?;
+    let name = path.file_stem().map_or_else(
+        || "model".to_string(),
+        |s| crate::stats::sanitize_file_name(&s.to_string_lossy()),
+    );
+    let mut model =
+        proto::ModelProto::decode(bytes.as_slice()).map_err(|e| OnnxErrorKind::Decode(e).at(&origin))?;
+    external::load_external_data(&mut model, crate::stats::parent_or_cwd(path))
+        .map_err(|k| k.at(&origin))?;
+    let (network, weights) = convert::convert(&model, &name, true).map_err(|k| k.at(&origin))?;
     Ok(Model { network, weights })
 }

@@ -204,6 +204,8 @@ pub struct TensorProto {
     pub double_data: ::prost::alloc::vec::Vec<f64>,
     #[prost(uint64, repeated, tag = "11")]
     pub uint64_data: ::prost::alloc::vec::Vec<u64>,
+    #[prost(message, repeated, tag = "13")]
+    pub external_data: ::prost::alloc::vec::Vec<StringStringEntryProto>,
     #[prost(enumeration = "tensor_proto::DataLocation", tag = "14")]
     pub data_location: i32,
 }
@@ -326,4 +328,11 @@ pub mod tensor_proto {
             }
         }
     }
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct StringStringEntryProto {
+    #[prost(string, tag = "1")]
+    pub key: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub value: ::prost::alloc::string::String,
 }

@@ -56,8 +56,9 @@ impl<'a> Constant<'a> {
             .fold(1u64, |acc, &d| acc.saturating_mul(d.max(0) as u64))
     }
 
-    /// Fraction of non-zero values; 1.0 when the values are not in the file
-    /// (external data, stripped weights) or the tensor is empty.
+    /// Fraction of non-zero values; 1.0 when the tensor carries no values
+    /// (stripped weights) or is empty. External data must have been read
+    /// into the tensor first (it is an error otherwise).
     pub fn density(&self) -> Result<f64, OnnxErrorKind> {
         let n = self.elements();
         if n == 0 {
@@ -169,7 +170,11 @@ fn visit(
         )
     })?;
     if t.data_location() == DataLocation::External {
-        return Ok(false);
+        return Err(tensor_err(
+            name,
+            "its values are in an external data file, which is only read when the model is \
+             imported from its file (eyesim import FILE.onnx)",
+        ));
     }
     if !t.raw_data.is_empty() {
         let expected = n.checked_mul(size as u64);

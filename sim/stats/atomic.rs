@@ -5,11 +5,14 @@ use std::io::Write;
 use std::path::Path;
 
 /// Writes `bytes` to `path` atomically, creating parent directories.
+/// An error is the OS error alone, without the temporary file's path:
+/// callers add `path`, the only path the user knows.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    write(path, bytes).map_err(super::paths::strip_path)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = super::paths::parent_or_cwd(path);
     std::fs::create_dir_all(dir)?;
     // Temporary files are private (0600); outputs are ordinary files that
     // other users and tools may read.
@@ -37,6 +40,12 @@ mod tests {
         write_atomic(&p, b"a").unwrap();
         write_atomic(&p, b"bc").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"bc");
+        // An error names no temporary file; /proc takes no new files,
+        // even from root.
+        let e = write_atomic(Path::new("/proc/eyesim-out.csv"), b"x")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains(".tmp") && !e.contains("at path"), "{e}");
         assert_eq!(std::fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
         #[cfg(unix)]
         {

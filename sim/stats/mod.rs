@@ -7,8 +7,13 @@
 mod atomic;
 mod counts;
 pub mod csv;
+mod paths;
 mod result;
 
 pub use atomic::write_atomic;
 pub use counts::{Access, Energy, Level, LevelCounts, MacCounts, Tensor, LEVELS, TENSORS};
+pub use paths::{
+    check_dir_writable, check_file_name, check_file_writable, parent_or_cwd, sanitize_file_name,
+    MAX_NAME_CHARS,
+};
 pub use result::LayerResult;

@@ -12,7 +12,17 @@ use crate::hw::{self, HwConfig, HwSource};
 use crate::stats::LayerResult;
 use crate::workload::{self, Network};
 
-/// Every parameter a sweep can vary: `batch`, then [`hw::NUMERIC_KEYS`].
+/// Legal batch sizes of a sweep.
+pub const BATCH_RANGE: hw::KeyRange = hw::KeyRange {
+    key: BATCH_KEY,
+    integer: true,
+    min: 1.0,
+    max: 1e6,
+    unit: "images",
+};
+
+/// Every parameter a sweep can vary: `batch`, then [`hw::NUMERIC_KEYS`],
+/// each with its documented range ([`hw::RANGES`]).
 pub fn param_space() -> ParamSpace {
     ParamSpace::new(
         std::iter::once((BATCH_KEY.to_string(), true)).chain(
@@ -21,6 +31,7 @@ pub fn param_space() -> ParamSpace {
                 .map(|k| (k.to_string(), hw::is_integer_key(k))),
         ),
     )
+    .with_ranges(std::iter::once(BATCH_RANGE).chain(hw::RANGES.iter().copied()))
 }
 
 /// The fixed part of a sweep: the base hwconfig and network.
@@ -47,6 +58,25 @@ impl SweepBase {
             serde_json::to_string(&self.hw).expect("HwConfig serializes"),
             workload::to_trace_toml(&self.network)
         )
+    }
+
+    /// Roughly how many bytes the sweep's CSVs take: 13 `sweep.csv` rows
+    /// per layer (levels × tensors, plus the MAC row) and one summary row
+    /// per point, each with the point's values in front. For warnings.
+    pub fn projected_bytes(&self, plan: &SweepPlan) -> u64 {
+        if plan.is_empty() {
+            return 0;
+        }
+        let prefix = plan.csv_prefix(&plan.point(0)).len() as u64;
+        let net = self.network.name.len() as u64;
+        let layers: u64 = self
+            .network
+            .layers
+            .iter()
+            .map(|l| 13 * (prefix + net + l.name.len() as u64 + 50))
+            .sum();
+        let summary = prefix + 200 + 40 * self.network.layers.len() as u64;
+        (layers + summary).saturating_mul(plan.len() as u64)
     }
 
     /// `alexnet on eyeriss-v1 (analytic objective=energy)`.
@@ -76,7 +106,10 @@ impl SweepBase {
                     .map_err(|e| e.to_string())?;
             }
         }
-        let hw = source.validate().map_err(|e| e.to_string())?;
+        // Several problems go on one line: the reason is one CSV field.
+        let hw = source
+            .validate()
+            .map_err(|e| e.to_string().replace('\n', "; "))?;
         Ok((hw, network.unwrap_or_else(|| self.network.clone())))
     }
 }
@@ -140,12 +173,26 @@ mod tests {
         assert_eq!(space.integer("energy.dram"), Some(false));
         let axes = vec![
             Axis::parse_arg("batch=1,3", &space).unwrap(),
-            Axis::parse_arg("pe.psum_spad_words=0,16", &space).unwrap(),
+            Axis::parse_arg("glb.filter_kib=200,1", &space).unwrap(),
         ];
         let plan = SweepPlan::new(axes, base.identity()).unwrap();
         let (hw, net) = base.instantiate(&plan, &plan.point(3)).unwrap();
-        assert_eq!((net.batch, hw.pe.psum_spad_words), (3, 16));
+        assert_eq!((net.batch, hw.glb.filter_kib), (3, 1));
         let reason = base.instantiate(&plan, &plan.point(0)).unwrap_err();
-        assert!(reason.contains("psum_spad_words"), "{reason}");
+        assert!(reason.contains("glb.filter_kib"), "{reason}");
+        // A value outside its key's range is refused before the sweep, in
+        // the validator's words.
+        let e = Axis::parse_arg("pe.psum_spad_words=0,16", &space)
+            .unwrap_err()
+            .to_string();
+        let limit = hw::range_of("pe.psum_spad_words").unwrap().limit();
+        assert!(
+            e.starts_with(&format!(
+                "`pe.psum_spad_words` = 0 is out of range: {limit}"
+            )),
+            "{e}"
+        );
+        let e = Axis::parse_arg("clock.core_mhz=1e-300", &space).unwrap_err();
+        assert!(e.to_string().contains("= 1e-300 is out of range"), "{e}");
     }
 }

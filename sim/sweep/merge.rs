@@ -19,7 +19,24 @@ struct ShardData {
 }
 
 /// Merges the complete shard folders `dirs` (in any order) into `out`.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, SweepError> {
+/// `out` must not be one of `dirs`; a folder that already holds a sweep is
+/// only replaced with `force`.
+pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> Result<Manifest, SweepError> {
+    if let Some(d) = dirs.iter().find(|d| same_dir(d, out)) {
+        return Err(merge_error(format!(
+            "the output folder {} is the input shard {}: merging would overwrite it (even \
+             with --force); choose another -o",
+            out.display(),
+            d.display()
+        )));
+    }
+    if !force && out.join(super::manifest::MANIFEST).exists() {
+        return Err(merge_error(format!(
+            "{} already holds a sweep; pass --force to replace it, or choose another -o",
+            out.display()
+        )));
+    }
+    let _lock = super::lock::DirLock::acquire(out)?;
     let shards = load_shards(dirs)?;
     let first = &shards[0].manifest;
     let mut detail_parts: Vec<Records> = Vec::new();
@@ -71,6 +88,14 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, SweepError> {
     manifest.state = RunState::Complete;
     manifest.write(out)?;
     Ok(manifest)
+}
+
+/// Whether `a` and `b` are the same existing folder (through links, `..`).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 fn merge_error(message: String) -> SweepError {

@@ -11,6 +11,7 @@
 //! tensor), `sweep_summary.csv` (one row per point) and `manifest.json`.
 
 pub mod eval;
+pub mod lock;
 pub mod manifest;
 pub mod merge;
 pub mod output;
@@ -101,6 +102,14 @@ pub enum SweepError {
     Interrupted {
         /// The output folder.
         dir: String,
+    },
+    /// Another process is writing the folder.
+    #[error("{dir} is being written by another eyesim process ({holder}); wait for it to finish, or choose another --out")]
+    Locked {
+        /// The output folder.
+        dir: String,
+        /// Who holds the lock (`pid 1234`), as recorded in the lock file.
+        holder: String,
     },
     /// Shards that cannot be merged.
     #[error("cannot merge: {0}")]

@@ -2,6 +2,7 @@
 
 use super::values::{parse_values, ValueError};
 use super::SweepError;
+use crate::hw::{format_number, KeyRange};
 
 /// The parameter that sets the network's batch size.
 pub const BATCH_KEY: &str = "batch";
@@ -10,6 +11,7 @@ pub const BATCH_KEY: &str = "batch";
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSpace {
     keys: Vec<(String, bool)>,
+    ranges: Vec<KeyRange>,
 }
 
 impl ParamSpace {
@@ -17,7 +19,20 @@ impl ParamSpace {
     pub fn new(keys: impl IntoIterator<Item = (String, bool)>) -> Self {
         ParamSpace {
             keys: keys.into_iter().collect(),
+            ranges: Vec::new(),
         }
+    }
+
+    /// The space with the legal range of some keys: a value outside it is
+    /// rejected when the axis is parsed, in the validator's words.
+    pub fn with_ranges(mut self, ranges: impl IntoIterator<Item = KeyRange>) -> Self {
+        self.ranges.extend(ranges);
+        self
+    }
+
+    /// The legal range of `key`, if known.
+    pub fn range(&self, key: &str) -> Option<&KeyRange> {
+        self.ranges.iter().find(|r| r.key == key)
     }
 
     /// Whether `key` holds integers, or `None` if it is not a parameter.
@@ -95,6 +110,19 @@ impl Axis {
             .integer(key)
             .ok_or_else(|| AxisError::Key(space.unknown(key)))?;
         let parsed = parse_values(text, integer).map_err(AxisError::Value)?;
+        if let Some(r) = space.range(key) {
+            if let Some(&v) = parsed.values.iter().find(|&&v| !r.contains(v)) {
+                return Err(AxisError::Value(ValueError {
+                    offset: 0,
+                    len: text.len(),
+                    message: format!(
+                        "`{key}` = {} is out of range: {}",
+                        format_number(v),
+                        r.limit()
+                    ),
+                }));
+            }
+        }
         Ok(Axis {
             key: key.to_string(),
             integer,

@@ -96,6 +96,8 @@ pub fn run_sweep(
     opts: RunOptions,
     observer: &dyn RunObserver,
 ) -> Result<RunReport, SweepError> {
+    // Held until this function returns: no other process writes `dir`.
+    let _lock = super::lock::DirLock::acquire(dir)?;
     let (mut out, done) = if opts.resume && dir.join(super::manifest::MANIFEST).exists() {
         if let Some(m) = already_complete(plan, dir, opts.shard)? {
             return Ok(RunReport {

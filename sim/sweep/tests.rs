@@ -153,19 +153,23 @@ fn merged_shards_equal_the_unsharded_run() {
         run_sweep(&p, &fake, d, opts(2, Some(&shard)), &()).unwrap();
     }
     let rev: Vec<_> = dirs.iter().rev().cloned().collect();
-    merge(&rev, &t.path().join("merged")).unwrap();
+    merge(&rev, &t.path().join("merged"), false).unwrap();
     assert_eq!(
         files(&t.path().join("all")),
         files(&t.path().join("merged"))
     );
 
-    let e = merge(&dirs[..2], &t.path().join("m2"))
+    let e = merge(&dirs[..2], &t.path().join("m2"), false)
         .unwrap_err()
         .to_string();
     assert!(e.contains("missing shard(s): 3/3"), "{e}");
-    let e = merge(&[dirs[0].clone(), dirs[0].clone()], &t.path().join("m3"))
-        .unwrap_err()
-        .to_string();
+    let e = merge(
+        &[dirs[0].clone(), dirs[0].clone()],
+        &t.path().join("m3"),
+        false,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("given twice"), "{e}");
     let other = plan("1,2", "10");
     run_sweep(
@@ -176,15 +180,21 @@ fn merged_shards_equal_the_unsharded_run() {
         &(),
     )
     .unwrap();
-    let e = merge(&[dirs[0].clone(), t.path().join("o")], &t.path().join("m4"))
-        .unwrap_err()
-        .to_string();
+    let e = merge(
+        &[dirs[0].clone(), t.path().join("o")],
+        &t.path().join("m4"),
+        false,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("different sweep"), "{e}");
     let d = dirs[1].join("sweep.csv");
     let mut bytes = std::fs::read(&d).unwrap();
     bytes.truncate(bytes.len() - 5);
     std::fs::write(&d, bytes).unwrap();
-    let e = merge(&dirs, &t.path().join("m5")).unwrap_err().to_string();
+    let e = merge(&dirs, &t.path().join("m5"), false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("does not match its manifest"), "{e}");
 }
 

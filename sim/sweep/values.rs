@@ -4,7 +4,9 @@
 //! range (F may be fractional). Items can be mixed (`8,16..64:x2`). Both
 //! ends are included when a step lands on them (within a relative 1e-9, so
 //! `0.1..0.3:+0.1` reaches 0.3). Integer parameters are rounded after the
-//! range is generated, and duplicates are dropped keeping the first.
+//! range is generated, and duplicates are dropped keeping the first; a
+//! value written with a fraction (a list item, a range end or a linear
+//! step) for an integer parameter is an error, not rounded.
 
 /// Most values one parameter may take; guards against `1..1e9:+1` typos.
 pub const MAX_VALUES: usize = 10_000;
@@ -43,8 +45,8 @@ pub fn parse_values(text: &str, integer: bool) -> Result<Values, ValueError> {
             return Err(tok.error("empty value (two commas in a row, or a trailing comma?)"));
         }
         let (raw, geometric) = match tok.text.find("..") {
-            Some(at) => parse_range(&tok, at)?,
-            None => (vec![tok.number()?], false),
+            Some(at) => parse_range(&tok, at, integer)?,
+            None => (vec![tok.whole_if(integer)?], false),
         };
         out.geometric |= geometric;
         for v in raw {
@@ -89,6 +91,18 @@ impl<'a> Token<'a> {
             message: message.to_string(),
         }
     }
+    /// The number, which must be whole when `integer`.
+    fn whole_if(&self, integer: bool) -> Result<f64, ValueError> {
+        let v = self.number()?;
+        if integer && v.fract() != 0.0 {
+            return Err(self.error(&format!(
+                "`{}` is not a whole number, and this parameter takes whole numbers",
+                self.text
+            )));
+        }
+        Ok(v)
+    }
+
     fn number(&self) -> Result<f64, ValueError> {
         match self.text.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(v),
@@ -99,16 +113,16 @@ impl<'a> Token<'a> {
 }
 
 /// Parses `A..B:+S` or `A..B:xF`; `dots` is the offset of `..` in `tok`.
-fn parse_range(tok: &Token, dots: usize) -> Result<(Vec<f64>, bool), ValueError> {
+fn parse_range(tok: &Token, dots: usize, integer: bool) -> Result<(Vec<f64>, bool), ValueError> {
     let Some(colon) = tok.text.find(':') else {
         return Err(tok.error("a range needs a step: A..B:+S (linear) or A..B:xF (geometric)"));
     };
     if colon < dots {
         return Err(tok.error("a range is written A..B:+S or A..B:xF"));
     }
-    let a = tok.sub(0, dots).number()?;
+    let a = tok.sub(0, dots).whole_if(integer)?;
     let b_tok = tok.sub(dots + 2, colon);
-    let b = b_tok.number()?;
+    let b = b_tok.whole_if(integer)?;
     let step = tok.sub(colon + 1, tok.text.len());
     let (op, rest) = match step.text.chars().next() {
         Some(c @ ('+' | 'x' | 'X' | '*')) => (c, step.sub(1, step.text.len())),
@@ -116,7 +130,11 @@ fn parse_range(tok: &Token, dots: usize) -> Result<(Vec<f64>, bool), ValueError>
             return Err(step.error("the step must start with `+` (linear) or `x` (geometric)"));
         }
     };
-    let by = rest.number()?;
+    let by = if op == '+' {
+        rest.whole_if(integer)?
+    } else {
+        rest.number()?
+    };
     if b < a {
         return Err(b_tok.error(&format!("the end {b} is below the start {a}")));
     }
@@ -204,6 +222,23 @@ mod tests {
         // 1, 1.2, 1.44, 1.728, 2.07, 2.49, 2.99, 3.58 → 1, 2, 3, 4.
         assert_eq!(ints("1..4:x1.2"), vec![1.0, 2.0, 3.0, 4.0]);
         assert_eq!(floats("1..1.5:x1.2"), vec![1.0, 1.2, 1.44]);
+    }
+
+    #[test]
+    fn fractions_of_integer_parameters_are_errors() {
+        for (text, bad) in [
+            ("16,32.5", "32.5"),
+            ("1.5..8:+1", "1.5"),
+            ("1..8.5:+1", "8.5"),
+            ("1..8:+0.5", "0.5"),
+        ] {
+            let e = err(text);
+            assert!(e.message.contains("not a whole number"), "{text}: {e:?}");
+            assert_eq!(&text[e.offset..e.offset + e.len], bad, "{text}");
+        }
+        // A fractional geometric factor generates values that are rounded.
+        assert_eq!(ints("1..4:x1.2"), vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(floats("16,32.5"), vec![16.0, 32.5]);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::load::WorkloadError;
 use super::raw::{kind_accepts, RawLayer, RawNetwork, RawTrace, LAYER_KEYS, NETWORK_KEYS};
 use super::shapes::{infer, Spec};
 use super::{FmapShape, Layer, Network, Sparsity};
-use crate::tomldoc::{suggest, Location, SpannedDoc};
+use crate::tomldoc::{blank, deserialize_all, suggest, Location, SpannedDoc};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 const KINDS: &[&str] = &["conv", "fc", "maxpool", "avgpool", "add", "concat"];
@@ -51,19 +51,60 @@ impl Ctx<'_> {
     }
 }
 
-/// Parses and validates a trace.
+/// Parses and validates a trace. Unknown keys, wrong types, `[network]`
+/// values and per-layer values are all checked and reported together; the
+/// layer graph and shapes, which need all of those, are checked after.
 pub(super) fn build(text: &str, origin: &str) -> Result<Network, WorkloadError> {
     let doc = SpannedDoc::parse(text, origin)
         .map_err(|(loc, message)| WorkloadError::Syntax { loc, message })?;
     let names = layer_names(text);
     let ctx = Ctx { doc: &doc, names };
-    check_keys(&ctx)?;
-    let raw: RawTrace = toml::from_str(text).map_err(|e| serde_error(&ctx, &e))?;
-    let net = network_header(&ctx, raw.network.unwrap_or_default())?;
-    let specs = layer_specs(&ctx, &raw.layer)?;
+    let (mut errors, unknown) = check_keys(&ctx);
+    let (raw, _) = deserialize_all::<RawTrace>(&doc, &blank(text, &unknown), &mut |e| {
+        let err = serde_error(&ctx, e);
+        let path = e
+            .span()
+            .and_then(|s| doc.path_at(s.start))
+            .map(<[String]>::to_vec);
+        errors.push(err);
+        path
+    });
+    let Some(raw) = raw else {
+        return Err(WorkloadError::one_or_several(errors));
+    };
+    let net = network_header(&ctx, raw.network.unwrap_or_default(), &mut errors);
+    let specs = layer_specs(&ctx, &raw.layer, &mut errors);
+    let (Some(net), true) = (net, errors.is_empty()) else {
+        return Err(WorkloadError::one_or_several(drop_missing_if_misspelt(
+            errors,
+        )));
+    };
     let inputs = resolve_inputs(&ctx, &specs)?;
     let order = topological_order(&ctx, &inputs)?;
     assemble(&ctx, net, specs, &inputs, &order)
+}
+
+/// Errors without a `missing key` error for a key that an `unknown key`
+/// error of the same table already suggests: a misspelling is one error.
+fn drop_missing_if_misspelt(errors: Vec<WorkloadError>) -> Vec<WorkloadError> {
+    let suggested: Vec<(String, String)> = errors
+        .iter()
+        .filter_map(|e| match e {
+            WorkloadError::UnknownKey { scope, hint, .. } => {
+                Some((scope.clone(), hint.split('`').nth(1)?.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    errors
+        .into_iter()
+        .filter(|e| match e {
+            WorkloadError::Missing { scope, key, .. } => {
+                !suggested.iter().any(|(s, k)| s == scope && k == key)
+            }
+            _ => true,
+        })
+        .collect()
 }
 
 /// Layer names as written (best effort, before validation), for scopes.
@@ -96,7 +137,9 @@ fn scope_of(ctx: &Ctx, path: &[String]) -> String {
     }
 }
 
-fn check_keys(ctx: &Ctx) -> Result<(), WorkloadError> {
+/// Every unknown key, and the source ranges of their entries.
+fn check_keys(ctx: &Ctx) -> (Vec<WorkloadError>, Vec<std::ops::Range<usize>>) {
+    let (mut errors, mut ranges) = (Vec::new(), Vec::new());
     for e in ctx.doc.entries() {
         let (allowed, key): (&[&str], &str) = match e.path.as_slice() {
             [top] => (&["network", "layer"], top),
@@ -106,7 +149,8 @@ fn check_keys(ctx: &Ctx) -> Result<(), WorkloadError> {
             _ => continue, // inside a value: serde reports the type
         };
         if !allowed.contains(&key) {
-            return Err(WorkloadError::UnknownKey {
+            ranges.push(e.range.clone());
+            errors.push(WorkloadError::UnknownKey {
                 loc: ctx.doc.at(e.range.start),
                 scope: scope_of(ctx, &e.path),
                 key: key.to_string(),
@@ -114,7 +158,7 @@ fn check_keys(ctx: &Ctx) -> Result<(), WorkloadError> {
             });
         }
     }
-    Ok(())
+    (errors, ranges)
 }
 
 pub(super) fn hint(s: Option<&str>) -> String {
@@ -147,7 +191,7 @@ struct Header {
     precision_bits: u32,
 }
 
-fn network_header(ctx: &Ctx, raw: RawNetwork) -> Result<Header, WorkloadError> {
+fn network_header(ctx: &Ctx, raw: RawNetwork, errors: &mut Vec<WorkloadError>) -> Option<Header> {
     let loc = |k: &str| ctx.doc.loc_of(&["network", k]);
     let missing = |k: &str| WorkloadError::Missing {
         loc: loc(k),
@@ -160,77 +204,109 @@ fn network_header(ctx: &Ctx, raw: RawNetwork) -> Result<Header, WorkloadError> {
         key: k.into(),
         message,
     };
-    let batch = raw.batch.ok_or_else(|| missing("batch"))?;
-    if batch == 0 {
-        return Err(invalid(
-            "batch",
-            "= 0: a batch needs at least one image".into(),
-        ));
+    fn keep<T>(errors: &mut Vec<WorkloadError>, r: Result<T, WorkloadError>) -> Option<T> {
+        r.map_err(|e| errors.push(e)).ok()
     }
-    let input = raw.input.ok_or_else(|| missing("input"))?;
-    let input = match input[..] {
-        [c, h, w] if c > 0 && h > 0 && w > 0 => FmapShape { c, h, w },
-        _ => {
-            return Err(invalid(
+    let batch = keep(
+        errors,
+        match raw.batch {
+            None => Err(missing("batch")),
+            Some(0) => Err(invalid(
+                "batch",
+                "= 0: a batch needs at least one image".into(),
+            )),
+            Some(b) => Ok(b),
+        },
+    );
+    let input = keep(
+        errors,
+        match raw.input.as_deref() {
+            None => Err(missing("input")),
+            Some(&[c, h, w]) if c > 0 && h > 0 && w > 0 => Ok(FmapShape { c, h, w }),
+            Some(other) => Err(invalid(
                 "input",
-                format!("= {input:?}: must be [C, H, W], each at least 1"),
-            ))
-        }
-    };
-    let precision_bits = raw.precision_bits.unwrap_or(16);
-    if !(1..=32).contains(&precision_bits) {
-        return Err(invalid(
-            "precision_bits",
-            format!("= {precision_bits} is out of range: must be from 1 to 32"),
-        ));
-    }
-    let name = match raw.name {
-        Some(n) => n,
-        None => std::path::Path::new(ctx.doc.origin())
-            .file_stem()
-            .map_or_else(|| "network".into(), |s| s.to_string_lossy().into_owned()),
-    };
-    Ok(Header {
-        name,
-        batch,
-        input,
-        precision_bits,
+                format!("= {other:?}: must be [C, H, W], each at least 1"),
+            )),
+        },
+    );
+    let precision_bits = keep(
+        errors,
+        match raw.precision_bits.unwrap_or(16) {
+            p @ 1..=32 => Ok(p),
+            p => Err(invalid(
+                "precision_bits",
+                format!("= {p} is out of range: must be from 1 to 32"),
+            )),
+        },
+    );
+    let name = keep(
+        errors,
+        match raw.name {
+            Some(n) => crate::stats::check_file_name(&n)
+                .map(|()| n.clone())
+                .map_err(|why| invalid("name", format!("= {n:?}: {why}"))),
+            None => Ok(std::path::Path::new(ctx.doc.origin())
+                .file_stem()
+                .map_or_else(
+                    || "network".into(),
+                    |s| crate::stats::sanitize_file_name(&s.to_string_lossy()),
+                )),
+        },
+    );
+    Some(Header {
+        name: name?,
+        batch: batch?,
+        input: input?,
+        precision_bits: precision_bits?,
     })
 }
 
-/// Validates per-layer keys that do not depend on other layers.
-fn layer_specs(ctx: &Ctx, raw: &[RawLayer]) -> Result<Vec<Spec>, WorkloadError> {
+/// Validates per-layer keys that do not depend on other layers; records
+/// the first problem of every layer.
+fn layer_specs(ctx: &Ctx, raw: &[RawLayer], errors: &mut Vec<WorkloadError>) -> Vec<Spec> {
     let mut seen = std::collections::HashSet::new();
     let mut specs = Vec::with_capacity(raw.len());
     for (i, l) in raw.iter().enumerate() {
-        let name = l.name.clone().ok_or_else(|| ctx.missing(i, "name"))?;
-        check_name(ctx, i, &name)?;
-        if !seen.insert(name.clone()) {
-            return Err(WorkloadError::Duplicate {
-                loc: ctx.loc(i, "name"),
-                layer: name,
-            });
+        match layer_spec(ctx, i, l, &mut seen) {
+            Ok(s) => specs.push(s),
+            Err(e) => errors.push(e),
         }
-        let kind = l.kind.clone().ok_or_else(|| ctx.missing(i, "kind"))?;
-        if !KINDS.contains(&kind.as_str()) {
-            return Err(ctx.invalid(
-                i,
-                "kind",
-                format!(
-                    "= \"{kind}\" is not a layer kind{}; kinds: {}",
-                    hint(suggest(&kind, KINDS.iter().copied())),
-                    KINDS.join(", ")
-                ),
-            ));
-        }
-        for key in given_keys(l) {
-            if !kind_accepts(&kind, key) {
-                return Err(ctx.invalid(i, key, format!("does not apply to a `{kind}` layer")));
-            }
-        }
-        specs.push(Spec::from_raw(ctx, i, name, kind, l)?);
     }
-    Ok(specs)
+    specs
+}
+
+fn layer_spec(
+    ctx: &Ctx,
+    i: usize,
+    l: &RawLayer,
+    seen: &mut std::collections::HashSet<String>,
+) -> Result<Spec, WorkloadError> {
+    let name = l.name.clone().ok_or_else(|| ctx.missing(i, "name"))?;
+    check_name(ctx, i, &name)?;
+    if !seen.insert(name.clone()) {
+        return Err(WorkloadError::Duplicate {
+            loc: ctx.loc(i, "name"),
+            layer: name,
+        });
+    }
+    let kind = l.kind.clone().ok_or_else(|| ctx.missing(i, "kind"))?;
+    if !KINDS.contains(&kind.as_str()) {
+        return Err(ctx.invalid(
+            i,
+            "kind",
+            format!(
+                "= \"{kind}\" is not a layer kind{}; kinds: {}",
+                hint(suggest(&kind, KINDS.iter().copied())),
+                KINDS.join(", ")
+            ),
+        ));
+    }
+    for key in given_keys(l) {
+        if !kind_accepts(&kind, key) {
+            return Err(ctx.invalid(i, key, format!("does not apply to a `{kind}` layer")));
+        }
+    }
+    Spec::from_raw(ctx, i, name, kind, l)
 }
 
 fn check_name(ctx: &Ctx, i: usize, name: &str) -> Result<(), WorkloadError> {

@@ -65,6 +65,14 @@ pub enum WorkloadError {
         /// Built-in names, comma-separated.
         builtins: String,
     },
+    /// An ONNX model given where a trace belongs.
+    #[error("`{path}` is an ONNX model, not a trace: convert it first with `eyesim import {path} -o traces/{stem}.toml`, then pass the trace (--net traces/{stem}.toml)")]
+    OnnxModel {
+        /// The path given.
+        path: String,
+        /// Its file stem.
+        stem: String,
+    },
     /// The text is not valid TOML.
     #[error("{loc}: TOML syntax error: {message}")]
     Syntax {
@@ -149,6 +157,9 @@ pub enum WorkloadError {
         /// The inputs and their shapes.
         message: String,
     },
+    /// More than one problem in one trace, in file order.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<WorkloadError>),
     /// Two layers with one name.
     #[error("{loc}: layer name `{layer}` is already used by an earlier layer")]
     Duplicate {
@@ -159,6 +170,38 @@ pub enum WorkloadError {
     },
 }
 
+impl WorkloadError {
+    /// Where the problem is, when it concerns one place of a trace.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            WorkloadError::Syntax { loc, .. }
+            | WorkloadError::UnknownKey { loc, .. }
+            | WorkloadError::WrongType { loc, .. }
+            | WorkloadError::Missing { loc, .. }
+            | WorkloadError::Invalid { loc, .. }
+            | WorkloadError::UnknownInput { loc, .. }
+            | WorkloadError::Cycle { loc, .. }
+            | WorkloadError::ShapeMismatch { loc, .. }
+            | WorkloadError::Duplicate { loc, .. } => Some(loc),
+            _ => None,
+        }
+    }
+
+    /// One error as itself, several (sorted into file order) as `Several`.
+    pub(super) fn one_or_several(mut errors: Vec<WorkloadError>) -> WorkloadError {
+        errors.sort_by_key(|e| {
+            e.location()
+                .and_then(|l| l.line_col)
+                .unwrap_or((usize::MAX, 0))
+        });
+        if errors.len() == 1 {
+            errors.pop().expect("one error")
+        } else {
+            WorkloadError::Several(errors)
+        }
+    }
+}
+
 /// Loads a built-in network by name (`alexnet`, `vgg16`, `googlenet`,
 /// `squeezenet`, `mobilenet`, `resnet50`) or a trace file by path.
 pub fn load(name_or_path: &str) -> Result<Network, WorkloadError> {
@@ -166,6 +209,12 @@ pub fn load(name_or_path: &str) -> Result<Network, WorkloadError> {
         return from_toml_str(text, file);
     }
     let path = Path::new(name_or_path);
+    if let Some(stem) = onnx_stem(path) {
+        return Err(WorkloadError::OnnxModel {
+            path: name_or_path.to_string(),
+            stem,
+        });
+    }
     if !path.exists() {
         return Err(WorkloadError::NotFound {
             name: name_or_path.to_string(),
@@ -177,6 +226,15 @@ pub fn load(name_or_path: &str) -> Result<Network, WorkloadError> {
         source,
     })?;
     from_toml_str(&text, name_or_path)
+}
+
+/// The file stem of `path` when it names an ONNX model (`*.onnx`).
+pub fn onnx_stem(path: &Path) -> Option<String> {
+    let ext = path.extension()?.to_str()?;
+    ext.eq_ignore_ascii_case("onnx").then(|| {
+        path.file_stem()
+            .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned())
+    })
 }
 
 /// Parses and validates trace text; `origin` names it in error messages.

@@ -15,7 +15,7 @@ mod raw;
 mod shapes;
 
 pub use emit::to_trace_toml;
-pub use load::{builtin_names, from_toml_str, load, WorkloadError};
+pub use load::{builtin_names, from_toml_str, load, onnx_stem, WorkloadError};
 pub use problem::{ConvProblem, LayerWork, Op, Padding};
 
 use serde::{Deserialize, Serialize};

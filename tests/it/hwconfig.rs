@@ -176,7 +176,10 @@ fn zero_sized_spad_is_out_of_range() {
     let line = line_of(&t, "ifmap_spad_words");
     assert_eq!(
         err(&t),
-        format!("bad.toml:{line}:1: `pe.ifmap_spad_words` = 0 is out of range: must be at least 1")
+        format!(
+            "bad.toml:{line}:1: `pe.ifmap_spad_words` = 0 is out of range: must be a whole \
+             number from 1 to 1048576 (words)"
+        )
     );
 }
 
@@ -313,10 +316,20 @@ fn numeric_keys_cover_the_sweep_names() {
 }
 
 #[test]
-fn overrides_round_integers_and_revalidate() {
+fn overrides_of_integer_keys_must_be_whole_and_revalidate() {
     let src = HwSource::open("eyeriss-v1").unwrap();
-    let c = src
+    let e = src
         .with_override("pe.filter_spad_words", 127.6)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("= 127.6 is out of range: must be a whole number"),
+        "{e}"
+    );
+    let c = src
+        .with_override("pe.filter_spad_words", 128.0)
         .unwrap()
         .validate()
         .unwrap();
@@ -355,7 +368,8 @@ fn override_out_of_range_names_the_override() {
         .to_string();
     assert_eq!(
         e,
-        "hwconfigs/eyeriss-v1.toml (override array.cols = 0): `array.cols` = 0 is out of range: must be from 1 to 4096"
+        "hwconfigs/eyeriss-v1.toml (override array.cols = 0): `array.cols` = 0 is out of range: \
+         must be a whole number from 1 to 4096 (PEs)"
     );
     let e = src
         .with_override("glb.banks", -2.0)

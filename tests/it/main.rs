@@ -2,9 +2,13 @@
 
 mod analytic;
 mod cli_inputs;
+mod cli_messages;
+mod cli_safety;
 mod crosscheck;
 mod data;
 mod faults;
+mod fuzz;
+mod hw_ranges;
 mod hwconfig;
 mod mapping;
 #[cfg(feature = "onnx")]

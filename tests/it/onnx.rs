@@ -1,10 +1,11 @@
 //! `eyesim import`: ONNX models built in memory are converted to networks
 //! whose shapes match the trace formula, and to trace files.
 
-mod build;
+pub(crate) mod build;
 mod cli;
 mod errors;
 mod export;
+mod external;
 mod traces;
 
 use build::{int, int64_tensor, ints, string, tensor, Graph};

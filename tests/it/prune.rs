@@ -180,10 +180,20 @@ fn cli_outputs_are_complete_consistent_and_deterministic() {
             "/pruned.toml",
             "/ranking.csv",
             "/weights.csv",
+            "/weights/c1.bias.npy",
+            "/weights/c1.ifmap.npy",
             "/weights/c1.weights.npy",
+            "/weights/c2.bias.npy",
+            "/weights/c2.ifmap.npy",
             "/weights/c2.weights.npy",
+            "/weights/c3.bias.npy",
+            "/weights/c3.ifmap.npy",
             "/weights/c3.weights.npy",
+            "/weights/fc.bias.npy",
+            "/weights/fc.ifmap.npy",
             "/weights/fc.weights.npy",
+            "/weights/p1.ifmap.npy",
+            "/weights/p2.ifmap.npy",
         ]
     );
     assert_eq!(fa, fb, "identical inputs give identical bytes");
@@ -366,4 +376,34 @@ fn cli_verify_fails_when_a_layer_is_out_of_tolerance() {
         !ok && err.contains("simulated energy differs from the analytic by more than 0.00%"),
         "{err}"
     );
+}
+
+#[test]
+fn cli_pruned_folder_is_accepted_by_simulate_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trace = write_trace(tmp.path());
+    let out = tmp.path().join("p");
+    let (ok, _, err) = run_prune(&trace, &out, &[]);
+    assert!(ok, "{err}");
+    let pruned = out.join("pruned.toml");
+    let (ok, stdout, err) = eyesim(&[
+        "simulate",
+        "--net",
+        pruned.to_str().unwrap(),
+        "--hw",
+        "tiny",
+        "--weights",
+        out.join("weights").to_str().unwrap(),
+        "--mapping",
+        out.join("mappings.toml").to_str().unwrap(),
+        "--out",
+        tmp.path().join("sim").to_str().unwrap(),
+    ]);
+    assert!(ok, "simulate --weights on prune's folder: {err}");
+    assert!(
+        stdout.contains("all ofmaps equal the reference"),
+        "{stdout}"
+    );
+    let layers = std::fs::read_to_string(tmp.path().join("sim/layers.csv")).unwrap();
+    assert_eq!(layers.lines().count(), 1 + 6, "{layers}");
 }

@@ -285,12 +285,7 @@ fn invalid_points_are_skipped_and_counted() {
             "--out",
         ])
         .arg(&out)
-        .args([
-            "--vary",
-            "glb.size_kib=2,6",
-            "--vary",
-            "pe.psum_spad_words=0,8",
-        ])
+        .args(["--vary", "glb.size_kib=2,6", "--vary", "noc.gon_bits=24,32"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -298,7 +293,7 @@ fn invalid_points_are_skipped_and_counted() {
     assert!(stdout.contains("4 points: 1 ok, 3 invalid"), "{stdout}");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains("skipped (invalid): glb.size_kib=2 pe.psum_spad_words=0:"),
+        stderr.contains("skipped (invalid): glb.size_kib=2 noc.gon_bits=24:"),
         "{stderr}"
     );
     let summary = std::fs::read_to_string(out.join("sweep_summary.csv")).unwrap();
@@ -399,4 +394,33 @@ fn simulated_sweep_of_dense_data_matches_the_analytic_counts() {
     let (sa, ss) = (read(&a, "sweep_summary.csv"), read(&s, "sweep_summary.csv"));
     assert_eq!(sa.lines().count(), 5);
     assert_ne!(sa, ss, "the summaries carry each model's own cycles");
+}
+
+#[test]
+fn projected_output_size_is_close_to_the_real_one() {
+    use eyesim::sweep::{load_base, param_space, Axis, SweepPlan};
+    let (t, trace) = setup();
+    let out = t.path().join("p");
+    let vary = ["glb.size_kib=6..14:+2", "pe.filter_spad_words=16,32,64"];
+    let mut extra = vec!["--no-plots"];
+    for v in &vary {
+        extra.extend(["--vary", v]);
+    }
+    sweep(&trace, &out, &extra);
+    let real: u64 = ["sweep.csv", "sweep_summary.csv"]
+        .iter()
+        .map(|f| std::fs::metadata(out.join(f)).unwrap().len())
+        .sum();
+    let base = load_base(&trace, "tiny", "analytic objective=energy").unwrap();
+    let axes = vary
+        .iter()
+        .map(|v| Axis::parse_arg(v, &param_space()).unwrap())
+        .collect();
+    let plan = SweepPlan::new(axes, base.identity()).unwrap();
+    let projected = base.projected_bytes(&plan) as f64;
+    let ratio = projected / real as f64;
+    assert!(
+        (0.7..1.4).contains(&ratio),
+        "projected {projected}, real {real}"
+    );
 }

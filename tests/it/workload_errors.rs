@@ -322,3 +322,39 @@ fn garbage_never_panics() {
         assert!(from_toml_str(s, "g.toml").is_err(), "{s:?}");
     }
 }
+
+#[test]
+fn every_error_of_a_trace_is_reported_in_file_order() {
+    let text = BASE
+        .replacen("batch = 2", "batch = 0", 1)
+        .replacen("filters = 8", "filterz = 8", 1)
+        .replacen("kernel = 3", "kernel = \"3\"", 1)
+        .replacen("ifmap_zero_fraction = 0.5", "ifmap_zero_fraction = 1.5", 1)
+        .replacen("kind = \"maxpool\"", "kind = \"maxpol\"", 1);
+    let msg = err(&text);
+    let lines: Vec<&str> = msg.lines().collect();
+    let expect = [
+        "t.toml:3:1: [network]: `batch` = 0",
+        "t.toml:9:1: layer `c1`: unknown key `filterz`; did you mean `filters`?",
+        "t.toml:10:10: layer `c1`: `kernel` has the wrong type",
+        "t.toml:19:1: layer `c2`: `ifmap_zero_fraction` = 1.5 is outside [0, 1]",
+        "t.toml:23:1: layer `p1`: `kind` = \"maxpol\" is not a layer kind",
+    ];
+    assert_eq!(lines.len(), expect.len(), "{msg}");
+    for (l, want) in lines.iter().zip(expect) {
+        assert!(l.starts_with(want), "{l}\n  expected {want}");
+    }
+}
+
+#[test]
+fn network_names_must_be_safe_file_names() {
+    for bad in ["../../x", "a/b", "", ".hidden", "a\\\\b"] {
+        let e = err(&with("name = \"t\"", &format!("name = \"{bad}\"")));
+        assert!(
+            e.starts_with("t.toml:2:1: [network]: `name` = ") && e.contains("output folders"),
+            "{bad}: {e}"
+        );
+    }
+    let n = from_toml_str(&with("name = \"t\"", "name = \"my net 2\""), "t.toml").unwrap();
+    assert_eq!(n.name, "my net 2");
+}

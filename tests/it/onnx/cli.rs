@@ -38,7 +38,9 @@ fn cli_writes_a_parseable_trace_only_on_success() {
         ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "fc6", "fc7"]
     );
 
-    let args = [
+    // An existing trace is not overwritten without --force.
+    let before = std::fs::read(&out).unwrap();
+    let mut args = vec![
         "import".as_ref(),
         model.as_os_str(),
         "-o".as_ref(),
@@ -46,6 +48,14 @@ fn cli_writes_a_parseable_trace_only_on_success() {
         "--batch".as_ref(),
         "4".as_ref(),
     ];
+    let run = eyesim(&args);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success() && stderr.contains("already exists; pass --force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), before, "left unchanged");
+    args.push("--force".as_ref());
     let run = eyesim(&args);
     assert!(
         run.status.success(),

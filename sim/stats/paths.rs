@@ -1,0 +1,168 @@
+//! Safe output paths: names that become file or folder names, and checks
+//! made before long work that the output location can be written.
+
+use std::path::Path;
+
+/// Longest name accepted as one path component.
+pub const MAX_NAME_CHARS: usize = 128;
+
+/// Checks that `name` (a network or hwconfig name, which default output
+/// folders are built from) is one safe path component: not empty, no path
+/// separator, no control character, not starting with `.` (so neither `..`
+/// nor a hidden file), at most [`MAX_NAME_CHARS`] characters. On failure,
+/// says why as a limit (`must not contain '/'`).
+pub fn check_file_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("must not be empty (it names output folders)".into());
+    }
+    if let Some(c) = name.chars().find(|&c| c == '/' || c == '\\') {
+        return Err(format!(
+            "must not contain {c:?}: it names output folders, and a path separator would \
+             write elsewhere"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must not contain control characters (it names output folders)".into());
+    }
+    if name.starts_with('.') {
+        return Err("must not start with '.' (it names output folders)".into());
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!(
+            "must be at most {MAX_NAME_CHARS} characters (it names output folders)"
+        ));
+    }
+    Ok(())
+}
+
+/// `name` made safe as one path component: path separators, control
+/// characters and a leading `.` become `_`; empty becomes `unnamed`.
+pub fn sanitize_file_name(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .take(MAX_NAME_CHARS)
+        .collect();
+    if s.starts_with('.') {
+        s.replace_range(..1, "_");
+    }
+    if s.trim().is_empty() {
+        s = "unnamed".into();
+    }
+    s
+}
+
+/// Checks, before long work, that folder `dir` can be created (if it does
+/// not exist) and written: creates and removes a probe file in `dir`, or in
+/// its nearest existing ancestor, which must be a folder. Creates nothing
+/// that stays. The error is the OS error; callers name `dir`.
+pub fn check_dir_writable(dir: &Path) -> std::io::Result<()> {
+    let mut existing = dir;
+    while !existing.exists() {
+        match existing.parent() {
+            Some(p) if !p.as_os_str().is_empty() => existing = p,
+            _ => {
+                existing = Path::new(".");
+                break;
+            }
+        }
+    }
+    if !existing.is_dir() {
+        let what = if existing == dir {
+            "exists and is not a folder".to_string()
+        } else {
+            format!("{} is not a folder", existing.display())
+        };
+        return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, what));
+    }
+    let probe = tempfile::Builder::new()
+        .prefix(".eyesim-probe")
+        .tempfile_in(existing)
+        .map_err(strip_path)?;
+    probe.close().map_err(strip_path)
+}
+
+/// Checks, before long work, that file `path` can be written: its folder
+/// is writable and `path` is not a folder.
+pub fn check_file_writable(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a folder",
+        ));
+    }
+    check_dir_writable(parent_or_cwd(path))
+}
+
+/// The folder `path` is in (`.` for a bare file name).
+pub fn parent_or_cwd(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// The OS error without any path that `tempfile` attached (the temporary
+/// file's), so that messages name only the user's path.
+pub(crate) fn strip_path(e: std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => {
+            let kind = e.kind();
+            // tempfile wraps the OS error as `{error} at path "{tmp}"`.
+            let text = e.to_string();
+            let text = text.split(" at path ").next().unwrap_or(&text).to_string();
+            std::io::Error::new(kind, text)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_would_escape_or_vanish_are_rejected_and_sanitized() {
+        for bad in ["", "  ", "../../x", "a/b", "a\\b", ".hidden", "..", "a\nb"] {
+            assert!(check_file_name(bad).is_err(), "{bad:?}");
+            let s = sanitize_file_name(bad);
+            assert!(check_file_name(&s).is_ok(), "{bad:?} -> {s:?}");
+        }
+        for good in ["alexnet", "eyeriss-v1", "my model", "résumé", "v1.2"] {
+            assert!(check_file_name(good).is_ok(), "{good:?}");
+            assert_eq!(sanitize_file_name(good), good);
+        }
+        assert!(check_file_name(&"x".repeat(MAX_NAME_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn tempfile_paths_are_stripped() {
+        let e = std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "Permission denied (os error 13) at path \"/x/.tmpAB12\"",
+        );
+        assert_eq!(strip_path(e).to_string(), "Permission denied (os error 13)");
+    }
+
+    #[test]
+    fn writability_is_checked_without_leaving_files() {
+        let d = tempfile::tempdir().unwrap();
+        let sub = d.path().join("a/b");
+        check_dir_writable(&sub).unwrap();
+        assert!(!d.path().join("a").exists(), "nothing is left behind");
+        std::fs::create_dir_all(&sub).unwrap();
+        check_dir_writable(&sub).unwrap();
+        assert_eq!(std::fs::read_dir(&sub).unwrap().count(), 0);
+        let file = d.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        assert!(check_dir_writable(&file).is_err());
+        assert!(check_file_writable(&sub).is_err());
+        assert!(check_file_writable(&file.join("under-a-file")).is_err());
+    }
+}
