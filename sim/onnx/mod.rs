@@ -94,8 +94,8 @@ pub fn import_model(path: &Path) -> Result<Model, OnnxError> {
         || "model".to_string(),
         |s| crate::stats::sanitize_file_name(&s.to_string_lossy()),
     );
-    let mut model =
-        proto::ModelProto::decode(bytes.as_slice()).map_err(|e| OnnxErrorKind::Decode(e).at(&origin))?;
+    let mut model = proto::ModelProto::decode(bytes.as_slice())
+        .map_err(|e| OnnxErrorKind::Decode(e).at(&origin))?;
     external::load_external_data(&mut model, crate::stats::parent_or_cwd(path))
         .map_err(|k| k.at(&origin))?;
     let (network, weights) = convert::convert(&model, &name, true).map_err(|k| k.at(&origin))?;
