@@ -14,7 +14,7 @@ mod arith;
 mod generate;
 mod idx;
 mod npy;
-mod reference;
+pub(crate) mod reference;
 pub mod rlc;
 
 pub use arith::{finalize, mac, merge, tap, PSUM_INIT};

@@ -155,7 +155,7 @@ fn column_phases(prob: &ConvProblem, ifmap: &[i16]) -> Option<Vec<i16>> {
 /// minus padding coordinates, i.e. `tap·dilation − pad_before`) reaches
 /// inside an unpadded input of `len` values, with stride `stride` and `outs`
 /// outputs: all `o` with `0 ≤ o·stride + offset < len`.
-fn reach(offset: i64, stride: u32, len: u32, outs: u32) -> (usize, usize) {
+pub(crate) fn reach(offset: i64, stride: u32, len: u32, outs: u32) -> (usize, usize) {
     let stride = i64::from(stride);
     let lo = if offset >= 0 {
         0

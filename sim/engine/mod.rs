@@ -88,6 +88,24 @@ pub struct SimResult {
     pub fault: FaultReport,
 }
 
+impl SimResult {
+    /// The result of a layer that does no work and only passes `ofmap` on
+    /// (a Concat, which is DRAM addressing).
+    pub fn passthrough(ofmap: Vec<i16>) -> SimResult {
+        SimResult {
+            counts: LevelCounts::default(),
+            cycles: 0,
+            processing_cycles: 0,
+            active_pes: 0,
+            mac_pes: 0,
+            stats: ComponentStats::default(),
+            trace: None,
+            ofmap,
+            fault: FaultReport::default(),
+        }
+    }
+}
+
 /// Why a simulation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {

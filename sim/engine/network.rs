@@ -8,7 +8,7 @@ use super::{simulate_layer, simulate_layer_against, SimError, SimOptions, SimRes
 use crate::data;
 use crate::hw::HwConfig;
 use crate::mapping::RowStationaryMapping;
-use crate::stats::{LayerResult, LevelCounts};
+use crate::stats::LayerResult;
 use crate::workload::{LayerWork, Network};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -171,20 +171,7 @@ fn simulate_one(
                 0,
             )
         }
-        LayerWork::Free => (
-            SimResult {
-                counts: LevelCounts::default(),
-                cycles: 0,
-                processing_cycles: 0,
-                active_pes: 0,
-                mac_pes: 0,
-                stats: Default::default(),
-                trace: None,
-                ofmap: Vec::new(),
-                fault: Default::default(),
-            },
-            0,
-        ),
+        LayerWork::Free => (SimResult::passthrough(Vec::new()), 0),
     };
     let row = LayerResult {
         network: net.name.clone(),

@@ -33,8 +33,10 @@ pub struct GlobalPoolLayer {
 }
 
 impl GlobalPoolLayer {
-    /// The equivalent one-window problem, for the chip's finalization rule.
-    fn window(&self) -> ConvProblem {
+    /// The equivalent one-window problem (one channel per group, the whole
+    /// plane as one column of taps), for the chip's finalization rule and
+    /// for functional models of the layer.
+    pub fn window(&self) -> ConvProblem {
         let plane = u32::try_from(self.plane).unwrap_or(u32::MAX);
         ConvProblem {
             op: self.op,

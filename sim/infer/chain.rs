@@ -10,7 +10,7 @@ use crate::engine::{
 };
 use crate::hw::HwConfig;
 use crate::mapping::RowStationaryMapping;
-use crate::stats::{LayerResult, LevelCounts};
+use crate::stats::LayerResult;
 use crate::workload::{LayerKind, LayerWork};
 
 /// One layer of a chained run.
@@ -97,7 +97,7 @@ pub fn simulate_chain(
                 } else {
                     input(0).to_vec()
                 };
-                free(ofmap)
+                SimResult::passthrough(ofmap)
             }
         };
         let row = LayerResult {
@@ -121,18 +121,4 @@ pub fn simulate_chain(
         res.push(LayerSim { index: i, row, sim });
     }
     Ok(res)
-}
-
-fn free(ofmap: Vec<i16>) -> SimResult {
-    SimResult {
-        counts: LevelCounts::default(),
-        cycles: 0,
-        processing_cycles: 0,
-        active_pes: 0,
-        mac_pes: 0,
-        stats: Default::default(),
-        trace: None,
-        ofmap,
-        fault: Default::default(),
-    }
 }

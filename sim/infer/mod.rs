@@ -131,30 +131,16 @@ fn execute<T: Clone>(
                 channels,
                 plane,
             } => {
-                let p = crate::workload::ConvProblem {
+                let g = crate::engine::GlobalPoolLayer {
                     op,
-                    n: batch,
-                    g: channels,
-                    c: 1,
-                    m: 1,
-                    h: plane as u32,
-                    w: 1,
-                    r: plane as u32,
-                    s: 1,
-                    e: 1,
-                    f: 1,
-                    u_h: 1,
-                    u_w: 1,
-                    d_h: 1,
-                    d_w: 1,
-                    pad: Default::default(),
-                    weight_density: 1.0,
-                    ifmap_zero_fraction: 0.0,
-                    ofmap_zero_fraction: 0.0,
+                    batch,
+                    channels,
+                    plane,
+                    sparsity: l.sparsity,
                     network_input: l.inputs.is_empty(),
                     relu: l.relu,
                 };
-                layer(i, &p, input(0))
+                layer(i, &g.window(), input(0))
             }
             LayerWork::Eltwise { .. } => {
                 let ops: Vec<&[T]> = (0..l.inputs.len()).map(input).collect();
@@ -191,6 +177,18 @@ fn concat<T: Clone>(net: &Network, i: usize, n: u32, outs: &[Vec<T>], x: &[T]) -
     y
 }
 
+/// An Add in float: the sum of the operands, ReLU'd if the layer says.
+fn float_add(ops: &[&[f32]], relu: bool) -> Vec<f32> {
+    let mut y = ops[0].to_vec();
+    for o in &ops[1..] {
+        y.iter_mut().zip(*o).for_each(|(a, b)| *a += b);
+    }
+    if relu {
+        y.iter_mut().for_each(|v| *v = v.max(0.0));
+    }
+    y
+}
+
 /// The float network on `n` images: the last layer's outputs.
 pub fn run_float(model: &Model, x: &[f32], n: u32, threads: usize) -> Vec<f32> {
     let outs = execute(
@@ -208,16 +206,7 @@ pub fn run_float(model: &Model, x: &[f32], n: u32, threads: usize) -> Vec<f32> {
             };
             kernels::float_layer(p, input, w, &bias, threads)
         },
-        |ops, relu| {
-            let mut y = ops[0].to_vec();
-            for o in &ops[1..] {
-                y.iter_mut().zip(*o).for_each(|(a, b)| *a += b);
-            }
-            if relu {
-                y.iter_mut().for_each(|v| *v = v.max(0.0));
-            }
-            y
-        },
+        float_add,
     );
     outs.last().cloned().unwrap_or_default()
 }
@@ -246,16 +235,7 @@ pub fn calibrate(model: &Model, x: &[f32], n: u32) -> Formats {
             preact[i] = kernels::float_preact_max(p, input, w, &bias);
             kernels::float_layer(p, input, w, &bias, 2)
         },
-        |ops, relu| {
-            let mut y = ops[0].to_vec();
-            for o in &ops[1..] {
-                y.iter_mut().zip(*o).for_each(|(a, b)| *a += b);
-            }
-            if relu {
-                y.iter_mut().for_each(|v| *v = v.max(0.0));
-            }
-            y
-        },
+        float_add,
     );
     // An Add's range is its output's (computed above as the sum).
     let input_max = x.iter().fold(0f32, |m, v| m.max(v.abs()));
