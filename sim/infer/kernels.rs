@@ -62,31 +62,53 @@ fn per_image<A: Send>(
     });
 }
 
-/// Calls `filter(k, group_columns, out_plane)` for every image and filter,
-/// the columns built once per image and group.
+/// Calls `group(g, columns, out_planes)` for every image and group, with
+/// the group's im2col rows and its `M` output planes.
 fn layer<X: Copy + Send + Sync, A: Copy + Send + Default>(
     p: &ConvProblem,
     x: &[X],
     pad: X,
     threads: usize,
-    filter: impl Fn(usize, &[X], &mut [A]) + Sync,
+    group: impl Fn(usize, &[X], &mut [A]) + Sync,
 ) -> Vec<A> {
     let (ef, gm) = ((p.e * p.f) as usize, (p.g * p.m) as usize);
     let in_img = (p.g * p.c * p.h * p.w) as usize;
     let in_grp = (p.c * p.h * p.w) as usize;
+    let per_group = p.m as usize * ef;
     let mut out = vec![A::default(); p.n as usize * gm * ef];
     per_image(p.n as usize, gm * ef, &mut out, threads, |n, o| {
         let mut col = Vec::new();
-        for k in 0..gm {
-            let g = k / p.m as usize;
-            if k % p.m as usize == 0 {
-                let xg = &x[n * in_img + g * in_grp..n * in_img + (g + 1) * in_grp];
-                im2col(p, xg, pad, &mut col);
-            }
-            filter(k, &col, &mut o[k * ef..(k + 1) * ef]);
+        for g in 0..p.g as usize {
+            let xg = &x[n * in_img + g * in_grp..n * in_img + (g + 1) * in_grp];
+            im2col(p, xg, pad, &mut col);
+            group(g, &col, &mut o[g * per_group..(g + 1) * per_group]);
         }
     });
     out
+}
+
+/// `acc[k] += f(row, w[k][tap])` for every tap row and filter of a group:
+/// taps outermost, so each im2col row is read once for all filters while
+/// it is in cache.
+#[inline(always)]
+fn accumulate<X: Copy, W: Copy + PartialEq + Default, A: Copy>(
+    col: &[X],
+    ef: usize,
+    w: &[W],
+    kernel: usize,
+    acc: &mut [A],
+    tap: impl Fn(A, X, W) -> A,
+) {
+    for (t, xs) in col.chunks_exact(ef).enumerate() {
+        for (k, a) in acc.chunks_exact_mut(ef).enumerate() {
+            let wv = w[k * kernel + t];
+            if wv != W::default() {
+                a.iter_mut()
+                    .zip(xs)
+                    .for_each(|(a, &xv)| *a = tap(*a, xv, wv));
+            }
+        }
+    }
 }
 
 /// Float layer: `[N][G·M][E][F]` from `x` `[N][G·C][H][W]`; conv/FC add the
@@ -105,29 +127,34 @@ pub fn float_layer(
     } else {
         0.0
     };
-    layer(p, x, pad, threads, |k, col, op: &mut [f32]| {
-        let rows = col.chunks_exact(ef);
+    let m = p.m as usize;
+    layer(p, x, pad, threads, |g, col, planes: &mut [f32]| {
         match p.op {
             Op::Mac => {
-                op.fill(bias[k]);
-                for (&wv, xs) in w[k * kernel..(k + 1) * kernel].iter().zip(rows) {
-                    if wv != 0.0 {
-                        op.iter_mut().zip(xs).for_each(|(a, &xv)| *a += xv * wv);
-                    }
+                for (k, op) in planes.chunks_exact_mut(ef).enumerate() {
+                    op.fill(bias[g * m + k]);
                 }
+                let wg = &w[g * m * kernel..(g + 1) * m * kernel];
+                accumulate(col, ef, wg, kernel, planes, |a, xv, wv| a + xv * wv);
             }
             Op::Max => {
-                op.fill(f32::NEG_INFINITY);
-                rows.for_each(|xs| op.iter_mut().zip(xs).for_each(|(a, &xv)| *a = a.max(xv)));
+                planes.fill(f32::NEG_INFINITY);
+                col.chunks_exact(ef).for_each(|xs| {
+                    planes
+                        .iter_mut()
+                        .zip(xs)
+                        .for_each(|(a, &xv)| *a = a.max(xv))
+                });
             }
             Op::Avg => {
-                rows.for_each(|xs| op.iter_mut().zip(xs).for_each(|(a, &xv)| *a += xv));
+                col.chunks_exact(ef)
+                    .for_each(|xs| planes.iter_mut().zip(xs).for_each(|(a, &xv)| *a += xv));
                 let win = (p.r * p.s) as f32;
-                op.iter_mut().for_each(|v| *v /= win);
+                planes.iter_mut().for_each(|v| *v /= win);
             }
         }
         if p.relu {
-            op.iter_mut().for_each(|v| *v = v.max(0.0));
+            planes.iter_mut().for_each(|v| *v = v.max(0.0));
         }
     })
 }
@@ -175,38 +202,40 @@ pub fn fixed_layer(
     let shift = shift.min(31);
     let window = i32::try_from(p.r * p.s).unwrap_or(i32::MAX).max(1);
     let wraps = std::sync::atomic::AtomicU64::new(0);
-    let out = layer(p, x, 0, threads, |k, col, o: &mut [i16]| {
-        let mut acc = vec![0i32; ef];
-        let rows = col.chunks_exact(ef);
+    let m = p.m as usize;
+    let out = layer(p, x, 0, threads, |g, col, planes: &mut [i16]| {
+        let mut acc = vec![0i32; m * ef];
         match p.op {
             Op::Mac => {
-                for (&wv, xs) in w[k * kernel..(k + 1) * kernel].iter().zip(rows) {
-                    if wv != 0 {
-                        acc.iter_mut()
-                            .zip(xs)
-                            .for_each(|(a, &xv)| *a += (i32::from(xv) * i32::from(wv)) >> shift);
-                    }
-                }
+                let wg = &w[g * m * kernel..(g + 1) * m * kernel];
+                accumulate(col, ef, wg, kernel, &mut acc, |a, xv: i16, wv: i16| {
+                    a + ((i32::from(xv) * i32::from(wv)) >> shift)
+                });
             }
-            Op::Max => rows.for_each(|xs| {
+            // Pooling has one filter per group (M = 1).
+            Op::Max => col.chunks_exact(ef).for_each(|xs| {
                 acc.iter_mut()
                     .zip(xs)
                     .for_each(|(a, &xv)| *a = (*a).max(i32::from(xv)))
             }),
-            Op::Avg => rows.for_each(|xs| {
+            Op::Avg => col.chunks_exact(ef).for_each(|xs| {
                 acc.iter_mut()
                     .zip(xs)
                     .for_each(|(a, &xv)| *a += i32::from(xv))
             }),
         }
         let mut wrapped = 0;
-        for (slot, &a) in o.iter_mut().zip(&acc) {
+        for (i, (slot, &a)) in planes.iter_mut().zip(&acc).enumerate() {
             wrapped += u64::from(i16::try_from(a).is_err());
             let mut v = a as i16;
             if p.op == Op::Avg {
                 v = (i32::from(v) / window) as i16;
             }
-            let b = if p.op == Op::Mac { bias[k] } else { 0 };
+            let b = if p.op == Op::Mac {
+                bias[g * m + i / ef]
+            } else {
+                0
+            };
             let mut y = v.wrapping_add(b);
             if p.relu && y < 0 {
                 y = 0;
