@@ -263,3 +263,55 @@ fn run_on_the_shipped_model_reports_accuracy_and_is_deterministic() {
     assert_eq!(csvs[1], csvs[4]);
     assert_eq!(csvs[2], csvs[5]);
 }
+
+#[test]
+fn npy_images_and_labels_give_the_same_answers_as_idx() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let idx =
+        eyesim::data::read_idx(&root().join("traces/fmnist/t1k-images-idx3-ubyte.gz")).unwrap();
+    let lab =
+        eyesim::data::read_idx(&root().join("traces/fmnist/t1k-labels-idx1-ubyte.gz")).unwrap();
+    let n = 8;
+    let img: Vec<i16> = idx.values[..n * 784]
+        .iter()
+        .map(|&b| i16::from(b))
+        .collect();
+    let labels: Vec<i16> = lab.values[..n].iter().map(|&b| i16::from(b)).collect();
+    eyesim::data::write_npy_i16(&d.join("x.npy"), &[n as u64, 1, 28, 28], &img).unwrap();
+    eyesim::data::write_npy_i16(&d.join("y.npy"), &[n as u64], &labels).unwrap();
+    write_idx(
+        &d.join("x.idx"),
+        &[n as u32, 28, 28],
+        &idx.values[..n * 784],
+    );
+    write_idx(&d.join("y.idx"), &[n as u32], &lab.values[..n]);
+    let model = root().join("traces/fmnist/fmnist-cnn.onnx");
+    let mut outs = Vec::new();
+    for (x, y) in [("x.npy", "y.npy"), ("x.idx", "y.idx")] {
+        let out = d.join(format!("out-{x}"));
+        let o = eyesim(&[
+            "run",
+            "--net",
+            model.to_str().unwrap(),
+            "--images",
+            d.join(x).to_str().unwrap(),
+            "--labels",
+            d.join(y).to_str().unwrap(),
+            "--sample",
+            "4",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(
+            o.status.success(),
+            "{x}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(text.contains("8 images"), "{text}");
+        outs.push(std::fs::read(out.join("layers.csv")).unwrap());
+    }
+    assert_eq!(outs[0], outs[1]);
+}
