@@ -111,6 +111,51 @@ fn accumulate<X: Copy, W: Copy + PartialEq + Default, A: Copy>(
     }
 }
 
+/// Float MACs of a group ([`accumulate`]), compiled for AVX2 as well and
+/// dispatched at run time: the same loop, so the same results.
+fn mac_float(col: &[f32], ef: usize, w: &[f32], kernel: usize, acc: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { mac_float_avx2(col, ef, w, kernel, acc) };
+    }
+    accumulate(col, ef, w, kernel, acc, |a, xv, wv| a + xv * wv);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn mac_float_avx2(col: &[f32], ef: usize, w: &[f32], kernel: usize, acc: &mut [f32]) {
+    accumulate(col, ef, w, kernel, acc, |a, xv, wv| a + xv * wv);
+}
+
+/// Fixed-point MACs of a group, each product shifted before it is summed;
+/// dispatched to an AVX2 build of the same loop when the CPU has it.
+fn mac_fixed(col: &[i16], ef: usize, w: &[i16], kernel: usize, acc: &mut [i32], shift: u32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { mac_fixed_avx2(col, ef, w, kernel, acc, shift) };
+    }
+    accumulate(col, ef, w, kernel, acc, |a, xv: i16, wv: i16| {
+        a + ((i32::from(xv) * i32::from(wv)) >> shift)
+    });
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn mac_fixed_avx2(
+    col: &[i16],
+    ef: usize,
+    w: &[i16],
+    kernel: usize,
+    acc: &mut [i32],
+    shift: u32,
+) {
+    accumulate(col, ef, w, kernel, acc, |a, xv: i16, wv: i16| {
+        a + ((i32::from(xv) * i32::from(wv)) >> shift)
+    });
+}
+
 /// Float layer: `[N][G·M][E][F]` from `x` `[N][G·C][H][W]`; conv/FC add the
 /// bias; average pooling divides by the window; ReLU when the layer says.
 pub fn float_layer(
@@ -135,7 +180,7 @@ pub fn float_layer(
                     op.fill(bias[g * m + k]);
                 }
                 let wg = &w[g * m * kernel..(g + 1) * m * kernel];
-                accumulate(col, ef, wg, kernel, planes, |a, xv, wv| a + xv * wv);
+                mac_float(col, ef, wg, kernel, planes);
             }
             Op::Max => {
                 planes.fill(f32::NEG_INFINITY);
@@ -208,9 +253,7 @@ pub fn fixed_layer(
         match p.op {
             Op::Mac => {
                 let wg = &w[g * m * kernel..(g + 1) * m * kernel];
-                accumulate(col, ef, wg, kernel, &mut acc, |a, xv: i16, wv: i16| {
-                    a + ((i32::from(xv) * i32::from(wv)) >> shift)
-                });
+                mac_fixed(col, ef, wg, kernel, &mut acc, shift);
             }
             // Pooling has one filter per group (M = 1).
             Op::Max => col.chunks_exact(ef).for_each(|xs| {
