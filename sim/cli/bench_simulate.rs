@@ -82,6 +82,7 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
         trace: false,
         check: true,
         fault: None,
+        max_memory: None,
     };
     let mut times: Vec<Duration> = Vec::new();
     let (mut macs, mut performed, mut cycles, mut events) = (0u64, 0u64, 0u64, 0u64);

@@ -140,6 +140,33 @@ pub struct SimDataArgs {
     /// Worker threads (default: all cores). Results never depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Most memory the simulation may use, e.g. 8G or 500M (default: the
+    /// memory this machine has free).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+}
+
+/// `8G`, `500M`, `64K` or a number of bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('G') => (&t[..t.len() - 1], 1u64 << 30),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('K') => (&t[..t.len() - 1], 1 << 10),
+        _ => (t, 1),
+    };
+    match num.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok((x * mult as f64) as u64),
+        _ => Err(format!("'{s}' is not a size (e.g. 8G, 500M, 65536)")),
+    }
+}
+
+/// Free memory as the kernel reports it (`MemAvailable`), if it can be read.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 impl SimDataArgs {
@@ -147,6 +174,11 @@ impl SimDataArgs {
     /// network order; an unknown name suggests the closest one.
     pub fn select(&self, net: &Network) -> anyhow::Result<Vec<usize>> {
         select_layers(&self.layers, net)
+    }
+
+    /// The simulation's memory limit: `--max-memory`, else the free memory.
+    pub fn max_memory(&self) -> anyhow::Result<Option<u64>> {
+        Ok(self.max_memory.or_else(available_memory))
     }
 
     /// Worker threads: `--threads`, else every core.

@@ -80,6 +80,7 @@ pub(super) fn run_models(
         seed: data.seed,
         weights: data.weights.clone(),
         threads: data.threads(),
+        max_memory: data.max_memory()?,
     };
     let names: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
     let both = crosscheck::run_both(net, hw, &opts, &|i| {

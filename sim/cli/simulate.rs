@@ -68,6 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         trace: args.trace.is_some(),
         check: true,
         fault: args.inject_fault,
+        max_memory: args.data.max_memory()?,
     };
     let sims = engine::simulate_network(&net, &hw, &mappings, &opts)
         .with_context(|| format!("simulating `{}` on `{}`", net.name, hw.name))?;

@@ -241,6 +241,7 @@ pub(super) fn estimator(simulate: bool, objective: Objective, seed: u64) -> Eval
                 estimate: opts.clone(),
                 seed,
                 threads: 1,
+                max_memory: None,
                 ..BothOptions::default()
             };
             run_both(net, hw, &both, &|_| {})

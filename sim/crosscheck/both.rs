@@ -23,6 +23,8 @@ pub struct BothOptions {
     pub weights: Option<PathBuf>,
     /// Worker threads (0 = all cores); results never depend on it.
     pub threads: usize,
+    /// Bytes the simulation may use at once (None: no limit).
+    pub max_memory: Option<u64>,
 }
 
 /// The outputs of both models for the selected layers, in network order.
@@ -101,6 +103,7 @@ pub fn run_both(
         trace: false,
         check: true,
         fault: None,
+        max_memory: opts.max_memory,
     };
     let simulated = simulate_network_with(&network, hw, &mappings, &sim_opts, on_simulated)?;
     let analytic = layers.iter().map(|&i| analytic[i].clone()).collect();

@@ -15,6 +15,7 @@ mod eltwise;
 pub mod fault;
 mod glb;
 mod kernel;
+mod memory;
 mod network;
 mod pass;
 mod pe;
@@ -27,6 +28,7 @@ mod trace;
 
 pub use eltwise::{simulate_eltwise, EltwiseLayer};
 pub use fault::{Fault, FaultKind, FaultReport, FaultSite};
+pub use memory::{human_bytes, memory_need, MemoryNeed};
 pub use network::{layer_seed, simulate_network, simulate_network_with, LayerSim, NetworkOptions};
 pub use reduce::{simulate_global_pool, GlobalPoolLayer};
 pub use stats::{components_csv, ComponentStats, DramStats, GlbStats, LinkStats, PeStats};
@@ -156,6 +158,22 @@ pub enum SimError {
         layer: String,
         /// What was found.
         reason: String,
+    },
+    /// The simulation would need more memory than it may use.
+    #[error(
+        "layer {layer}: simulating it needs about {need} ({detail}), over the {limit} limit \
+         (--max-memory, or the memory this machine has free); use a smaller --batch, or \
+         simulate fewer layers at once (--layers, --threads 1)"
+    )]
+    TooLarge {
+        /// Layer name.
+        layer: String,
+        /// What it needs, e.g. `31.2 GiB`.
+        need: String,
+        /// The parts, e.g. `ifmap 12.0 GiB, weights …`.
+        detail: String,
+        /// The limit, e.g. `22.9 GiB`.
+        limit: String,
     },
     /// An internal inconsistency (a simulator bug).
     #[error("layer {layer}: simulator failure: {reason}")]

@@ -31,6 +31,9 @@ pub struct NetworkOptions {
     pub check: bool,
     /// A fault to inject into every simulated layer.
     pub fault: Option<super::Fault>,
+    /// Bytes the simulation may use at once (all worker threads together);
+    /// a layer that would need more is refused before anything is allocated.
+    pub max_memory: Option<u64>,
 }
 
 /// One simulated layer: its CSV row and everything the simulator measured.
@@ -70,6 +73,7 @@ pub fn simulate_network_with(
     opts: &NetworkOptions,
     on_done: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<LayerSim>, SimError> {
+    check_memory(net, hw, mappings, opts)?;
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Result<LayerSim, SimError>>>> =
         Mutex::new((0..opts.layers.len()).map(|_| None).collect());
@@ -96,6 +100,52 @@ pub fn simulate_network_with(
         .into_iter()
         .map(|r| r.expect("every selected layer was simulated"))
         .collect()
+}
+
+/// Refuses a run whose largest layer, times the layers simulated at once,
+/// exceeds `opts.max_memory`.
+fn check_memory(
+    net: &Network,
+    hw: &HwConfig,
+    mappings: &[Option<RowStationaryMapping>],
+    opts: &NetworkOptions,
+) -> Result<(), SimError> {
+    let Some(limit) = opts.max_memory else {
+        return Ok(());
+    };
+    let at_once = opts.threads.clamp(1, opts.layers.len().max(1)) as u64;
+    for &i in &opts.layers {
+        let layer = &net.layers[i];
+        let (LayerWork::Array(prob), Some(m)) = (
+            LayerWork::of(layer, net.batch),
+            mappings.get(i).copied().flatten(),
+        ) else {
+            continue;
+        };
+        let need = super::memory_need(&prob, &m, hw, opts.trace);
+        if need.total().saturating_mul(at_once) > limit {
+            let h = super::human_bytes;
+            return Err(SimError::TooLarge {
+                layer: layer.name.clone(),
+                need: h(need.total()),
+                detail: format!(
+                    "ifmap {}, weights {}, ofmap {}, simulator state {}, trace {}{}",
+                    h(need.ifmap),
+                    h(need.weights),
+                    h(need.ofmap),
+                    h(need.state),
+                    h(need.trace),
+                    if at_once > 1 {
+                        format!("; {at_once} layers at once")
+                    } else {
+                        String::new()
+                    }
+                ),
+                limit: h(limit),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn simulate_one(

@@ -13,6 +13,7 @@ fn both(net: &workload::Network, hw_name: &str) -> eyesim::crosscheck::BothResul
         estimate: EstimateOptions::default(),
         seed: 7,
         threads: 2,
+        max_memory: None,
         ..Default::default()
     };
     run_both(net, &hw, &opts, &|_| {}).unwrap()

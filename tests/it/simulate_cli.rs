@@ -261,3 +261,53 @@ fn cli_injected_faults_are_caught_and_delays_only_cost_time() {
         assert!(help.contains(word), "--help does not list {word}");
     }
 }
+
+/// Runs that cannot fit are refused before anything is allocated, saying
+/// what they need and what to change (issue 13 §3).
+#[test]
+fn cli_simulations_too_large_for_memory_are_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let fc = dir.path().join("hugefc.toml");
+    std::fs::write(
+        &fc,
+        "[network]\nname = \"hugefc\"\nbatch = 1\ninput = [1000000, 1, 1]\n\n\
+         [[layer]]\nname = \"fc\"\nkind = \"fc\"\noutputs = 16384\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    for args in [
+        vec!["simulate", "--batch", "1000000", "--layers", "conv1"],
+        vec![
+            "simulate",
+            "--net",
+            fc.to_str().unwrap(),
+            "--max-memory",
+            "4G",
+        ],
+        vec!["simulate", "--layers", "conv1", "--max-memory", "5M"],
+    ] {
+        let mut a = args.clone();
+        a.extend(["--out", out.to_str().unwrap()]);
+        let o = eyesim(&a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("needs about") && err.contains("limit") && err.contains("--batch"),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
+    // The same layer within the limit runs.
+    let o = eyesim(&[
+        "simulate",
+        "--layers",
+        "conv1",
+        "--batch",
+        "1",
+        "--max-memory",
+        "1G",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
