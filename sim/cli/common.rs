@@ -66,7 +66,9 @@ pub struct ModelArgs {
     #[arg(long)]
     pub dense: bool,
     /// Pin mappings from a mappings.toml; layers not in it are searched.
-    #[arg(long, value_name = "FILE")]
+    /// `chip` is the Eyeriss chip's own AlexNet mappings (JSSC 2017 Table
+    /// III, hwconfigs/mappings/eyeriss-v1-alexnet.toml).
+    #[arg(long, value_name = "FILE|chip")]
     pub mapping: Option<PathBuf>,
 }
 
@@ -88,6 +90,9 @@ impl ModelArgs {
         }
         let hw = self.hw.load()?;
         let pinned = match &self.mapping {
+            Some(path) if path.as_os_str() == "chip" => {
+                eyesim::mapping::builtin_mappings("chip").expect("`chip` is shipped")
+            }
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading {}", path.display()))?;

@@ -1,7 +1,7 @@
 //! Fidelity against the fabricated Eyeriss chip (JSSC 2017), for AlexNet
-//! CONV1–5 at batch 4 on `eyeriss-v1`. The published figures are in
-//! `../shared/DESIGN.md` §4a; they are facts from the paper, kept here so
-//! that `eyesim run` can print the comparison.
+//! CONV1–5 at batch 4 on `eyeriss-v1`. The published figures, with their
+//! source, are in `docs/reference.md` §4; they are facts from the paper,
+//! kept here so that `eyesim run` can print the comparison.
 
 use crate::stats::{LayerResult, Level, TENSORS};
 

@@ -38,7 +38,7 @@ use std::cmp::Ordering;
 /// 10%) do not justify a much slower mapping, so the `energy` objective
 /// guarantees energy within this band of the least and, inside it, takes
 /// the best energy-delay product. With it, the mapper reproduces the
-/// published chip mappings (DESIGN.md §2: 154/135/156/156/156 active PEs,
+/// published chip mappings (docs/reference.md §2: 154/135/156/156/156 active PEs,
 /// dense and at the measured sparsity) and every ISCA 2016 Fig. 10 cell
 /// within 10%; bands from 8% to 15% give the same choices. Pure least
 /// energy (band 0) picks 154/90/117/156/117-PE mappings that are 1–2.5%
