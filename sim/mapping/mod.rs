@@ -7,6 +7,7 @@
 
 mod cache;
 pub(crate) mod check;
+pub mod chip;
 mod geometry;
 pub(crate) mod search;
 mod set;
