@@ -184,3 +184,30 @@ fn the_shipped_chip_mappings_are_legal_and_reproduce_table_iii() {
         assert_eq!(est.active_pes, pes, "{layer}");
     }
 }
+
+#[test]
+fn the_chip_objective_reproduces_table_iii_except_conv2s_image_filter_split() {
+    let hw = hw::load("eyeriss-v1").unwrap();
+    let net = workload::load("alexnet").unwrap();
+    let set = mapping::builtin_mappings("chip").unwrap();
+    for (layer, ..) in TABLE_III {
+        let l = net.layers.iter().find(|l| l.name == layer).unwrap();
+        let LayerWork::Array(prob) = LayerWork::of(l, net.batch) else {
+            unreachable!()
+        };
+        let got = mapping::search(&prob, &hw, Objective::Chip).unwrap();
+        let want = *set.get(layer).unwrap();
+        if layer == "conv2" {
+            // Known gap (docs/silicon.md): least DRAM prefers n2 m32 to the
+            // chip's n1 m64; everything else is Table III's.
+            assert_eq!(RowStationaryMapping { n: 1, m: 64, ..got }, want);
+            assert_eq!(
+                (got.n, got.m),
+                (2, 32),
+                "conv2 gap closed: update docs/silicon.md"
+            );
+        } else {
+            assert_eq!(got, want, "{layer}");
+        }
+    }
+}
