@@ -3,7 +3,7 @@
 use crate::hw::*;
 use crate::workload::{ConvProblem, Op, Padding};
 
-/// Eyeriss v1 as shipped (`hwconfigs/eyeriss-v1.toml`, DESIGN.md §1).
+/// Eyeriss v1 as shipped (`hwconfigs/eyeriss-v1.toml`, docs/reference.md §1).
 pub(crate) fn eyeriss_v1() -> HwConfig {
     crate::hw::load("eyeriss-v1").expect("the shipped eyeriss-v1 config loads")
 }

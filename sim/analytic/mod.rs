@@ -95,7 +95,7 @@ mod tests {
             .map(|p| estimate_layer(p, &search(p, &hw, Objective::Energy).unwrap(), &hw).active_pes)
             .collect();
         assert_eq!(pes, [154, 135, 156, 156, 156], "dense");
-        // The chip's measurement conditions (DESIGN.md §4a zero fractions).
+        // The chip's measurement conditions (docs/reference.md §4 zero fractions).
         let zeros = [0.0001, 0.387, 0.725, 0.793, 0.776, 0.5];
         let pes: Vec<u32> = alexnet_convs(4)
             .iter()

@@ -1,4 +1,4 @@
-//! The published reuse-based energy model (ISCA 2016 §V; DESIGN.md §3).
+//! The published reuse-based energy model (ISCA 2016 §V; docs/reference.md §3).
 //!
 //! A value's total reuse `a·b·c·d` is split across DRAM (a), GLB (b), array
 //! (c) and RF (d). These functions evaluate the paper's two formulas; eyesim
@@ -38,13 +38,13 @@ mod tests {
 
     #[test]
     fn input_worked_check() {
-        // DESIGN.md §3: 200 + 12 + 12 + 24.
+        // docs/reference.md §3: 200 + 12 + 12 + 24.
         assert_eq!(input_energy(1.0, 2.0, 3.0, 4.0, &COSTS), 248.0);
     }
 
     #[test]
     fn psum_worked_check() {
-        // DESIGN.md §3: 600 + 48 + 24 + 36.
+        // docs/reference.md §3: 600 + 48 + 24 + 36.
         assert_eq!(psum_energy(2.0, 3.0, 3.0, 2.0, &COSTS), 708.0);
     }
 

@@ -56,7 +56,8 @@ pub struct ModelArgs {
     #[command(flatten)]
     pub hw: HwArg,
     /// What the mapper minimizes: energy (the best energy × cycles among the
-    /// mappings within 10% of the least energy), cycles, or edp.
+    /// mappings within 10% of the least energy), cycles, edp, or chip (the
+    /// Eyeriss chip's own policy: uniform passes, least DRAM, least energy).
     #[arg(long, default_value = "energy", value_parser = parse_objective)]
     pub objective: Objective,
     /// Images per batch (default: the network's).
@@ -66,7 +67,9 @@ pub struct ModelArgs {
     #[arg(long)]
     pub dense: bool,
     /// Pin mappings from a mappings.toml; layers not in it are searched.
-    #[arg(long, value_name = "FILE")]
+    /// `chip` is the Eyeriss chip's own AlexNet mappings (JSSC 2017 Table
+    /// III, hwconfigs/mappings/eyeriss-v1-alexnet.toml).
+    #[arg(long, value_name = "FILE|chip")]
     pub mapping: Option<PathBuf>,
 }
 
@@ -88,6 +91,9 @@ impl ModelArgs {
         }
         let hw = self.hw.load()?;
         let pinned = match &self.mapping {
+            Some(path) if path.as_os_str() == "chip" => {
+                eyesim::mapping::builtin_mappings("chip").expect("`chip` is shipped")
+            }
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading {}", path.display()))?;

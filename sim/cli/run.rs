@@ -144,6 +144,15 @@ fn summary(both: &BothResults, sim: &[LayerResult], rows: &[Comparison], hw: &Hw
         "\ncross-check: {} comparisons, {failed} outside tolerance; worst gap {worst}",
         rows.len()
     );
+    if hw.name == "eyeriss-v1" {
+        let _ = writeln!(s, "\nper layer on {} (simulated):", hw.name);
+        s += &chip::per_layer_table(
+            sim,
+            hw.clock.core_mhz,
+            hw.pe.word_bits,
+            hw.array.rows * hw.array.cols,
+        );
+    }
     let is_chip_run = net.name == "alexnet" && hw.name == "eyeriss-v1" && net.batch == 4;
     if is_chip_run {
         if let Some(chip_rows) = chip::compare_alexnet(sim, hw.clock.core_mhz, hw.pe.word_bits) {

@@ -1,7 +1,7 @@
 //! Fidelity against the fabricated Eyeriss chip (JSSC 2017), for AlexNet
-//! CONV1–5 at batch 4 on `eyeriss-v1`. The published figures are in
-//! `../shared/DESIGN.md` §4a; they are facts from the paper, kept here so
-//! that `eyesim run` can print the comparison.
+//! CONV1–5 at batch 4 on `eyeriss-v1`. The published figures, with their
+//! source, are in `docs/reference.md` §4; they are facts from the paper,
+//! kept here so that `eyesim run` can print the comparison.
 
 use crate::stats::{LayerResult, Level, TENSORS};
 
@@ -129,6 +129,49 @@ pub fn compare_alexnet(
         tolerance: 0.20,
     });
     Some(rows)
+}
+
+/// The per-layer table that `eyesim run` prints for a network on the chip:
+/// processing and total latency (ms), GLB and DRAM traffic (MB = 10⁶
+/// bytes), active PEs and utilization (active PEs over the array's PEs)
+/// of every array layer whose name starts with `conv`.
+pub fn per_layer_table(results: &[LayerResult], core_mhz: f64, word_bits: u32, pes: u32) -> String {
+    use std::fmt::Write as _;
+    let ms = |cycles: u64| cycles as f64 / (core_mhz * 1e3);
+    let mb = |words: u64| words as f64 * f64::from(word_bits) / 8.0 / 1e6;
+    let mut s = format!(
+        "  {:<10} {:>14} {:>9} {:>8} {:>8} {:>4} {:>6}\n",
+        "layer", "processing ms", "total ms", "GLB MB", "DRAM MB", "PEs", "util"
+    );
+    let mut sum = [0.0; 4];
+    for r in results.iter().filter(|r| r.layer.starts_with("conv")) {
+        let row = [
+            ms(r.processing_cycles),
+            ms(r.cycles),
+            mb(r.counts.level_total(Level::Glb)),
+            mb(r.counts.level_total(Level::Dram)),
+        ];
+        for (a, b) in sum.iter_mut().zip(row) {
+            *a += b;
+        }
+        let _ = writeln!(
+            s,
+            "  {:<10} {:>14.2} {:>9.2} {:>8.2} {:>8.2} {:>4} {:>5.1}%",
+            r.layer,
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            r.active_pes,
+            100.0 * f64::from(r.active_pes) / f64::from(pes.max(1))
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {:<10} {:>14.2} {:>9.2} {:>8.2} {:>8.2}",
+        "total", sum[0], sum[1], sum[2], sum[3]
+    );
+    s
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Run-length coding of feature maps in DRAM (DESIGN.md §1).
+//! Run-length coding of feature maps in DRAM (docs/reference.md §1).
 //!
 //! # Pairs
 //! A stream of 16-bit values becomes a sequence of `(run, level)` pairs; a

@@ -267,6 +267,15 @@ pub(crate) fn check_glb(
     Ok(())
 }
 
+/// Ifmap and psum tile words of a mapping in the GLB: what the chip's
+/// Table III calls the GLB allocation (docs/reference.md shows the
+/// arithmetic for AlexNet). The ifmap tile holds `n·g·q·r` channels of the
+/// rows a full strip needs, padded width; the psum tile `n·g·m` ofmap
+/// planes of `e` rows.
+pub fn glb_allocation(m: &RowStationaryMapping, prob: &ConvProblem) -> (u64, u64) {
+    glb_tile_words(m, prob, rows_needed(prob, m.e.min(prob.e)))
+}
+
 /// Ifmap and psum tile words of a mapping in the GLB.
 pub(crate) fn glb_tile_words(
     m: &RowStationaryMapping,

@@ -7,17 +7,35 @@
 
 mod cache;
 pub(crate) mod check;
+pub mod chip;
 mod geometry;
 pub(crate) mod search;
 mod set;
 
 pub use cache::SearchCache;
-pub use check::{check, MapError};
+pub use check::{check, glb_allocation, MapError};
 pub use geometry::{CopySlot, Geometry};
 pub use search::{search, Objective, ENERGY_BAND};
 pub use set::{MappingSet, MappingSetError};
 
 use serde::{Deserialize, Serialize};
+
+/// The Eyeriss chip's own AlexNet mappings (JSSC 2017 Table III), as shipped
+/// in `hwconfigs/mappings/eyeriss-v1-alexnet.toml`.
+pub const EYERISS_V1_ALEXNET_TOML: &str =
+    include_str!("../../hwconfigs/mappings/eyeriss-v1-alexnet.toml");
+
+/// A shipped mapping set by name: `chip` is the Eyeriss chip's AlexNet
+/// mappings (Table III). `None` for any other name.
+pub fn builtin_mappings(name: &str) -> Option<MappingSet> {
+    match name {
+        "chip" => Some(
+            MappingSet::from_toml_str(EYERISS_V1_ALEXNET_TOML, "eyeriss-v1-alexnet.toml")
+                .expect("the shipped chip mappings parse"),
+        ),
+        _ => None,
+    }
+}
 
 /// One layer's row-stationary mapping. Field names follow ISCA 2016.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -38,7 +38,7 @@ use std::cmp::Ordering;
 /// 10%) do not justify a much slower mapping, so the `energy` objective
 /// guarantees energy within this band of the least and, inside it, takes
 /// the best energy-delay product. With it, the mapper reproduces the
-/// published chip mappings (DESIGN.md §2: 154/135/156/156/156 active PEs,
+/// published chip mappings (docs/reference.md §2: 154/135/156/156/156 active PEs,
 /// dense and at the measured sparsity) and every ISCA 2016 Fig. 10 cell
 /// within 10%; bands from 8% to 15% give the same choices. Pure least
 /// energy (band 0) picks 154/90/117/156/117-PE mappings that are 1–2.5%
@@ -58,6 +58,9 @@ pub enum Objective {
     Cycles,
     /// Energy × cycles.
     Edp,
+    /// The Eyeriss chip's own policy (JSSC 2017 Table III): uniform passes,
+    /// then least DRAM traffic, then least energy (`mapping::chip`).
+    Chip,
 }
 
 impl Objective {
@@ -67,6 +70,7 @@ impl Objective {
             Objective::Energy => "energy",
             Objective::Cycles => "cycles",
             Objective::Edp => "edp",
+            Objective::Chip => "chip",
         }
     }
 }
@@ -84,8 +88,9 @@ impl std::str::FromStr for Objective {
             "energy" => Ok(Objective::Energy),
             "cycles" => Ok(Objective::Cycles),
             "edp" => Ok(Objective::Edp),
+            "chip" => Ok(Objective::Chip),
             _ => Err(format!(
-                "unknown objective `{s}` (expected energy, cycles or edp)"
+                "unknown objective `{s}` (expected energy, cycles, edp or chip)"
             )),
         }
     }
@@ -121,6 +126,13 @@ pub(crate) fn search_where(
     };
     check(&smallest, prob, hw)?;
     let model = LayerModel::new(prob, hw);
+    if objective == Objective::Chip {
+        // Layers with no uniform mapping fall back to the energy objective.
+        if let Some(m) = super::chip::search_chip(&model, &keep) {
+            return Ok(m);
+        }
+        return search_where(prob, hw, Objective::Energy, keep);
+    }
     let found = if objective == Objective::Energy {
         let mut least = Best::new(Objective::Energy, f64::INFINITY);
         least.near = Some(Vec::new());
@@ -372,7 +384,9 @@ pub(crate) fn compare(
     let (pa, sa, pb, sb) = match obj {
         Objective::Energy => (a.energy, a.cycles, b.energy, b.cycles),
         Objective::Cycles => (a.cycles, a.energy, b.cycles, b.energy),
-        Objective::Edp => (a.energy * a.cycles, a.energy, b.energy * b.cycles, b.energy),
+        Objective::Edp | Objective::Chip => {
+            (a.energy * a.cycles, a.energy, b.energy * b.cycles, b.energy)
+        }
     };
     fuzzy(pa, pb)
         .then(fuzzy(sa, sb))

@@ -12,7 +12,7 @@
 //!   choosing the weights that least disturb the layer's output feature map.
 //! * [`output`]: the CSV and trace files of `eyesim prune`.
 //!
-//! The energy model credits pruning as DESIGN.md §3 says (pruned weights do
+//! The energy model credits pruning as docs/reference.md §8 says (pruned weights do
 //! no MAC, weight traffic scales with density) only with weight compression,
 //! so [`plan`] enables it on a copy of the config when it is off and says so
 //! in [`PrunePlan::enabled_weight_compression`]. See docs/pruning.md.

@@ -39,7 +39,7 @@ fn conv(n: u32, c: u32, m: u32, h: u32, r: u32, pad: u32) -> ConvProblem {
     }
 }
 
-/// ISCA 2016 Fig. 10 (DESIGN.md §4b), 10⁹ MAC-normalized units: (layer, ALU, DRAM, RF).
+/// ISCA 2016 Fig. 10 (docs/reference.md §7), 10⁹ MAC-normalized units: (layer, ALU, DRAM, RF).
 const FIG10: [(&str, f64, f64, f64); 8] = [
     ("conv1", 1.69, 2.46, 6.75),
     ("conv2", 3.58, 2.27, 14.33),

@@ -62,7 +62,7 @@ fn eyeriss_v1_has_the_chip_numbers() {
         (e.dram, e.glb, e.noc, e.rf, e.mac),
         (200.0, 6.0, 2.0, 1.0, 1.0)
     );
-    // 168 PEs at 200 MHz: 33.6 GMAC/s peak (DESIGN.md section 1).
+    // 168 PEs at 200 MHz: 33.6 GMAC/s peak (docs/reference.md §1).
     let peak = f64::from(c.array.rows * c.array.cols) * c.clock.core_mhz * 1e6;
     assert_eq!(peak, 33.6e9);
 }

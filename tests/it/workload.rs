@@ -42,7 +42,7 @@ fn layer<'a>(n: &'a Network, name: &str) -> &'a Layer {
 fn alexnet_matches_the_chip_measurement() {
     let n = workload::load("alexnet").unwrap();
     assert_eq!(n.batch, 4);
-    // Per-image MACs and weights of CONV1-5 (JSSC 2017 Table V / 4; DESIGN.md 4a).
+    // Per-image MACs and weights of CONV1-5 (JSSC 2017 Table V / 4; docs/reference.md §4).
     let macs = [
         105_415_200u64,
         223_948_800,
