@@ -330,3 +330,21 @@ pub fn predictions<T: PartialOrd + Copy>(scores: &[T], classes: usize) -> Vec<us
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn top_k_counts_ties_toward_the_lower_class() {
+        // Two images, 12 classes; image 0's label 3 is 2nd best, image 1's
+        // label 11 ties with class 0 for the best score.
+        let mut scores = vec![0i16; 24];
+        scores[5] = 9;
+        scores[3] = 8;
+        scores[12] = 7;
+        scores[12 + 11] = 7;
+        let labels = [3u8, 11];
+        assert_eq!(super::top_k(&scores, &labels, 1), 0);
+        assert_eq!(super::top_k(&scores, &labels, 2), 2);
+        assert_eq!(super::predictions(&scores, 12), vec![5, 0]);
+    }
+}
