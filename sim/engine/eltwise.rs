@@ -33,6 +33,21 @@ pub struct EltwiseLayer {
 }
 
 impl EltwiseLayer {
+    /// The Add `layer` of a network at `batch` images, when its work is one.
+    pub fn of(layer: &crate::workload::Layer, batch: u32) -> Option<EltwiseLayer> {
+        match crate::workload::LayerWork::of(layer, batch) {
+            crate::workload::LayerWork::Eltwise { inputs, .. } => Some(EltwiseLayer {
+                inputs,
+                shape: layer.output,
+                batch,
+                sparsity: layer.sparsity,
+                network_input: layer.reads_network_input(),
+                relu: layer.relu,
+            }),
+            _ => None,
+        }
+    }
+
     /// Seeded operands `[inputs][N][C][H][W]` with the layer's zero fraction.
     pub fn generate(&self, seed: u64) -> Vec<Vec<i16>> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -190,32 +190,12 @@ fn simulate_one(
             };
             (sim, prob.weights())
         }
-        LayerWork::Eltwise { inputs, .. } => {
-            let e = EltwiseLayer {
-                inputs,
-                shape: layer.output,
-                batch: net.batch,
-                sparsity: layer.sparsity,
-                network_input: layer.reads_network_input(),
-                relu: layer.relu,
-            };
+        LayerWork::Eltwise { .. } => {
+            let e = EltwiseLayer::of(layer, net.batch).expect("an Add layer");
             (simulate_eltwise(&e, hw, &e.generate(seed), &sim_opts)?, 0)
         }
-        LayerWork::GlobalPool {
-            op,
-            batch,
-            channels,
-            plane,
-        } => {
-            let g = GlobalPoolLayer {
-                op,
-                batch,
-                channels,
-                plane,
-                sparsity: layer.sparsity,
-                network_input: layer.reads_network_input(),
-                relu: layer.relu,
-            };
+        LayerWork::GlobalPool { .. } => {
+            let g = GlobalPoolLayer::of(layer, net.batch).expect("a global pooling layer");
             (
                 simulate_global_pool(&g, hw, &g.generate(seed), &sim_opts)?,
                 0,

@@ -33,6 +33,28 @@ pub struct GlobalPoolLayer {
 }
 
 impl GlobalPoolLayer {
+    /// The global pooling `layer` of a network at `batch` images, when its
+    /// work is one.
+    pub fn of(layer: &crate::workload::Layer, batch: u32) -> Option<GlobalPoolLayer> {
+        match crate::workload::LayerWork::of(layer, batch) {
+            crate::workload::LayerWork::GlobalPool {
+                op,
+                batch,
+                channels,
+                plane,
+            } => Some(GlobalPoolLayer {
+                op,
+                batch,
+                channels,
+                plane,
+                sparsity: layer.sparsity,
+                network_input: layer.reads_network_input(),
+                relu: layer.relu,
+            }),
+            _ => None,
+        }
+    }
+
     /// The equivalent one-window problem (one channel per group, the whole
     /// plane as one column of taps), for the chip's finalization rule and
     /// for functional models of the layer.

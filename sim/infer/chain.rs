@@ -63,32 +63,12 @@ pub fn simulate_chain(
                 engine::simulate_layer(p, &mapping, &layer_hw, &data, &opts)?
             }
             LayerWork::Eltwise { inputs, .. } => {
-                let e = EltwiseLayer {
-                    inputs: *inputs,
-                    shape: l.output,
-                    batch: n,
-                    sparsity: l.sparsity,
-                    network_input: l.reads_network_input(),
-                    relu: l.relu,
-                };
+                let e = EltwiseLayer::of(l, n).expect("an Add layer");
                 let ops: Vec<Vec<i16>> = (0..*inputs as usize).map(|k| input(k).to_vec()).collect();
                 engine::simulate_eltwise(&e, hw, &ops, &opts)?
             }
-            LayerWork::GlobalPool {
-                op,
-                batch,
-                channels,
-                plane,
-            } => {
-                let g = GlobalPoolLayer {
-                    op: *op,
-                    batch: *batch,
-                    channels: *channels,
-                    plane: *plane,
-                    sparsity: l.sparsity,
-                    network_input: l.reads_network_input(),
-                    relu: l.relu,
-                };
+            LayerWork::GlobalPool { .. } => {
+                let g = GlobalPoolLayer::of(l, n).expect("a global pooling layer");
                 engine::simulate_global_pool(&g, hw, input(0), &opts)?
             }
             LayerWork::Free => {

@@ -125,21 +125,8 @@ fn execute<T: Clone>(
         };
         let y = match LayerWork::of(l, n) {
             LayerWork::Array(p) => layer(i, &p, input(0)),
-            LayerWork::GlobalPool {
-                op,
-                batch,
-                channels,
-                plane,
-            } => {
-                let g = crate::engine::GlobalPoolLayer {
-                    op,
-                    batch,
-                    channels,
-                    plane,
-                    sparsity: l.sparsity,
-                    network_input: l.inputs.is_empty(),
-                    relu: l.relu,
-                };
+            LayerWork::GlobalPool { .. } => {
+                let g = crate::engine::GlobalPoolLayer::of(l, n).expect("a global pooling layer");
                 layer(i, &g.window(), input(0))
             }
             LayerWork::Eltwise { .. } => {
