@@ -280,6 +280,13 @@ fn check_sums(
     got: &[i16],
     name: &str,
 ) -> Result<(), SimError> {
+    let values = operands.first().map_or(0, Vec::len);
+    if got.len() != values {
+        return Err(SimError::Internal {
+            layer: name.into(),
+            reason: format!("the Add wrote {} values, it has {values}", got.len()),
+        });
+    }
     for (i, &g) in got.iter().enumerate() {
         let total: i32 = operands.iter().map(|o| i32::from(o[i])).sum();
         let mut want = total as i16;

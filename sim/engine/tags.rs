@@ -106,7 +106,8 @@ mod tests {
         assert_eq!(&*cfg.receivers(cfg.tag(0)), &[0, 2]);
         assert_eq!(&*cfg.receivers(cfg.tag(1)), &[1, 3]);
         assert_eq!(&*cfg.receivers(cfg.wrong(cfg.tag(0))), &[1, 3]);
-        // An idle bus is gated for every tag.
+        // The row part of the tag is compared too: a word tagged with the
+        // idle row ID reaches no PE of the pass.
         let idle = Tag {
             row: IDLE_ROW,
             col: 0,

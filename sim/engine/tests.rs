@@ -213,13 +213,6 @@ fn dense_counts_follow_the_dataflow_page() {
             writes: macs
         }
     );
-    // Every PE of the 6-PE chain hands on its local psum once: 5 hops up
-    // the local links, then the top PE's over the GON.
-    let local_psums = psums * r * 2;
-    assert_eq!(
-        res.stats.local_links.sends + res.stats.gon.sends,
-        local_psums
-    );
 }
 
 #[test]

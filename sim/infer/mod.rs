@@ -290,14 +290,17 @@ pub fn top_k<T: PartialOrd + Copy>(scores: &[T], labels: &[u8], k: usize) -> usi
         .enumerate()
         .filter(|(i, &y)| {
             let row = &scores[i * classes..(i + 1) * classes];
-            let target = row[y as usize];
+            // A label outside the classes is never a hit.
+            let Some(&target) = row.get(y as usize) else {
+                return false;
+            };
             // Ties go to the lower class index, as argmax does.
             let better = row
                 .iter()
                 .enumerate()
                 .filter(|&(c, &v)| v > target || (v == target && c < y as usize))
                 .count();
-            (y as usize) < classes && better < k
+            better < k
         })
         .count()
 }
@@ -333,5 +336,7 @@ mod tests {
         assert_eq!(super::top_k(&scores, &labels, 1), 0);
         assert_eq!(super::top_k(&scores, &labels, 2), 2);
         assert_eq!(super::predictions(&scores, 12), vec![5, 0]);
+        // A label the model has no class for is a miss, not a panic.
+        assert_eq!(super::top_k(&scores, &[3, 12], 12), 1);
     }
 }

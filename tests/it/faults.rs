@@ -271,6 +271,21 @@ fn every_data_fault_is_caught_and_delays_change_only_time() {
             assert!(table[&(site, kind)].fifo_imbalance > 0, "{site} {kind}");
         }
     }
+    // Each data fault kind changes data on each component, except the
+    // duplicates of a write by address, which are idempotent by design
+    // (docs/engine.md, "Fault injection").
+    for ((site, kind), t) in &table {
+        let idempotent = *kind == "dup" && matches!(site, FaultSite::Gon | FaultSite::Dram);
+        if *kind != "delay" && !idempotent {
+            assert!(
+                t.changed > 0,
+                "{site} {kind} never changed the ofmap ({t:?})"
+            );
+        }
+        if idempotent {
+            assert_eq!(t.changed, 0, "{site} {kind} is a rewrite of the same words");
+        }
+    }
     for ((site, kind), t) in &table {
         assert_eq!(t.caught, t.changed, "{site} {kind}");
         if *kind == "delay" {

@@ -77,7 +77,6 @@ fn cli_simulate_writes_the_estimate_columns_and_a_trace() {
 fn cli_simulate_refuses_a_huge_trace_before_simulating() {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("t.json");
-    let start = std::time::Instant::now();
     let o = eyesim(&[
         "simulate",
         "--trace",
@@ -93,9 +92,6 @@ fn cli_simulate_refuses_a_huge_trace_before_simulating() {
     );
     assert!(!trace.exists());
     assert!(!dir.path().join("layers.csv").exists());
-    // Refused up front: mapping AlexNet takes well under a second,
-    // simulating it with a trace would take far longer.
-    assert!(start.elapsed() < std::time::Duration::from_secs(30));
 }
 
 #[test]
@@ -229,16 +225,23 @@ fn cli_injected_faults_are_caught_and_delays_only_cost_time() {
         .lines()
         .find(|l| l.starts_with("fault "))
         .expect("a fault line");
-    let nums: Vec<i64> = line
-        .split(|c: char| !c.is_ascii_digit() && c != '-' && c != '+')
-        .filter_map(|w| w.trim_start_matches('+').parse().ok())
-        .collect();
-    assert!(line.contains("ofmap equals the reference"), "{line}");
+    // "... cycles W with the fault, O without (+D), processing cycles P and Q"
+    let after = |key: &str| -> i64 {
+        let at = line.find(key).unwrap_or_else(|| panic!("{key}: {line}")) + key.len();
+        line[at..]
+            .trim_start_matches([' ', '(', '+'])
+            .split(|c: char| !c.is_ascii_digit() && c != '-')
+            .next()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("{key}: {line}"))
+    };
+    let (with, without, delta) = (after("; cycles"), after("fault,"), after("without"));
+    assert_eq!(with - without, delta, "{line}");
     assert!(
-        !line.contains("(+0)"),
+        delta > 0,
         "a 500-cycle delay on the ifmap GIN cost nothing: {line}"
     );
-    assert!(nums.len() >= 3, "{line}");
+    assert!(after("processing cycles") >= after(" and"), "{line}");
     let o = run("drop:ifmap-gin:999999999");
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no layer has that many"));
@@ -275,26 +278,42 @@ fn cli_simulations_too_large_for_memory_are_refused_up_front() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    for args in [
-        vec!["simulate", "--batch", "1000000", "--layers", "conv1"],
-        vec![
-            "simulate",
-            "--net",
-            fc.to_str().unwrap(),
-            "--max-memory",
-            "4G",
-        ],
-        vec!["simulate", "--layers", "conv1", "--max-memory", "5M"],
+    for (args, needles) in [
+        (
+            vec![
+                "simulate",
+                "--batch",
+                "1000000",
+                "--layers",
+                "conv1",
+                "--max-memory",
+                "16G",
+            ],
+            ["layer conv1", "ifmap 575.9 GiB", "16.0 GiB limit"],
+        ),
+        (
+            vec![
+                "simulate",
+                "--net",
+                fc.to_str().unwrap(),
+                "--max-memory",
+                "4G",
+            ],
+            ["layer fc", "weights 61.0 GiB", "4.0 GiB limit"],
+        ),
+        (
+            vec!["simulate", "--layers", "conv1", "--max-memory", "5M"],
+            ["layer conv1", "about 10.0 MiB", "5.0 MiB limit"],
+        ),
     ] {
         let mut a = args.clone();
         a.extend(["--out", out.to_str().unwrap()]);
         let o = eyesim(&a);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-        assert!(
-            err.contains("needs about") && err.contains("limit") && err.contains("--batch"),
-            "{err}"
-        );
+        for n in needles {
+            assert!(err.contains(n), "{n} not in {err}");
+        }
         assert!(!out.exists());
     }
     // The same layer within the limit runs.
