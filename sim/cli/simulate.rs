@@ -57,6 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         super::args::check_out_file(path)?;
     }
     let mappings = choose_mappings(&net, &hw, &selected, &estimate.pinned, estimate.objective)?;
+    warn_if_long(&net, &selected, args.data.threads());
     if args.trace.is_some() {
         check_trace_size(&net, &selected, &mappings)?;
     }
@@ -147,6 +148,33 @@ fn report_fault(
         }
     }
     Ok(())
+}
+
+/// Algorithmic MACs the simulator executes per second and thread, roughly
+/// (`eyesim bench simulate`: AlexNet CONV1–5, 2.66 G MACs in 2.4 s on 2
+/// threads). Only for the warning below, never for a result.
+const MACS_PER_SECOND_PER_THREAD: f64 = 0.5e9;
+
+/// Warns on stderr before a run that will take more than five minutes.
+fn warn_if_long(net: &Network, selected: &[usize], threads: usize) {
+    let macs: u64 = selected
+        .iter()
+        .filter_map(|&i| match LayerWork::of(&net.layers[i], net.batch) {
+            LayerWork::Array(p) => Some(p.macs()),
+            _ => None,
+        })
+        .sum();
+    let parallel = threads.clamp(1, selected.len().max(1)) as f64;
+    let seconds = macs as f64 / (MACS_PER_SECOND_PER_THREAD * parallel);
+    if seconds > 300.0 {
+        eprintln!(
+            "warning: {:.1} G MACs to simulate cycle by cycle; expect about {:.0} minutes \
+             (at roughly {:.1} G MACs/s per thread); --layers or a smaller --batch is faster",
+            macs as f64 / 1e9,
+            seconds / 60.0,
+            MACS_PER_SECOND_PER_THREAD / 1e9
+        );
+    }
 }
 
 /// Mapping of every selected array layer: pinned, else searched.

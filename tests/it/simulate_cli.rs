@@ -316,7 +316,22 @@ fn cli_simulations_too_large_for_memory_are_refused_up_front() {
         }
         assert!(!out.exists());
     }
-    // The same layer within the limit runs.
+    // A run that would take long says so first (here AlexNet at batch 10^6,
+    // refused anyway for its memory).
+    let o = eyesim(&[
+        "simulate",
+        "--batch",
+        "1000000",
+        "--layers",
+        "conv1",
+        "--max-memory",
+        "16G",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("warning:") && err.contains("minutes"), "{err}");
+    // The same layer within the limit runs, without the warning.
     let o = eyesim(&[
         "simulate",
         "--layers",
@@ -329,4 +344,5 @@ fn cli_simulations_too_large_for_memory_are_refused_up_front() {
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("warning:"));
 }
