@@ -13,9 +13,6 @@ use eyesim::workload::{LayerWork, Network};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Largest event trace `--trace` writes, in bytes.
-const TRACE_LIMIT_BYTES: u64 = 200 * 1000 * 1000;
-
 /// Arguments of `eyesim simulate`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -58,9 +55,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let mappings = choose_mappings(&net, &hw, &selected, &estimate.pinned, estimate.objective)?;
     warn_if_long(&net, &selected, args.data.threads());
-    if args.trace.is_some() {
-        check_trace_size(&net, &selected, &mappings)?;
-    }
     let opts = NetworkOptions {
         layers: selected,
         seed: args.data.seed,
@@ -205,47 +199,18 @@ fn choose_mappings(
     Ok(out)
 }
 
-/// Refuses, before simulating, a trace that would exceed the size limit.
-fn check_trace_size(
-    net: &Network,
-    selected: &[usize],
-    mappings: &[Option<RowStationaryMapping>],
-) -> anyhow::Result<()> {
-    let mut bytes = 0u64;
-    for &i in selected {
-        if let (LayerWork::Array(prob), Some(m)) =
-            (LayerWork::of(&net.layers[i], net.batch), mappings[i])
-        {
-            bytes += engine::span_bound(&prob, &m) * engine::BYTES_PER_SPAN;
-        }
-    }
-    if bytes > TRACE_LIMIT_BYTES {
-        let fewer = match selected {
-            [first, _, ..] => format!(
-                "trace fewer layers (e.g. --layers {}) or ",
-                net.layers[*first].name
-            ),
-            _ => String::new(),
-        };
-        bail!(
-            "the event trace could reach {} MB, over the {} MB limit; {fewer}use a smaller \
-             batch (e.g. --batch 1)",
-            bytes / 1_000_000,
-            TRACE_LIMIT_BYTES / 1_000_000,
-        );
-    }
-    Ok(())
-}
-
 fn write_trace(path: &Path, sims: &[LayerSim], hw: &HwConfig) -> anyhow::Result<()> {
     let layers: Vec<(&str, &[engine::TraceSpan])> = sims
         .iter()
         .map(|s| (s.row.layer.as_str(), s.sim.trace.as_deref().unwrap_or(&[])))
         .collect();
-    let json = engine::chrome_trace(&layers, hw.clock.core_mhz);
-    let bytes = serde_json::to_vec(&json).context("encoding the trace")?;
-    stats::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
-    println!("wrote trace {} ({} kB)", path.display(), bytes.len() / 1000);
+    let mut bytes = 0;
+    stats::write_atomic_with(path, &mut |w| {
+        bytes = engine::write_chrome_trace(w, &layers, hw.clock.core_mhz)?;
+        Ok(())
+    })
+    .with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote trace {} ({} kB)", path.display(), bytes / 1000);
     Ok(())
 }
 

@@ -32,7 +32,7 @@ pub use memory::{human_bytes, memory_need, MemoryNeed};
 pub use network::{layer_seed, simulate_network, simulate_network_with, LayerSim, NetworkOptions};
 pub use reduce::{simulate_global_pool, GlobalPoolLayer};
 pub use stats::{components_csv, ComponentStats, DramStats, GlbStats, LinkStats, PeStats};
-pub use trace::{chrome_trace, span_bound, TraceSpan, Track, BYTES_PER_SPAN};
+pub use trace::{chrome_trace, span_bound, write_chrome_trace, TraceSpan, Track, BYTES_PER_SPAN};
 
 use crate::data::LayerData;
 use crate::hw::HwConfig;

@@ -7,6 +7,7 @@ use crate::workload::ConvProblem;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::io::Write as _;
 
 /// The hardware unit a span belongs to (one trace row each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -146,24 +147,71 @@ pub(crate) fn merge_spans(spans: &mut Vec<TraceSpan>) {
 /// Chrome/Perfetto trace JSON for the spans of several layers: one process
 /// per layer, one thread per unit, timestamps in microseconds of core time.
 pub fn chrome_trace(layers: &[(&str, &[TraceSpan])], core_mhz: f64) -> Value {
-    let mut events = Vec::new();
+    let mut bytes = Vec::new();
+    write_chrome_trace(&mut bytes, layers, core_mhz).expect("writing to memory cannot fail");
+    serde_json::from_slice(&bytes).expect("the writer emits valid JSON")
+}
+
+/// Streams the Chrome/Perfetto trace JSON of `layers` into `out`, one event
+/// at a time (no document tree is built, so memory stays at the spans'),
+/// and returns the bytes written.
+pub fn write_chrome_trace(
+    out: &mut dyn std::io::Write,
+    layers: &[(&str, &[TraceSpan])],
+    core_mhz: f64,
+) -> std::io::Result<u64> {
+    let mut w = CountingWriter {
+        inner: out,
+        bytes: 0,
+    };
+    w.write_all(b"{\"traceEvents\":[")?;
+    let mut first = true;
+    let mut event = |w: &mut CountingWriter, v: Value| -> std::io::Result<()> {
+        if !std::mem::take(&mut first) {
+            w.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *w, &v).map_err(std::io::Error::other)
+    };
     for (pid, (name, spans)) in layers.iter().enumerate() {
-        events.push(json!({"ph": "M", "name": "process_name", "pid": pid, "args": {"name": name}}));
+        event(
+            &mut w,
+            json!({"ph": "M", "name": "process_name", "pid": pid, "args": {"name": name}}),
+        )?;
         let mut tracks: Vec<Track> = spans.iter().map(|s| s.track).collect();
         tracks.sort();
         tracks.dedup();
         for t in tracks {
-            events.push(
+            event(
+                &mut w,
                 json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": t.id(),
                 "args": {"name": t.label()}}),
-            );
+            )?;
         }
         for s in spans.iter() {
-            events.push(
+            event(
+                &mut w,
                 json!({"ph": "X", "name": s.name, "pid": pid, "tid": s.track.id(),
                 "ts": s.start as f64 / core_mhz, "dur": (s.end - s.start) as f64 / core_mhz}),
-            );
+            )?;
         }
     }
-    json!({"traceEvents": events, "displayTimeUnit": "ns"})
+    w.write_all(b"],\"displayTimeUnit\":\"ns\"}")?;
+    Ok(w.bytes)
+}
+
+/// Counts what passes through to `inner`.
+struct CountingWriter<'a> {
+    inner: &'a mut dyn std::io::Write,
+    bytes: u64,
+}
+
+impl std::io::Write for CountingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

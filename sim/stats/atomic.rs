@@ -11,6 +11,37 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write(path, bytes).map_err(super::paths::strip_path)
 }
 
+/// Writes whatever `fill` streams into a temporary file beside `path`, then
+/// renames it into place: readers never see a half-written file, and the
+/// content never has to be held in memory.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    stream(path, fill).map_err(super::paths::strip_path)
+}
+
+fn stream(
+    path: &Path,
+    fill: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let dir = super::paths::parent_or_cwd(path);
+    std::fs::create_dir_all(dir)?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let tmp = builder.tempfile_in(dir)?;
+    let mut w = std::io::BufWriter::new(tmp);
+    fill(&mut w)?;
+    let tmp = w.into_inner().map_err(|e| e.into_error())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = super::paths::parent_or_cwd(path);
     std::fs::create_dir_all(dir)?;

@@ -10,7 +10,7 @@ pub mod csv;
 mod paths;
 mod result;
 
-pub use atomic::write_atomic;
+pub use atomic::{write_atomic, write_atomic_with};
 pub use counts::{Access, Energy, Level, LevelCounts, MacCounts, Tensor, LEVELS, TENSORS};
 pub use paths::{
     check_dir_writable, check_file_name, check_file_writable, parent_or_cwd, sanitize_file_name,

@@ -73,21 +73,28 @@ fn cli_simulate_writes_the_estimate_columns_and_a_trace() {
     }
 }
 
+/// A trace is streamed to its file; only its spans are held in memory,
+/// and a trace whose spans would not fit the memory limit is refused
+/// before simulating, naming the trace's share.
 #[test]
-fn cli_simulate_refuses_a_huge_trace_before_simulating() {
+fn cli_simulate_refuses_a_trace_too_large_for_memory_before_simulating() {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("t.json");
     let o = eyesim(&[
         "simulate",
+        "--layers",
+        "conv1,conv3",
         "--trace",
         trace.to_str().unwrap(),
+        "--max-memory",
+        "100M",
         "--out",
         dir.path().to_str().unwrap(),
     ]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("--layers") && err.contains("--batch") && err.contains("MB"),
+        err.contains("layer conv") && err.contains("trace") && err.contains("100.0 MiB limit"),
         "{err}"
     );
     assert!(!trace.exists());
