@@ -144,7 +144,7 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
                         {
                             continue;
                         }
-                        let tile = [g_s, n_s, e_s, c_s, rn];
+                        let tile = [g_s, n_s, e_s, c_s, rn, m_s];
                         let run = |pt_s: u32| pass(model, m, &k, tile, pt_s, first);
                         // Passes of the tile: full ones, then a partial one.
                         let (full, rest) = (m_s / pt, m_s % pt);
@@ -210,7 +210,7 @@ fn pass(
     model: &LayerModel<'_>,
     m: &RowStationaryMapping,
     k: &PassConst,
-    [g_s, n_s, e_s, c_s, rn]: [u32; 5],
+    [g_s, n_s, e_s, c_s, rn, m_s]: [u32; 6],
     pt_s: u32,
     first: bool,
 ) -> Pass {
@@ -257,7 +257,23 @@ fn pass(
         column_taps
     };
     let ifmap_stream = (ifmap_words - first_window) / k.w_ifmap;
-    let busy = (columns * column).max(ifmap_stream).max(psum_in).max(gon);
+    // The psum GIN and the GON share the psum tile's GLB banks: every
+    // transfer takes one port cycle of the bank of each 64-b row it touches,
+    // and the tile's rows are interleaved over its banks. A small tile (one
+    // bank) can make that port the bottleneck of the pass.
+    let psum_banks = (f(n_s) * gs * f(m_s) * es * big_f / f(model.hw.glb.bank_words))
+        .ceil()
+        .max(1.0);
+    let port = f(model.hw.glb.bank_port_words.max(1));
+    let rows = |words: u32| (f(words) / port).ceil();
+    let transfer_rows = f(pt_s / m.p) * rows(m.p) + rows(pt_s % m.p);
+    let transfers = if first { 1.0 } else { 2.0 };
+    let bank = transfers * columns * gs * es * transfer_rows / psum_banks;
+    let busy = (columns * column)
+        .max(ifmap_stream)
+        .max(psum_in)
+        .max(gon)
+        .max(bank);
     let weights = if p.op.has_weights() {
         gs * pts * cs * big_r * big_s * model.weight_factor
     } else {

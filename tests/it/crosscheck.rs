@@ -243,3 +243,39 @@ fn run_writes_every_output_identically_for_any_thread_count() {
         "{layers}"
     );
 }
+
+/// A newcomer's first trace, an 8-channel 8×8 3×3 conv, was +33% in
+/// processing cycles: its psum tile fits one GLB bank, whose port the psum
+/// GIN and the GON share (docs/engine.md, "The psum bank port"). With the
+/// mapper's mapping and with the one that showed the gap, the gate passes.
+#[test]
+fn a_one_bank_psum_tile_is_timed_by_its_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("toy.toml");
+    std::fs::write(
+        &net,
+        "[network]\nname = \"toy\"\nbatch = 1\ninput = [8, 8, 8]\n\n\
+         [[layer]]\nname = \"c8\"\nkind = \"conv\"\nfilters = 8\nkernel = 3\npadding = 1\n",
+    )
+    .unwrap();
+    let pinned = dir.path().join("m.toml");
+    std::fs::write(
+        &pinned,
+        "[c8]\ne = 8\nr = 2\nt = 2\ng = 1\np = 4\nq = 1\nn = 1\nm = 8\n",
+    )
+    .unwrap();
+    for extra in [vec![], vec!["--mapping", pinned.to_str().unwrap()]] {
+        let mut args = vec![
+            "crosscheck",
+            "--net",
+            net.to_str().unwrap(),
+            "--dense",
+            "-q",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let o = eyesim(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    }
+}
