@@ -117,6 +117,7 @@ fn run_onnx(args: Args, path: &std::path::Path) -> anyhow::Result<()> {
         sample: args.sample,
         batch: args.model.batch.unwrap_or(4),
         threads: args.data.threads(),
+        max_memory: args.data.max_memory()?,
         out,
         write_trace: args.write_trace,
         plots: !args.no_plots,

@@ -30,6 +30,7 @@ pub struct ModelRun<'a> {
     pub sample: u32,
     pub batch: u32,
     pub threads: usize,
+    pub max_memory: Option<u64>,
     pub out: PathBuf,
     pub write_trace: Option<PathBuf>,
     pub plots: bool,
@@ -210,10 +211,24 @@ fn simulate_sample(
     let mut mappings = vec![None; net.layers.len()];
     for (i, l) in net.layers.iter().enumerate() {
         if let LayerWork::Array(p) = LayerWork::of(l, net.batch) {
-            mappings[i] = Some(
-                mapping::search(&p, &opts.hw, opts.objective)
-                    .with_context(|| format!("mapping layer `{}`", l.name))?,
-            );
+            let m = mapping::search(&p, &opts.hw, opts.objective)
+                .with_context(|| format!("mapping layer `{}`", l.name))?;
+            // Batches run in parallel, one layer at a time each.
+            let need = eyesim::engine::memory_need(&p, &m, &opts.hw, false);
+            let at_once = opts.threads.clamp(1, batches.max(1) as usize) as u64;
+            if let Some(limit) = opts.max_memory {
+                ensure!(
+                    need.total().saturating_mul(at_once) <= limit,
+                    "layer {}: simulating {at_once} batches of {} at once needs about {}, over the \
+                     {} limit (--max-memory, or the memory this machine has free); use a smaller \
+                     --batch or --threads",
+                    l.name,
+                    opts.batch,
+                    eyesim::engine::human_bytes(need.total().saturating_mul(at_once)),
+                    eyesim::engine::human_bytes(limit)
+                );
+            }
+            mappings[i] = Some(m);
         }
     }
     let mut qb = q.clone();

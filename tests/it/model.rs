@@ -317,3 +317,26 @@ fn npy_images_and_labels_give_the_same_answers_as_idx() {
     assert_eq!(outs[0], outs[2]);
     assert_eq!(outs[1], outs[3]);
 }
+
+#[test]
+fn a_sample_too_large_for_the_memory_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let model = root().join("traces/fmnist/fmnist-cnn.onnx");
+    let o = eyesim(&[
+        "run",
+        "--net",
+        model.to_str().unwrap(),
+        "--max-memory",
+        "2M",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("layer conv1") && err.contains("2.0 MiB limit"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
