@@ -340,3 +340,69 @@ fn a_sample_too_large_for_the_memory_limit_is_refused() {
     );
     assert!(!out.exists());
 }
+
+/// A residual block, a concat and global pooling: the chained cycle-level
+/// run (Add and global pooling on the GLB-side datapath, Concat as DRAM
+/// addressing) still equals the functional path bit for bit.
+#[test]
+fn residual_concat_and_global_pool_chain_bit_for_bit() {
+    use crate::onnx::build::{int, ints, Graph};
+    let dir = tempfile::tempdir().unwrap();
+    let w = |seed: usize| move |i: usize| (((i * 37 + seed * 11) % 17) as f32 - 8.0) / 24.0;
+    let mut g = Graph::new(&[2, 3, 8, 8]);
+    let pad = || vec![ints("pads", &[1, 1, 1, 1])];
+    g.weight("w1", &[4, 3, 3, 3], Some(&w(1)));
+    g.node("Conv", "c1", &["x", "w1"], &["c1"], pad());
+    g.node("Relu", "", &["c1"], &["r1"], vec![]);
+    g.weight("w2", &[4, 4, 1, 1], Some(&w(2)));
+    g.node("Conv", "c2", &["r1", "w2"], &["c2"], vec![]);
+    g.node("Relu", "", &["c2"], &["r2"], vec![]);
+    g.node("Add", "res", &["r1", "r2"], &["s"], vec![]);
+    g.node("Relu", "", &["s"], &["rs"], vec![]);
+    g.node(
+        "Concat",
+        "cat",
+        &["r1", "rs"],
+        &["cat"],
+        vec![int("axis", 1)],
+    );
+    g.weight("w3", &[4, 8, 3, 3], Some(&w(3)));
+    g.node("Conv", "c3", &["cat", "w3"], &["c3"], pad());
+    g.node("Relu", "", &["c3"], &["r3"], vec![]);
+    g.node("GlobalAveragePool", "gap", &["r3"], &["gap"], vec![]);
+    g.node("Flatten", "", &["gap"], &["f"], vec![]);
+    g.weight("w4", &[5, 4], Some(&w(4)));
+    g.node("Gemm", "fc", &["f", "w4"], &["y"], vec![int("transB", 1)]);
+    let path = g.write(dir.path(), "resnetish");
+    let m = onnx::import_model(&path).unwrap();
+    let kinds: Vec<&str> = m.network.layers.iter().map(|l| l.kind.name()).collect();
+    assert!(
+        kinds.contains(&"add") && kinds.contains(&"concat"),
+        "{kinds:?}"
+    );
+    let x: Vec<f32> = (0..2 * 3 * 64)
+        .map(|i| ((i * 7919) % 101) as f32 / 100.0)
+        .collect();
+    let (mut q, xq) = quantized(&m, &x, 2);
+    q.net.batch = 2;
+    let hw = hw::load("eyeriss-v1").unwrap();
+    let mappings: Vec<_> = q
+        .net
+        .layers
+        .iter()
+        .map(|l| match LayerWork::of(l, 2) {
+            LayerWork::Array(p) => Some(mapping::search(&p, &hw, Objective::Energy).unwrap()),
+            _ => None,
+        })
+        .collect();
+    let chain = infer::simulate_chain(&q, &hw, &mappings, &xq, 2).unwrap();
+    let fast = infer::run_fixed(&q, &xq, 2, 2);
+    assert_eq!(chain.last().unwrap().sim.ofmap, fast.outputs);
+    assert_eq!(fast.outputs.len(), 10);
+    assert!(fast.outputs.iter().any(|&v| v != 0), "{:?}", fast.outputs);
+    // The Add and the global pooling ran on the GLB-side datapath.
+    for l in ["res", "gap"] {
+        let i = q.net.layers.iter().position(|x| x.name == l).unwrap();
+        assert!(chain[i].row.counts.macs.performed > 0, "{l}");
+    }
+}
