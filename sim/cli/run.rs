@@ -57,6 +57,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if path.extension().is_some_and(|e| e == "onnx") {
         return run_onnx(args, &path);
     }
+    if let Some((flag, _)) = [
+        ("--images", args.images.is_some()),
+        ("--labels", args.labels.is_some()),
+        ("--formats", args.formats.is_some()),
+        ("--write-trace", args.write_trace.is_some()),
+    ]
+    .iter()
+    .find(|(_, set)| *set)
+    {
+        anyhow::bail!("{flag} needs a trained model: --net model.onnx");
+    }
     let (net, hw, estimate) = args.model.load()?;
     let out = args.model.out_dir(&args.out, "run-", &net, &hw);
     super::args::check_out_dir(&out)?;
@@ -98,6 +109,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// `run --net model.onnx`: a trained network with its weights.
 fn run_onnx(args: Args, path: &std::path::Path) -> anyhow::Result<()> {
+    let ignored = [
+        ("--mapping", args.model.mapping.is_some()),
+        ("--dense", args.model.dense),
+        ("--layers", !args.data.layers.is_empty()),
+        ("--weights", args.data.weights.is_some()),
+    ];
+    if let Some((flag, _)) = ignored.iter().find(|(_, set)| *set) {
+        anyhow::bail!(
+            "{flag} does not apply to a run of an ONNX model: its weights and images are the \
+             data, every layer runs, and mappings are searched (--objective) for the chip batch"
+        );
+    }
     let hw = args.model.hw.load()?;
     let stem = path
         .file_stem()

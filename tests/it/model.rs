@@ -406,3 +406,27 @@ fn residual_concat_and_global_pool_chain_bit_for_bit() {
         assert!(chain[i].row.counts.macs.performed > 0, "{l}");
     }
 }
+
+#[test]
+fn flags_that_do_not_apply_are_errors_not_ignored() {
+    let model = root().join("traces/fmnist/fmnist-cnn.onnx");
+    for (args, needle) in [
+        (
+            vec!["run", "--net", model.to_str().unwrap(), "--dense"],
+            "--dense does not apply",
+        ),
+        (
+            vec!["run", "--net", model.to_str().unwrap(), "--layers", "conv1"],
+            "--layers does not apply",
+        ),
+        (
+            vec!["run", "--images", "x.idx", "--labels", "y.idx"],
+            "--images needs a trained model",
+        ),
+    ] {
+        let o = eyesim(&args);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{err}");
+    }
+}
