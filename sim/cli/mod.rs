@@ -13,6 +13,8 @@ mod merge;
 mod model_data;
 mod plot;
 mod prune;
+mod prune_masks;
+mod prune_net;
 mod run;
 mod run_model;
 mod show;

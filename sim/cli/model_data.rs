@@ -66,6 +66,13 @@ pub fn load_images(opts: &ModelRun, net: &Network) -> anyhow::Result<Images> {
         (None, None) => default_images(opts.model_path)?,
         _ => bail!("--images and --labels go together"),
     };
+    load_image_pair(&ip, &lp, net)
+}
+
+/// Loads one image file and its labels, checked against the network's
+/// input shape and each other.
+pub fn load_image_pair(ip: &Path, lp: &Path, net: &Network) -> anyhow::Result<Images> {
+    let (ip, lp) = (ip.to_path_buf(), lp.to_path_buf());
     let (dims, values) =
         read_images(&ip).with_context(|| format!("reading images {}", ip.display()))?;
     let input = net.input;

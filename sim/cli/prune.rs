@@ -52,10 +52,81 @@ pub struct Args {
     /// Output directory (default: results/prune-<net>-<hw>/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+/// The flags of `prune --net model.onnx` (a trained network).
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// With an ONNX model: validation images (IDX, gzip or not, or .npy;
+    /// default: v5k-images-idx3-ubyte.gz beside the model). Every decision
+    /// is made on them.
+    #[arg(long, value_name = "FILE")]
+    images: Option<PathBuf>,
+    /// With an ONNX model: validation labels (default: v5k-labels-idx1-ubyte.gz).
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
+    /// With an ONNX model: test images, reported once (default:
+    /// t1k-images-idx3-ubyte.gz beside the model; with --images alone, the
+    /// second half of those images).
+    #[arg(long, value_name = "FILE")]
+    test_images: Option<PathBuf>,
+    /// With an ONNX model: test labels.
+    #[arg(long, value_name = "FILE")]
+    test_labels: Option<PathBuf>,
+    /// With an ONNX model: validation images taken off the front for
+    /// calibration (fixed-point formats, least-squares restoration); the
+    /// rest measure accuracy.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    calibration: u32,
+    /// With an ONNX model: the largest loss of validation top-1 accuracy, in points.
+    #[arg(long, default_value_t = 1.0, value_name = "POINTS")]
+    budget: f64,
+    /// With an ONNX model: the criteria to run, side by side (energy-aware,
+    /// output-error, magnitude); the first one's network is the one checked
+    /// cycle by cycle.
+    #[arg(long, value_delimiter = ',', default_value = "energy-aware,output-error,magnitude", value_parser = |s: &str| s.parse::<prune::Criterion>())]
+    criteria: Vec<prune::Criterion>,
+    /// With an ONNX model: ridge of the least-squares restoration, relative
+    /// to the mean diagonal of the input Gram matrix.
+    #[arg(long, default_value_t = 1e-3, value_name = "FACTOR")]
+    ridge: f64,
+    /// With an ONNX model: check a fine-tuned model against the masks in DIR
+    /// (written by an earlier prune) and measure it, instead of pruning.
+    #[arg(long, value_name = "DIR")]
+    masks: Option<PathBuf>,
+    /// With an ONNX model: images simulated cycle by cycle to check the final network.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    sample: u32,
+    /// With an ONNX model: images per chip batch.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    batch: u32,
+    /// Worker threads (default: all cores). Results never depend on it.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
 }
 
 /// Runs `eyesim prune`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let path = PathBuf::from(&args.net.net);
+    if path.extension().is_some_and(|e| e == "onnx") {
+        return run_onnx(args, path);
+    }
+    let m = &args.model;
+    let model_only = [
+        ("--images", m.images.is_some()),
+        ("--labels", m.labels.is_some()),
+        ("--test-images", m.test_images.is_some()),
+        ("--test-labels", m.test_labels.is_some()),
+        ("--masks", m.masks.is_some()),
+    ];
+    if let Some((flag, _)) = model_only.iter().find(|(_, set)| *set) {
+        anyhow::bail!(
+            "{flag} needs a trained model (--net model.onnx); without one, prune plans densities \
+             for a trace"
+        );
+    }
     let net = args.net.load()?;
     let hw = args.hw.load()?;
     let (floors, floors_note) = floors(&args, &net)?;
@@ -134,6 +205,55 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         verify(&args, &plan, source, &out)?;
     }
     Ok(())
+}
+
+/// `prune --net model.onnx`: the paper's method on a trained network.
+fn run_onnx(args: Args, path: PathBuf) -> anyhow::Result<()> {
+    let trace_only = [
+        ("--weights", args.weights.is_some()),
+        ("--floors", args.floors.is_some()),
+        ("--floor", args.floor.is_some()),
+        ("--verify", args.verify),
+    ];
+    if let Some((flag, _)) = trace_only.iter().find(|(_, set)| *set) {
+        anyhow::bail!(
+            "{flag} belongs to density planning of a trace; a trained model is pruned by \
+             accuracy (--budget) on its own weights and images"
+        );
+    }
+    let hw = args.hw.load()?;
+    let stem = path
+        .file_stem()
+        .map_or("model".into(), |s| s.to_string_lossy().into_owned());
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| super::common::default_out_dir("prune-", &stem, &hw.name, ""));
+    super::args::check_out_dir(&out)?;
+    let m = args.model;
+    let threads = m
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    super::prune_net::run(super::prune_net::NetPrune {
+        model_path: path,
+        hw,
+        objective: args.objective,
+        images: m.images,
+        labels: m.labels,
+        test_images: m.test_images,
+        test_labels: m.test_labels,
+        calibration: m.calibration,
+        budget: m.budget,
+        criteria: m.criteria,
+        ridge: m.ridge,
+        masks: m.masks,
+        sample: m.sample,
+        batch: m.batch,
+        threads,
+        max_memory: None,
+        out,
+    })
 }
 
 /// `--verify`: simulate the pruned layers, write verify.csv, fail on a gap.

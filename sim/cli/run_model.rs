@@ -185,15 +185,15 @@ fn accuracy(
 }
 
 /// The cycle-level sample: per layer summed over chip batches.
-struct Sample {
-    rows: Vec<LayerResult>,
-    outputs: Vec<i16>,
-    mappings: Vec<Option<RowStationaryMapping>>,
-    batches: u32,
-    images: u32,
+pub(crate) struct Sample {
+    pub(crate) rows: Vec<LayerResult>,
+    pub(crate) outputs: Vec<i16>,
+    pub(crate) mappings: Vec<Option<RowStationaryMapping>>,
+    pub(crate) batches: u32,
+    pub(crate) images: u32,
 }
 
-fn simulate_sample(
+pub(crate) fn simulate_sample(
     q: &QuantModel,
     opts: &ModelRun,
     xq: &[i16],

@@ -23,7 +23,9 @@ pub use generate::{
     INPUT_MAX, WEIGHT_MAX, WEIGHT_MIN,
 };
 pub use idx::{parse_idx, read_idx, IdxArray};
-pub use npy::{load_npy, read_npy_i16, read_npy_numbers, write_npy_i16, NpyArray};
+pub use npy::{
+    load_npy, npy_f32_bytes, read_npy_i16, read_npy_numbers, write_npy_f32, write_npy_i16, NpyArray,
+};
 pub use reference::{apply_finalize, reference, reference_psums, reference_psums_threads};
 
 use crate::workload::ConvProblem;

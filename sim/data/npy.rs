@@ -96,9 +96,49 @@ pub fn read_npy_i16(path: &Path) -> Result<NpyArray, DataError> {
 /// # Panics
 /// When the shape's product differs from `values.len()`.
 pub fn write_npy_i16(path: &Path, shape: &[u64], values: &[i16]) -> Result<(), DataError> {
+    let bytes = npy_bytes(
+        "<i2",
+        shape,
+        values.len(),
+        values.iter().flat_map(|v| v.to_le_bytes()),
+    );
+    write_bytes(path, &bytes)
+}
+
+/// Writes `values` as a little-endian float32 `.npy` array of `shape`
+/// (masks and float tensors for Python tools), atomically.
+///
+/// # Panics
+/// When the shape's product differs from `values.len()`.
+pub fn write_npy_f32(path: &Path, shape: &[u64], values: &[f32]) -> Result<(), DataError> {
+    write_bytes(path, &npy_f32_bytes(shape, values))
+}
+
+/// The bytes of a little-endian float32 `.npy` array of `shape`.
+///
+/// # Panics
+/// When the shape's product differs from `values.len()`.
+pub fn npy_f32_bytes(shape: &[u64], values: &[f32]) -> Vec<u8> {
+    npy_bytes(
+        "<f4",
+        shape,
+        values.len(),
+        values.iter().flat_map(|v| v.to_le_bytes()),
+    )
+}
+
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    crate::stats::write_atomic(path, bytes).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A version-1.0 `.npy` file of `count` elements of type `descr`.
+fn npy_bytes(descr: &str, shape: &[u64], count: usize, data: impl Iterator<Item = u8>) -> Vec<u8> {
     assert_eq!(
         shape.iter().product::<u64>(),
-        values.len() as u64,
+        count as u64,
         "shape/values mismatch"
     );
     let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
@@ -106,23 +146,19 @@ pub fn write_npy_i16(path: &Path, shape: &[u64], values: &[i16]) -> Result<(), D
         1 => format!("({},)", dims[0]),
         _ => format!("({})", dims.join(", ")),
     };
-    let mut header = format!("{{'descr': '<i2', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
     // Pad with spaces so the data starts on a 64-byte boundary; end with '\n'.
     let unpadded = MAGIC.len() + 2 + 2 + header.len() + 1;
     header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
     header.push('\n');
-    let mut out = Vec::with_capacity(unpadded + 64 + values.len() * 2);
+    let mut out = Vec::with_capacity(unpadded + 64 + count * 4);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[1, 0]);
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    crate::stats::write_atomic(path, &out).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    out.extend(data);
+    out
 }
 
 /// A parsed `.npy` header: element type, shape, element count, and where

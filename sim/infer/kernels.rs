@@ -11,7 +11,7 @@ use crate::workload::{ConvProblem, Op};
 /// The input windows of one image's group as rows: row `(c, r, s)` holds,
 /// for every output position `(e, f)`, the input value that tap reads
 /// there (`pad` on padding).
-fn im2col<X: Copy>(p: &ConvProblem, x: &[X], pad: X, col: &mut Vec<X>) {
+pub(crate) fn im2col<X: Copy>(p: &ConvProblem, x: &[X], pad: X, col: &mut Vec<X>) {
     let (h, w) = (p.h as usize, p.w as usize);
     let ef = (p.e * p.f) as usize;
     let f = p.f as usize;

@@ -112,11 +112,26 @@ fn execute<T: Clone>(
     net: &Network,
     n: u32,
     x: &[T],
+    layer: impl FnMut(usize, &crate::workload::ConvProblem, &[T]) -> Vec<T>,
+    add: impl Fn(&[&[T]], bool) -> Vec<T>,
+) -> Vec<Vec<T>> {
+    execute_from(net, n, x, Vec::new(), layer, add)
+}
+
+/// [`execute`] with the outputs of the first `prefix.len()` layers given
+/// (a cache of an earlier run whose first layers are unchanged).
+fn execute_from<T: Clone>(
+    net: &Network,
+    n: u32,
+    x: &[T],
+    prefix: Vec<Vec<T>>,
     mut layer: impl FnMut(usize, &crate::workload::ConvProblem, &[T]) -> Vec<T>,
     add: impl Fn(&[&[T]], bool) -> Vec<T>,
 ) -> Vec<Vec<T>> {
-    let mut outs: Vec<Vec<T>> = Vec::with_capacity(net.layers.len());
-    for (i, l) in net.layers.iter().enumerate() {
+    let start = prefix.len();
+    let mut outs: Vec<Vec<T>> = prefix;
+    outs.reserve(net.layers.len() - start);
+    for (i, l) in net.layers.iter().enumerate().skip(start) {
         let input = |k: usize| -> &[T] {
             match l.inputs.get(k) {
                 None => x,
@@ -178,7 +193,14 @@ fn float_add(ops: &[&[f32]], relu: bool) -> Vec<f32> {
 
 /// The float network on `n` images: the last layer's outputs.
 pub fn run_float(model: &Model, x: &[f32], n: u32, threads: usize) -> Vec<f32> {
-    let outs = execute(
+    run_float_layers(model, x, n, threads)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// The float network on `n` images: every layer's output.
+pub fn run_float_layers(model: &Model, x: &[f32], n: u32, threads: usize) -> Vec<Vec<f32>> {
+    execute(
         &model.network,
         n,
         x,
@@ -194,14 +216,37 @@ pub fn run_float(model: &Model, x: &[f32], n: u32, threads: usize) -> Vec<f32> {
             kernels::float_layer(p, input, w, &bias, threads)
         },
         float_add,
-    );
-    outs.last().cloned().unwrap_or_default()
+    )
 }
 
 /// Calibration maxima of the float network on `n` images: the input's
 /// largest magnitude, and per layer the largest weight and the largest
 /// accumulated output (before bias and ReLU, or after for an Add).
 pub fn calibrate(model: &Model, x: &[f32], n: u32) -> Formats {
+    calibration_maxima(model, x, n).formats(&model.network)
+}
+
+/// What calibration measures: the largest magnitudes of the network input,
+/// of each layer's weights and of each layer's accumulated output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Maxima {
+    /// The network input's largest magnitude.
+    pub input: f32,
+    /// Per layer: the largest weight magnitude (0 without weights).
+    pub weights: Vec<f32>,
+    /// Per layer: the largest accumulated output, before and after the bias.
+    pub preact: Vec<f32>,
+}
+
+impl Maxima {
+    /// The formats these maxima call for ([`Formats::calibrate`]).
+    pub fn formats(&self, net: &Network) -> Formats {
+        Formats::calibrate(net, self.input, &self.weights, &self.preact)
+    }
+}
+
+/// The calibration maxima of the float network on `n` images `x`.
+pub fn calibration_maxima(model: &Model, x: &[f32], n: u32) -> Maxima {
     let net = &model.network;
     let mut preact = vec![0f32; net.layers.len()];
     let mut wmax = vec![0f32; net.layers.len()];
@@ -225,19 +270,41 @@ pub fn calibrate(model: &Model, x: &[f32], n: u32) -> Formats {
         float_add,
     );
     // An Add's range is its output's (computed above as the sum).
-    let input_max = x.iter().fold(0f32, |m, v| m.max(v.abs()));
-    Formats::calibrate(net, input_max, &wmax, &preact)
+    Maxima {
+        input: x.iter().fold(0f32, |m, v| m.max(v.abs())),
+        weights: wmax,
+        preact,
+    }
 }
 
 /// The fixed-point network on `n` images `x` (already in the input
 /// format): the last layer's outputs and per-layer measurements.
 pub fn run_fixed(q: &QuantModel, x: &[i16], n: u32, threads: usize) -> FixedRun {
+    let (mut outs, layers) = run_fixed_layers(q, x, n, threads, Vec::new());
+    FixedRun {
+        outputs: outs.pop().unwrap_or_default(),
+        layers,
+    }
+}
+
+/// The fixed-point network on `n` images: every layer's output and
+/// measurements. The outputs of the first `prefix.len()` layers are taken
+/// from `prefix` (an earlier run of a network that differs only from there
+/// on); their wraps are then not counted again.
+pub fn run_fixed_layers(
+    q: &QuantModel,
+    x: &[i16],
+    n: u32,
+    threads: usize,
+    prefix: Vec<Vec<i16>>,
+) -> (Vec<Vec<i16>>, Vec<LayerMeasure>) {
     let net = &q.net;
     let mut measures = vec![LayerMeasure::default(); net.layers.len()];
-    let outs = execute(
+    let outs = execute_from(
         net,
         n,
         x,
+        prefix,
         |i, p, input| {
             let (w, b) = &q.weights[i];
             let bias = if b.is_empty() {
@@ -250,17 +317,7 @@ pub fn run_fixed(q: &QuantModel, x: &[i16], n: u32, threads: usize) -> FixedRun 
             measures[i].wraps += st.wraps;
             y
         },
-        |ops, relu| {
-            let mut y = vec![0i16; ops[0].len()];
-            for (k, v) in y.iter_mut().enumerate() {
-                let s: i32 = ops.iter().map(|o| i32::from(o[k])).sum();
-                *v = s as i16;
-                if relu && *v < 0 {
-                    *v = 0;
-                }
-            }
-            y
-        },
+        fixed_add,
     );
     for (i, l) in net.layers.iter().enumerate() {
         let inputs: Vec<&[i16]> = if l.inputs.is_empty() {
@@ -276,10 +333,20 @@ pub fn run_fixed(q: &QuantModel, x: &[i16], n: u32, threads: usize) -> FixedRun 
         m.ofmap_zeros = zeros(&outs[i]);
         m.ofmap_values = outs[i].len() as u64;
     }
-    FixedRun {
-        outputs: outs.last().cloned().unwrap_or_default(),
-        layers: measures,
+    (outs, measures)
+}
+
+/// An Add in the chip's 16-bit arithmetic (wrapping), ReLU'd if asked.
+fn fixed_add(ops: &[&[i16]], relu: bool) -> Vec<i16> {
+    let mut y = vec![0i16; ops[0].len()];
+    for (k, v) in y.iter_mut().enumerate() {
+        let s: i32 = ops.iter().map(|o| i32::from(o[k])).sum();
+        *v = s as i16;
+        if relu && *v < 0 {
+            *v = 0;
+        }
     }
+    y
 }
 
 /// Top-k hits of `scores` (`[N][classes]`) against `labels`.

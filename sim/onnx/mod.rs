@@ -20,6 +20,7 @@ mod external;
 mod layers;
 mod tensor;
 mod weights;
+mod write;
 
 /// Prost types for the ONNX messages eyesim reads (generated; see
 /// `tools/onnx-protogen/README.md`).
@@ -31,7 +32,8 @@ pub mod proto {
 
 pub use convert::SUPPORTED_OPS;
 pub use error::{OnnxError, OnnxErrorKind};
-pub use weights::LayerWeights;
+pub use weights::{BatchNormFold, LayerWeights, WeightLayout, WeightOrigin};
+pub use write::{to_initializer_layout, write_weights};
 
 use crate::workload::Network;
 use prost::Message;

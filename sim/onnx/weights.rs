@@ -17,6 +17,66 @@ pub struct LayerWeights {
     pub weights: Vec<f32>,
     /// One bias per filter (zeros when the node has none).
     pub bias: Vec<f32>,
+    /// The initializers the values came from, so that changed values can be
+    /// written back into the model ([`super::write_weights`]).
+    pub origin: WeightOrigin,
+}
+
+/// Where a layer's weight values live in the ONNX file and how they were
+/// transformed into eyesim's layout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightOrigin {
+    /// The weight initializer.
+    pub weight: String,
+    /// Its layout.
+    pub layout: WeightLayout,
+    /// The bias initializer, when the node has one with a value per filter;
+    /// `None` when the bias is absent or one broadcast value (then it cannot
+    /// change per filter without changing the graph).
+    pub bias: Option<String>,
+    /// The factor the bias was scaled by (Gemm's `beta`, else 1).
+    pub bias_scale: f32,
+    /// A BatchNormalization folded into the layer, if any.
+    pub batch_norm: Option<BatchNormFold>,
+}
+
+impl WeightOrigin {
+    /// Whether each filter's bias can take any value in the written model:
+    /// the node has a per-filter bias initializer or a folded
+    /// BatchNormalization's shift.
+    pub fn bias_is_free(&self) -> bool {
+        self.bias.is_some() || self.batch_norm.is_some()
+    }
+}
+
+/// How a weight initializer maps onto eyesim's `[filters][inputs]` layout.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WeightLayout {
+    /// A Conv weight `[M][C/g][kh][kw]`, stored as is.
+    Conv,
+    /// A Gemm/MatMul matrix scaled by `alpha`: `transposed` when it is N×K
+    /// (Gemm's transB = 1), else K×N.
+    Matrix {
+        /// Whether the initializer is N×K.
+        transposed: bool,
+        /// Gemm's `alpha` (1 for MatMul).
+        alpha: f32,
+    },
+}
+
+/// A BatchNormalization folded into the layer before it: the folded weights
+/// are the layer's times `scale[f]`, the folded bias is `offset[f] + shift[f]`
+/// with `shift` the BN's B initializer (named `shift_name`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchNormFold {
+    /// The BN's B (shift) initializer.
+    pub shift_name: String,
+    /// Per filter: `scale / sqrt(var + epsilon)`.
+    pub scale: Vec<f32>,
+    /// Per filter: `(layer bias − mean) · scale`.
+    pub offset: Vec<f32>,
+    /// A second BN folded into the same layer: the values cannot be written back.
+    pub stacked: bool,
 }
 
 impl<'a> Constant<'a> {
@@ -48,8 +108,19 @@ pub(crate) fn conv(
     filters: usize,
 ) -> Result<LayerWeights, OnnxErrorKind> {
     let weights = w.values_for(ctx)?;
+    let origin = WeightOrigin {
+        weight: w.name.to_string(),
+        layout: WeightLayout::Conv,
+        bias: per_filter_bias(bias, filters),
+        bias_scale: 1.0,
+        batch_norm: None,
+    };
     let bias = bias_values(ctx, bias, filters)?;
-    Ok(LayerWeights { weights, bias })
+    Ok(LayerWeights {
+        weights,
+        bias,
+        origin,
+    })
 }
 
 /// FC weights from a K×N (or, transposed, N×K) matrix, scaled by `alpha`,
@@ -75,7 +146,27 @@ pub(crate) fn fully_connected(
     if let Some((_, beta)) = c {
         bias.iter_mut().for_each(|x| *x *= beta);
     }
-    Ok(LayerWeights { weights, bias })
+    let origin = WeightOrigin {
+        weight: b.name.to_string(),
+        layout: WeightLayout::Matrix {
+            transposed: trans_b,
+            alpha,
+        },
+        bias: per_filter_bias(c.map(|(c, _)| c), n),
+        bias_scale: c.map_or(1.0, |(_, beta)| beta),
+        batch_norm: None,
+    };
+    Ok(LayerWeights {
+        weights,
+        bias,
+        origin,
+    })
+}
+
+/// The bias initializer's name when it holds one value per filter.
+fn per_filter_bias(c: Option<&Constant>, n: usize) -> Option<String> {
+    c.filter(|c| c.dims.iter().product::<i64>() as usize == n && n != 1)
+        .map(|c| c.name.to_string())
 }
 
 fn bias_values(ctx: &NodeCtx, c: Option<&Constant>, n: usize) -> Result<Vec<f32>, OnnxErrorKind> {
@@ -102,6 +193,12 @@ pub(crate) fn fold_batch_norm(
     let (scale, shift, mean, var) = (scale?, shift?, mean?, var?);
     let filters = layer.bias.len();
     let per = layer.weights.len() / filters.max(1);
+    let mut fold = BatchNormFold {
+        shift_name: params[1].name.to_string(),
+        scale: Vec::with_capacity(filters),
+        offset: Vec::with_capacity(filters),
+        stacked: layer.origin.batch_norm.is_some(),
+    };
     for f in 0..filters {
         let s = scale[f] / (var[f] + epsilon).sqrt();
         if !s.is_finite() {
@@ -112,7 +209,11 @@ pub(crate) fn fold_batch_norm(
         layer.weights[f * per..(f + 1) * per]
             .iter_mut()
             .for_each(|w| *w *= s);
-        layer.bias[f] = (layer.bias[f] - mean[f]) * s + shift[f];
+        let offset = (layer.bias[f] - mean[f]) * s;
+        layer.bias[f] = offset + shift[f];
+        fold.scale.push(s);
+        fold.offset.push(offset);
     }
+    layer.origin.batch_norm = Some(fold);
     Ok(())
 }

@@ -18,13 +18,22 @@
 //! in [`PrunePlan::enabled_weight_compression`]. See docs/pruning.md.
 
 mod floors;
+mod lsq;
+pub mod method;
+pub mod method_csv;
 pub mod output;
 mod rank;
+mod select;
 mod verify;
 mod weights;
 
 pub use floors::{builtin_floors, Floors};
+pub use lsq::{fit_layer, LayerFit};
+pub use method::{
+    measure_model, prune_model, MethodOptions, MethodRun, MethodStep, Snapshot, Split, Trial,
+};
 pub use rank::{ranking, LayerRank};
+pub use select::{candidate, removal_order, Candidate, Criterion, Fits};
 pub use verify::{verify, Stage, Verification, VerifyOptions, VerifyRow};
 pub use weights::{
     layer_data, prune_layer_weights, prune_network_weights, LayerPruning, WeightSource,

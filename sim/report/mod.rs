@@ -12,10 +12,12 @@
 
 mod chart;
 mod layer_plots;
+mod prune_plots;
 mod sweep_plots;
 mod table;
 
 pub use layer_plots::{plot_layer_energy, plot_tensor_share};
+pub use prune_plots::plot_prune;
 pub use sweep_plots::plot_sweep;
 
 use chart::{Area, DrawResult};

@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 DEFAULT_DATA = os.environ.get("FMNIST_DIR", "/usr/share/datasets/fashion-mnist")
 N_TRAIN = 55_000  # first 55k training images train, the last 5k validate
 N_SUBSET = 1_000  # first 1k t10k images form the committed subset
+N_VAL_SUBSET = 5_000  # the whole validation split (train 55,000-59,999): eyesim prune's default validation set
 F32 = np.float32
 
 # ---------------------------------------------------------------------------
@@ -108,6 +109,18 @@ def write_idx(path, arr):
         with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as f:
             f.write(header)
             f.write(arr.tobytes())
+
+
+def write_val_subset(data_dir, out_dir):
+    """Writes v5k-{images,labels}: the N_VAL_SUBSET images of the
+    validation split (training images 55,000-59,999, never trained on)."""
+    xtr = read_idx(os.path.join(data_dir, "train-images-idx3-ubyte.gz"))
+    ytr = read_idx(os.path.join(data_dir, "train-labels-idx1-ubyte.gz"))
+    sl = slice(N_TRAIN, N_TRAIN + N_VAL_SUBSET)
+    for kind, arr in (("images-idx3", xtr[sl]), ("labels-idx1", ytr[sl])):
+        path = os.path.join(out_dir, f"v5k-{kind}-ubyte.gz")
+        write_idx(path, arr)
+        assert np.array_equal(read_idx(path), arr)
 
 
 def to_input(images_u8):
@@ -628,6 +641,7 @@ def cmd_eval(args):
         pred = ln[:N_SUBSET].argmax(1)
         if not np.array_equal(pred, lo[:N_SUBSET].argmax(1)):
             print("WARNING: onnxruntime and NumPy disagree on the subset predictions", file=sys.stderr)
+        write_val_subset(args.data, args.subset_out)
         pr = os.path.join(args.subset_out, "float-reference.txt")
         with open(pr, "w") as f:
             f.write("".join(f"{int(c)}\n" for c in pred))
