@@ -341,7 +341,7 @@ fn write_outputs(
         ));
         for (name, dims, values) in masks(&r.model) {
             let path = dir.join("masks").join(name);
-            files.push((path, npy_f32(&dims, &values)));
+            files.push((path, npy_mask(&dims, &values)));
         }
     }
     let text = summary(o, tested, base_test, ceiling, check, &ranks, enabled);
@@ -365,8 +365,10 @@ fn write_outputs(
     Ok(())
 }
 
-fn npy_f32(dims: &[u64], values: &[f32]) -> Vec<u8> {
-    eyesim::data::npy_f32_bytes(dims, values)
+/// A mask as a `uint8` `.npy` file (what training tools take as a mask).
+fn npy_mask(dims: &[u64], values: &[f32]) -> Vec<u8> {
+    let bits: Vec<u8> = values.iter().map(|&v| u8::from(v != 0.0)).collect();
+    eyesim::data::npy_u8_bytes(dims, &bits)
 }
 
 fn summary(

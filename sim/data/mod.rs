@@ -24,7 +24,7 @@ pub use generate::{
 };
 pub use idx::{parse_idx, read_idx, IdxArray};
 pub use npy::{
-    load_npy, npy_f32_bytes, read_npy_i16, read_npy_numbers, write_npy_f32, write_npy_i16, NpyArray,
+    load_npy, npy_u8_bytes, read_npy_i16, read_npy_numbers, write_npy_i16, NpyArray,
 };
 pub use reference::{apply_finalize, reference, reference_psums, reference_psums_threads};
 

@@ -105,26 +105,12 @@ pub fn write_npy_i16(path: &Path, shape: &[u64], values: &[i16]) -> Result<(), D
     write_bytes(path, &bytes)
 }
 
-/// Writes `values` as a little-endian float32 `.npy` array of `shape`
-/// (masks and float tensors for Python tools), atomically.
+/// The bytes of a `uint8` `.npy` array of `shape` (masks: 1 = kept).
 ///
 /// # Panics
 /// When the shape's product differs from `values.len()`.
-pub fn write_npy_f32(path: &Path, shape: &[u64], values: &[f32]) -> Result<(), DataError> {
-    write_bytes(path, &npy_f32_bytes(shape, values))
-}
-
-/// The bytes of a little-endian float32 `.npy` array of `shape`.
-///
-/// # Panics
-/// When the shape's product differs from `values.len()`.
-pub fn npy_f32_bytes(shape: &[u64], values: &[f32]) -> Vec<u8> {
-    npy_bytes(
-        "<f4",
-        shape,
-        values.len(),
-        values.iter().flat_map(|v| v.to_le_bytes()),
-    )
+pub fn npy_u8_bytes(shape: &[u64], values: &[u8]) -> Vec<u8> {
+    npy_bytes("|u1", shape, values.len(), values.iter().copied())
 }
 
 fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
