@@ -145,8 +145,7 @@ impl MappingSet {
                     p,
                     q,
                     n,
-                    m,
-                },
+                    m, fr: 1, fs: 1 },
             );
         }
         Ok(set)
@@ -172,8 +171,7 @@ mod tests {
             p: 16,
             q: 1,
             n: 4,
-            m: 96,
-        };
+            m: 96, fr: 1, fs: 1 };
         s.insert("conv1", m);
         s.insert("odd name.x", RowStationaryMapping { e: 1, ..m });
         let back = MappingSet::from_toml_str(&s.to_toml(), "t").unwrap();
