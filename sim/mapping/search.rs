@@ -228,9 +228,10 @@ pub(crate) fn groups(prob: &ConvProblem, hw: &HwConfig) -> Vec<(u32, u32, u32)> 
         for q in 1..=prob.c.min(pe.ifmap_spad_words / s).max(1) {
             let mut p_max = prob.m.min(pe.psum_spad_words);
             if weights {
+                // No `p` fits when `q·S` alone overfills the filter spad.
                 p_max = p_max.min(pe.filter_spad_words / (q * s).max(1));
             }
-            out.extend((1..=p_max.max(1)).map(|p| (p, q, 1)));
+            out.extend((1..=p_max).map(|p| (p, q, 1)));
         }
         return out;
     }
