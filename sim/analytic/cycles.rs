@@ -231,12 +231,7 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
                         if count == 0.0 || g_s == 0 || n_s == 0 || e_s == 0 || m_s == 0 {
                             continue;
                         }
-                        let tile = Tile {
-                            g_s,
-                            n_s,
-                            e_s,
-                            m_s,
-                        };
+                        let tile = Tile { g_s, n_s, e_s, m_s };
                         let run = |pt_s: u32| pass(model, m, &k, (&tile, step), pt_s);
                         // Passes of the tile: full ones, then a partial one.
                         let (full, rest) = (m_s / pt, m_s % pt);
@@ -318,12 +313,7 @@ fn pass(
 ) -> Pass {
     let p = model.prob;
     let f = f64::from;
-    let Tile {
-        g_s,
-        n_s,
-        e_s,
-        m_s,
-    } = *tile;
+    let Tile { g_s, n_s, e_s, m_s } = *tile;
     let (c_s, rn, first) = (step.c_s, step.rn, step.first);
     let (ns, gs, es, pts, cs) = (f(n_s), f(g_s), f(e_s), f(pt_s), f(c_s));
     let (big_f, big_r, big_s) = (f(p.f), f(step.rh), f(step.sw));
@@ -468,8 +458,10 @@ mod tests {
             q,
             n: 1,
             m,
-        fr: 1, fs: 1 }
-}
+            fr: 1,
+            fs: 1,
+        }
+    }
 
     fn processing(prob: &ConvProblem, m: &RowStationaryMapping) -> f64 {
         let hw = eyeriss_v1();

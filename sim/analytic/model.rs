@@ -300,7 +300,10 @@ fn strip_sums(p: &ConvProblem, hw: &HwConfig, e: u32, fr: u32) -> StripSums {
             let (class, r0) = if fold < classes[0].1 {
                 (0, fold * tall)
             } else {
-                (1, classes[0].1 * tall + (fold - classes[0].1) * classes[1].0)
+                (
+                    1,
+                    classes[0].1 * tall + (fold - classes[0].1) * classes[1].0,
+                )
             };
             let y = y0 + u64::from(r0) * u64::from(p.d_h);
             let real = offs[class]
@@ -308,8 +311,7 @@ fn strip_sums(p: &ConvProblem, hw: &HwConfig, e: u32, fr: u32) -> StripSums {
                 .filter(|&&o| (top..bottom).contains(&(y + u64::from(o))))
                 .count() as u64;
             sums.srn += offs[class].len() as u64;
-            sums.dram_in +=
-                stream_words(real * u64::from(p.w), p.ifmap_zero_fraction, rlc_in, wb);
+            sums.dram_in += stream_words(real * u64::from(p.w), p.ifmap_zero_fraction, rlc_in, wb);
         }
         let out_len = u64::from(e_s) * u64::from(p.f);
         sums.dram_out += stream_words(out_len, p.ofmap_zero_fraction, rlc_out, wb);

@@ -99,7 +99,11 @@ pub(crate) fn run_layer(
     // tile: `R` and `S` are its rows and taps, its rows and columns offset.
     let subs: Vec<ConvProblem> = tile_at
         .iter()
-        .map(|&((_, rh), (_, sw))| ConvProblem { r: rh, s: sw, ..*prob })
+        .map(|&((_, rh), (_, sw))| ConvProblem {
+            r: rh,
+            s: sw,
+            ..*prob
+        })
         .collect();
     let tiles = subs
         .iter()
@@ -307,7 +311,14 @@ impl Controller<'_> {
             computed: &mut self.computed,
             trace: self.trace.as_mut(),
         };
-        let sim = PassSim::new(&self.tiles[spec.tile], spec, rows, sinks, start, self.last_tap);
+        let sim = PassSim::new(
+            &self.tiles[spec.tile],
+            spec,
+            rows,
+            sinks,
+            start,
+            self.last_tap,
+        );
         let (end, last_tap) = sim.run().map_err(RunError::Internal)?;
         self.proc_t = end;
         self.last_tap = last_tap;

@@ -314,11 +314,7 @@ fn executable(prob: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig) -> Re
         ),
         (
             m.q * s <= hw.pe.ifmap_spad_words,
-            format!(
-                "q·S = {} > ifmap spad {}",
-                m.q * s,
-                hw.pe.ifmap_spad_words
-            ),
+            format!("q·S = {} > ifmap spad {}", m.q * s, hw.pe.ifmap_spad_words),
         ),
         (
             m.p <= hw.pe.psum_spad_words,

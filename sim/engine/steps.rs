@@ -50,7 +50,10 @@ pub(crate) enum Step {
 
 /// The filter tiles of a mapping: every fold of the filter rows with
 /// every segment of a filter row, `((r0, rh), (s0, sw))`, folds outermost.
-pub(crate) fn filter_tiles(p: &ConvProblem, m: &RowStationaryMapping) -> Vec<((u32, u32), (u32, u32))> {
+pub(crate) fn filter_tiles(
+    p: &ConvProblem,
+    m: &RowStationaryMapping,
+) -> Vec<((u32, u32), (u32, u32))> {
     let segs = parts(p.s, m.fs);
     parts(p.r, m.fr)
         .into_iter()

@@ -199,7 +199,11 @@ pub(crate) fn folds_for(prob: &ConvProblem, hw: &HwConfig, e: u32) -> Option<u32
 /// The largest strip height the search visits (see [`folds_for`]).
 pub(crate) fn strip_limit(prob: &ConvProblem, hw: &HwConfig) -> u32 {
     let (rows, cols) = (hw.array.rows, hw.array.cols);
-    let segments = if prob.r <= rows { rows / prob.r.max(1) } else { rows };
+    let segments = if prob.r <= rows {
+        rows / prob.r.max(1)
+    } else {
+        rows
+    };
     prob.e.min(segments.saturating_mul(cols))
 }
 

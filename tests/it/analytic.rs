@@ -114,7 +114,10 @@ fn hand_counted_tiny_layer() {
         p: 1,
         q: 1,
         n: 1,
-        m: 2, fr: 1, fs: 1 };
+        m: 2,
+        fr: 1,
+        fs: 1,
+    };
     mapping::check(&m, &prob, &hw).unwrap();
     let c = estimate_layer(&prob, &m, &hw).counts;
     let at = |l, t| {
@@ -162,7 +165,10 @@ fn padding_taps_count_as_zeros() {
         p: 1,
         q: 1,
         n: 1,
-        m: 1, fr: 1, fs: 1 };
+        m: 1,
+        fr: 1,
+        fs: 1,
+    };
     let c = estimate_layer(&prob, &m, &hw).counts;
     assert_eq!(c.macs.algorithmic, 81);
     assert_eq!(c.macs.gated, 44);

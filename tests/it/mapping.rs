@@ -74,7 +74,10 @@ fn pinned_mappings_are_used_and_checked() {
         p: 16,
         q: 1,
         n: 1,
-        m: 96, fr: 1, fs: 1 };
+        m: 96,
+        fr: 1,
+        fs: 1,
+    };
     let mut set = MappingSet::new();
     set.insert("conv1", pin);
     let opts = EstimateOptions {
@@ -165,7 +168,10 @@ fn the_shipped_chip_mappings_are_legal_and_reproduce_table_iii() {
             p,
             q,
             n,
-            m, fr: 1, fs: 1 };
+            m,
+            fr: 1,
+            fs: 1,
+        };
         assert_eq!(*chip, want, "{layer}");
         let l = net.layers.iter().find(|l| l.name == layer).unwrap();
         let LayerWork::Array(prob) = LayerWork::of(l, net.batch) else {

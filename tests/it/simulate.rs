@@ -35,7 +35,10 @@ pub(crate) fn random_mapping(
         p: 1,
         q: 1,
         n: 1,
-        m: prob.m, fr: 1, fs: 1 };
+        m: prob.m,
+        fr: 1,
+        fs: 1,
+    };
     let geo = Geometry::new(&m, prob, &hw.array)?;
     let q_max = prob.c.min(hw.pe.ifmap_spad_words / prob.s).max(1);
     if prob.s > hw.pe.ifmap_spad_words {
@@ -343,7 +346,10 @@ fn dram_words_are_the_measured_rlc_sizes() {
         p: 4,
         q: 3,
         n: 2,
-        m: 4, fr: 1, fs: 1 };
+        m: 4,
+        fr: 1,
+        fs: 1,
+    };
     let d = data::generate_with_shift(&prob, 3, hw.pe.product_shift);
     let res = simulate_layer(&prob, &m, &hw, &d, &SimOptions::default()).unwrap();
     let fmt = hw.sparsity.rlc.unwrap();
