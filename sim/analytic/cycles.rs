@@ -180,7 +180,7 @@ fn step_kinds(model: &LayerModel<'_>, m: &RowStationaryMapping, rn: [u32; 2]) ->
 /// allocates nothing.
 #[derive(Default)]
 struct Kinds {
-    items: [StepKind; 16],
+    items: [StepKind; 13],
     len: usize,
 }
 
@@ -209,9 +209,18 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
         w_link: wpc(hw.noc.local_psum_bits),
         fill: f64::from(1 + hw.pe.mac_stages),
     };
+    let last = p.e % m.e;
     let strips = [
         (m.e.min(p.e), p.e / m.e, step_kinds(model, m, st.rn[0])),
-        (p.e % m.e, 1, step_kinds(model, m, st.rn[1])),
+        (
+            last,
+            1,
+            if last > 0 {
+                step_kinds(model, m, st.rn[1])
+            } else {
+                Kinds::default()
+            },
+        ),
     ];
     let half_filter_part = model.hw.filter_glb_words() as f64 / 2.0;
     let pt = m.p * m.t;
