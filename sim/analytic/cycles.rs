@@ -67,7 +67,8 @@ pub(crate) fn cycles(
     let f = f64::from;
     let outer =
         f(p.g.div_ceil(m.g)) * f(p.n.div_ceil(m.n)) * f(p.e.div_ceil(m.e)) * f(p.m.div_ceil(m.m));
-    let tiles = outer * f(p.c.div_ceil(m.q * m.r));
+    // An ifmap tile per channel chunk and filter-row fold.
+    let tiles = outer * f(p.c.div_ceil(m.q * m.r)) * f(m.fr);
     // Bursts differ in size only by strip; use the mean burst per tile.
     let per_burst = |words: f64, n: f64| {
         if n == 0.0 {
@@ -95,7 +96,103 @@ struct PassConst {
     w_gon: f64,
     w_link: f64,
     fill: f64,
+}
+
+/// One kind of accumulation step (a channel chunk, fold and segment) of
+/// a strip, and how many of them the strip has.
+#[derive(Clone, Copy, Default)]
+struct StepKind {
+    /// Channels of the chunk.
+    c_s: u32,
+    /// Filter rows of the fold.
+    rh: u32,
+    /// Taps of the segment.
+    sw: u32,
+    /// Columns a full ofmap row needs for the segment.
     cn: f64,
+    /// Padded rows the strip needs for the fold.
+    rn: u32,
+    /// Steps of this kind per strip.
+    count: u32,
+    /// Whether it is the first step (psums start at zero, no psum GIN).
+    first: bool,
+}
+
+/// The accumulation steps of a strip whose folds need `rn` rows
+/// (`[tall, short]` fold class): channel chunks outermost, then folds,
+/// then segments, as docs/dataflow.md §3 orders them.
+fn step_kinds(model: &LayerModel<'_>, m: &RowStationaryMapping, rn: [u32; 2]) -> Kinds {
+    let p = model.prob;
+    let qr = m.q * m.r;
+    let (c_full, c_rest) = (qr.min(p.c), p.c % qr);
+    let full_cc = p.c / qr;
+    let cc = [
+        (c_full, u32::from(full_cc >= 1), true),
+        (c_full, full_cc.saturating_sub(1), false),
+        (c_rest, u32::from(c_rest > 0), full_cc == 0),
+    ];
+    let folds = crate::mapping::balanced(p.r, m.fr);
+    let segs = model.segment_columns(m.fs);
+    let seg_taps = crate::mapping::balanced(p.s, m.fs);
+    let mut out = Kinds::default();
+    for (c_s, c_k, first_cc) in cc {
+        if c_k == 0 || c_s == 0 {
+            continue;
+        }
+        for (fi, &(rh, f_k)) in folds.iter().enumerate() {
+            for (si, (&(cn, s_k), &(sw, _))) in segs.iter().zip(&seg_taps).enumerate() {
+                let count = c_k * f_k * s_k;
+                if count == 0 {
+                    continue;
+                }
+                let kind = StepKind {
+                    c_s,
+                    rh,
+                    sw: if m.fs <= 1 { p.s } else { sw },
+                    cn: cn as f64,
+                    rn: rn[fi],
+                    count,
+                    first: false,
+                };
+                if first_cc && fi == 0 && si == 0 {
+                    out.push(StepKind {
+                        count: 1,
+                        first: true,
+                        ..kind
+                    });
+                    if count > 1 {
+                        out.push(StepKind {
+                            count: count - 1,
+                            ..kind
+                        });
+                    }
+                } else {
+                    out.push(kind);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// At most 3 channel-chunk kinds × 2 fold classes × 2 segment classes,
+/// plus the first step split off: a fixed array, so scoring a candidate
+/// allocates nothing.
+#[derive(Default)]
+struct Kinds {
+    items: [StepKind; 13],
+    len: usize,
+}
+
+impl Kinds {
+    fn push(&mut self, k: StepKind) {
+        self.items[self.len] = k;
+        self.len += 1;
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &StepKind> {
+        self.items[..self.len].iter()
+    }
 }
 
 /// Σ over passes of their time (DRAM hidden), and the filter-load stalls.
@@ -111,20 +208,19 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
         w_gon: wpc(hw.noc.gon_bits),
         w_link: wpc(hw.noc.local_psum_bits),
         fill: f64::from(1 + hw.pe.mac_stages),
-        cn: model.cn as f64,
     };
-    let qr = m.q * m.r;
-    // Channel chunks: the first one starts its psums at zero (no psum GIN).
-    let (c_full, c_rest) = (qr.min(p.c), p.c % qr);
-    let full_cc = p.c / qr;
-    let cc = [
-        (c_full, u32::from(full_cc >= 1), true),
-        (c_full, full_cc.saturating_sub(1), false),
-        (c_rest, u32::from(c_rest > 0), full_cc == 0),
-    ];
+    let last = p.e % m.e;
     let strips = [
-        (m.e.min(p.e), p.e / m.e, st.rn_full),
-        (p.e % m.e, 1, st.rn_last),
+        (m.e.min(p.e), p.e / m.e, step_kinds(model, m, st.rn[0])),
+        (
+            last,
+            1,
+            if last > 0 {
+                step_kinds(model, m, st.rn[1])
+            } else {
+                Kinds::default()
+            },
+        ),
     ];
     let half_filter_part = model.hw.filter_glb_words() as f64 / 2.0;
     let pt = m.p * m.t;
@@ -132,20 +228,20 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
     let mut layer_start = true;
     for (g_s, g_k) in chunk_sizes(p.g, m.g) {
         for (n_s, n_k) in chunk_sizes(p.n, m.n) {
-            for &(e_s, e_k, rn) in &strips {
+            for (e_s, e_k, kinds) in &strips {
+                let (e_s, e_k) = (*e_s, *e_k);
                 for (m_s, m_k) in chunk_sizes(p.m, m.m) {
-                    for &(c_s, c_k, first) in &cc {
+                    for step in kinds.iter() {
                         let count = f64::from(g_k)
                             * f64::from(n_k)
                             * f64::from(e_k)
                             * f64::from(m_k)
-                            * f64::from(c_k);
-                        if count == 0.0 || g_s == 0 || n_s == 0 || e_s == 0 || m_s == 0 || c_s == 0
-                        {
+                            * f64::from(step.count);
+                        if count == 0.0 || g_s == 0 || n_s == 0 || e_s == 0 || m_s == 0 {
                             continue;
                         }
-                        let tile = [g_s, n_s, e_s, c_s, rn, m_s];
-                        let run = |pt_s: u32| pass(model, m, &k, tile, pt_s, first);
+                        let tile = Tile { g_s, n_s, e_s, m_s };
+                        let run = |pt_s: u32| pass(model, m, &k, (&tile, step), pt_s);
                         // Passes of the tile: full ones, then a partial one.
                         let (full, rest) = (m_s / pt, m_s % pt);
                         let none = Pass::default();
@@ -205,19 +301,32 @@ struct Pass {
     hidden: f64,
 }
 
-/// Time of one pass with `pt_s` filters, and the weights it loads.
+/// The loop-nest chunk a pass belongs to: groups, images, strip rows and
+/// the GLB's filters.
+struct Tile {
+    g_s: u32,
+    n_s: u32,
+    e_s: u32,
+    m_s: u32,
+}
+
+/// Time of one pass with `pt_s` filters, and the weights it loads. A pass
+/// of a fold and segment is a pass of the filter tile it holds: `R` and
+/// `S` below are the fold's rows and the segment's taps.
 fn pass(
     model: &LayerModel<'_>,
     m: &RowStationaryMapping,
     k: &PassConst,
-    [g_s, n_s, e_s, c_s, rn, m_s]: [u32; 6],
+    (tile, step): (&Tile, &StepKind),
     pt_s: u32,
-    first: bool,
 ) -> Pass {
     let p = model.prob;
     let f = f64::from;
+    let Tile { g_s, n_s, e_s, m_s } = *tile;
+    let (c_s, rn, first) = (step.c_s, step.rn, step.first);
     let (ns, gs, es, pts, cs) = (f(n_s), f(g_s), f(e_s), f(pt_s), f(c_s));
-    let (big_f, big_r, big_s) = (f(p.f), f(p.r), f(p.s));
+    let (big_f, big_r, big_s) = (f(p.f), f(step.rh), f(step.sw));
+    let cn = step.cn;
     let t_act = f(pt_s.div_ceil(m.p));
     let r_act = f(c_s.div_ceil(m.q));
     let columns = ns * big_f;
@@ -225,13 +334,13 @@ fn pass(
     let multicast = model.hw.noc.multicast;
     // With multicast each needed word leaves the GLB once; without, once per receiving PE.
     let ifmap_words = if multicast {
-        ns * gs * cs * f(rn) * k.cn
+        ns * gs * cs * f(rn) * cn
     } else {
-        ns * gs * cs * t_act * big_r * es * k.cn
+        ns * gs * cs * t_act * big_r * es * cn
     };
     // The first column's window (S columns of every row) streams while the
     // filters load; the later columns only once the PEs have started.
-    let first_window = ifmap_words * big_s.min(k.cn) / (ns * k.cn);
+    let first_window = ifmap_words * big_s.min(cn) / (ns * cn);
     // A psum transfer moves one chain's `p_act` psums of a column in
     // ceil(p_act / width) cycles: a partly filled last cycle is lost.
     let transfer = |width: f64| {
@@ -251,7 +360,7 @@ fn pass(
         latency: f(model.hw.pe.mac_stages)
             + (big_r * r_act - 1.0) * (f(m.p.min(pt_s)) / k.w_link).ceil(),
     };
-    let column = if lock_step(model, m, c_s, pt_s) {
+    let column = if lock_step(model, m, c_s, pt_s, (step.sw, cn as u64)) {
         chains.lock_step_period(column_taps)
     } else {
         column_taps
@@ -358,6 +467,8 @@ mod tests {
             q,
             n: 1,
             m,
+            fr: 1,
+            fs: 1,
         }
     }
 

@@ -70,13 +70,15 @@ impl Chains {
     }
 }
 
-/// Whether the PEs of a pass with `c_s` channels and `pt_s` filters run in
+/// Whether the PEs of a pass with `c_s` channels, `pt_s` filters and a
+/// segment of `taps` taps needing `cn` columns run in
 /// lock step with the GON (both conditions of the module comment).
 pub(super) fn lock_step(
     model: &LayerModel<'_>,
     m: &RowStationaryMapping,
     c_s: u32,
     pt_s: u32,
+    (taps, cn): (u32, u64),
 ) -> bool {
     let (p, hw) = (model.prob, model.hw);
     if !p.op.has_weights() {
@@ -84,11 +86,12 @@ pub(super) fn lock_step(
     }
     let p_act = u64::from(m.p.min(pt_s));
     let q_act = u64::from(m.q.min(c_s));
-    // New ifmap columns per ofmap column after the first.
+    // New ifmap columns per ofmap column after the first (`taps` of the
+    // segment, `cn` the columns its ofmap row needs).
     let new_cols = if p.f > 1 {
-        (model.cn - u64::from(p.s).min(model.cn)).div_ceil(u64::from(p.f - 1))
+        (cn - u64::from(taps).min(cn)).div_ceil(u64::from(p.f - 1))
     } else {
-        u64::from(p.s)
+        u64::from(taps)
     };
     2 * p_act > u64::from(hw.pe.psum_spad_words) && q_act * new_cols > u64::from(hw.pe.fifo_words)
 }

@@ -35,7 +35,7 @@ pub struct LayerEstimate {
     pub cycles: u64,
     /// Core cycles with DRAM time hidden ("processing latency").
     pub processing_cycles: u64,
-    /// PEs in the mapping's footprint (R·e·r·t·g).
+    /// PEs in the mapping's footprint (`ceil(R/fr)`·e·r·t·g).
     pub active_pes: u32,
 }
 
@@ -52,7 +52,7 @@ pub fn estimate_layer(
 
 /// Evaluates one mapping with a prepared model.
 pub(crate) fn evaluate(model: &LayerModel<'_>, mapping: &RowStationaryMapping) -> LayerEstimate {
-    let st = model.strip(mapping.e);
+    let st = model.strip(mapping.e, mapping.fr);
     let raw = model.counts(mapping, &st);
     let (cycles, processing) = cycles::cycles(model, mapping, &st, &raw);
     LayerEstimate {
@@ -63,9 +63,9 @@ pub(crate) fn evaluate(model: &LayerModel<'_>, mapping: &RowStationaryMapping) -
     }
 }
 
-/// PEs in the footprint of `m`: R·e·r·t·g.
+/// PEs in the footprint of `m`: `ceil(R/fr)`·e·r·t·g (the tallest fold's set).
 pub fn active_pes(prob: &ConvProblem, m: &RowStationaryMapping) -> u32 {
-    prob.r * m.e * m.r * m.t * m.g
+    m.fold_rows(prob) * m.e * m.r * m.t * m.g
 }
 
 /// Cycles (serialized, processing) of one mapping, for the mapper.

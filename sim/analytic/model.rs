@@ -9,16 +9,20 @@ use crate::mapping::RowStationaryMapping;
 use crate::stats::{Level, LevelCounts, MacCounts, Tensor};
 use crate::workload::ConvProblem;
 
-/// Sums over the strips of one strip height `e` (docs/dataflow.md §3).
+/// Sums over the strips of one strip height `e` and its filter-row folds
+/// `fr` (docs/dataflow.md §3).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct StripSums {
-    /// Padded rows needed by a full strip (RN_max).
+    /// The folds these sums are for.
+    pub fr: u32,
+    /// Padded rows needed by a full strip for the tallest fold (RN_max).
     pub rn_full: u32,
-    /// Padded rows needed by the last, partial strip (0 when E is a multiple of e).
-    pub rn_last: u32,
-    /// Σ RN over strips.
+    /// Padded rows needed, `[full strip, last strip][tall fold, short fold]`
+    /// (the fold classes of `mapping::balanced`; 0 where there is none).
+    pub rn: [[u32; 2]; 2],
+    /// Σ RN over strips and folds.
     pub srn: u64,
-    /// Expected DRAM words of one image-channel's ifmap streams, Σ over strips.
+    /// Expected DRAM words of one image-channel's ifmap streams, Σ over strips and folds.
     pub dram_in: f64,
     /// Expected DRAM words of one image-filter's ofmap streams, Σ over strips.
     pub dram_out: f64,
@@ -91,11 +95,10 @@ pub(crate) struct LayerModel<'a> {
 }
 
 impl<'a> LayerModel<'a> {
-    /// Precomputes the per-layer tables (strip heights up to the array limit).
+    /// Precomputes the per-layer tables (strip heights up to the array
+    /// limit, each with the folds the search gives it).
     pub fn new(prob: &'a ConvProblem, hw: &'a HwConfig) -> LayerModel<'a> {
-        let rows_per_set = prob.r.max(1);
-        let max_segments = hw.array.rows / rows_per_set;
-        let e_max = prob.e.min(max_segments.saturating_mul(hw.array.cols));
+        let e_max = crate::mapping::search::strip_limit(prob, hw);
         LayerModel::with_e_max(prob, hw, e_max)
     }
 
@@ -111,7 +114,12 @@ impl<'a> LayerModel<'a> {
             1.0
         };
         let cn = offsets_needed(prob.f, prob.s, prob.u_w, prob.d_w).len() as u64;
-        let strips = (1..=e_max).map(|e| strip_sums(prob, hw, e)).collect();
+        let strips = (1..=e_max)
+            .map(|e| {
+                let fr = crate::mapping::search::folds_for(prob, hw, e).unwrap_or(1);
+                strip_sums(prob, hw, e, fr)
+            })
+            .collect();
         LayerModel {
             prob,
             hw,
@@ -124,12 +132,30 @@ impl<'a> LayerModel<'a> {
         }
     }
 
-    /// Strip sums of strip height `e` (computed on the fly beyond `e_max`).
-    pub fn strip(&self, e: u32) -> StripSums {
+    /// Strip sums of strip height `e` with `fr` folds (computed on the fly
+    /// beyond `e_max` or for other folds than the search's).
+    pub fn strip(&self, e: u32, fr: u32) -> StripSums {
         match self.strips.get(e.wrapping_sub(1) as usize) {
-            Some(s) => *s,
-            None => strip_sums(self.prob, self.hw, e),
+            Some(s) if s.fr == fr => *s,
+            _ => strip_sums(self.prob, self.hw, e, fr),
         }
+    }
+
+    /// Columns needed by a full ofmap row for each segment class of `fs`
+    /// segments: `[(CN, segments); 2]` (`mapping::balanced` classes).
+    pub fn segment_columns(&self, fs: u32) -> [(u64, u32); 2] {
+        let p = self.prob;
+        if fs <= 1 {
+            return [(self.cn, 1), (0, 0)];
+        }
+        crate::mapping::balanced(p.s, fs).map(|(taps, count)| {
+            let cn = if count == 0 {
+                0
+            } else {
+                offsets_needed(p.f, taps, p.u_w, p.d_w).len() as u64
+            };
+            (cn, count)
+        })
     }
 
     /// Expected counts of `m` (docs/dataflow.md §4, summed in closed form).
@@ -152,11 +178,19 @@ impl<'a> LayerModel<'a> {
         let ofmap = big_n * big_g * big_m * big_e * big_f;
         let ngc = big_n * big_g * big_c;
         let multicast = self.hw.noc.multicast;
+        // Every (channel chunk, fold, segment) is one accumulation step.
+        let (fr, fs) = (f(m.fr), f(m.fs));
+        let steps = k_c * fr * fs;
+        let cn: f64 = self
+            .segment_columns(m.fs)
+            .iter()
+            .map(|&(cn, k)| cn as f64 * f(k))
+            .sum();
 
         let mut out = RawCounts::default();
-        let noc_ifmap = ngc * big_r * big_e * self.cn as f64 * t_act_sum;
+        let noc_ifmap = ngc * big_r * big_e * cn * t_act_sum;
         let glb_ifmap_reads = if multicast {
-            ngc * self.cn as f64 * st.srn as f64 * passes
+            ngc * cn * st.srn as f64 * passes
         } else {
             noc_ifmap
         };
@@ -174,14 +208,14 @@ impl<'a> LayerModel<'a> {
         let glb_ifmap_writes = ngc * f(p.wp()) * st.srn as f64 * k_m;
         out.set(Level::Glb, Tensor::Ifmap, glb_ifmap_reads, glb_ifmap_writes);
         out.set(Level::Glb, Tensor::Filter, glb_filter_reads, filter_moves);
-        out.set(Level::Glb, Tensor::Psum, ofmap * k_c, ofmap * k_c);
+        out.set(Level::Glb, Tensor::Psum, ofmap * steps, ofmap * steps);
         out.set(Level::Noc, Tensor::Ifmap, noc_ifmap, 0.0);
         out.set(Level::Noc, Tensor::Filter, noc_filter, 0.0);
         out.set(
             Level::Noc,
             Tensor::Psum,
-            ofmap * (big_r * r_act_sum - 1.0),
-            ofmap * k_c,
+            ofmap * (big_r * fs * r_act_sum - 1.0),
+            ofmap * steps,
         );
         let s = &self.split;
         out.set(Level::Rf, Tensor::Ifmap, s.ifmap_reads, noc_ifmap);
@@ -220,13 +254,25 @@ fn axis_real(outs: u32, taps: u32, u: u32, d: u32, lo: u32, len: u32) -> u64 {
     count
 }
 
-/// Sums over the strips of height `e` (a handful of distinct strip sizes,
-/// but the real-row count depends on where the strip sits).
-fn strip_sums(p: &ConvProblem, hw: &HwConfig, e: u32) -> StripSums {
+/// Sums over the strips of height `e` and the `fr` folds of each (a
+/// handful of distinct sizes, but the real-row count depends on where the
+/// strip and the fold sit).
+fn strip_sums(p: &ConvProblem, hw: &HwConfig, e: u32, fr: u32) -> StripSums {
     let e = e.max(1);
-    let full = offsets_needed(e, p.r, p.u_h, p.d_h);
+    let fr = fr.clamp(1, p.r.max(1));
+    let classes = crate::mapping::balanced(p.r, fr);
     let last_rows = p.e % e;
-    let last = offsets_needed(last_rows, p.r, p.u_h, p.d_h);
+    // Rows needed relative to the fold's first filter row, per fold class.
+    let offsets = |e_s: u32| {
+        classes.map(|(rh, k)| {
+            if k == 0 {
+                Vec::new()
+            } else {
+                offsets_needed(e_s, rh, p.u_h, p.d_h)
+            }
+        })
+    };
+    let (full, last) = (offsets(e), offsets(last_rows));
     let rlc_in = if p.network_input {
         None
     } else {
@@ -236,20 +282,37 @@ fn strip_sums(p: &ConvProblem, hw: &HwConfig, e: u32) -> StripSums {
     let wb = hw.pe.word_bits;
     let (top, bottom) = (u64::from(p.pad.top), u64::from(p.pad.top) + u64::from(p.h));
     let mut sums = StripSums {
-        rn_full: full.len() as u32,
-        rn_last: last.len() as u32,
+        fr,
+        rn_full: full[0].len() as u32,
+        rn: [
+            [full[0].len() as u32, full[1].len() as u32],
+            [last[0].len() as u32, last[1].len() as u32],
+        ],
         ..StripSums::default()
     };
+    let (tall, folds) = (classes[0].0, classes[0].1 + classes[1].1);
     for k in 0..p.e.div_ceil(e) {
         let e_s = e.min(p.e - k * e);
         let offs = if e_s == e { &full } else { &last };
         let y0 = u64::from(k) * u64::from(e) * u64::from(p.u_h);
-        let real = offs
-            .iter()
-            .filter(|&&o| (top..bottom).contains(&(y0 + u64::from(o))))
-            .count() as u64;
-        sums.srn += offs.len() as u64;
-        sums.dram_in += stream_words(real * u64::from(p.w), p.ifmap_zero_fraction, rlc_in, wb);
+        for fold in 0..folds {
+            // Folds of the tall class come first (`mapping::balanced`).
+            let (class, r0) = if fold < classes[0].1 {
+                (0, fold * tall)
+            } else {
+                (
+                    1,
+                    classes[0].1 * tall + (fold - classes[0].1) * classes[1].0,
+                )
+            };
+            let y = y0 + u64::from(r0) * u64::from(p.d_h);
+            let real = offs[class]
+                .iter()
+                .filter(|&&o| (top..bottom).contains(&(y + u64::from(o))))
+                .count() as u64;
+            sums.srn += offs[class].len() as u64;
+            sums.dram_in += stream_words(real * u64::from(p.w), p.ifmap_zero_fraction, rlc_in, wb);
+        }
         let out_len = u64::from(e_s) * u64::from(p.f);
         sums.dram_out += stream_words(out_len, p.ofmap_zero_fraction, rlc_out, wb);
     }

@@ -60,6 +60,18 @@ pub fn write_outputs(
     write_files(dir, vec![("mappings.toml", set.to_toml().into_bytes())])
 }
 
+/// The footnote of a layer table with a mapping marked by [`flagged`].
+pub(crate) const BEYOND_CHIP: &str =
+    "* folded (fr) or segmented (fs) filter rows: beyond what the Eyeriss chip runs; evaluated anyway";
+
+/// A mapping's summary, marked `*` when the fabricated chip could not run it.
+pub(crate) fn flagged(m: eyesim::mapping::RowStationaryMapping) -> String {
+    match m.beyond_chip() {
+        Some(_) => format!("{} *", m.summary()),
+        None => m.summary(),
+    }
+}
+
 fn table(results: &[LayerResult], hw: &HwConfig) -> String {
     let total: f64 = results.iter().map(|r| r.energy.total()).sum();
     let mut s = String::new();
@@ -83,7 +95,7 @@ fn table(results: &[LayerResult], hw: &HwConfig) -> String {
     let mut sums = [0.0; 5];
     let (mut cycles, mut macs) = (0u64, 0u64);
     for r in results {
-        let mapping = r.mapping.map_or_else(|| "-".into(), |m| m.summary());
+        let mapping = r.mapping.map_or_else(|| "-".into(), flagged);
         let e = r.energy.total();
         let m = r.counts.macs.algorithmic;
         let per_mac = if m == 0 { 0.0 } else { e / m as f64 };
@@ -107,6 +119,13 @@ fn table(results: &[LayerResult], hw: &HwConfig) -> String {
     }
     let per_mac = if macs == 0 { 0.0 } else { total / macs as f64 };
     let _ = writeln!(s, " {:>10.4e} {:>8.3} {:>5.1}%", total, per_mac, 100.0);
+    // The chip's own limits stay visible: such mappings are evaluated, and flagged.
+    if results
+        .iter()
+        .any(|r| r.mapping.is_some_and(|m| m.beyond_chip().is_some()))
+    {
+        let _ = writeln!(s, "{BEYOND_CHIP}");
+    }
     let ms = cycles as f64 / hw.clock.core_mhz / 1000.0;
     let _ = writeln!(
         s,

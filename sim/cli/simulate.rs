@@ -237,7 +237,8 @@ fn table(sims: &[LayerSim], hw: &HwConfig) -> String {
             s,
             "{:<12} {:<34} {:>4} {:>11} {:>11} {:>9.3} {:>9.3} {:>12} {:>12} {:>6.3}",
             r.layer,
-            r.mapping.map_or_else(|| "-".into(), |m| m.summary()),
+            r.mapping
+                .map_or_else(|| "-".into(), super::estimate::flagged),
             r.active_pes,
             r.cycles,
             r.processing_cycles,
@@ -256,5 +257,11 @@ fn table(sims: &[LayerSim], hw: &HwConfig) -> String {
         ms(cycles),
         ms(proc)
     );
+    if sims
+        .iter()
+        .any(|x| x.row.mapping.is_some_and(|m| m.beyond_chip().is_some()))
+    {
+        let _ = writeln!(s, "{}", super::estimate::BEYOND_CHIP);
+    }
     s
 }

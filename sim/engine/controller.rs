@@ -16,7 +16,7 @@ use super::glb::GlobalBuffer;
 use super::pass::{LayerCtx, PassSim, PassSinks, PassSpec};
 use super::plan::{ColumnPlan, StripRows};
 use super::stats::ComponentStats;
-use super::steps::{steps, IfmapTile, OfmapTile, Step};
+use super::steps::{filter_tiles, steps, IfmapTile, OfmapTile, Step};
 use super::trace::{Recorder, Track};
 use crate::hw::HwConfig;
 use crate::mapping::{Geometry, RowStationaryMapping};
@@ -57,6 +57,10 @@ struct FilterLoad {
 /// The loop-nest executor for one layer.
 struct Controller<'a> {
     ctx: LayerCtx<'a>,
+    /// Per filter tile (fold × segment): the context its passes run in.
+    tiles: Vec<LayerCtx<'a>>,
+    /// Per filter tile: its filter rows and taps, `((r0, rh), (s0, sw))`.
+    tile_at: Vec<((u32, u32), (u32, u32))>,
     glb: GlobalBuffer,
     dram: DramLink,
     counts: LevelCounts,
@@ -90,17 +94,43 @@ pub(crate) fn run_layer(
     let geo = Geometry::new(map, prob, &hw.array).ok_or_else(|| {
         RunError::Internal("the logical PE set does not fit the array".to_string())
     })?;
+    let tile_at = filter_tiles(prob, map);
+    // A pass of a filter tile is a pass of the layer whose filter is the
+    // tile: `R` and `S` are its rows and taps, its rows and columns offset.
+    let subs: Vec<ConvProblem> = tile_at
+        .iter()
+        .map(|&((_, rh), (_, sw))| ConvProblem {
+            r: rh,
+            s: sw,
+            ..*prob
+        })
+        .collect();
+    let tiles = subs
+        .iter()
+        .zip(&tile_at)
+        .map(|(sub, &(_, seg))| LayerCtx {
+            prob: sub,
+            hw,
+            map,
+            geo,
+            slots: geo.slots(map),
+            cols: ColumnPlan::new(prob, seg),
+            ops,
+        })
+        .collect();
     let ctx = LayerCtx {
         prob,
         hw,
         map,
         geo,
         slots: geo.slots(map),
-        cols: ColumnPlan::new(prob),
+        cols: ColumnPlan::new(prob, (0, prob.s)),
         ops,
     };
     let mut c = Controller {
         ctx,
+        tiles,
+        tile_at,
         glb: GlobalBuffer::new(hw.glb),
         dram: DramLink::new(hw),
         counts: LevelCounts::default(),
@@ -281,7 +311,14 @@ impl Controller<'_> {
             computed: &mut self.computed,
             trace: self.trace.as_mut(),
         };
-        let sim = PassSim::new(&self.ctx, spec, rows, sinks, start, self.last_tap);
+        let sim = PassSim::new(
+            &self.tiles[spec.tile],
+            spec,
+            rows,
+            sinks,
+            start,
+            self.last_tap,
+        );
         let (end, last_tap) = sim.run().map_err(RunError::Internal)?;
         self.proc_t = end;
         self.last_tap = last_tap;
@@ -323,10 +360,12 @@ impl Controller<'_> {
         if !p.op.has_weights() {
             return 0;
         }
-        (s.gs * s.pts * s.cs * p.r * p.s) as usize
+        let ((_, rh), (_, sw)) = self.tile_at[s.tile];
+        (s.gs * s.pts * s.cs * rh * sw) as usize
     }
 
-    /// The pass's weights as DRAM holds them, `[g][filter][channel][R][S]`.
+    /// The pass's weights as DRAM holds them, `[g][filter][channel][R][S]`,
+    /// cut to the pass's filter tile: `[g][filter][channel][rh][sw]`.
     fn filter_values(&self, s: &PassSpec) -> Vec<i16> {
         let p = self.ctx.prob;
         let mut out = Vec::with_capacity(self.filter_values_len(s));
@@ -334,10 +373,22 @@ impl Controller<'_> {
             return out;
         }
         let rs = (p.r * p.s) as usize;
+        let ((r0, rh), (s0, sw)) = self.tile_at[s.tile];
+        let whole = rh == p.r && sw == p.s;
         for g in s.g0..s.g0 + s.gs {
             for f in s.mf..s.mf + s.pts {
                 let row = ((g * p.m + f) * p.c + s.c0) as usize * rs;
-                out.extend_from_slice(&self.ctx.ops.weights[row..row + s.cs as usize * rs]);
+                let block = &self.ctx.ops.weights[row..row + s.cs as usize * rs];
+                if whole {
+                    out.extend_from_slice(block);
+                    continue;
+                }
+                for ch in block.chunks(rs) {
+                    for i in r0..r0 + rh {
+                        let at = (i * p.s + s0) as usize;
+                        out.extend_from_slice(&ch[at..at + sw as usize]);
+                    }
+                }
             }
         }
         out

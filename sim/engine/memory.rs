@@ -64,7 +64,8 @@ pub fn memory_need(
         * chunks(p.e, map.e).count() as u64
         * chunks(p.m, map.m).count() as u64
         * (2 + chunks(p.c, map.q * map.r).count() as u64
-            * (1 + chunks(map.m, map.p * map.t).count() as u64));
+            * u64::from(map.fr)
+            * (1 + u64::from(map.fs) * chunks(map.m, map.p * map.t).count() as u64));
     let glb = u64::from(hw.glb.size_kib) * 1024 * 2;
     let pes = u64::from(hw.array.rows * hw.array.cols) * 4096;
     MemoryNeed {

@@ -278,16 +278,27 @@ fn run(
 /// The limits the simulator itself relies on (the mapper's legality check
 /// adds the GLB capacity, which the simulator does not need).
 fn executable(prob: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig) -> Result<(), String> {
-    let fields = [m.e, m.r, m.t, m.g, m.p, m.q, m.n, m.m];
+    let fields = [m.e, m.r, m.t, m.g, m.p, m.q, m.n, m.m, m.fr, m.fs];
     if fields.contains(&0) {
         return Err("every mapping field must be at least 1".into());
+    }
+    if m.fr > prob.r || m.fs > prob.s {
+        return Err(format!(
+            "fr = {} folds of R = {} rows or fs = {} segments of S = {} taps is too many",
+            m.fr, prob.r, m.fs, prob.s
+        ));
     }
     let Some(geo) = Geometry::new(m, prob, &hw.array) else {
         return Err(format!(
             "a set of {} filter rows x {} columns does not fit the {}x{} array",
-            prob.r, m.e, hw.array.rows, hw.array.cols
+            prob.r.div_ceil(m.fr),
+            m.e,
+            hw.array.rows,
+            hw.array.cols
         ));
     };
+    // The widest segment of a filter row is what a PE's spads hold.
+    let s = prob.s.div_ceil(m.fs);
     let checks = [
         (m.e <= prob.e, format!("e = {} > E = {}", m.e, prob.e)),
         (m.n <= prob.n, format!("n = {} > N = {}", m.n, prob.n)),
@@ -302,22 +313,18 @@ fn executable(prob: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig) -> Re
             ),
         ),
         (
-            m.q * prob.s <= hw.pe.ifmap_spad_words,
-            format!(
-                "q·S = {} > ifmap spad {}",
-                m.q * prob.s,
-                hw.pe.ifmap_spad_words
-            ),
+            m.q * s <= hw.pe.ifmap_spad_words,
+            format!("q·S = {} > ifmap spad {}", m.q * s, hw.pe.ifmap_spad_words),
         ),
         (
             m.p <= hw.pe.psum_spad_words,
             format!("p = {} > psum spad {}", m.p, hw.pe.psum_spad_words),
         ),
         (
-            !prob.op.has_weights() || m.p * m.q * prob.s <= hw.pe.filter_spad_words,
+            !prob.op.has_weights() || m.p * m.q * s <= hw.pe.filter_spad_words,
             format!(
                 "p·q·S = {} > filter spad {}",
-                m.p * m.q * prob.s,
+                m.p * m.q * s,
                 hw.pe.filter_spad_words
             ),
         ),

@@ -48,8 +48,11 @@ pub(crate) struct PassSpec {
     /// First channel of the chunk and count (`c_s`).
     pub c0: u32,
     pub cs: u32,
-    /// Whether this is the first channel chunk (psums start from zero).
+    /// Whether this is the first accumulation step (first channel chunk,
+    /// fold and segment: psums start from zero).
     pub first_cc: bool,
+    /// Index of the filter tile (fold and segment) among the layer's.
+    pub tile: usize,
 }
 
 /// What a pass writes into: the GLB, the layer's counters, component
@@ -67,7 +70,9 @@ pub(crate) struct PassSinks<'b> {
     pub trace: Option<&'b mut Recorder>,
 }
 
-/// Static context shared by all passes of a layer.
+/// Static context shared by all passes of a layer, or of one filter tile
+/// of it: then `prob` is the layer with `R` and `S` the tile's rows and
+/// taps, and `cols` the tile's segment; `geo` is always the mapping's.
 pub(crate) struct LayerCtx<'a> {
     pub prob: &'a ConvProblem,
     pub hw: &'a HwConfig,

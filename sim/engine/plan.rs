@@ -9,10 +9,27 @@ pub(crate) fn chunks(total: u32, k: u32) -> impl Iterator<Item = (u32, u32)> {
     (0..total.div_ceil(k)).map(move |i| (i * k, k.min(total - i * k)))
 }
 
-/// The padded ifmap rows that a strip of ofmap rows needs.
+/// `total` cut into `parts` balanced parts as `(start, len)`: the first
+/// `total mod parts` parts are one longer (docs/dataflow.md §1, the folds
+/// of the filter rows and the segments of a filter row).
+pub(crate) fn parts(total: u32, parts: u32) -> Vec<(u32, u32)> {
+    let parts = parts.clamp(1, total.max(1));
+    let (len, longer) = (total / parts, total % parts);
+    let mut start = 0;
+    (0..parts)
+        .map(|k| {
+            let l = len + u32::from(k < longer);
+            start += l;
+            (start - l, l)
+        })
+        .collect()
+}
+
+/// The padded ifmap rows that a strip of ofmap rows needs (for one fold of
+/// the filter rows).
 #[derive(Debug, Clone)]
 pub(crate) struct StripRows {
-    /// First padded ifmap row of the strip (`e0·Uh`).
+    /// First padded ifmap row of the strip's fold (`e0·Uh + r0·Dh`).
     pub base: u32,
     /// Needed rows relative to `base`, ascending and distinct.
     pub rows: Vec<u32>,
@@ -23,13 +40,14 @@ pub(crate) struct StripRows {
 }
 
 impl StripRows {
-    /// Rows needed by the strip of `e_s` ofmap rows starting at ofmap row `e0`.
-    pub(crate) fn new(prob: &ConvProblem, e0: u32, e_s: u32) -> Self {
-        let base = e0 * prob.u_h;
-        let span = (e_s - 1) * prob.u_h + (prob.r - 1) * prob.d_h + 1;
+    /// Rows needed by the strip of `e_s` ofmap rows starting at ofmap row
+    /// `e0`, for the fold of filter rows `[r0, r0 + rh)`.
+    pub(crate) fn new(prob: &ConvProblem, e0: u32, e_s: u32, (r0, rh): (u32, u32)) -> Self {
+        let base = e0 * prob.u_h + r0 * prob.d_h;
+        let span = (e_s - 1) * prob.u_h + (rh - 1) * prob.d_h + 1;
         let mut needed = vec![false; span as usize];
         for j in 0..e_s {
-            for i in 0..prob.r {
+            for i in 0..rh {
                 needed[(j * prob.u_h + i * prob.d_h) as usize] = true;
             }
         }
@@ -72,21 +90,25 @@ pub(crate) struct ColumnPlan {
     columns: Vec<u32>,
     /// Where ofmap column `f`'s entries of `columns` start.
     start: Vec<usize>,
-    /// Padded columns one window spans: `(S − 1)·Dw + 1`.
+    /// Padded columns one window spans: `(S − 1)·Dw + 1` (`S` the segment's taps).
     pub span: u32,
+    /// Where ofmap column 0's window starts: `s0·Dw` for the segment of taps from `s0`.
+    pub offset: u32,
 }
 
 impl ColumnPlan {
-    /// The plan for `prob`'s `F` ofmap columns.
-    pub(crate) fn new(prob: &ConvProblem) -> Self {
+    /// The plan for `prob`'s `F` ofmap columns, for the segment of filter
+    /// taps `[s0, s0 + sw)`.
+    pub(crate) fn new(prob: &ConvProblem, (s0, sw): (u32, u32)) -> Self {
+        let offset = s0 * prob.d_w;
         let mut seen = vec![false; prob.wp() as usize];
         let mut new_cols = Vec::with_capacity(prob.f as usize);
         let (mut columns, mut start) = (Vec::new(), Vec::with_capacity(prob.f as usize + 1));
         for f in 0..prob.f {
             start.push(columns.len());
             let mut fresh = 0;
-            for s in 0..prob.s {
-                let x = (f * prob.u_w + s * prob.d_w) as usize;
+            for s in 0..sw {
+                let x = (f * prob.u_w + offset + s * prob.d_w) as usize;
                 if !seen[x] {
                     seen[x] = true;
                     columns.push(x as u32);
@@ -100,7 +122,8 @@ impl ColumnPlan {
             new_cols,
             columns,
             start,
-            span: (prob.s.max(1) - 1) * prob.d_w + 1,
+            span: (sw.max(1) - 1) * prob.d_w + 1,
+            offset,
         }
     }
 
@@ -121,5 +144,12 @@ mod tests {
         let v: Vec<_> = chunks(10, 4).collect();
         assert_eq!(v, vec![(0, 4), (4, 4), (8, 2)]);
         assert_eq!(chunks(3, 8).collect::<Vec<_>>(), vec![(0, 3)]);
+    }
+
+    #[test]
+    fn parts_are_balanced_longest_first() {
+        assert_eq!(parts(11, 2), vec![(0, 6), (6, 5)]);
+        assert_eq!(parts(5, 4), vec![(0, 2), (2, 1), (3, 1), (4, 1)]);
+        assert_eq!(parts(7, 1), vec![(0, 7)]);
     }
 }

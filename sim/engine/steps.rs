@@ -3,7 +3,7 @@
 //! the previous pass runs).
 
 use super::pass::PassSpec;
-use super::plan::{chunks, StripRows};
+use super::plan::{chunks, parts, StripRows};
 use crate::mapping::RowStationaryMapping;
 use crate::workload::ConvProblem;
 
@@ -16,7 +16,7 @@ pub(crate) struct IfmapTile {
     pub ns: u32,
     pub c0: u32,
     pub cs: u32,
-    /// Index of the strip's [`StripRows`].
+    /// Index of the strip's [`StripRows`] (for the fold being loaded).
     pub strip: usize,
 }
 
@@ -42,49 +42,71 @@ pub(crate) enum Step {
     PsumTile { words: usize },
     /// DRAM → GLB ifmap tile.
     Load(IfmapTile),
-    /// One processing pass over the strip `strip`.
+    /// One processing pass over the strip's fold `strip`.
     Pass { spec: PassSpec, strip: usize },
     /// GLB → DRAM ofmap tile.
     Store(OfmapTile),
 }
 
-/// The strips' needed rows and the controller's steps, in execution order.
+/// The filter tiles of a mapping: every fold of the filter rows with
+/// every segment of a filter row, `((r0, rh), (s0, sw))`, folds outermost.
+pub(crate) fn filter_tiles(
+    p: &ConvProblem,
+    m: &RowStationaryMapping,
+) -> Vec<((u32, u32), (u32, u32))> {
+    let segs = parts(p.s, m.fs);
+    parts(p.r, m.fr)
+        .into_iter()
+        .flat_map(|f| segs.iter().map(move |&s| (f, s)))
+        .collect()
+}
+
+/// The strips' needed rows (one entry per strip and fold) and the
+/// controller's steps, in execution order.
 pub(crate) fn steps(p: &ConvProblem, m: &RowStationaryMapping) -> (Vec<StripRows>, Vec<Step>) {
     let mut strips = Vec::new();
     let mut out = Vec::new();
+    let folds = parts(p.r, m.fr);
+    let segs = parts(p.s, m.fs).len();
     for (g0, gs) in chunks(p.g, m.g) {
         for (n0, ns) in chunks(p.n, m.n) {
             for (e0, es) in chunks(p.e, m.e) {
-                let strip = strips.len();
-                strips.push(StripRows::new(p, e0, es));
+                let first = strips.len();
+                strips.extend(folds.iter().map(|&f| StripRows::new(p, e0, es, f)));
                 for (mc0, ms) in chunks(p.m, m.m) {
                     let words = (ns * gs * ms * es * p.f) as usize;
                     out.push(Step::PsumTile { words });
                     for (c0, cs) in chunks(p.c, m.q * m.r) {
-                        out.push(Step::Load(IfmapTile {
-                            g0,
-                            gs,
-                            n0,
-                            ns,
-                            c0,
-                            cs,
-                            strip,
-                        }));
-                        for (mf, pts) in chunks(ms, m.p * m.t) {
-                            let spec = PassSpec {
+                        for k in 0..folds.len() {
+                            let strip = first + k;
+                            out.push(Step::Load(IfmapTile {
                                 g0,
                                 gs,
+                                n0,
                                 ns,
-                                es,
-                                mc0,
-                                ms,
-                                mf: mc0 + mf,
-                                pts,
                                 c0,
                                 cs,
-                                first_cc: c0 == 0,
-                            };
-                            out.push(Step::Pass { spec, strip });
+                                strip,
+                            }));
+                            for l in 0..segs {
+                                for (mf, pts) in chunks(ms, m.p * m.t) {
+                                    let spec = PassSpec {
+                                        g0,
+                                        gs,
+                                        ns,
+                                        es,
+                                        mc0,
+                                        ms,
+                                        mf: mc0 + mf,
+                                        pts,
+                                        c0,
+                                        cs,
+                                        first_cc: c0 == 0 && k == 0 && l == 0,
+                                        tile: k * segs + l,
+                                    };
+                                    out.push(Step::Pass { spec, strip });
+                                }
+                            }
                         }
                     }
                     out.push(Step::Store(OfmapTile {

@@ -108,17 +108,19 @@ pub fn span_bound(prob: &ConvProblem, map: &RowStationaryMapping) -> u64 {
     for (_, gs) in chunks(prob.g, map.g) {
         for (_, ns) in chunks(prob.n, map.n) {
             for (e0, es) in chunks(prob.e, map.e) {
-                let rows = u64::from(StripRows::new(prob, e0, es).needed());
+                // The whole filter's rows bound every fold's.
+                let rows = u64::from(StripRows::new(prob, e0, es, (0, prob.r)).needed());
+                let tiles = u64::from(map.fr) * u64::from(map.fs);
                 for (_, ms) in chunks(prob.m, map.m) {
                     for (_, cs) in chunks(prob.c, map.q * map.r) {
-                        spans += 1;
+                        spans += u64::from(map.fr);
                         for (_, pts) in chunks(ms, map.p * map.t) {
                             let r_act = u64::from(cs.div_ceil(map.q));
                             let t_act = u64::from(pts.div_ceil(map.p));
                             let pes = u64::from(gs) * r_act * t_act * u64::from(prob.r * es);
                             let chains = u64::from(gs) * t_act * u64::from(es);
                             let steps = u64::from(ns * prob.f);
-                            spans += 3 + steps * (pes + rows + 2 * chains);
+                            spans += tiles * (3 + steps * (pes + rows + 2 * chains));
                         }
                     }
                     spans += 1;

@@ -29,7 +29,7 @@
 //! of group bests. `tests` checks the two agree on many layers and configs.
 
 use super::check::check;
-use super::search::{compare, for_each_in_group, p_limit, q_limit, Candidate, ENERGY_BAND};
+use super::search::{compare, for_each_in_group, groups, smallest, Candidate, ENERGY_BAND};
 use super::{search, MapError, Objective, RowStationaryMapping};
 use crate::analytic::model::LayerModel;
 use crate::hw::HwConfig;
@@ -64,9 +64,10 @@ struct LayerGroups {
     groups: Mutex<HashMap<GroupKey, Arc<Slot>>>,
 }
 
-/// A group: filters per PE `p`, channels per PE `q`, and the psum spad size
-/// that matters to its timing (`min(psum_spad_words, 2p)`).
-type GroupKey = (u32, u32, u32);
+/// A group: filters per PE `p`, channels per PE `q`, the psum spad size
+/// that matters to its timing (`min(psum_spad_words, 2p)`) and the
+/// segments of a filter row `fs` (which the spads decide).
+type GroupKey = (u32, u32, u32, u32);
 
 /// A group, scored by the first thread that claims it.
 #[derive(Default)]
@@ -100,24 +101,16 @@ impl SearchCache {
         if objective != Objective::Energy {
             return search(prob, hw, objective);
         }
-        let smallest = RowStationaryMapping {
-            e: 1,
-            r: 1,
-            t: 1,
-            g: 1,
-            p: 1,
-            q: 1,
-            n: 1,
-            m: 1,
-        };
+        let smallest = smallest(prob, hw);
         check(&smallest, prob, hw)?;
         let layer = self.layer(prob, hw);
         // Timing depends on the psum spad only through whether it holds two
         // columns of a PE's psums (`2·p_act > psum_spad_words`, the GON lock
         // step), so every size from 2p up scores a group alike.
         let psum = hw.pe.psum_spad_words;
-        let keys: Vec<GroupKey> = (1..=q_limit(prob, hw))
-            .flat_map(|q| (1..=p_limit(prob, hw, q)).map(move |p| (p, q, psum.min(2 * p))))
+        let keys: Vec<GroupKey> = groups(prob, hw)
+            .into_iter()
+            .map(|(p, q, fs)| (p, q, psum.min(2 * p), fs))
             .collect();
         let slots = layer.groups(&keys);
         let groups: Vec<&Group> = slots
@@ -199,11 +192,11 @@ impl LayerGroups {
                 .map(|k| map.entry(*k).or_default().clone())
                 .collect()
         };
-        let score = |slot: &Slot, &(p, q, psum): &GroupKey| {
+        let score = |slot: &Slot, &(p, q, psum, fs): &GroupKey| {
             slot.group.get_or_init(|| {
                 let mut hw = self.hw.clone();
                 hw.pe.psum_spad_words = psum;
-                score_group(&self.prob, &hw, p, q)
+                score_group(&self.prob, &hw, (p, q, fs))
             });
         };
         for (slot, key) in slots.iter().zip(keys) {
@@ -218,11 +211,11 @@ impl LayerGroups {
     }
 }
 
-fn score_group(prob: &ConvProblem, hw: &HwConfig, p: u32, q: u32) -> Group {
+fn score_group(prob: &ConvProblem, hw: &HwConfig, (p, q, fs): (u32, u32, u32)) -> Group {
     let model = LayerModel::new(prob, hw);
     let mut all: Vec<(RowStationaryMapping, f64)> = Vec::new();
     let mut least_energy = f64::INFINITY;
-    for_each_in_group(&model, p, q, |m, st| {
+    for_each_in_group(&model, p, q, fs, |m, st| {
         let energy = model.counts(&m, st).energy(hw);
         least_energy = least_energy.min(energy);
         all.push((m, energy));
@@ -232,7 +225,7 @@ fn score_group(prob: &ConvProblem, hw: &HwConfig, p: u32, q: u32) -> Group {
         .into_iter()
         .filter(|&(_, energy)| energy <= bound)
         .map(|(mapping, energy)| {
-            let st = model.strip(mapping.e);
+            let st = model.strip(mapping.e, mapping.fr);
             let raw = model.counts(&mapping, &st);
             let (cycles, _) = crate::analytic::cycles_of(&model, &mapping, &st, &raw);
             Candidate {

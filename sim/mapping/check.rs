@@ -15,7 +15,8 @@ pub enum MapError {
         /// The field name.
         field: &'static str,
     },
-    /// `p·q·S` filter words do not fit the filter spad.
+    /// `p·q·S` filter words do not fit the filter spad (`S` the taps of
+    /// the widest segment).
     #[error(
         "filter spad too small: p·q·S = {p}·{q}·{s} = {need} words > filter_spad_words = {have}"
     )]
@@ -59,10 +60,10 @@ pub enum MapError {
         /// Ofmap height.
         big_e: u32,
     },
-    /// The logical set (R rows per segment) is taller than the array.
-    #[error("set too tall: filter height R = {r} × {segments} segment(s) = {need} > array rows = {rows}")]
+    /// The logical set (the tallest fold's rows per segment) is taller than the array.
+    #[error("set too tall: filter rows per fold ceil(R/fr) = {r} × {segments} segment(s) = {need} > array rows = {rows}")]
     SetTooTall {
-        /// Filter height.
+        /// Filter rows of the tallest fold.
         r: u32,
         /// Segments of the set (ceil(e / cols)).
         segments: u32,
@@ -131,19 +132,23 @@ pub fn check(m: &RowStationaryMapping, prob: &ConvProblem, hw: &HwConfig) -> Res
         ("q", m.q),
         ("n", m.n),
         ("m", m.m),
+        ("fr", m.fr),
+        ("fs", m.fs),
     ] {
         if v == 0 {
             return Err(MapError::ZeroField { field });
         }
     }
-    check_spads(m.p, m.q, prob, hw)?;
+    bound("fr", m.fr, prob.r, "filter height R")?;
+    bound("fs", m.fs, prob.s.max(1), "filter width S")?;
+    check_spads(m.p, m.q, m.segment_taps(prob), prob, hw)?;
     if m.e > prob.e {
         return Err(MapError::StripRows {
             e: m.e,
             big_e: prob.e,
         });
     }
-    let geo = geometry(m.e, prob, hw)?;
+    let geo = geometry(m.e, m.fr, prob, hw)?;
     let used = u64::from(m.r) * u64::from(m.t) * u64::from(m.g);
     if used > u64::from(geo.capacity()) {
         return Err(MapError::Copies {
@@ -164,17 +169,18 @@ pub fn check(m: &RowStationaryMapping, prob: &ConvProblem, hw: &HwConfig) -> Res
             big_m: prob.m,
         });
     }
-    check_glb(m, prob, hw, rows_needed(prob, m.e))
+    check_glb(m, prob, hw, rows_needed(prob, m.e, m.fold_rows(prob)))
 }
 
-/// The spad limits alone (they do not depend on the strip).
+/// The spad limits alone (they do not depend on the strip); `s` is the
+/// taps of the widest segment of a filter row.
 pub(crate) fn check_spads(
     p: u32,
     q: u32,
+    s: u32,
     prob: &ConvProblem,
     hw: &HwConfig,
 ) -> Result<(), MapError> {
-    let s = prob.s;
     let pe = &hw.pe;
     let filter_need = if prob.op.has_weights() {
         u64::from(p) * u64::from(q) * u64::from(s)
@@ -208,10 +214,16 @@ pub(crate) fn check_spads(
     Ok(())
 }
 
-/// The set footprint of strip height `e`, or why the set does not fit.
-pub(crate) fn geometry(e: u32, prob: &ConvProblem, hw: &HwConfig) -> Result<Geometry, MapError> {
+/// The set footprint of strip height `e` with `fr` folds, or why the set does not fit.
+pub(crate) fn geometry(
+    e: u32,
+    fr: u32,
+    prob: &ConvProblem,
+    hw: &HwConfig,
+) -> Result<Geometry, MapError> {
     let probe = RowStationaryMapping {
         e,
+        fr,
         r: 1,
         t: 1,
         g: 1,
@@ -219,13 +231,15 @@ pub(crate) fn geometry(e: u32, prob: &ConvProblem, hw: &HwConfig) -> Result<Geom
         q: 1,
         n: 1,
         m: 1,
+        fs: 1,
     };
     Geometry::new(&probe, prob, &hw.array).ok_or_else(|| {
         let segments = e.div_ceil(hw.array.cols.max(1));
+        let r = probe.fold_rows(prob);
         MapError::SetTooTall {
-            r: prob.r,
+            r,
             segments,
-            need: u64::from(prob.r) * u64::from(segments),
+            need: u64::from(r) * u64::from(segments),
             rows: hw.array.rows,
         }
     })
@@ -270,10 +284,14 @@ pub(crate) fn check_glb(
 /// Ifmap and psum tile words of a mapping in the GLB: what the chip's
 /// Table III calls the GLB allocation (docs/reference.md shows the
 /// arithmetic for AlexNet). The ifmap tile holds `n·g·q·r` channels of the
-/// rows a full strip needs, padded width; the psum tile `n·g·m` ofmap
-/// planes of `e` rows.
+/// rows a full strip needs (for the tallest fold), padded width; the psum
+/// tile `n·g·m` ofmap planes of `e` rows.
 pub fn glb_allocation(m: &RowStationaryMapping, prob: &ConvProblem) -> (u64, u64) {
-    glb_tile_words(m, prob, rows_needed(prob, m.e.min(prob.e)))
+    glb_tile_words(
+        m,
+        prob,
+        rows_needed(prob, m.e.min(prob.e), m.fold_rows(prob)),
+    )
 }
 
 /// Ifmap and psum tile words of a mapping in the GLB.
@@ -288,10 +306,11 @@ pub(crate) fn glb_tile_words(
     (ifmap, psum)
 }
 
-/// Padded rows needed by a strip of `e_s` ofmap rows:
-/// `|{ j·Uh + i·Dh : j < e_s, i < R }|`.
-pub fn rows_needed(prob: &ConvProblem, e_s: u32) -> u32 {
-    offsets_needed(e_s, prob.r, prob.u_h, prob.d_h).len() as u32
+/// Padded rows needed by a strip of `e_s` ofmap rows for a fold of `rows`
+/// filter rows: `|{ j·Uh + i·Dh : j < e_s, i < rows }|` (the fold's first
+/// row only shifts the set).
+pub fn rows_needed(prob: &ConvProblem, e_s: u32, rows: u32) -> u32 {
+    offsets_needed(e_s, rows, prob.u_h, prob.d_h).len() as u32
 }
 
 /// Sorted distinct offsets `{ j·u + i·d : j < count, i < taps }`.

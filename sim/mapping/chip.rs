@@ -12,7 +12,7 @@
 //! 3. **Least energy** among those, then the search's usual tie-breaks
 //!    (more active PEs, then the smallest `(e, r, t, g, p, q, n, m)`).
 
-use super::search::{for_each_in_group, p_limit, q_limit};
+use super::search::{for_each_in_group, groups};
 use super::RowStationaryMapping;
 use crate::analytic::model::LayerModel;
 use crate::stats::Level;
@@ -35,9 +35,9 @@ pub(crate) fn search_chip(
     let (prob, hw) = (model.prob, model.hw);
     // (dram, energy, active PEs, mapping) of the best so far.
     let mut best: Option<(f64, f64, u32, RowStationaryMapping)> = None;
-    for q in 1..=q_limit(prob, hw) {
-        for p in 1..=p_limit(prob, hw, q) {
-            for_each_in_group(model, p, q, |m, st| {
+    for (p, q, fs) in groups(prob, hw) {
+        {
+            for_each_in_group(model, p, q, fs, |m, st| {
                 if !keep(&m) || !uniform(&m, prob) {
                     return;
                 }

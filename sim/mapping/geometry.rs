@@ -22,7 +22,8 @@ pub struct CopySlot {
 /// The physical footprint of a mapping on an array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geometry {
-    /// Filter rows R (PE rows per segment).
+    /// PE rows per segment: the filter rows of the tallest fold, `ceil(R/fr)`
+    /// (`R` without folding).
     pub set_rows: u32,
     /// Vertical segments a set is split into (ceil(e / cols)).
     pub segments: u32,
@@ -37,17 +38,18 @@ pub struct Geometry {
 impl Geometry {
     /// Footprint of `m` for `prob` on `array`, or `None` when a set does not fit.
     pub fn new(m: &RowStationaryMapping, prob: &ConvProblem, array: &ArrayConfig) -> Option<Self> {
-        if m.e == 0 || prob.r == 0 {
+        if m.e == 0 || prob.r == 0 || m.fr == 0 {
             return None;
         }
+        let set_rows = m.fold_rows(prob);
         let segments = m.e.div_ceil(array.cols);
         let seg_cols = m.e.min(array.cols);
-        let height = prob.r.checked_mul(segments)?;
+        let height = set_rows.checked_mul(segments)?;
         if height > array.rows {
             return None;
         }
         Some(Geometry {
-            set_rows: prob.r,
+            set_rows,
             segments,
             seg_cols,
             copies_v: array.rows / height,
@@ -60,7 +62,7 @@ impl Geometry {
         self.copies_v * self.copies_h
     }
 
-    /// PEs of one set (R · e).
+    /// PEs of one set (`ceil(R/fr)` · e).
     pub fn set_pes(&self, m: &RowStationaryMapping) -> u32 {
         self.set_rows * m.e
     }

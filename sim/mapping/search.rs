@@ -114,16 +114,7 @@ pub(crate) fn search_where(
     objective: Objective,
     keep: impl Fn(&RowStationaryMapping) -> bool,
 ) -> Result<RowStationaryMapping, MapError> {
-    let smallest = RowStationaryMapping {
-        e: 1,
-        r: 1,
-        t: 1,
-        g: 1,
-        p: 1,
-        q: 1,
-        n: 1,
-        m: 1,
-    };
+    let smallest = smallest(prob, hw);
     check(&smallest, prob, hw)?;
     let model = LayerModel::new(prob, hw);
     if objective == Objective::Chip {
@@ -142,7 +133,7 @@ pub(crate) fn search_where(
             .map_or(f64::INFINITY, |c| c.energy * (1.0 + ENERGY_BAND));
         let mut best = Best::new(Objective::Edp, cap);
         for (m, _) in least.near.unwrap_or_default() {
-            let st = model.strip(m.e);
+            let st = model.strip(m.e, m.fr);
             let raw = model.counts(&m, &st);
             best.offer(&model, m, &st, raw.energy(hw), &raw);
         }
@@ -150,7 +141,7 @@ pub(crate) fn search_where(
     } else {
         enumerate(&model, Best::new(objective, f64::INFINITY), &keep)
     };
-    let found = found.top.map(|c| c.mapping).unwrap_or(smallest);
+    let found = found.top.map_or(smallest, |c| c.mapping);
     debug_assert!(check(&found, prob, hw).is_ok());
     Ok(found)
 }
@@ -160,33 +151,106 @@ fn enumerate(
     mut best: Best,
     keep: &impl Fn(&RowStationaryMapping) -> bool,
 ) -> Best {
-    let (prob, hw) = (model.prob, model.hw);
-    for q in 1..=q_limit(prob, hw) {
-        for p in 1..=p_limit(prob, hw, q) {
-            for_each_in_group(model, p, q, |m, st| {
-                if !keep(&m) {
-                    return;
-                }
-                let raw = model.counts(&m, st);
-                best.offer(model, m, st, raw.energy(hw), &raw);
-            });
-        }
+    let hw = model.hw;
+    for (p, q, fs) in groups(model.prob, hw) {
+        for_each_in_group(model, p, q, fs, |m, st| {
+            if !keep(&m) {
+                return;
+            }
+            let raw = model.counts(&m, st);
+            best.offer(model, m, st, raw.energy(hw), &raw);
+        });
     }
     best
 }
 
-/// The largest `q` the search visits (the ifmap spad and `C` bound it).
-pub(crate) fn q_limit(prob: &ConvProblem, hw: &HwConfig) -> u32 {
-    prob.c.min(hw.pe.ifmap_spad_words / prob.s.max(1)).max(1)
+/// The mapping every search starts from: one PE row of work per copy,
+/// with as few folds and segments as the array and spads allow.
+pub(crate) fn smallest(prob: &ConvProblem, hw: &HwConfig) -> RowStationaryMapping {
+    RowStationaryMapping {
+        e: 1,
+        r: 1,
+        t: 1,
+        g: 1,
+        p: 1,
+        q: 1,
+        n: 1,
+        m: 1,
+        fr: folds_for(prob, hw, 1).unwrap_or(1),
+        fs: segments_for(prob, hw, 1, 1).unwrap_or(1),
+    }
 }
 
-/// The largest `p` the search visits for `q` (the psum and filter spads and `M` bound it).
-pub(crate) fn p_limit(prob: &ConvProblem, hw: &HwConfig, q: u32) -> u32 {
-    let mut p_max = prob.m.min(hw.pe.psum_spad_words);
-    if prob.op.has_weights() {
-        p_max = p_max.min(hw.pe.filter_spad_words / (q * prob.s).max(1));
+/// The filter-row folds the search uses for strip height `e`: none while
+/// the whole filter fits the array's height (then a strip too tall for the
+/// array is not searched, as before folding existed); otherwise the fewest
+/// folds whose tallest fits the rows left per vertical segment. `None`
+/// when even one-row folds do not fit (more segments than array rows).
+pub(crate) fn folds_for(prob: &ConvProblem, hw: &HwConfig, e: u32) -> Option<u32> {
+    let (rows, cols) = (hw.array.rows, hw.array.cols.max(1));
+    let segments = e.div_ceil(cols);
+    if prob.r <= rows {
+        return (u64::from(prob.r) * u64::from(segments) <= u64::from(rows)).then_some(1);
     }
-    p_max.max(1)
+    let per_fold = rows / segments.max(1);
+    (per_fold > 0).then(|| prob.r.div_ceil(per_fold))
+}
+
+/// The largest strip height the search visits (see [`folds_for`]).
+pub(crate) fn strip_limit(prob: &ConvProblem, hw: &HwConfig) -> u32 {
+    let (rows, cols) = (hw.array.rows, hw.array.cols);
+    let segments = if prob.r <= rows {
+        rows / prob.r.max(1)
+    } else {
+        rows
+    };
+    prob.e.min(segments.saturating_mul(cols))
+}
+
+/// The fewest segments of a filter row with `p` filters and `q` channels
+/// per PE: the widest segment's `q·S` ifmap words and `p·q·S` filter words
+/// must fit the spads. `None` when not even one tap fits.
+pub(crate) fn segments_for(prob: &ConvProblem, hw: &HwConfig, p: u32, q: u32) -> Option<u32> {
+    let mut taps = hw.pe.ifmap_spad_words / q.max(1);
+    if prob.op.has_weights() {
+        let pq = u64::from(p) * u64::from(q);
+        taps = taps.min((u64::from(hw.pe.filter_spad_words) / pq.max(1)) as u32);
+    }
+    (taps > 0).then(|| prob.s.max(1).div_ceil(taps))
+}
+
+/// The `(p, q, fs)` groups the search visits, in its order. While a whole
+/// filter row fits the spads (`fs = 1` at `p = q = 1`), only unsegmented
+/// groups are visited: `q ≤ C` and `p ≤ M` within the spads. Otherwise
+/// every `(p, q)` that fits one tap, each with its fewest segments.
+pub(crate) fn groups(prob: &ConvProblem, hw: &HwConfig) -> Vec<(u32, u32, u32)> {
+    let pe = &hw.pe;
+    let weights = prob.op.has_weights();
+    let mut out = Vec::new();
+    if segments_for(prob, hw, 1, 1) == Some(1) {
+        let s = prob.s.max(1);
+        for q in 1..=prob.c.min(pe.ifmap_spad_words / s).max(1) {
+            let mut p_max = prob.m.min(pe.psum_spad_words);
+            if weights {
+                // No `p` fits when `q·S` alone overfills the filter spad.
+                p_max = p_max.min(pe.filter_spad_words / (q * s).max(1));
+            }
+            out.extend((1..=p_max).map(|p| (p, q, 1)));
+        }
+        return out;
+    }
+    for q in 1..=prob.c.min(pe.ifmap_spad_words).max(1) {
+        let mut p_max = prob.m.min(pe.psum_spad_words);
+        if weights {
+            p_max = p_max.min(pe.filter_spad_words / q);
+        }
+        for p in 1..=p_max.max(1) {
+            if let Some(fs) = segments_for(prob, hw, p, q) {
+                out.push((p, q, fs));
+            }
+        }
+    }
+    out
 }
 
 /// Calls `f`, in the search's order, with every candidate that has `p`
@@ -197,25 +261,28 @@ pub(crate) fn for_each_in_group(
     model: &LayerModel<'_>,
     p: u32,
     q: u32,
+    fs: u32,
     mut f: impl FnMut(RowStationaryMapping, &crate::analytic::model::StripSums),
 ) {
     for e in 1..=model.e_max {
-        search_strip(model, p, q, e, &mut f);
+        if let Some(fr) = folds_for(model.prob, model.hw, e) {
+            search_strip(model, (p, q, fs), e, fr, &mut f);
+        }
     }
 }
 
 fn search_strip(
     model: &LayerModel<'_>,
-    p: u32,
-    q: u32,
+    (p, q, fs): (u32, u32, u32),
     e: u32,
+    fr: u32,
     f: &mut impl FnMut(RowStationaryMapping, &crate::analytic::model::StripSums),
 ) {
     let (prob, hw) = (model.prob, model.hw);
     let segments = e.div_ceil(hw.array.cols);
-    let copies_v = hw.array.rows / (prob.r * segments);
+    let copies_v = hw.array.rows / (prob.r.div_ceil(fr) * segments);
     let cap = copies_v * (hw.array.cols / e.min(hw.array.cols));
-    let st = model.strip(e);
+    let st = model.strip(e, fr);
     let rs = smallest_per_chunk_count(prob.c.div_ceil(q));
     let ts = smallest_per_chunk_count(prob.m.div_ceil(p));
     for g in 1..=prob.g.min(cap) {
@@ -230,6 +297,8 @@ fn search_strip(
                     q,
                     n: 1,
                     m: 1,
+                    fr,
+                    fs,
                 };
                 for_pareto_tiles(model, base, st.rn_full, |m| f(m, &st));
             }

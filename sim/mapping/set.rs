@@ -18,6 +18,9 @@ use thiserror::Error;
 
 const FIELDS: [&str; 8] = ["e", "r", "t", "g", "p", "q", "n", "m"];
 
+/// Optional keys (1 when absent): filter-row folds and segments.
+const OPTIONAL: [&str; 2] = ["fr", "fs"];
+
 /// Layer name → mapping, in insertion order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MappingSet {
@@ -92,6 +95,12 @@ impl MappingSet {
             for (k, v) in FIELDS.iter().zip(values(m)) {
                 t.insert((*k).to_string(), toml::Value::Integer(i64::from(v)));
             }
+            // Written only when used, so unfolded mappings read as before.
+            for (k, v) in OPTIONAL.iter().zip([m.fr, m.fs]) {
+                if v > 1 {
+                    t.insert((*k).to_string(), toml::Value::Integer(i64::from(v)));
+                }
+            }
             doc.insert(layer.clone(), toml::Value::Table(t));
         }
         let body = toml::to_string(&doc).expect("a table of integer tables always serializes");
@@ -116,9 +125,10 @@ impl MappingSet {
             let table = value
                 .as_table()
                 .ok_or_else(|| bad("expected a table of e, r, t, g, p, q, n, m".into()))?;
-            if let Some(k) = table.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            let known = |k: &str| FIELDS.contains(&k) || OPTIONAL.contains(&k);
+            if let Some(k) = table.keys().find(|k| !known(k.as_str())) {
                 return Err(bad(format!(
-                    "unknown key `{k}` (expected e, r, t, g, p, q, n, m)"
+                    "unknown key `{k}` (expected e, r, t, g, p, q, n, m, and optionally fr, fs)"
                 )));
             }
             let mut v = [0u32; 8];
@@ -134,7 +144,20 @@ impl MappingSet {
                         bad(format!("key `{key}` must be an integer ≥ 1, found {raw}"))
                     })?;
             }
+            let mut folds = [1u32; 2];
+            for (slot, key) in folds.iter_mut().zip(OPTIONAL) {
+                if let Some(raw) = table.get(key) {
+                    *slot = raw
+                        .as_integer()
+                        .and_then(|i| u32::try_from(i).ok())
+                        .filter(|&i| i >= 1)
+                        .ok_or_else(|| {
+                            bad(format!("key `{key}` must be an integer ≥ 1, found {raw}"))
+                        })?;
+                }
+            }
             let [e, r, t, g, p, q, n, m] = v;
+            let [fr, fs] = folds;
             set.insert(
                 layer,
                 RowStationaryMapping {
@@ -146,6 +169,8 @@ impl MappingSet {
                     q,
                     n,
                     m,
+                    fr,
+                    fs,
                 },
             );
         }
@@ -173,9 +198,12 @@ mod tests {
             q: 1,
             n: 4,
             m: 96,
+            fr: 1,
+            fs: 1,
         };
         s.insert("conv1", m);
         s.insert("odd name.x", RowStationaryMapping { e: 1, ..m });
+        s.insert("folded", RowStationaryMapping { fr: 3, fs: 2, ..m });
         let back = MappingSet::from_toml_str(&s.to_toml(), "t").unwrap();
         assert_eq!(back, s);
     }

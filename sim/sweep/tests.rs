@@ -62,6 +62,8 @@ fn fake(point: &Point) -> PointOutcome {
                     q: 1,
                     n: 1,
                     m: 8,
+                    fr: 1,
+                    fs: 1,
                 }),
                 active_pes: 100,
                 weights: 10,

@@ -115,6 +115,8 @@ fn hand_counted_tiny_layer() {
         q: 1,
         n: 1,
         m: 2,
+        fr: 1,
+        fs: 1,
     };
     mapping::check(&m, &prob, &hw).unwrap();
     let c = estimate_layer(&prob, &m, &hw).counts;
@@ -164,6 +166,8 @@ fn padding_taps_count_as_zeros() {
         q: 1,
         n: 1,
         m: 1,
+        fr: 1,
+        fs: 1,
     };
     let c = estimate_layer(&prob, &m, &hw).counts;
     assert_eq!(c.macs.algorithmic, 81);

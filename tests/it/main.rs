@@ -7,6 +7,7 @@ mod cli_safety;
 mod crosscheck;
 mod data;
 mod faults;
+mod fold;
 mod fuzz;
 mod hw_ranges;
 mod hwconfig;

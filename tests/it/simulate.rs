@@ -36,6 +36,8 @@ pub(crate) fn random_mapping(
         q: 1,
         n: 1,
         m: prob.m,
+        fr: 1,
+        fs: 1,
     };
     let geo = Geometry::new(&m, prob, &hw.array)?;
     let q_max = prob.c.min(hw.pe.ifmap_spad_words / prob.s).max(1);
@@ -345,6 +347,8 @@ fn dram_words_are_the_measured_rlc_sizes() {
         q: 3,
         n: 2,
         m: 4,
+        fr: 1,
+        fs: 1,
     };
     let d = data::generate_with_shift(&prob, 3, hw.pe.product_shift);
     let res = simulate_layer(&prob, &m, &hw, &d, &SimOptions::default()).unwrap();
