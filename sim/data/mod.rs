@@ -23,9 +23,7 @@ pub use generate::{
     INPUT_MAX, WEIGHT_MAX, WEIGHT_MIN,
 };
 pub use idx::{parse_idx, read_idx, IdxArray};
-pub use npy::{
-    load_npy, npy_u8_bytes, read_npy_i16, read_npy_numbers, write_npy_i16, NpyArray,
-};
+pub use npy::{load_npy, npy_u8_bytes, read_npy_i16, read_npy_numbers, write_npy_i16, NpyArray};
 pub use reference::{apply_finalize, reference, reference_psums, reference_psums_threads};
 
 use crate::workload::ConvProblem;

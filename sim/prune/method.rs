@@ -3,9 +3,12 @@
 //!
 //! 1. take the not-yet-pruned layer with weights whose energy, estimated by
 //!    the analytic model at the network's *measured* sparsity, is highest;
-//! 2. prune it by a [`Criterion`] to the lowest density on a grid whose
-//!    validation top-1 accuracy, in the chip's fixed-point arithmetic,
-//!    stays within the budget of the unpruned network's (binary search);
+//! 2. prune it by a [`Criterion`]: a binary search over a density grid
+//!    finds the densities whose validation top-1 accuracy, in the chip's
+//!    fixed-point arithmetic, stays within the budget of the unpruned
+//!    network's, and of those tried the one of least network energy is
+//!    kept (never one that raises the energy: pruning can cost energy
+//!    downstream when it leaves fewer zeros after a ReLU);
 //!    the paper's criterion restores the kept weights by least squares
 //!    against the unpruned network's pre-ReLU output map, with the pruned
 //!    upstream network's inputs;
@@ -279,14 +282,24 @@ impl State<'_> {
         outs: &[Vec<i16>],
         measures: Vec<LayerMeasure>,
     ) -> Result<Snapshot, PruneError> {
+        self.snapshot_of(&self.quant, outs, measures)
+    }
+
+    /// [`State::snapshot`] of the network `quant`.
+    fn snapshot_of(
+        &self,
+        quant: &QuantModel,
+        outs: &[Vec<i16>],
+        measures: Vec<LayerMeasure>,
+    ) -> Result<Snapshot, PruneError> {
         let last = outs.last().map_or(&[][..], |v| &v[..]);
         let hits = infer::top_k(last, self.val.labels, 1);
-        let mut net = self.quant.net.clone();
+        let mut net = quant.net.clone();
         net.batch = self.opts.batch;
         for (i, l) in net.layers.iter_mut().enumerate() {
             l.sparsity.ifmap_zero_fraction = measures[i].ifmap_zero_fraction();
             l.sparsity.ofmap_zero_fraction = measures[i].ofmap_zero_fraction();
-            let w = &self.quant.weights[i].0;
+            let w = &quant.weights[i].0;
             if !w.is_empty() {
                 let nz = w.iter().filter(|&&v| v != 0).count().max(1);
                 l.sparsity.weight_density = nz as f64 / w.len() as f64;
@@ -402,24 +415,35 @@ impl State<'_> {
             });
             if ok {
                 lo = mid;
-                best = Some(Evaluated {
-                    c,
-                    outs,
-                    measures,
-                    q,
-                    maxima,
-                });
+                // Among the densities within the budget, the least network
+                // energy wins (a sparser layer can cost more downstream when
+                // its outputs hold fewer zeros), then the lower density.
+                let snap = self.snapshot_of(&q, &outs, measures)?;
+                if best
+                    .as_ref()
+                    .is_none_or(|b| (snap.energy, c.kept) < (b.snap.energy, b.c.kept))
+                {
+                    best = Some(Evaluated {
+                        c,
+                        outs,
+                        snap,
+                        q,
+                        maxima,
+                    });
+                }
             } else {
                 hi = mid;
             }
         }
         let weights = cur.weights.len();
         let density_before = live as f64 / weights as f64;
+        // Never accept an energy increase: the layer then stays as it was.
+        let best = best.filter(|b| b.snap.energy <= current.energy);
         let (density_after, error_before, error_after, after) = match best {
             Some(Evaluated {
                 c,
                 outs,
-                measures,
+                snap,
                 q,
                 maxima,
             }) => {
@@ -430,7 +454,6 @@ impl State<'_> {
                 lw.bias = c.bias;
                 self.quant = q;
                 self.maxima = maxima;
-                let snap = self.snapshot(&outs, measures)?;
                 self.cache = outs;
                 (
                     c.kept as f64 / weights as f64,
@@ -500,7 +523,7 @@ impl State<'_> {
 struct Evaluated {
     c: Candidate,
     outs: Vec<Vec<i16>>,
-    measures: Vec<LayerMeasure>,
+    snap: Snapshot,
     q: QuantModel,
     maxima: Maxima,
 }

@@ -400,3 +400,6 @@ fn take_step(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod lsq_tests;

@@ -17,6 +17,7 @@ mod model;
 #[cfg(feature = "onnx")]
 mod onnx;
 mod prune;
+mod prune_net;
 mod simulate;
 mod simulate_cli;
 mod sweep;
