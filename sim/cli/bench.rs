@@ -31,6 +31,11 @@ enum Bench {
         after_help = "Example:\n  cargo run --release -- bench simulate --layers conv1,conv2 --threads 2"
     )]
     Simulate(super::bench_simulate::SimulateBench),
+    /// The paper's pruning method on the shipped trained network, per criterion.
+    #[command(
+        after_help = "Example:\n  cargo run --release -- bench prune --criteria energy-aware,magnitude"
+    )]
+    Prune(super::bench_prune::PruneBench),
 }
 
 /// Arguments of `eyesim bench estimate`.
@@ -55,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Bench::Estimate(b) => run_estimate(b),
         Bench::Sweep(b) => super::bench_sweep::run(b),
         Bench::Simulate(b) => super::bench_simulate::run(b),
+        Bench::Prune(b) => super::bench_prune::run(b),
     }
 }
 
