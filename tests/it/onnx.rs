@@ -6,6 +6,7 @@ mod cli;
 mod errors;
 mod export;
 mod external;
+mod families;
 mod traces;
 
 use build::{int, int64_tensor, ints, string, tensor, Graph};
