@@ -31,6 +31,9 @@ enum Bench {
         after_help = "Example:\n  cargo run --release -- bench simulate --layers conv1,conv2 --threads 2"
     )]
     Simulate(super::bench_simulate::SimulateBench),
+    /// ONNX import of a 1,003-node model with 25.4 M weights (budget 2 s).
+    #[command(after_help = "Example:\n  cargo run --release -- bench import")]
+    Import(super::bench_import::ImportBench),
 }
 
 /// Arguments of `eyesim bench estimate`.
@@ -55,6 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Bench::Estimate(b) => run_estimate(b),
         Bench::Sweep(b) => super::bench_sweep::run(b),
         Bench::Simulate(b) => super::bench_simulate::run(b),
+        Bench::Import(b) => super::bench_import::run(b),
     }
 }
 
