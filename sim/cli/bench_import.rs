@@ -4,8 +4,8 @@ use eyesim::onnx::proto::attribute_proto::AttributeType;
 use eyesim::onnx::proto::tensor_proto::DataType;
 use eyesim::onnx::proto::tensor_shape_proto::{dimension, Dimension};
 use eyesim::onnx::proto::{
-    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
-    TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    TensorShapeProto, TypeProto, ValueInfoProto,
 };
 use prost::Message;
 use std::time::{Duration, Instant};
@@ -51,7 +51,10 @@ pub fn run(b: ImportBench) -> anyhow::Result<()> {
         "model: {nodes} nodes, {:.1} M weights (with BatchNormalization), {mb:.0} MB; budget {TARGET_SECONDS} s",
         weights as f64 / 1e6
     );
-    println!("{:<14} {:>8} {:>10} {:>10} {:>6}", "import", "layers", "min s", "median s", "runs");
+    println!(
+        "{:<14} {:>8} {:>10} {:>10} {:>6}",
+        "import", "layers", "min s", "median s", "runs"
+    );
     let time = |f: &dyn Fn() -> anyhow::Result<usize>| -> anyhow::Result<(usize, Vec<Duration>)> {
         let mut times = Vec::new();
         let mut layers = 0;
@@ -64,7 +67,9 @@ pub fn run(b: ImportBench) -> anyhow::Result<()> {
         Ok((layers, times))
     };
     let rows: [(&str, &dyn Fn() -> anyhow::Result<usize>); 2] = [
-        ("file (trace)", &|| Ok(eyesim::onnx::import_file(&path)?.layers.len())),
+        ("file (trace)", &|| {
+            Ok(eyesim::onnx::import_file(&path)?.layers.len())
+        }),
         ("model (values)", &|| {
             Ok(eyesim::onnx::import_model(&path)?.network.layers.len())
         }),
@@ -137,7 +142,8 @@ fn residual_chain(blocks: usize, channels: i64) -> ModelProto {
             format!("r{k}"),
             format!("y{k}"),
         );
-        g.initializer.push(tensor(w.clone(), vec![channels, channels, 3, 3], k));
+        g.initializer
+            .push(tensor(w.clone(), vec![channels, channels, 3, 3], k));
         let mut conv = node("Conv", c.clone(), vec![x.clone(), w], c.clone());
         conv.attribute.push(AttributeProto {
             name: "pads".into(),
@@ -152,7 +158,8 @@ fn residual_chain(blocks: usize, channels: i64) -> ModelProto {
             g.initializer.push(tensor(name.clone(), vec![channels], k));
             bn_in.push(name);
         }
-        g.node.push(node("BatchNormalization", bn.clone(), bn_in, bn.clone()));
+        g.node
+            .push(node("BatchNormalization", bn.clone(), bn_in, bn.clone()));
         g.node.push(node("Relu", r.clone(), vec![bn], r.clone()));
         if k == 0 {
             x = r;

@@ -257,28 +257,34 @@ fn inverted_residual_with_relu6_as_inputs_and_as_attributes() {
     assert!(net.layers.iter().all(|l| !l.relu));
 }
 
+/// A squeeze-and-excitation block: pool, two 1×1 convs, a gate, the
+/// channel-wise product, then one more conv.
+fn se_block(pool: &str, gate: &str) -> Graph {
+    let mut g = Graph::new(&[1, 3, 16, 16]);
+    conv(&mut g, "features", "x", (32, 3, 3), vec![pads(1)]);
+    relu(&mut g, "features", "f");
+    let attrs = if pool == "ReduceMean" {
+        vec![ints("axes", &[2, 3]), int("keepdims", 1)]
+    } else {
+        vec![]
+    };
+    g.node(pool, "se.pool", &["f"], &["p"], attrs);
+    conv(&mut g, "se.fc1", "p", (8, 32, 1), vec![]);
+    relu(&mut g, "se.fc1", "r");
+    conv(&mut g, "se.fc2", "r", (32, 8, 1), vec![]);
+    g.node(gate, "se.gate", &["se.fc2"], &["s"], vec![]);
+    g.node("Mul", "se.scale", &["f", "s"], &["y"], vec![]);
+    conv(&mut g, "next", "y", (32, 32, 1), vec![]);
+    g
+}
+
 #[test]
 fn squeeze_and_excitation_with_global_pool_reduce_mean_and_hard_sigmoid() {
     for (pool, gate) in [
         ("GlobalAveragePool", "Sigmoid"),
         ("ReduceMean", "HardSigmoid"),
     ] {
-        let mut g = Graph::new(&[1, 3, 16, 16]);
-        conv(&mut g, "features", "x", (32, 3, 3), vec![pads(1)]);
-        relu(&mut g, "features", "f");
-        let attrs = if pool == "ReduceMean" {
-            vec![ints("axes", &[2, 3]), int("keepdims", 1)]
-        } else {
-            vec![]
-        };
-        g.node(pool, "se.pool", &["f"], &["p"], attrs);
-        conv(&mut g, "se.fc1", "p", (8, 32, 1), vec![]);
-        relu(&mut g, "se.fc1", "r");
-        conv(&mut g, "se.fc2", "r", (32, 8, 1), vec![]);
-        g.node(gate, "se.gate", &["se.fc2"], &["s"], vec![]);
-        g.node("Mul", "se.scale", &["f", "s"], &["y"], vec![]);
-        conv(&mut g, "next", "y", (32, 32, 1), vec![]);
-        let net = import(g);
+        let net = import(se_block(pool, gate));
         let (f, one, eight) = (shape(32, 16, 16), shape(32, 1, 1), shape(8, 1, 1));
         assert_eq!(
             rows(&net),
@@ -664,4 +670,246 @@ fn pad_folds_into_the_next_conv_but_not_into_a_pool() {
             row("pool", "maxpool", shape(4, 12, 16), shape(4, 11, 15), 0, 0),
         ]
     );
+}
+
+fn eyesim(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_eyesim"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn import_show_estimate_and_crosscheck_an_se_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = se_block("GlobalAveragePool", "Sigmoid").write(dir.path(), "se");
+    let trace = dir.path().join("se.toml");
+    let (ok, _, err) = eyesim(&[
+        "import".as_ref(),
+        model.as_os_str(),
+        "-o".as_ref(),
+        trace.as_os_str(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("7 layers (4 array, 1 GLB-side, 2 host (Sigmoid ×1, Mul ×1))"),
+        "{err}"
+    );
+    let (ok, out, err) = eyesim(&["show".as_ref(), "--net".as_ref(), trace.as_os_str()]);
+    assert!(ok, "{err}");
+    let runs_on = |layer: &str| -> Vec<String> {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(layer))
+            .unwrap_or_else(|| panic!("{out}"));
+        line.split_whitespace()
+            .skip(1)
+            .take(2)
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(runs_on("se.pool"), ["avgpool", "GLB-side"]);
+    assert_eq!(runs_on("se.gate"), ["Sigmoid", "host"]);
+    assert_eq!(runs_on("se.scale"), ["Mul", "host"]);
+    assert_eq!(runs_on("next"), ["conv", "array"]);
+    assert!(
+        out.contains("host (per image, off the accelerator): 2 layers, 8256 values read, 8224 written, 8224 operations"),
+        "{out}"
+    );
+    let res = dir.path().join("est");
+    let (ok, out, err) = eyesim(&[
+        "estimate".as_ref(),
+        "--net".as_ref(),
+        trace.as_os_str(),
+        "--hw".as_ref(),
+        "tiny".as_ref(),
+        "--out".as_ref(),
+        res.as_os_str(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("host: 2 layers run off the accelerator and are not in these totals: 8256 values read, 8224 written, 8224 operations (batch 1)"),
+        "{out}"
+    );
+    let gate = out.lines().find(|l| l.starts_with("se.gate")).unwrap();
+    assert_eq!(gate.split_whitespace().nth(1), Some("host"), "{gate}");
+    let (ok, out, err) = eyesim(&[
+        "estimate".as_ref(),
+        "--net".as_ref(),
+        trace.as_os_str(),
+        "--hw".as_ref(),
+        "tiny".as_ref(),
+        "--batch".as_ref(),
+        "2".as_ref(),
+        "--out".as_ref(),
+        res.as_os_str(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("16512 values read, 16448 written, 16448 operations (batch 2)"),
+        "{out}"
+    );
+    // Both models count no accelerator access for a host layer; the
+    // crosscheck over the whole network still holds.
+    let res = dir.path().join("cc");
+    let (ok, out, err) = eyesim(&[
+        "crosscheck".as_ref(),
+        "--net".as_ref(),
+        trace.as_os_str(),
+        "--hw".as_ref(),
+        "tiny".as_ref(),
+        "--out".as_ref(),
+        res.as_os_str(),
+        "-q".as_ref(),
+    ]);
+    assert!(ok, "{out}\n{err}");
+}
+
+#[test]
+fn per_channel_constants_fold_into_the_weights_and_host_layers_are_not_executed() {
+    let dir = tempfile::tempdir().unwrap();
+    // y = ((x · Wᵀ + 1) · [2, 3]) + [10, 20]: PyTorch's Linear followed by
+    // a scale and a shift, as exporters leave them.
+    let mut g = Graph::new(&[1, 4]);
+    g.weight("w", &[2, 4], Some(&|i| (i + 1) as f32));
+    g.weight("b", &[2], Some(&|_| 1.0));
+    g.node(
+        "Gemm",
+        "fc",
+        &["x", "w", "b"],
+        &["y"],
+        vec![int("transB", 1)],
+    );
+    g.weight("scale", &[2], Some(&|i| (i + 2) as f32));
+    g.node("Mul", "", &["y", "scale"], &["s"], vec![]);
+    g.weight("shift", &[2], Some(&|i| 10.0 * (i + 1) as f32));
+    g.node("Add", "", &["shift", "s"], &["z"], vec![]);
+    let path = g.write(dir.path(), "affine");
+    let m = eyesim::onnx::import_model(&path).unwrap();
+    assert_eq!(m.network.layers.len(), 1);
+    let w = m.weights[0].as_ref().unwrap();
+    assert_eq!(w.weights, [2., 4., 6., 8., 15., 18., 21., 24.]);
+    assert_eq!(w.bias, [12., 23.]);
+    // Subtracting the feature map from a constant is not affine in the
+    // weights' favour: a host layer, which executing commands refuse.
+    let mut g = Graph::new(&[1, 4]);
+    g.weight("w", &[2, 4], Some(&|i| (i + 1) as f32));
+    g.node("Gemm", "fc", &["x", "w"], &["y"], vec![int("transB", 1)]);
+    g.weight("shift", &[2], Some(&|_| 1.0));
+    g.node("Sub", "flip", &["shift", "y"], &["z"], vec![]);
+    let path = g.write(dir.path(), "flip");
+    let net = eyesim::onnx::import_file(&path).unwrap();
+    assert_eq!(
+        rows(&net)[1],
+        row("flip", "Sub", shape(2, 1, 1), shape(2, 1, 1), 4, 2)
+    );
+    let e = eyesim::onnx::import_model(&path).unwrap_err().to_string();
+    assert!(e.contains("'flip' (Sub): runs on the host"), "{e}");
+    // ReLU6's cap is not applied by the chip's datapath: refused too.
+    let mut g = Graph::new(&[1, 2, 4, 4]);
+    g.weight("w", &[2, 2, 1, 1], Some(&|_| 1.0));
+    g.node("Conv", "c", &["x", "w"], &["y"], vec![]);
+    g.node(
+        "Clip",
+        "relu6",
+        &["y"],
+        &["z"],
+        vec![float("min", 0.0), float("max", 6.0)],
+    );
+    let path = g.write(dir.path(), "relu6");
+    assert!(eyesim::onnx::import_file(&path).unwrap().layers[0].relu);
+    let e = eyesim::onnx::import_model(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("'relu6' (Clip)") && e.contains("upper bound"),
+        "{e}"
+    );
+}
+
+#[test]
+fn opset_forms_of_slice_split_pad_and_reduce_mean() {
+    // Slice with attributes (opset 9) and with inputs (opset 13) select the
+    // same channels; Split by attribute; Pad by attribute; ReduceMean with
+    // axes from a Range.
+    let build = |old: bool| {
+        let mut g = Graph::new(&[1, 8, 6, 6]);
+        conv(&mut g, "c", "x", (8, 8, 1), vec![]);
+        if old {
+            g.1 = 9;
+            g.node(
+                "Slice",
+                "slice",
+                &["c"],
+                &["s"],
+                vec![ints("starts", &[2]), ints("ends", &[6]), ints("axes", &[1])],
+            );
+            g.node(
+                "Split",
+                "split",
+                &["s"],
+                &["a", "b"],
+                vec![int("axis", 1), ints("split", &[1, 3])],
+            );
+            g.node(
+                "Pad",
+                "pad",
+                &["b"],
+                &["p"],
+                vec![ints("pads", &[0, 0, 1, 1, 0, 0, 1, 1])],
+            );
+        } else {
+            for (n, v) in [("st", 2), ("en", 6), ("ax", 1)] {
+                g.int64s(n, &[v]);
+            }
+            g.node("Slice", "slice", &["c", "st", "en", "ax"], &["s"], vec![]);
+            g.int64s("parts", &[1, 3]);
+            g.node(
+                "Split",
+                "split",
+                &["s", "parts"],
+                &["a", "b"],
+                vec![int("axis", 1)],
+            );
+            g.int64s("pads", &[0, 0, 1, 1, 0, 0, 1, 1]);
+            g.node("Pad", "pad", &["b", "pads"], &["p"], vec![]);
+        }
+        // Pad feeds a ReduceMean, not a Conv: a host copy.
+        g.0.initializer.push(super::build::int64_scalar("two", 2));
+        g.0.initializer.push(super::build::int64_scalar("four", 4));
+        g.0.initializer.push(super::build::int64_scalar("one", 1));
+        g.node("Range", "", &["two", "four", "one"], &["hw"], vec![]);
+        g.node(
+            "ReduceMean",
+            "gap",
+            &["p", "hw"],
+            &["y"],
+            vec![int("keepdims", 1)],
+        );
+        g
+    };
+    for old in [true, false] {
+        let mut g = build(old);
+        if old {
+            // Opset 9's ReduceMean takes its axes as an attribute.
+            let n = g.0.node.last_mut().unwrap();
+            n.input.truncate(1);
+            n.attribute.push(ints("axes", &[2, 3]));
+        }
+        let net = import(g);
+        let (c, s, q) = (shape(8, 6, 6), shape(4, 6, 6), shape(3, 6, 6));
+        assert_eq!(
+            rows(&net),
+            vec![
+                row("c", "conv", c, c, 36 * 64, 64),
+                row("slice", "Slice", c, s, 144, 0),
+                row("split", "Split", s, shape(1, 6, 6), 36, 0),
+                row("split_2", "Split", s, q, 108, 0),
+                row("pad", "Pad", q, shape(3, 8, 8), 108, 0),
+                row("gap", "avgpool", shape(3, 8, 8), shape(3, 1, 1), 0, 0),
+            ],
+            "opset {}",
+            if old { 9 } else { 13 }
+        );
+    }
 }
