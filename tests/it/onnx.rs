@@ -7,6 +7,7 @@ mod errors;
 mod export;
 mod external;
 mod families;
+mod shape_ops;
 mod traces;
 
 use build::{int, int64_tensor, ints, string, tensor, Graph};
