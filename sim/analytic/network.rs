@@ -217,7 +217,9 @@ fn estimate_one(
             );
             (None, est, 0)
         }
-        LayerWork::Free => (None, LayerEstimate::zero(), 0),
+        // Concatenation is addressing; a host layer runs off the accelerator
+        // (its own work is reported by `Network::host_work`).
+        LayerWork::Free | LayerWork::Host { .. } => (None, LayerEstimate::zero(), 0),
     };
     Ok(LayerResult {
         network: net.name.clone(),

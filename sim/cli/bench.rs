@@ -36,6 +36,9 @@ enum Bench {
         after_help = "Example:\n  cargo run --release -- bench prune --criteria energy-aware,magnitude"
     )]
     Prune(super::bench_prune::PruneBench),
+    /// ONNX import of a 1,003-node model with 25.4 M weights (budget 2 s).
+    #[command(after_help = "Example:\n  cargo run --release -- bench import")]
+    Import(super::bench_import::ImportBench),
 }
 
 /// Arguments of `eyesim bench estimate`.
@@ -61,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Bench::Sweep(b) => super::bench_sweep::run(b),
         Bench::Simulate(b) => super::bench_simulate::run(b),
         Bench::Prune(b) => super::bench_prune::run(b),
+        Bench::Import(b) => super::bench_import::run(b),
     }
 }
 

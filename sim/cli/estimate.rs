@@ -8,6 +8,7 @@ use eyesim::analytic::estimate_network;
 use eyesim::hw::HwConfig;
 use eyesim::mapping::MappingSet;
 use eyesim::stats::{LayerResult, Level};
+use eyesim::workload::{LayerWork, Network};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -33,7 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let results = estimate_network(&net, &hw, &opts)
         .with_context(|| format!("estimating `{}` on `{}`", net.name, hw.name))?;
     write_outputs(&out, &results, &hw)?;
-    print!("{}", table(&results, &hw));
+    print!("{}", table(&results, &hw, &net));
     if args.rank {
         print!("{}", rank_table(&results));
     }
@@ -72,7 +73,7 @@ pub(crate) fn flagged(m: eyesim::mapping::RowStationaryMapping) -> String {
     }
 }
 
-fn table(results: &[LayerResult], hw: &HwConfig) -> String {
+fn table(results: &[LayerResult], hw: &HwConfig, net: &Network) -> String {
     let total: f64 = results.iter().map(|r| r.energy.total()).sum();
     let mut s = String::new();
     let _ = writeln!(
@@ -95,7 +96,12 @@ fn table(results: &[LayerResult], hw: &HwConfig) -> String {
     let mut sums = [0.0; 5];
     let (mut cycles, mut macs) = (0u64, 0u64);
     for r in results {
-        let mapping = r.mapping.map_or_else(|| "-".into(), flagged);
+        // Layers off the array say where they run instead of a mapping.
+        let placement = || {
+            net.layer(&r.layer)
+                .map_or("-", |l| LayerWork::of(l, net.batch).placement().label())
+        };
+        let mapping = r.mapping.map_or_else(|| placement().to_string(), flagged);
         let e = r.energy.total();
         let m = r.counts.macs.algorithmic;
         let per_mac = if m == 0 { 0.0 } else { e / m as f64 };
@@ -134,6 +140,15 @@ fn table(results: &[LayerResult], hw: &HwConfig) -> String {
         ms,
         hw.clock.core_mhz
     );
+    let host = net.host_work(net.batch);
+    if host.layers > 0 {
+        let _ = writeln!(
+            s,
+            "host: {} layers run off the accelerator and are not in these totals: {} values \
+             read, {} written, {} operations (batch {})",
+            host.layers, host.reads, host.writes, host.ops, net.batch
+        );
+    }
     s
 }
 

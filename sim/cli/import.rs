@@ -21,6 +21,11 @@ pub struct Args {
     /// Overwrite the output trace if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Also import the shape-preserving element-wise operators eyesim does
+    /// not list (Tanh, Erf, Exp, Gelu, ...) as host layers: off the
+    /// accelerator, their reads, writes and operations reported.
+    #[arg(long)]
+    pub allow_host_ops: bool,
 }
 
 /// Runs `eyesim import`. Nothing is written unless the whole model converts,
@@ -36,7 +41,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         super::args::refuse_overwrite(out, args.force)?;
         super::args::check_out_file(out)?;
     }
-    let mut net = onnx::import_file(&args.model)?;
+    let opts = onnx::ImportOptions {
+        allow_host_ops: args.allow_host_ops,
+        batch: args.batch,
+    };
+    let mut net = onnx::import_file_with(&args.model, &opts)?;
     let out = args.output.unwrap_or_else(|| {
         // import_file names the network after the file stem, made safe.
         PathBuf::from("traces").join(format!("{}.toml", net.name))
@@ -60,11 +69,46 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     stats::write_atomic(&out, text.as_bytes())
         .with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!(
-        "wrote {}: {} layers, batch {}, input {}",
+        "wrote {}: {} layers ({}), batch {}, input {}",
         out.display(),
         net.layers.len(),
+        placements(&net),
         net.batch,
         net.input
     );
     Ok(())
+}
+
+/// `12 array, 3 GLB-side, 2 host (Sigmoid ×1, Mul ×1), 1 addressing`.
+fn placements(net: &workload::Network) -> String {
+    use workload::{LayerKind, LayerWork, Placement};
+    let mut count = [0usize; 4];
+    let mut host: Vec<(String, usize)> = Vec::new();
+    for l in &net.layers {
+        let k = match LayerWork::of(l, 1).placement() {
+            Placement::Array => 0,
+            Placement::GlbSide => 1,
+            Placement::Host => 2,
+            Placement::None => 3,
+        };
+        count[k] += 1;
+        if let LayerKind::Host(h) = &l.kind {
+            match host.iter_mut().find(|(op, _)| *op == h.op) {
+                Some((_, n)) => *n += 1,
+                None => host.push((h.op.clone(), 1)),
+            }
+        }
+    }
+    let mut s = format!(
+        "{} array, {} GLB-side, {} host",
+        count[0], count[1], count[2]
+    );
+    if !host.is_empty() {
+        let ops: Vec<String> = host.iter().map(|(op, n)| format!("{op} ×{n}")).collect();
+        s.push_str(&format!(" ({})", ops.join(", ")));
+    }
+    if count[3] > 0 {
+        s.push_str(&format!(", {} addressing only", count[3]));
+    }
+    s
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod bench;
+mod bench_import;
 mod bench_prune;
 mod bench_simulate;
 mod bench_sweep;

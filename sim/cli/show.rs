@@ -1,7 +1,7 @@
 //! `eyesim show`: a network's layers, shapes, MACs, weights and sparsity.
 
 use super::common::NetArg;
-use eyesim::workload::{Layer, LayerWork, Network, Op};
+use eyesim::workload::{Layer, LayerKind, LayerWork, Network, Op};
 use std::io::Write;
 
 /// Arguments of `eyesim show`.
@@ -10,8 +10,10 @@ pub struct Args {
     #[command(flatten)]
     net: NetArg,
     /// Print CSV on stdout instead of a table (one row per layer, no totals
-    /// row): layer,kind,inputs,input_shape,output_shape,macs,weights,
-    /// weight_density,ifmap_zero_fraction,ofmap_zero_fraction. MACs are per image.
+    /// row): layer,kind,runs_on,inputs,input_shape,output_shape,macs,weights,
+    /// weight_density,ifmap_zero_fraction,ofmap_zero_fraction,host_reads,
+    /// host_ops. MACs, host reads and host operations are per image;
+    /// runs_on is array, GLB-side, host or - (addressing only).
     #[arg(long)]
     csv: bool,
 }
@@ -19,7 +21,10 @@ pub struct Args {
 /// One printed row.
 struct Row {
     layer: String,
-    kind: &'static str,
+    kind: String,
+    runs_on: &'static str,
+    host_reads: u64,
+    host_ops: u64,
     inputs: String,
     input: String,
     output: String,
@@ -53,9 +58,16 @@ fn rows(net: &Network) -> Vec<Row> {
                     .collect();
                 names.join("+")
             };
+            let (kind, host_reads, host_ops) = match &l.kind {
+                LayerKind::Host(h) => (h.op.clone(), h.reads, h.ops),
+                k => (k.name().to_string(), 0, 0),
+            };
             Row {
                 layer: l.name.clone(),
-                kind: l.kind.name(),
+                kind,
+                runs_on: LayerWork::of(l, 1).placement().label(),
+                host_reads,
+                host_ops,
                 inputs,
                 input: l.input.to_string(),
                 output: l.output.to_string(),
@@ -89,6 +101,7 @@ fn csv(rows: &[Row]) -> anyhow::Result<String> {
     w.write_record([
         "layer",
         "kind",
+        "runs_on",
         "inputs",
         "input_shape",
         "output_shape",
@@ -97,11 +110,14 @@ fn csv(rows: &[Row]) -> anyhow::Result<String> {
         "weight_density",
         "ifmap_zero_fraction",
         "ofmap_zero_fraction",
+        "host_reads",
+        "host_ops",
     ])?;
     for r in rows {
         w.write_record([
             r.layer.clone(),
-            r.kind.to_string(),
+            r.kind.clone(),
+            r.runs_on.to_string(),
             r.inputs.clone(),
             r.input.clone(),
             r.output.clone(),
@@ -110,6 +126,8 @@ fn csv(rows: &[Row]) -> anyhow::Result<String> {
             r.weight_density.to_string(),
             r.ifmap_zero.to_string(),
             r.ofmap_zero.to_string(),
+            r.host_reads.to_string(),
+            r.host_ops.to_string(),
         ])?;
     }
     Ok(String::from_utf8(w.into_inner()?)?)
@@ -119,18 +137,20 @@ fn table(net: &Network, rows: &[Row]) -> String {
     let head = [
         "layer",
         "kind",
+        "runs on",
         "input -> output",
         "MACs/image",
         "weights",
         "w.density",
         "ifmap zeros",
     ];
-    let mut cells: Vec<[String; 7]> = rows
+    let mut cells: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
             [
                 r.layer.clone(),
-                r.kind.to_string(),
+                r.kind.clone(),
+                r.runs_on.to_string(),
                 format!("{} -> {}", r.input, r.output),
                 r.macs.to_string(),
                 r.weights.to_string(),
@@ -144,6 +164,7 @@ fn table(net: &Network, rows: &[Row]) -> String {
     let total = |s: &str| s.to_string();
     cells.push([
         total("total"),
+        total(""),
         total(""),
         total(""),
         macs.to_string(),
@@ -161,7 +182,7 @@ fn table(net: &Network, rows: &[Row]) -> String {
         let mut s = String::new();
         for (k, (w, v)) in width.iter().zip(c).enumerate() {
             // Names and shapes align left, numbers right.
-            if k < 3 {
+            if k < 4 {
                 s.push_str(&format!("{v:<w$}  "));
             } else {
                 s.push_str(&format!("{v:>w$}  "));
@@ -185,6 +206,14 @@ fn table(net: &Network, rows: &[Row]) -> String {
             out.push_str(&line(&rule));
         }
         out.push_str(&line(c));
+    }
+    let host = net.host_work(1);
+    if host.layers > 0 {
+        out.push_str(&format!(
+            "host (per image, off the accelerator): {} layers, {} values read, {} written, {} \
+             operations\n",
+            host.layers, host.reads, host.writes, host.ops
+        ));
     }
     out
 }

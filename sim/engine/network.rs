@@ -201,7 +201,9 @@ fn simulate_one(
                 0,
             )
         }
-        LayerWork::Free => (SimResult::passthrough(Vec::new()), 0),
+        // Nothing reaches the accelerator: concatenation is addressing, a
+        // host layer is computed off the chip.
+        LayerWork::Free | LayerWork::Host { .. } => (SimResult::passthrough(Vec::new()), 0),
     };
     let row = LayerResult {
         network: net.name.clone(),

@@ -71,6 +71,13 @@ pub fn simulate_chain(
                 let g = GlobalPoolLayer::of(l, n).expect("a global pooling layer");
                 engine::simulate_global_pool(&g, hw, input(0), &opts)?
             }
+            LayerWork::Host { .. } => {
+                return Err(SimError::BadData {
+                    layer: l.name.clone(),
+                    reason: "runs on the host, which the chained simulation does not execute"
+                        .into(),
+                })
+            }
             LayerWork::Free => {
                 let ofmap = if matches!(l.kind, LayerKind::Concat) {
                     super::concat(net, i, n, &outs, x)

@@ -148,6 +148,9 @@ fn execute_from<T: Clone>(
                 let ops: Vec<&[T]> = (0..l.inputs.len()).map(input).collect();
                 add(&ops, l.relu)
             }
+            // `onnx::import_model`, the only source of a `Model`'s network,
+            // refuses host layers, because nothing here computes them.
+            LayerWork::Host { .. } => unreachable!("host layer `{}` in an executed model", l.name),
             LayerWork::Free => {
                 if matches!(l.kind, LayerKind::Concat) {
                     concat(net, i, n, &outs, x)

@@ -10,16 +10,18 @@ pub(crate) struct NodeCtx<'a> {
     pub node: &'a NodeProto,
     /// `'name'` when the node is named, else `#index`.
     pub label: String,
+    /// The model's version of the default operator set.
+    pub opset: i64,
 }
 
 impl<'a> NodeCtx<'a> {
-    pub fn new(index: usize, node: &'a NodeProto) -> Self {
+    pub fn new(index: usize, node: &'a NodeProto, opset: i64) -> Self {
         let label = if node.name.is_empty() {
             format!("#{index}")
         } else {
             format!("'{}'", node.name)
         };
-        NodeCtx { node, label }
+        NodeCtx { node, label, opset }
     }
 
     pub fn op(&self) -> &'a str {

@@ -1,6 +1,7 @@
 //! The graph walk: ONNX values are tracked as feature maps (with the layer
 //! that produced them) or constants, and each node either adds a layer,
-//! modifies the producing layer (Relu, BatchNormalization) or only reshapes.
+//! modifies the producing layer (Relu, BatchNormalization), folds into
+//! constants (shape arithmetic) or only views a feature map differently.
 //!
 //! Shapes are propagated from the graph input alone; `value_info` is never
 //! read, because exporters often leave it stale or incomplete.
@@ -9,17 +10,14 @@ use std::collections::{HashMap, HashSet};
 
 use super::attrs::NodeCtx;
 use super::error::OnnxErrorKind;
+use super::ops::{flag_host_op, SUPPORTED_OPS};
 use super::proto::tensor_shape_proto::dimension::Value as Dim;
 use super::proto::type_proto::Value as TypeValue;
 use super::proto::{GraphProto, ModelProto, ValueInfoProto};
-use super::tensor::{ConstData, Constant};
-use super::weights::{fold_batch_norm, LayerWeights};
+use super::tensor::Constant;
+use super::weights::LayerWeights;
+use super::ImportOptions;
 use crate::workload::{FmapShape, Layer, LayerKind, Network, Sparsity};
-
-/// Operators `eyesim import` understands.
-pub const SUPPORTED_OPS: &str = "Conv, Gemm, MatMul, MaxPool, AveragePool, \
-GlobalAveragePool, Relu, BatchNormalization, Concat, Add, Sum, Flatten, Reshape, Dropout, \
-LRN, Softmax, Identity, Constant, ConstantOfShape";
 
 /// A feature map flowing between layers.
 #[derive(Debug, Clone)]
@@ -32,6 +30,9 @@ pub(crate) struct Activation {
     pub fmap: FmapShape,
     /// Index of the producing layer; None for the network input.
     pub producer: Option<usize>,
+    /// Zero padding (top, bottom, left, right) of a Pad node that the
+    /// consuming Conv takes over; `dims` include it.
+    pub pad: [u32; 4],
 }
 
 /// What an ONNX value name stands for.
@@ -46,19 +47,33 @@ pub(crate) struct Builder<'a> {
     pub values: HashMap<&'a str, Value<'a>>,
     pub layers: Vec<Layer>,
     names: HashSet<String>,
-    /// Value-preserving aliases (Identity, Dropout, Flatten, Reshape output
-    /// → the value they view).
+    /// Value-preserving aliases (Identity, Dropout, Flatten, Reshape, ...
+    /// output → the value they view).
     roots: HashMap<&'a str, &'a str>,
-    /// How many other nodes read each root value or one of its aliases:
-    /// Relu and BatchNormalization may only modify a layer whose raw output
-    /// nobody else reads.
-    consumers: HashMap<&'a str, usize>,
+    /// The op types of the nodes that read each root value or one of its
+    /// aliases: Relu and BatchNormalization may only modify a layer whose
+    /// raw output nobody else reads, and a Pad is folded only into Convs.
+    pub consumers: HashMap<&'a str, Vec<&'a str>>,
     pub batch: u32,
     /// Decode weight values (for commands that execute the model).
     pub keep_values: bool,
+    /// Import the shape-preserving element-wise ops of
+    /// [`super::ops::FLAG_HOST_OPS`] as host work.
+    pub allow_host_ops: bool,
     /// Per layer, its weights when `keep_values` and it has any.
     pub weights: Vec<Option<LayerWeights>>,
 }
+
+/// Ops that only view their first input under another shape or name.
+const VIEW_OPS: &[&str] = &[
+    "Identity",
+    "Dropout",
+    "Flatten",
+    "Reshape",
+    "Unsqueeze",
+    "Squeeze",
+    "Cast",
+];
 
 /// Converts a decoded model into a network called `name`, with the array
 /// layers' weights when `keep_values`.
@@ -66,8 +81,14 @@ pub(crate) fn convert(
     model: &ModelProto,
     name: &str,
     keep_values: bool,
+    opts: &ImportOptions,
 ) -> Result<(Network, Vec<Option<LayerWeights>>), OnnxErrorKind> {
     let graph = model.graph.as_ref().ok_or(OnnxErrorKind::NoGraph)?;
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|o| matches!(o.domain.as_str(), "" | "ai.onnx"))
+        .map_or(1, |o| o.version);
     let mut b = Builder {
         values: HashMap::new(),
         layers: Vec::new(),
@@ -76,6 +97,7 @@ pub(crate) fn convert(
         consumers: HashMap::new(),
         batch: 1,
         keep_values,
+        allow_host_ops: opts.allow_host_ops,
         weights: Vec::new(),
     };
     for t in &graph.initializer {
@@ -84,10 +106,10 @@ pub(crate) fn convert(
             Value::Const(Constant::from_tensor(&t.name, t)?),
         );
     }
-    let input = b.add_graph_input(graph)?;
+    let input = b.add_graph_input(graph, opts.batch)?;
     b.count_consumers(graph);
     for (i, node) in graph.node.iter().enumerate() {
-        b.node(&NodeCtx::new(i, node))?;
+        b.node(&NodeCtx::new(i, node, opset))?;
     }
     if b.layers.is_empty() {
         return Err(OnnxErrorKind::Input(
@@ -105,8 +127,13 @@ pub(crate) fn convert(
 
 impl<'a> Builder<'a> {
     /// Registers the one graph input that is not an initializer and returns
-    /// its per-image shape; sets the batch from its first dimension.
-    fn add_graph_input(&mut self, graph: &'a GraphProto) -> Result<FmapShape, OnnxErrorKind> {
+    /// its per-image shape; sets the batch from its first dimension, or
+    /// from `batch` when that dimension is symbolic.
+    fn add_graph_input(
+        &mut self,
+        graph: &'a GraphProto,
+        batch: Option<u32>,
+    ) -> Result<FmapShape, OnnxErrorKind> {
         let inputs: Vec<&ValueInfoProto> = graph
             .input
             .iter()
@@ -119,7 +146,7 @@ impl<'a> Builder<'a> {
             )));
         };
         let dims = input_dims(input)?;
-        self.batch = dims[0].unwrap_or(1);
+        self.batch = dims[0].or(batch).unwrap_or(1);
         let mut concrete = vec![u64::from(self.batch)];
         for (i, d) in dims.iter().enumerate().skip(1) {
             let d = d.ok_or_else(|| {
@@ -148,12 +175,13 @@ impl<'a> Builder<'a> {
                 dims: concrete,
                 fmap,
                 producer: None,
+                pad: [0; 4],
             }),
         );
         Ok(fmap)
     }
 
-    fn root(&self, mut name: &'a str) -> &'a str {
+    pub fn root(&self, mut name: &'a str) -> &'a str {
         while let Some(r) = self.roots.get(name) {
             name = r;
         }
@@ -164,19 +192,31 @@ impl<'a> Builder<'a> {
         for node in &graph.node {
             let viewed = node.input.first().filter(|i| !i.is_empty());
             let out = node.output.first().filter(|o| !o.is_empty());
-            let is_view = matches!(
-                node.op_type.as_str(),
-                "Identity" | "Dropout" | "Flatten" | "Reshape"
-            );
+            let is_view = VIEW_OPS.contains(&node.op_type.as_str());
             if let (true, Some(i), Some(o)) = (is_view, viewed, out) {
                 let r = self.root(i);
                 self.roots.insert(o.as_str(), r);
+                // A view's shape inputs (Reshape's, Unsqueeze's) are still read.
+                for i in node.input.iter().skip(1).filter(|i| !i.is_empty()) {
+                    let r = self.root(i);
+                    self.consumers.entry(r).or_default().push(&node.op_type);
+                }
+                continue;
+            }
+            // Shape and Size read only dimensions, never the values.
+            if matches!(node.op_type.as_str(), "Shape" | "Size") {
                 continue;
             }
             for i in node.input.iter().filter(|i| !i.is_empty()) {
-                *self.consumers.entry(self.root(i)).or_default() += 1;
+                let r = self.root(i);
+                self.consumers.entry(r).or_default().push(&node.op_type);
             }
         }
+    }
+
+    /// How many nodes read the value `name` (through views).
+    pub fn readers(&self, name: &'a str) -> usize {
+        self.consumers.get(self.root(name)).map_or(0, Vec::len)
     }
 
     fn node(&mut self, ctx: &NodeCtx<'a>) -> Result<(), OnnxErrorKind> {
@@ -184,42 +224,90 @@ impl<'a> Builder<'a> {
         if !matches!(node.domain.as_str(), "" | "ai.onnx") {
             return Err(self.unsupported(ctx));
         }
+        if let Some(v) = self.fold_constants(ctx)? {
+            return self.set_outputs(ctx, vec![v]);
+        }
         let out = match ctx.op() {
             "Conv" => self.conv(ctx)?,
             "Gemm" => self.gemm(ctx)?,
             "MatMul" => self.matmul(ctx)?,
             "MaxPool" | "AveragePool" => self.pool(ctx)?,
-            "GlobalAveragePool" => self.global_avg_pool(ctx)?,
+            "GlobalAveragePool" | "GlobalMaxPool" => self.global_pool(ctx)?,
             "Relu" => self.relu(ctx)?,
+            "Clip" => self.clip(ctx)?,
             "BatchNormalization" => self.batch_norm(ctx)?,
             "Concat" => self.concat(ctx)?,
-            "Add" | "Sum" => self.add(ctx)?,
+            "Add" | "Sum" | "Sub" | "Mul" | "Div" => self.binary(ctx)?,
+            "Pad" => self.pad(ctx)?,
+            "ReduceMean" | "ReduceMax" | "ReduceSum" => self.reduce(ctx)?,
+            "Split" => return self.split(ctx),
             "Flatten" => self.flatten(ctx)?,
             "Reshape" => self.reshape(ctx)?,
-            "Dropout" | "LRN" | "Softmax" | "Identity" => self.input(ctx, 0)?.clone(),
+            "Unsqueeze" | "Squeeze" => self.squeeze(ctx)?,
+            "Transpose" => self.transpose(ctx)?,
+            "Slice" => self.slice(ctx)?,
+            "Expand" => self.expand(ctx)?,
+            "Shape" | "Size" => self.shape_of(ctx)?,
+            "Gather" => self.gather(ctx)?,
+            "Range" => self.range(ctx)?,
+            "Cast" => self.cast(ctx)?,
+            "Dropout" | "Identity" => self.input(ctx, 0)?.clone(),
             "Constant" => Value::Const(self.constant_node(ctx)?),
             "ConstantOfShape" => Value::Const(self.constant_of_shape(ctx)?),
+            "LeakyRelu" | "PRelu" | "Sigmoid" | "HardSigmoid" | "HardSwish" | "Softmax"
+            | "LogSoftmax" | "LRN" => self.host_activation(ctx)?,
+            "Resize" | "Upsample" => self.resize(ctx)?,
+            op if self.allow_host_ops && flag_host_op(op) => self.host_activation(ctx)?,
             _ => return Err(self.unsupported(ctx)),
         };
-        let name = node
-            .output
-            .first()
-            .filter(|o| !o.is_empty())
-            .ok_or_else(|| ctx.shape_err("the node has no output"))?;
-        self.values.insert(name.as_str(), out);
+        self.set_outputs(ctx, vec![out])
+    }
+
+    /// Binds the node's outputs, in order, to `values`.
+    pub fn set_outputs(
+        &mut self,
+        ctx: &NodeCtx<'a>,
+        values: Vec<Value<'a>>,
+    ) -> Result<(), OnnxErrorKind> {
+        let outputs = &ctx.node.output;
+        if outputs.first().is_none_or(|o| o.is_empty()) {
+            return Err(ctx.shape_err("the node has no output"));
+        }
+        for (name, v) in outputs.iter().zip(values) {
+            if !name.is_empty() {
+                self.values.insert(name.as_str(), v);
+            }
+        }
         Ok(())
     }
 
     fn unsupported(&self, ctx: &NodeCtx) -> OnnxErrorKind {
-        let op = match ctx.node.domain.as_str() {
-            "" | "ai.onnx" => ctx.op().to_string(),
-            d => format!("{d}::{}", ctx.op()),
+        let (op, host_op) = match ctx.node.domain.as_str() {
+            "" | "ai.onnx" => (ctx.op().to_string(), flag_host_op(ctx.op())),
+            d => (format!("{d}::{}", ctx.op()), false),
+        };
+        let hint = if host_op {
+            "it runs off the array; --allow-host-ops imports it as host work (its reads, \
+             writes and one operation per value reported, no accelerator access)"
+                .to_string()
+        } else {
+            "--allow-host-ops would not import it either: eyesim does not know its output \
+             shape or cost"
+                .to_string()
         };
         OnnxErrorKind::Unsupported {
             node: ctx.label.clone(),
             op,
+            opset: ctx.opset,
+            host_op,
+            hint,
             supported: SUPPORTED_OPS,
         }
+    }
+
+    /// Whether input `idx` is present (optional inputs may be empty names).
+    pub fn has_input(&self, ctx: &NodeCtx, idx: usize) -> bool {
+        ctx.node.input.get(idx).is_some_and(|n| !n.is_empty())
     }
 
     /// The value read by input `idx` of the node.
@@ -231,9 +319,13 @@ impl<'a> Builder<'a> {
         self.values.get(name).ok_or_else(|| ctx.missing(name))
     }
 
-    /// Input `idx`, which must be a feature map.
+    /// Input `idx`, which must be a feature map. Only a Conv may read one
+    /// that carries a pending Pad.
     pub fn act(&self, ctx: &NodeCtx, idx: usize) -> Result<Activation, OnnxErrorKind> {
         match self.input(ctx, idx)? {
+            Value::Act(a) if a.pad != [0; 4] && ctx.op() != "Conv" => {
+                Err(ctx.shape_err("reads a padded feature map whose Pad was folded into a Conv"))
+            }
             Value::Act(a) => Ok(a.clone()),
             Value::Const(c) => Err(ctx.shape_err(format!(
                 "input '{}' must be a feature map, but it is a constant",
@@ -260,6 +352,17 @@ impl<'a> Builder<'a> {
             return Err(ctx.shape_err(format!(
                 "expects an N×C×H×W input, found dimensions {:?}",
                 a.dims
+            )));
+        }
+        let unpadded = [
+            a.dims[2].saturating_sub(u64::from(a.pad[0] + a.pad[1])),
+            a.dims[3].saturating_sub(u64::from(a.pad[2] + a.pad[3])),
+        ];
+        if fmap(a.dims[1], unpadded[0], unpadded[1]) != Some(a.fmap) {
+            return Err(ctx.shape_err(format!(
+                "reads {:?}, a reshaped view of the {} map its producer writes; eyesim's layers \
+                 read feature maps as they were written",
+                a.dims, a.fmap
             )));
         }
         Ok(a)
@@ -301,6 +404,7 @@ impl<'a> Builder<'a> {
             ],
             fmap: output,
             producer: Some(self.layers.len() - 1),
+            pad: [0; 4],
         }))
     }
 
@@ -330,187 +434,6 @@ impl<'a> Builder<'a> {
         self.names.insert(name.clone());
         name
     }
-
-    /// The layer whose output `Relu`/`BatchNormalization` modifies in place.
-    fn sole_producer(&self, ctx: &NodeCtx<'a>, a: &Activation) -> Result<usize, OnnxErrorKind> {
-        let Some(p) = a.producer else {
-            return Err(ctx.shape_err("cannot be applied to the network input"));
-        };
-        let input = self.root(&ctx.node.input[0]);
-        if self.consumers.get(input).copied().unwrap_or(0) > 1 {
-            return Err(ctx.shape_err(format!(
-                "'{input}' is also read by another node before this {}; eyesim cannot keep both versions",
-                ctx.op()
-            )));
-        }
-        Ok(p)
-    }
-
-    fn relu(&mut self, ctx: &NodeCtx<'a>) -> Result<Value<'a>, OnnxErrorKind> {
-        let a = self.act(ctx, 0)?;
-        let p = self.sole_producer(ctx, &a)?;
-        self.layers[p].relu = true;
-        Ok(Value::Act(a))
-    }
-
-    /// Folds inference-mode batch normalization into the preceding conv or
-    /// FC layer: it only rescales weights and adds a bias, which changes no
-    /// access count. A per-channel scale of zero would zero whole filters;
-    /// that effect on weight density is not modelled.
-    fn batch_norm(&mut self, ctx: &NodeCtx<'a>) -> Result<Value<'a>, OnnxErrorKind> {
-        let a = self.act(ctx, 0)?;
-        let p = self.sole_producer(ctx, &a)?;
-        let layer = &self.layers[p];
-        if !matches!(
-            layer.kind,
-            LayerKind::Conv(_) | LayerKind::FullyConnected { .. }
-        ) || layer.relu
-        {
-            return Err(ctx.shape_err(format!(
-                "can only be folded into a Conv or Gemm/MatMul directly before it, but follows layer '{}' ({}{})",
-                layer.name,
-                layer.kind.name(),
-                if layer.relu { " with ReLU" } else { "" }
-            )));
-        }
-        let mut params = Vec::with_capacity(4);
-        for idx in 1..5 {
-            let c = self.constant(ctx, idx)?;
-            if c.elements() != u64::from(a.fmap.c) {
-                return Err(ctx.shape_err(format!(
-                    "parameter '{}' has {} elements, but the input has {} channels",
-                    c.name,
-                    c.elements(),
-                    a.fmap.c
-                )));
-            }
-            params.push(c);
-        }
-        if self.keep_values {
-            let epsilon = ctx.float("epsilon")?.unwrap_or(1e-5);
-            if let Some(w) = self.weights[p].as_mut() {
-                let [s, b, m, v] = [&params[0], &params[1], &params[2], &params[3]];
-                fold_batch_norm(ctx, w, [s, b, m, v], epsilon)?;
-            }
-        }
-        Ok(Value::Act(a))
-    }
-
-    fn concat(&mut self, ctx: &NodeCtx) -> Result<Value<'a>, OnnxErrorKind> {
-        let axis = ctx.required_int("axis")?;
-        if axis != 1 && axis != -3 {
-            return Err(ctx.bad_attr(
-                "axis",
-                format!("only the channel axis (1) is supported, found {axis}"),
-            ));
-        }
-        let acts = (0..ctx.node.input.len())
-            .map(|i| self.act4(ctx, i))
-            .collect::<Result<Vec<_>, _>>()?;
-        if acts.is_empty() {
-            return Err(ctx.shape_err("has no inputs"));
-        }
-        let first = &acts[0];
-        for (i, a) in acts.iter().enumerate().skip(1) {
-            if a.dims[2..] != first.dims[2..] {
-                return Err(ctx.shape_err(format!(
-                    "inputs must agree in height and width: '{}' is {} but '{}' is {}",
-                    ctx.node.input[0], first.fmap, ctx.node.input[i], a.fmap
-                )));
-            }
-        }
-        if acts.len() == 1 {
-            return Ok(Value::Act(acts[0].clone()));
-        }
-        let c: u64 = acts.iter().map(|a| a.dims[1]).sum();
-        let out = fmap(c, first.dims[2], first.dims[3])
-            .ok_or_else(|| ctx.shape_err(format!("{c} output channels overflow")))?;
-        let refs: Vec<&Activation> = acts.iter().collect();
-        self.push_layer(ctx, "concat", LayerKind::Concat, &refs, out, 1.0)
-    }
-
-    /// Element-wise addition of feature maps. A constant operand is a bias
-    /// (as in MatMul + Add), which costs nothing here, so the node passes
-    /// its single feature-map input through.
-    fn add(&mut self, ctx: &NodeCtx) -> Result<Value<'a>, OnnxErrorKind> {
-        let mut acts = Vec::new();
-        let mut has_const = false;
-        for i in 0..ctx.node.input.len() {
-            match self.input(ctx, i)? {
-                Value::Act(a) => acts.push(a.clone()),
-                Value::Const(_) => has_const = true,
-            }
-        }
-        match acts.len() {
-            0 => return Err(ctx.shape_err("all inputs are constants; nothing to compute")),
-            1 => return Ok(Value::Act(acts.remove(0))),
-            _ if has_const => {
-                return Err(ctx.shape_err("mixes a constant with several feature maps"));
-            }
-            _ => {}
-        }
-        let first = &acts[0];
-        for (i, a) in acts.iter().enumerate().skip(1) {
-            if a.dims != first.dims {
-                return Err(ctx.shape_err(format!(
-                    "inputs must have equal shapes: '{}' is {:?} but '{}' is {:?}",
-                    ctx.node.input[0], first.dims, ctx.node.input[i], a.dims
-                )));
-            }
-        }
-        let refs: Vec<&Activation> = acts.iter().collect();
-        let out = first.fmap;
-        self.push_layer(ctx, "add", LayerKind::Add, &refs, out, 1.0)
-    }
-
-    fn constant_node(&self, ctx: &NodeCtx<'a>) -> Result<Constant<'a>, OnnxErrorKind> {
-        let name = ctx.node.output.first().cloned().unwrap_or_default();
-        if let Some(t) = ctx.tensor("value")? {
-            return Constant::from_tensor(&name, t);
-        }
-        let (dims, data) = if let Some(v) = ctx.ints("value_ints")? {
-            (vec![v.len() as i64], ConstData::Ints(v.to_vec()))
-        } else if let Some(v) = ctx.floats("value_floats")? {
-            (vec![v.len() as i64], ConstData::Floats(v.to_vec()))
-        } else if ctx.node.attribute.iter().any(|a| a.name == "value_int") {
-            (vec![], ConstData::Ints(vec![ctx.int("value_int", 0)?]))
-        } else if let Some(v) = ctx.float("value_float")? {
-            (vec![], ConstData::Splat(f64::from(v)))
-        } else {
-            return Err(ctx.bad_attr(
-                "value",
-                "Constant needs value, value_int(s) or value_float(s)",
-            ));
-        };
-        Ok(Constant { name, dims, data })
-    }
-
-    fn constant_of_shape(&self, ctx: &NodeCtx<'a>) -> Result<Constant<'a>, OnnxErrorKind> {
-        let shape = self.constant(ctx, 0)?.ints()?;
-        if shape.iter().any(|&d| d < 0) {
-            return Err(ctx.shape_err(format!("negative dimension in shape {shape:?}")));
-        }
-        let name = ctx.node.output.first().cloned().unwrap_or_default();
-        let value = match ctx.tensor("value")? {
-            None => 0.0,
-            Some(t) => {
-                let c = Constant::from_tensor(&name, t)?;
-                if c.elements() != 1 {
-                    return Err(ctx.bad_attr("value", "must hold exactly one element"));
-                }
-                // Integer fills may become shapes; for floats only zero-ness matters.
-                match c.ints() {
-                    Ok(v) => v[0] as f64,
-                    Err(_) => c.density()?,
-                }
-            }
-        };
-        Ok(Constant {
-            name,
-            dims: shape,
-            data: ConstData::Splat(value),
-        })
-    }
 }
 
 /// Producer indices for a new layer; empty when it reads the network input.
@@ -536,6 +459,19 @@ pub(crate) fn fmap(c: u64, h: u64, w: u64) -> Option<FmapShape> {
         h: f(h)?,
         w: f(w)?,
     })
+}
+
+/// The per-image C×H×W view of a batch-first tensor of any rank: the last
+/// two axes are H and W (rank ≥ 4), the axes between them and the batch
+/// are channels; a rank-2 N×K tensor is K×1×1, a rank-3 N×C×L one C×L×1.
+pub(crate) fn fmap_of(dims: &[u64]) -> Option<FmapShape> {
+    let prod = |d: &[u64]| d.iter().try_fold(1u64, |a, &x| a.checked_mul(x));
+    match dims.len() {
+        0 | 1 => fmap(1, 1, 1),
+        2 => fmap(dims[1], 1, 1),
+        3 => fmap(dims[1], dims[2], 1),
+        r => fmap(prod(&dims[1..r - 2])?, dims[r - 2], dims[r - 1]),
+    }
 }
 
 /// The declared dimensions of a graph input; `None` for symbolic or

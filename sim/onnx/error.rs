@@ -28,12 +28,20 @@ pub enum OnnxErrorKind {
     #[error("graph input: {0}")]
     Input(String),
     /// A node uses an operator eyesim cannot model.
-    #[error("node {node}: unsupported operator '{op}' (supported: {supported})")]
+    #[error(
+        "node {node}: unsupported operator '{op}' (opset {opset}); {hint} (supported: {supported})"
+    )]
     Unsupported {
         /// The node's name (or its index when unnamed).
         node: String,
         /// The node's op_type (with its domain when not the default one).
         op: String,
+        /// The model's version of the operator's set.
+        opset: i64,
+        /// Whether `--allow-host-ops` would import it as host work.
+        host_op: bool,
+        /// What to do about it, `--allow-host-ops` included.
+        hint: String,
         /// The supported operators.
         supported: &'static str,
     },

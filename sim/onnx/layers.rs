@@ -168,9 +168,13 @@ impl<'a> Builder<'a> {
             dilation: ctx.pair("dilations", [1, 1], true)?,
         };
         let hw = [x.dims[2], x.dims[3]];
-        let pad = padding(ctx, &win, hw)?;
+        let mut pad = padding(ctx, &win, hw)?;
         let [e, f] = out_hw(ctx, &win, hw, pad)?;
         let out = fmap(m as u64, e, f).ok_or_else(|| ctx.shape_err("output shape overflows"))?;
+        // A Pad before the conv: the array pads the unpadded map by both.
+        for (p, extra) in pad.iter_mut().zip(x.pad) {
+            *p = p.saturating_add(extra);
+        }
         let kind = LayerKind::Conv(ConvParams {
             filters: out.c,
             kernel,
@@ -240,18 +244,6 @@ impl<'a> Builder<'a> {
             stride: win.stride,
             padding: pad,
         };
-        self.push_layer(ctx, "pool", LayerKind::Pool(params), &[&x], out, 1.0)
-    }
-
-    pub(crate) fn global_avg_pool(&mut self, ctx: &NodeCtx) -> Result<Value<'a>, OnnxErrorKind> {
-        let x = self.act4(ctx, 0)?;
-        let params = PoolParams {
-            kind: PoolKind::Avg,
-            kernel: [x.fmap.h, x.fmap.w],
-            stride: [1, 1],
-            padding: [0; 4],
-        };
-        let out = fmap(x.dims[1], 1, 1).ok_or_else(|| ctx.shape_err("output shape overflows"))?;
         self.push_layer(ctx, "pool", LayerKind::Pool(params), &[&x], out, 1.0)
     }
 
@@ -350,8 +342,15 @@ impl<'a> Builder<'a> {
     }
 
     pub(crate) fn flatten(&mut self, ctx: &NodeCtx) -> Result<Value<'a>, OnnxErrorKind> {
-        let a = self.act(ctx, 0)?;
         let axis = ctx.int("axis", 1)?;
+        if let Value::Const(mut c) = self.input(ctx, 0)?.clone() {
+            let ax = super::fold::axis(ctx, axis, c.dims.len() + 1)?;
+            let outer: i64 = c.dims[..ax.min(c.dims.len())].iter().product();
+            let inner: i64 = c.dims[ax.min(c.dims.len())..].iter().product();
+            c.dims = vec![outer, inner];
+            return Ok(Value::Const(c));
+        }
+        let a = self.act(ctx, 0)?;
         let rank = a.dims.len() as i64;
         if axis != 1 && axis != 1 - rank {
             return Err(ctx.bad_attr(
@@ -369,36 +368,21 @@ impl<'a> Builder<'a> {
     pub(crate) fn reshape(&mut self, ctx: &NodeCtx) -> Result<Value<'a>, OnnxErrorKind> {
         let spec = self.constant(ctx, 1)?.ints()?;
         let allow_zero = ctx.int("allowzero", 0)? != 0;
-        match self.input(ctx, 0)?.clone() {
-            Value::Const(mut c) => {
-                let old: Vec<u64> = c.dims.iter().map(|&d| d as u64).collect();
-                c.dims = reshaped(ctx, &old, &spec, allow_zero)?
-                    .iter()
-                    .map(|&d| d as i64)
-                    .collect();
-                Ok(Value::Const(c))
-            }
-            Value::Act(a) => {
-                let dims = reshaped(ctx, &a.dims, &spec, allow_zero)?;
-                if dims.first() != a.dims.first() {
-                    return Err(ctx.shape_err(format!(
-                        "reshaping {:?} to {dims:?} changes the batch dimension",
-                        a.dims
-                    )));
-                }
-                let fmap = match dims[..] {
-                    [_, c, h, w] => {
-                        fmap(c, h, w).ok_or_else(|| ctx.shape_err("output shape overflows"))?
-                    }
-                    _ => a.fmap,
-                };
-                Ok(Value::Act(Activation {
-                    dims,
-                    fmap,
-                    producer: a.producer,
-                }))
+        let v = self.input(ctx, 0)?.clone();
+        let old: Vec<u64> = match &v {
+            Value::Const(c) => c.dims.iter().map(|&d| d.max(0) as u64).collect(),
+            Value::Act(a) => a.dims.clone(),
+        };
+        let dims = reshaped(ctx, &old, &spec, allow_zero)?;
+        if let Value::Act(a) = &v {
+            if dims.first() != a.dims.first() {
+                return Err(ctx.shape_err(format!(
+                    "reshaping {:?} to {dims:?} changes the batch dimension",
+                    a.dims
+                )));
             }
         }
+        self.reshaped_value(ctx, v, dims)
     }
 }
 

@@ -217,3 +217,55 @@ pub(crate) fn fold_batch_norm(
     layer.origin.batch_norm = Some(fold);
     Ok(())
 }
+
+/// An element-wise operation with a per-channel constant, folded into the
+/// layer before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Affine {
+    /// `y + c`.
+    Add,
+    /// `y - c`.
+    Sub,
+    /// `y · c`.
+    Mul,
+    /// `y / c`.
+    Div,
+}
+
+/// Folds `y op c` (`c` one value per filter, or one for all) into the
+/// layer's weights and bias.
+pub(crate) fn fold_affine(
+    ctx: &NodeCtx,
+    layer: &mut LayerWeights,
+    op: Affine,
+    c: &[f64],
+) -> Result<(), OnnxErrorKind> {
+    let filters = layer.bias.len();
+    if c.len() != 1 && c.len() != filters {
+        return Err(ctx.shape_err(format!("{} constants for {filters} filters", c.len())));
+    }
+    let per = layer.weights.len() / filters.max(1);
+    for f in 0..filters {
+        let k = c[if c.len() == 1 { 0 } else { f }] as f32;
+        let scale = match op {
+            Affine::Add => {
+                layer.bias[f] += k;
+                continue;
+            }
+            Affine::Sub => {
+                layer.bias[f] -= k;
+                continue;
+            }
+            Affine::Mul => k,
+            Affine::Div => 1.0 / k,
+        };
+        if !scale.is_finite() {
+            return Err(ctx.shape_err(format!("channel {f}: the scale {scale} is not finite")));
+        }
+        layer.weights[f * per..(f + 1) * per]
+            .iter_mut()
+            .for_each(|w| *w *= scale);
+        layer.bias[f] *= scale;
+    }
+    Ok(())
+}

@@ -7,7 +7,7 @@ use super::{FmapShape, Layer, Network, Sparsity};
 use crate::tomldoc::{blank, deserialize_all, suggest, Location, SpannedDoc};
 use petgraph::graph::{DiGraph, NodeIndex};
 
-const KINDS: &[&str] = &["conv", "fc", "maxpool", "avgpool", "add", "concat"];
+const KINDS: &[&str] = &["conv", "fc", "maxpool", "avgpool", "add", "concat", "host"];
 /// The name `inputs` uses for the network input.
 pub(super) const NETWORK_INPUT: &str = "input";
 
@@ -340,6 +340,10 @@ fn given_keys(l: &RawLayer) -> Vec<&'static str> {
         ("ceil_mode", l.ceil_mode.is_some()),
         ("global", l.global.is_some()),
         ("weight_density", l.weight_density.is_some()),
+        ("op", l.op.is_some()),
+        ("output", l.output.is_some()),
+        ("host_reads", l.host_reads.is_some()),
+        ("host_ops", l.host_ops.is_some()),
     ];
     flags.iter().filter(|f| f.1).map(|f| f.0).collect()
 }

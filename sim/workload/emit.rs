@@ -39,6 +39,10 @@ pub fn to_trace_toml(net: &Network) -> String {
             inputs.join(", ")
         );
         write_params(&mut s, &l.kind);
+        if let LayerKind::Host(_) = l.kind {
+            let o = l.output;
+            let _ = writeln!(s, "output = [{}, {}, {}]", o.c, o.h, o.w);
+        }
         let weighted = matches!(
             l.kind,
             LayerKind::Conv(_) | LayerKind::FullyConnected { .. }
@@ -68,6 +72,7 @@ fn kind_name(k: &LayerKind) -> &'static str {
         LayerKind::Pool(_) => "avgpool",
         LayerKind::Add => "add",
         LayerKind::Concat => "concat",
+        LayerKind::Host(_) => "host",
     }
 }
 
@@ -101,6 +106,10 @@ fn write_params(s: &mut String, k: &LayerKind) {
                 pair(p.stride)
             );
             let _ = writeln!(s, "padding = {}", quad(p.padding));
+        }
+        LayerKind::Host(h) => {
+            let _ = writeln!(s, "op = {}", quote(&h.op));
+            let _ = writeln!(s, "host_reads = {}\nhost_ops = {}", h.reads, h.ops);
         }
         LayerKind::Add | LayerKind::Concat => {}
     }

@@ -16,7 +16,7 @@ mod shapes;
 
 pub use emit::to_trace_toml;
 pub use load::{builtin_names, from_toml_str, load, onnx_stem, WorkloadError};
-pub use problem::{ConvProblem, LayerWork, Op, Padding};
+pub use problem::{ConvProblem, LayerWork, Op, Padding, Placement};
 
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +100,24 @@ pub enum LayerKind {
     Add,
     /// Channel concatenation of inputs with equal height and width.
     Concat,
+    /// Work that does not run on the accelerator (activations such as
+    /// Sigmoid, broadcasting element-wise ops, Softmax, Resize, ...): the
+    /// host reads the operands and writes the result. Both models count no
+    /// accelerator access for it; its own work is reported separately.
+    Host(HostOp),
+}
+
+/// An operation computed off the accelerator, with its per-image work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostOp {
+    /// The ONNX operator (or `ChannelShuffle` for a Reshape-Transpose-Reshape).
+    pub op: String,
+    /// Values the host reads per image: every feature-map operand and any
+    /// constant operand (a PRelu slope, a per-channel scale).
+    pub reads: u64,
+    /// Arithmetic operations per image, counted as `docs/counters.md`
+    /// ("Host layers") defines for each operator.
+    pub ops: u64,
 }
 
 impl LayerKind {
@@ -115,6 +133,7 @@ impl LayerKind {
             },
             LayerKind::Add => "add",
             LayerKind::Concat => "concat",
+            LayerKind::Host(_) => "host",
         }
     }
 }
@@ -209,6 +228,22 @@ impl Network {
             .collect()
     }
 
+    /// The host's work over the whole network at `batch` images: layers,
+    /// values read, values written and operations (zero when every layer
+    /// runs on the accelerator).
+    pub fn host_work(&self, batch: u32) -> HostTotals {
+        let mut t = HostTotals::default();
+        for l in &self.layers {
+            if let LayerWork::Host { reads, writes, ops } = LayerWork::of(l, batch) {
+                t.layers += 1;
+                t.reads += reads;
+                t.writes += writes;
+                t.ops += ops;
+            }
+        }
+        t
+    }
+
     /// A copy with all sparsity removed (`--dense`).
     pub fn densified(&self) -> Network {
         let mut n = self.clone();
@@ -217,4 +252,17 @@ impl Network {
         }
         n
     }
+}
+
+/// The host's share of a network's work (see [`Network::host_work`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostTotals {
+    /// Host layers.
+    pub layers: usize,
+    /// Values the host reads.
+    pub reads: u64,
+    /// Values the host writes.
+    pub writes: u64,
+    /// Host arithmetic operations.
+    pub ops: u64,
 }

@@ -169,9 +169,54 @@ pub enum LayerWork {
     },
     /// Concatenation: pure addressing in DRAM, no data movement.
     Free,
+    /// Off-accelerator work (`LayerKind::Host`), whole batch: no
+    /// accelerator access in either model; the host's own work.
+    Host {
+        /// Values the host reads.
+        reads: u64,
+        /// Values the host writes (the output).
+        writes: u64,
+        /// Host arithmetic operations.
+        ops: u64,
+    },
+}
+
+/// Where a layer's work happens, as the layer tables show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// On the PE array (convolution, FC, windowed pooling).
+    Array,
+    /// On the GLB-side datapath (element-wise add, global pooling).
+    GlbSide,
+    /// Off the accelerator, on the host.
+    Host,
+    /// Nowhere: addressing only (concatenation).
+    None,
+}
+
+impl Placement {
+    /// `array`, `GLB-side`, `host` or `-`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Placement::Array => "array",
+            Placement::GlbSide => "GLB-side",
+            Placement::Host => "host",
+            Placement::None => "-",
+        }
+    }
 }
 
 impl LayerWork {
+    /// Where this work runs.
+    pub fn placement(&self) -> Placement {
+        match self {
+            LayerWork::Array(_) => Placement::Array,
+            LayerWork::Eltwise { .. } | LayerWork::GlobalPool { .. } => Placement::GlbSide,
+            LayerWork::Host { .. } => Placement::Host,
+            LayerWork::Free => Placement::None,
+        }
+    }
+
     /// The work of `layer` at `batch` images.
     pub fn of(layer: &Layer, batch: u32) -> LayerWork {
         let i = layer.input;
@@ -255,6 +300,11 @@ impl LayerWork {
                 elements: o.elements() * u64::from(batch),
             },
             LayerKind::Concat => LayerWork::Free,
+            LayerKind::Host(h) => LayerWork::Host {
+                reads: h.reads.saturating_mul(u64::from(batch)),
+                writes: o.elements().saturating_mul(u64::from(batch)),
+                ops: h.ops.saturating_mul(u64::from(batch)),
+            },
         }
     }
 }

@@ -26,6 +26,10 @@ pub(super) const LAYER_KEYS: &[&str] = &[
     "ifmap_zero_fraction",
     "weight_density",
     "ofmap_zero_fraction",
+    "op",
+    "output",
+    "host_reads",
+    "host_ops",
 ];
 
 /// Keys that only some kinds accept (the rest apply to every kind).
@@ -36,6 +40,7 @@ pub(super) fn kind_accepts(kind: &str, key: &str) -> bool {
         "ceil_mode" | "global" => matches!(kind, "maxpool" | "avgpool"),
         "outputs" => kind == "fc",
         "weight_density" => matches!(kind, "conv" | "fc"),
+        "op" | "output" | "host_reads" | "host_ops" => kind == "host",
         _ => true,
     }
 }
@@ -76,6 +81,10 @@ pub(super) struct RawLayer {
     pub ifmap_zero_fraction: Option<f64>,
     pub weight_density: Option<f64>,
     pub ofmap_zero_fraction: Option<f64>,
+    pub op: Option<String>,
+    pub output: Option<Vec<u32>>,
+    pub host_reads: Option<u64>,
+    pub host_ops: Option<u64>,
 }
 
 /// `3` or `[3, 3]` (or `[t, b, l, r]` for padding): a non-negative integer

@@ -3,7 +3,7 @@
 use super::build::Ctx;
 use super::load::WorkloadError;
 use super::raw::{IntOrList, RawLayer};
-use super::{ConvParams, FmapShape, LayerKind, PoolKind, PoolParams};
+use super::{ConvParams, FmapShape, HostOp, LayerKind, PoolKind, PoolParams};
 
 /// A layer's keys after per-layer validation, before shapes are known.
 pub(super) struct Spec {
@@ -23,6 +23,10 @@ pub(super) struct Spec {
     outputs: Option<u32>,
     ceil_mode: bool,
     global: bool,
+    op: Option<String>,
+    output: Option<Vec<u32>>,
+    host_reads: Option<u64>,
+    host_ops: Option<u64>,
 }
 
 impl Spec {
@@ -65,6 +69,10 @@ impl Spec {
             outputs: positive("outputs", l.outputs)?,
             ceil_mode: l.ceil_mode.unwrap_or(false),
             global: l.global.unwrap_or(false),
+            op: l.op.clone(),
+            output: l.output.clone(),
+            host_reads: l.host_reads,
+            host_ops: l.host_ops,
             inputs: l.inputs.clone(),
             name,
             kind,
@@ -160,8 +168,35 @@ pub(super) fn infer(
             Ok((LayerKind::Pool(p), input, out))
         }
         "add" => Ok((LayerKind::Add, first, combine(ctx, i, s, ins, false)?)),
+        "host" => {
+            let (op, out) = host(ctx, i, s)?;
+            Ok((LayerKind::Host(op), first, out))
+        }
         _ => Ok((LayerKind::Concat, first, combine(ctx, i, s, ins, true)?)),
     }
+}
+
+/// A host layer: its operator, per-image work and output shape are given,
+/// because the host may compute anything.
+fn host(ctx: &Ctx, i: usize, s: &Spec) -> Result<(HostOp, FmapShape), WorkloadError> {
+    let op = s.op.clone().ok_or_else(|| ctx.missing(i, "op"))?;
+    if op.is_empty() {
+        return Err(ctx.invalid(i, "op", "= \"\": name the operator".into()));
+    }
+    let out = s.output.as_ref().ok_or_else(|| ctx.missing(i, "output"))?;
+    let out = match out[..] {
+        [c, h, w] if c > 0 && h > 0 && w > 0 => FmapShape { c, h, w },
+        _ => {
+            return Err(ctx.invalid(
+                i,
+                "output",
+                format!("= {out:?}: give [channels, height, width], each at least 1"),
+            ))
+        }
+    };
+    let reads = s.host_reads.ok_or_else(|| ctx.missing(i, "host_reads"))?;
+    let ops = s.host_ops.ok_or_else(|| ctx.missing(i, "host_ops"))?;
+    Ok((HostOp { op, reads, ops }, out))
 }
 
 fn conv(

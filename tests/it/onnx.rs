@@ -6,6 +6,8 @@ mod cli;
 mod errors;
 mod export;
 mod external;
+mod families;
+mod shape_ops;
 mod traces;
 
 use build::{int, int64_tensor, ints, string, tensor, Graph};
@@ -56,7 +58,8 @@ fn conv(g: &mut Graph, name: &str, x: &str, w: (i64, i64, i64), attrs: Vec<Attri
 }
 
 /// A small AlexNet: conv1 → LRN → pool1 → 2-group conv2 → pool2 → conv3 →
-/// pool3 → fc6 → fc7, each conv/fc followed by Relu.
+/// pool3 → fc6 → fc7 → Softmax, each conv/fc but fc7 followed by Relu. LRN
+/// and Softmax run on the host.
 fn alexnet_like() -> Graph {
     let mut g = Graph::new(&[0, 3, 227, 227]);
     g.weight(
@@ -141,6 +144,7 @@ fn alexnet_like_shapes_follow_the_trace_formula() {
     let p3 = out(e3, 3, 2, 0, 1);
     let expected = [
         ("conv1", shape(3, 227, 227), shape(96, e1, e1), true),
+        ("norm1", shape(96, e1, e1), shape(96, e1, e1), false),
         ("pool1", shape(96, e1, e1), shape(96, p1, p1), false),
         ("conv2", shape(96, p1, p1), shape(256, e2, e2), true),
         ("pool2", shape(256, e2, e2), shape(256, p2, p2), false),
@@ -148,6 +152,7 @@ fn alexnet_like_shapes_follow_the_trace_formula() {
         ("pool3", shape(64, e3, e3), shape(64, p3, p3), false),
         ("fc6", shape(64, p3, p3), shape(512, 1, 1), true),
         ("fc7", shape(512, 1, 1), shape(10, 1, 1), false),
+        ("prob", shape(10, 1, 1), shape(10, 1, 1), false),
     ];
     let got: Vec<_> = net
         .layers
@@ -156,13 +161,22 @@ fn alexnet_like_shapes_follow_the_trace_formula() {
         .collect();
     assert_eq!(got, expected);
     assert_eq!((e1, p1, p3), (55, 27, 6), "the AlexNet extents");
-    let LayerKind::Conv(c2) = &net.layers[2].kind else {
+    let LayerKind::Conv(c2) = &net.layers[3].kind else {
         panic!("conv2 is a conv")
     };
     assert_eq!((c2.groups, c2.filters, c2.padding), (2, 256, [2; 4]));
     // conv1: every fourth weight is zero; the others carry no values.
     assert_eq!(net.layers[0].sparsity.weight_density, 0.75);
-    assert_eq!(net.layers[2].sparsity.weight_density, 1.0);
+    assert_eq!(net.layers[3].sparsity.weight_density, 1.0);
+    // LRN (size 5): 5 squares, a power and a division per value; Softmax:
+    // an exponential, a sum and a division per value.
+    let host = |i: usize| match &net.layers[i].kind {
+        LayerKind::Host(h) => (h.op.as_str(), h.reads, h.ops),
+        k => panic!("{} is {k:?}", net.layers[i].name),
+    };
+    let lrn_values = 96 * 55 * 55;
+    assert_eq!(host(1), ("LRN", lrn_values, 7 * lrn_values));
+    assert_eq!(host(9), ("Softmax", 10, 30));
     for (i, l) in net.layers.iter().enumerate() {
         assert_eq!(
             l.inputs,
@@ -449,11 +463,18 @@ fn relu_through_a_view_is_fine_but_not_when_the_raw_output_is_reused() {
     g.node("Identity", "", &["c"], &["i"], vec![]);
     g.node("Relu", "act", &["i"], &["r"], vec![]);
     g.node("Add", "skip", &["r", "c"], &["s"], vec![]);
-    let msg = import_err(g);
-    assert!(
-        msg.contains("'act' (Relu)") && msg.contains("also read by another node"),
-        "{msg}"
+    // The raw conv output is also read by the Add: the host applies the
+    // ReLU to its own copy, one operation per value.
+    let net = import(g);
+    assert!(!net.layers[0].relu);
+    let LayerKind::Host(h) = &net.layers[1].kind else {
+        panic!("{:?}", net.layers[1])
+    };
+    assert_eq!(
+        (h.op.as_str(), h.reads, h.ops),
+        ("Relu", 4 * 2 * 2, 4 * 2 * 2)
     );
+    assert_eq!(net.layers[2].inputs, vec![1, 0]);
 }
 
 #[test]

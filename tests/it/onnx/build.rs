@@ -10,8 +10,9 @@ use eyesim::onnx::proto::{
 use prost::Message;
 use std::path::{Path, PathBuf};
 
-/// A graph under construction: one image input named "x".
-pub struct Graph(pub GraphProto);
+/// A graph under construction: one image input named "x"; the model
+/// declares opset 13 unless `opset` says otherwise.
+pub struct Graph(pub GraphProto, pub i64);
 
 impl Graph {
     /// Input "x" with these dims; 0 stands for a symbolic dimension.
@@ -35,11 +36,14 @@ impl Graph {
                 })),
             }),
         };
-        Graph(GraphProto {
-            name: "test".into(),
-            input: vec![input],
-            ..Default::default()
-        })
+        Graph(
+            GraphProto {
+                name: "test".into(),
+                input: vec![input],
+                ..Default::default()
+            },
+            13,
+        )
     }
 
     /// A FLOAT initializer whose values come from `value(i)`; with
@@ -88,7 +92,7 @@ impl Graph {
             graph: Some(self.0),
             opset_import: vec![OperatorSetIdProto {
                 domain: String::new(),
-                version: 13,
+                version: self.1,
             }],
         }
         .encode_to_vec()
@@ -108,6 +112,23 @@ pub fn int64_tensor(name: &str, values: &[i64]) -> TensorProto {
         dims: vec![values.len() as i64],
         data_type: DataType::Int64 as i32,
         raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ..Default::default()
+    }
+}
+
+/// A scalar INT64 tensor.
+pub fn int64_scalar(name: &str, v: i64) -> TensorProto {
+    TensorProto {
+        dims: vec![],
+        ..int64_tensor(name, &[v])
+    }
+}
+
+pub fn float(name: &str, v: f32) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        f: v,
+        r#type: AttributeType::Float as i32,
         ..Default::default()
     }
 }

@@ -35,7 +35,7 @@ fn cli_writes_a_parseable_trace_only_on_success() {
     let names: Vec<_> = parsed.layers.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(
         names,
-        ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "fc6", "fc7"]
+        ["conv1", "norm1", "pool1", "conv2", "pool2", "conv3", "pool3", "fc6", "fc7", "prob"]
     );
 
     // An existing trace is not overwritten without --force.

@@ -3,17 +3,48 @@
 
 use super::build::{int, ints, Graph};
 use super::{alexnet_like, conv, import_err, shape, small_mixed_model};
-use eyesim::onnx::{import_bytes, import_file, OnnxErrorKind};
+use eyesim::onnx::{import_bytes, import_bytes_with, import_file, ImportOptions, OnnxErrorKind};
+use eyesim::workload::LayerKind;
 
 #[test]
-fn unsupported_op_names_the_node() {
+fn unsupported_op_names_the_node_its_opset_and_whether_host_ops_would_help() {
     let mut g = Graph::new(&[1, 3, 8, 8]);
     conv(&mut g, "c", "x", (4, 3, 3), vec![]);
-    g.node("Sigmoid", "gate7", &["c"], &["s"], vec![]);
+    g.node("NonMaxSuppression", "nms7", &["c"], &["s"], vec![]);
     let msg = import_err(g);
     assert!(
-        msg.contains("test.onnx") && msg.contains("'gate7'") && msg.contains("'Sigmoid'"),
+        msg.contains("test.onnx")
+            && msg.contains("'nms7'")
+            && msg.contains("'NonMaxSuppression' (opset 13)")
+            && msg.contains("--allow-host-ops would not import it"),
         "{msg}"
+    );
+    // An element-wise op: the flag would import it as host work.
+    let mut g = Graph::new(&[1, 3, 8, 8]);
+    conv(&mut g, "c", "x", (4, 3, 3), vec![]);
+    g.node("Tanh", "t", &["c"], &["s"], vec![]);
+    let bytes = g.bytes();
+    let err = import_bytes(&bytes, "test.onnx", "test").unwrap_err();
+    let OnnxErrorKind::Unsupported { host_op, opset, .. } = &err.kind else {
+        panic!("{err}")
+    };
+    assert!(*host_op && *opset == 13, "{err}");
+    assert!(
+        err.to_string()
+            .contains("--allow-host-ops imports it as host work"),
+        "{err}"
+    );
+    let opts = ImportOptions {
+        allow_host_ops: true,
+        batch: None,
+    };
+    let net = import_bytes_with(&bytes, "test.onnx", "test", &opts).unwrap();
+    let LayerKind::Host(h) = &net.layers[1].kind else {
+        panic!("{:?}", net.layers[1])
+    };
+    assert_eq!(
+        (h.op.as_str(), h.reads, h.ops),
+        ("Tanh", 4 * 6 * 6, 4 * 6 * 6)
     );
 }
 
@@ -63,7 +94,11 @@ fn add_mismatch_missing_weight_and_bad_group_are_errors() {
     conv(&mut g, "a", "x", (4, 4, 3), vec![]);
     conv(&mut g, "b", "x", (4, 4, 1), vec![]);
     g.node("Add", "sum", &["a", "b"], &["s"], vec![]);
-    assert!(import_err(g).contains("'sum' (Add): inputs must have equal shapes"));
+    let msg = import_err(g);
+    assert!(
+        msg.contains("'sum' (Add): shapes [1, 4, 14, 14] and [1, 4, 16, 16] do not broadcast"),
+        "{msg}"
+    );
 
     let mut g = Graph::new(&[1, 4, 16, 16]);
     g.node("Conv", "c", &["x", "nowhere"], &["c"], vec![]);

@@ -69,6 +69,7 @@ pub fn to_onnx(net: &Network) -> Graph {
                 let refs: Vec<&str> = ins.iter().map(String::as_str).collect();
                 g.node("Concat", &l.name, &refs, &[&raw], vec![int("axis", 1)]);
             }
+            LayerKind::Host(h) => panic!("no ONNX form for host layer {} ({})", l.name, h.op),
         }
         if l.relu {
             let r = format!("{}.relu", l.name);

@@ -20,6 +20,14 @@ fn alexnet_like_equals_its_hand_written_trace() {
         weight_density = 0.75
 
         [[layer]]
+        name = "norm1"
+        kind = "host"
+        op = "LRN"
+        output = [96, 55, 55]
+        host_reads = 290400
+        host_ops = 2032800
+
+        [[layer]]
         name = "pool1"
         kind = "maxpool"
         kernel = 3
@@ -62,6 +70,14 @@ fn alexnet_like_equals_its_hand_written_trace() {
         kind = "fc"
         outputs = 10
         relu = false
+
+        [[layer]]
+        name = "prob"
+        kind = "host"
+        op = "Softmax"
+        output = [10, 1, 1]
+        host_reads = 10
+        host_ops = 30
     "#;
     assert_same_as_trace(&import(alexnet_like()), hand);
 }
