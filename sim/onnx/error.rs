@@ -8,8 +8,9 @@ use thiserror::Error;
 pub struct OnnxError {
     /// The file (or other origin) the model came from.
     pub origin: String,
-    /// What went wrong.
-    pub kind: OnnxErrorKind,
+    /// What went wrong (boxed: the kinds carry several names, and a
+    /// `Result` should stay small on the success path).
+    pub kind: Box<OnnxErrorKind>,
 }
 
 /// The specific import failure.
@@ -92,7 +93,7 @@ impl OnnxErrorKind {
     pub fn at(self, origin: &str) -> OnnxError {
         OnnxError {
             origin: origin.to_string(),
-            kind: self,
+            kind: Box::new(self),
         }
     }
 }

@@ -106,7 +106,7 @@ impl<'a> Builder<'a> {
                 return Ok(None);
             }
             let c = self.constant(ctx, idx)?;
-            Ok((c.elements() > 0).then(|| c.num(ctx)).transpose()?)
+            (c.elements() > 0).then(|| c.num(ctx)).transpose()
         };
         // Upsample-7 has a `scales` attribute; Resize-10 and Upsample-9 read
         // scales from input 1; Resize-11 on has roi, scales, sizes.

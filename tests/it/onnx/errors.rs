@@ -25,7 +25,7 @@ fn unsupported_op_names_the_node_its_opset_and_whether_host_ops_would_help() {
     g.node("Tanh", "t", &["c"], &["s"], vec![]);
     let bytes = g.bytes();
     let err = import_bytes(&bytes, "test.onnx", "test").unwrap_err();
-    let OnnxErrorKind::Unsupported { host_op, opset, .. } = &err.kind else {
+    let OnnxErrorKind::Unsupported { host_op, opset, .. } = &*err.kind else {
         panic!("{err}")
     };
     assert!(*host_op && *opset == 13, "{err}");
@@ -55,7 +55,7 @@ fn truncated_file_is_a_decode_error_naming_the_file() {
     let path = dir.path().join("cut.onnx");
     std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
     let err = import_file(&path).unwrap_err();
-    assert!(matches!(err.kind, OnnxErrorKind::Decode(_)), "{err}");
+    assert!(matches!(*err.kind, OnnxErrorKind::Decode(_)), "{err}");
     let msg = err.to_string();
     assert!(
         msg.contains("cut.onnx") && msg.contains("truncated"),
