@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args)]
 pub struct Args {
     /// Output folders of `sweep`, `merge`, `estimate`, `simulate`,
-    /// `crosscheck` or `run`.
+    /// `crosscheck`, `run` or `prune --net`.
     #[arg(required = true, value_name = "DIR")]
     dirs: Vec<PathBuf>,
 }
@@ -31,6 +31,9 @@ fn plot_one(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         return Ok(eyesim::report::plot_dir(dir)?);
     }
     let mut out = Vec::new();
+    if dir.join("steps.csv").is_file() && dir.join("plan.csv").is_file() {
+        out.extend(eyesim::report::plot_prune(dir)?);
+    }
     for sub in ["analytic", "simulated"] {
         let d = dir.join(sub);
         if eyesim::report::detect(&d).is_some() {
@@ -55,8 +58,8 @@ fn plot_one(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     anyhow::ensure!(
         !out.is_empty(),
         "nothing to plot: not an output folder of sweep or merge (sweep_summary.csv), estimate \
-         or simulate (layers.csv, accesses.csv), run (analytic/, simulated/) or crosscheck \
-         (crosscheck.csv)"
+         or simulate (layers.csv, accesses.csv), run (analytic/, simulated/), crosscheck \
+         (crosscheck.csv) or prune --net (steps.csv, plan.csv)"
     );
     Ok(out)
 }

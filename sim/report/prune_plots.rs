@@ -122,16 +122,26 @@ fn density_plot(root: &Area, t: &Table) -> DrawResult {
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..n as f64, 0.0..1.05)?;
+        .build_cartesian_2d(0.0..n as f64, 0.0..1.3)?;
     let labels: Vec<String> = (0..n).map(|i| t.str(i, layer).to_string()).collect();
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(n.max(1))
+        // Half-unit ticks put one at each group's centre (i + 0.5), where
+        // the layer's name goes; plotters thins coarser requests.
+        .x_labels(2 * n + 1)
         .x_label_formatter(&|v| {
             let i = v.floor() as usize;
-            if (v - v.floor() - 0.5).abs() < 1e-6 || v.fract() == 0.0 {
+            if (v - v.floor() - 0.5).abs() < 1e-6 {
                 labels.get(i).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        // Headroom above 1.0 holds the legend; densities stop at 1.
+        .y_label_formatter(&|v| {
+            if *v <= 1.0 + 1e-9 {
+                format!("{v:.1}")
             } else {
                 String::new()
             }
