@@ -35,8 +35,9 @@ pub(super) fn row(name: &str, kind: &str, i: FmapShape, o: FmapShape, a: u64, b:
     (name.into(), kind.into(), i, o, a, b)
 }
 
-/// Imports with `batch` for a symbolic batch and checks the trace reads
-/// back identically.
+/// Imports with `batch` for a symbolic batch, checks the trace reads back
+/// identically, and that `eyesim show` and `eyesim estimate` run on it and
+/// list every layer.
 pub(super) fn import_at(g: Graph, batch: Option<u32>) -> Network {
     let opts = ImportOptions {
         allow_host_ops: false,
@@ -47,7 +48,49 @@ pub(super) fn import_at(g: Graph, batch: Option<u32>) -> Network {
     let text = to_trace_toml(&net);
     let back = from_toml_str(&text, "family.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(back, net, "{text}");
+    show_and_estimate(&net, &text);
     net
+}
+
+/// Runs `show` and `estimate` (on eyeriss-v1) on the trace `text` of
+/// `net`: both must succeed, and each layer must have its row.
+fn show_and_estimate(net: &Network, text: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("family.toml");
+    std::fs::write(&trace, text).unwrap();
+    let out = dir.path().join("est");
+    let commands: [&[&std::ffi::OsStr]; 2] = [
+        &["show".as_ref(), "--net".as_ref(), trace.as_os_str()],
+        &[
+            "estimate".as_ref(),
+            "--net".as_ref(),
+            trace.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ],
+    ];
+    for args in commands {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_eyesim"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        let cmd = args[0].to_string_lossy();
+        assert!(
+            o.status.success(),
+            "{cmd}: {}\n{stdout}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        for l in &net.layers {
+            assert!(
+                stdout
+                    .lines()
+                    .any(|line| line.starts_with(&format!("{} ", l.name))),
+                "{cmd} has no row for {}:\n{stdout}",
+                l.name
+            );
+        }
+    }
 }
 
 pub(super) fn import(g: Graph) -> Network {

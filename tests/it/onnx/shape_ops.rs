@@ -369,3 +369,69 @@ fn resize_and_upsample_by_integer_factors() {
         "{e}"
     );
 }
+
+/// Exporters list initializers among the graph inputs (opset < 9 style),
+/// and write `value_info` and output shapes that may be stale or wrong;
+/// none of it may change the import, which propagates shapes itself.
+#[test]
+fn initializers_as_inputs_and_wrong_value_info_change_nothing() {
+    use eyesim::onnx::proto::tensor_shape_proto::{dimension, Dimension};
+    use eyesim::onnx::proto::{type_proto, TensorShapeProto, TypeProto, ValueInfoProto};
+    use prost::Message;
+    let plain = import(se_block("GlobalAveragePool", "Sigmoid"));
+    let info = |name: &str, dims: &[i64]| ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: 1,
+                shape: Some(TensorShapeProto {
+                    dim: dims
+                        .iter()
+                        .map(|&d| Dimension {
+                            value: Some(dimension::Value::DimValue(d)),
+                        })
+                        .collect(),
+                }),
+            })),
+        }),
+    };
+    let mut g = se_block("GlobalAveragePool", "Sigmoid");
+    let inits: Vec<ValueInfoProto> =
+        g.0.initializer
+            .iter()
+            .map(|t| info(&t.name, &t.dims))
+            .collect();
+    g.0.input.extend(inits);
+    // A wrong output shape, and value_info (GraphProto field 13, which
+    // the reduced proto does not declare) with wrong shapes for two
+    // intermediate values.
+    g.0.output.push(info("next", &[7, 7, 7, 7]));
+    let mut graph = g.0.encode_to_vec();
+    for (name, dims) in [("f", &[1i64, 5, 2, 2][..]), ("p", &[3, 3][..])] {
+        let v = info(name, dims).encode_to_vec();
+        graph.push(13 << 3 | 2);
+        prost::encoding::encode_varint(v.len() as u64, &mut graph);
+        graph.extend(v);
+    }
+    let mut model = eyesim::onnx::proto::ModelProto {
+        ir_version: 8,
+        producer_name: "eyesim-tests".into(),
+        graph: None,
+        opset_import: vec![eyesim::onnx::proto::OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+    }
+    .encode_to_vec();
+    model.push(7 << 3 | 2);
+    prost::encoding::encode_varint(graph.len() as u64, &mut model);
+    model.extend(graph);
+    let opts = ImportOptions {
+        allow_host_ops: false,
+        batch: None,
+    };
+    let quirky =
+        import_bytes_with(&model, "quirky.onnx", "family", &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows(&quirky), rows(&plain));
+    assert_eq!(quirky, plain);
+}
