@@ -4,10 +4,14 @@
 //! ([`hw`]) go to the mapper ([`mapping`]), whose mapping is evaluated by the
 //! analytic model ([`analytic`]) or executed by the cycle-level simulator
 //! ([`engine`]); both fill the same counters ([`stats`]), which
-//! [`crosscheck`], [`sweep`] and [`report`] consume. See `ARCHITECTURE.md`.
+//! [`crosscheck`], [`sweep`] and [`report`] consume. [`cli`] is the
+//! application on top: the `eyesim` command line, which the binary and the
+//! Python package both run. See `ARCHITECTURE.md`.
 #![warn(missing_docs)]
 
 pub mod analytic;
+pub mod cancel;
+pub mod cli;
 pub mod crosscheck;
 pub mod data;
 pub mod engine;

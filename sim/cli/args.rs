@@ -31,7 +31,7 @@ pub fn refuse_overwrite(path: &Path, force: bool) -> anyhow::Result<()> {
 
 /// Checks before the work that files can be written into folder `dir`.
 pub fn check_out_dir(dir: &Path) -> anyhow::Result<()> {
-    eyesim::stats::check_dir_writable(dir).with_context(|| {
+    crate::stats::check_dir_writable(dir).with_context(|| {
         format!(
             "cannot write the output folder {} (checked before starting)",
             dir.display()
@@ -41,7 +41,7 @@ pub fn check_out_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Checks before the work that file `path` can be written.
 pub fn check_out_file(path: &Path) -> anyhow::Result<()> {
-    eyesim::stats::check_file_writable(path)
+    crate::stats::check_file_writable(path)
         .with_context(|| format!("cannot write {} (checked before starting)", path.display()))
 }
 

@@ -4,8 +4,8 @@
 
 use super::common::HwArg;
 use anyhow::Context;
-use eyesim::analytic::{estimate_network, EstimateOptions};
-use eyesim::workload;
+use crate::analytic::{estimate_network, EstimateOptions};
+use crate::workload;
 use std::time::{Duration, Instant};
 
 /// Arguments of `eyesim bench`.
@@ -73,7 +73,7 @@ fn run_estimate(b: EstimateBench) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("warning: debug build; measure with `cargo run --release -- bench estimate`");
     }
-    println!(
+    sayln!(
         "{:<12} {:>6} {:>10} {:>10} {:>10}   hw = {}",
         "network", "layers", "min ms", "median ms", "runs", hw.name
     );
@@ -93,7 +93,7 @@ fn run_estimate(b: EstimateBench) -> anyhow::Result<()> {
         }
         times.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        println!(
+        sayln!(
             "{:<12} {:>6} {:>10.1} {:>10.1} {:>10}",
             net.name,
             net.layers.len(),

@@ -1,9 +1,9 @@
 //! `eyesim bench import`: ONNX import speed on a large synthetic model.
 
-use eyesim::onnx::proto::attribute_proto::AttributeType;
-use eyesim::onnx::proto::tensor_proto::DataType;
-use eyesim::onnx::proto::tensor_shape_proto::{dimension, Dimension};
-use eyesim::onnx::proto::{
+use crate::onnx::proto::attribute_proto::AttributeType;
+use crate::onnx::proto::tensor_proto::DataType;
+use crate::onnx::proto::tensor_shape_proto::{dimension, Dimension};
+use crate::onnx::proto::{
     type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
     TensorShapeProto, TypeProto, ValueInfoProto,
 };
@@ -47,11 +47,11 @@ pub fn run(b: ImportBench) -> anyhow::Result<()> {
     let path = dir.path().join("chain.onnx");
     std::fs::write(&path, model.encode_to_vec())?;
     let mb = std::fs::metadata(&path)?.len() as f64 / 1e6;
-    println!(
+    sayln!(
         "model: {nodes} nodes, {:.1} M weights (with BatchNormalization), {mb:.0} MB; budget {TARGET_SECONDS} s",
         weights as f64 / 1e6
     );
-    println!(
+    sayln!(
         "{:<14} {:>8} {:>10} {:>10} {:>6}",
         "import", "layers", "min s", "median s", "runs"
     );
@@ -68,15 +68,15 @@ pub fn run(b: ImportBench) -> anyhow::Result<()> {
     };
     let rows: [(&str, &dyn Fn() -> anyhow::Result<usize>); 2] = [
         ("file (trace)", &|| {
-            Ok(eyesim::onnx::import_file(&path)?.layers.len())
+            Ok(crate::onnx::import_file(&path)?.layers.len())
         }),
         ("model (values)", &|| {
-            Ok(eyesim::onnx::import_model(&path)?.network.layers.len())
+            Ok(crate::onnx::import_model(&path)?.network.layers.len())
         }),
     ];
     for (name, f) in rows {
         let (layers, t) = time(f)?;
-        println!(
+        sayln!(
             "{name:<14} {layers:>8} {:>10.3} {:>10.3} {:>6}",
             t[0].as_secs_f64(),
             t[t.len() / 2].as_secs_f64(),

@@ -4,7 +4,7 @@
 
 use super::model_data::load_image_pair;
 use anyhow::Context;
-use eyesim::prune::{self, Criterion, MethodOptions, Split};
+use crate::prune::{self, Criterion, MethodOptions, Split};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ pub struct PruneBench {
 
 /// Runs the benchmark.
 pub fn run(b: PruneBench) -> anyhow::Result<()> {
-    let model = eyesim::onnx::import_model(&b.net)
+    let model = crate::onnx::import_model(&b.net)
         .with_context(|| format!("importing {}", b.net.display()))?;
     let dir = b.net.parent().unwrap_or(std::path::Path::new("."));
     let images = load_image_pair(
@@ -55,8 +55,8 @@ pub fn run(b: PruneBench) -> anyhow::Result<()> {
     } else {
         b.threads
     };
-    let hw = prune::with_weight_compression(&eyesim::hw::load("eyeriss-v1")?).0;
-    println!(
+    let hw = prune::with_weight_compression(&crate::hw::load("eyeriss-v1")?).0;
+    sayln!(
         "{:<13} {:>9} {:>10} {:>6}   {} calibration + {} validation images, {threads} threads",
         "criterion", "min s", "median s", "runs", c.count, v.count
     );
@@ -66,9 +66,10 @@ pub fn run(b: PruneBench) -> anyhow::Result<()> {
             budget: 1.0,
             ridge: 1e-3,
             hw: hw.clone(),
-            objective: eyesim::mapping::Objective::Energy,
+            objective: crate::mapping::Objective::Energy,
             batch: 4,
             threads,
+            cancel: Default::default(),
         };
         let mut times: Vec<Duration> = Vec::new();
         for _ in 0..b.repeat.max(1) {
@@ -78,7 +79,7 @@ pub fn run(b: PruneBench) -> anyhow::Result<()> {
             std::hint::black_box(run.reduction());
         }
         times.sort();
-        println!(
+        sayln!(
             "{:<13} {:>9.2} {:>10.2} {:>6}",
             criterion.name(),
             times[0].as_secs_f64(),

@@ -4,7 +4,7 @@
 
 use super::common::HwArg;
 use anyhow::Context;
-use eyesim::workload;
+use crate::workload;
 use std::time::{Duration, Instant};
 
 /// Arguments of `eyesim bench simulate`.
@@ -42,9 +42,9 @@ fn peak_rss_kib() -> Option<u64> {
 
 /// Runs `eyesim bench simulate`.
 pub fn run(b: SimulateBench) -> anyhow::Result<()> {
-    use eyesim::engine::{simulate_network, NetworkOptions};
-    use eyesim::mapping::{self, Objective};
-    use eyesim::workload::LayerWork;
+    use crate::engine::{simulate_network, NetworkOptions};
+    use crate::mapping::{self, Objective};
+    use crate::workload::LayerWork;
     if cfg!(debug_assertions) {
         eprintln!("warning: debug build; measure with `cargo run --release -- bench simulate`");
     }
@@ -83,6 +83,7 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
         check: true,
         fault: None,
         max_memory: None,
+        cancel: super::host::cancel(),
     };
     let mut times: Vec<Duration> = Vec::new();
     let (mut macs, mut performed, mut cycles, mut events) = (0u64, 0u64, 0u64, 0u64);
@@ -98,7 +99,7 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
     }
     times.sort();
     let best = times[0].as_secs_f64();
-    println!(
+    sayln!(
         "{} {} on {}, batch {}, {} threads, data generated + checked against the reference",
         net.name,
         b.layers.join(","),
@@ -106,11 +107,11 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
         net.batch,
         threads
     );
-    println!(
+    sayln!(
         "{:>9} {:>10} {:>12} {:>14} {:>13} {:>12} {:>10}",
         "min s", "median s", "MMAC/s", "perf. MMAC/s", "Mcycles/s", "Mevents/s", "peak MiB"
     );
-    println!(
+    sayln!(
         "{:>9.2} {:>10.2} {:>12.1} {:>14.1} {:>13.2} {:>12.2} {:>10}",
         best,
         times[times.len() / 2].as_secs_f64(),

@@ -1,8 +1,8 @@
 //! `eyesim bench sweep`: throughput of a 1,000-point analytic sweep.
 
 use super::sweep::{estimator, model_name};
-use eyesim::mapping::Objective;
-use eyesim::sweep::{self, Axis, NetworkEvaluator, RunOptions, Status, SweepPlan};
+use crate::mapping::Objective;
+use crate::sweep::{self, Axis, NetworkEvaluator, RunOptions, Status, SweepPlan};
 use std::time::Instant;
 
 /// Arguments of `eyesim bench sweep`.
@@ -56,12 +56,13 @@ pub fn run(b: SweepBench) -> anyhow::Result<()> {
         shard: None,
         resume: false,
         force: false,
+        cancel: Default::default(),
     };
     let start = Instant::now();
     let report = sweep::run_sweep(&plan, &evaluator, dir.path(), opts, &())?;
     let secs = start.elapsed().as_secs_f64();
     let m = &report.manifest;
-    println!(
+    sayln!(
         "sweep {} on {}: {} points ({} ok, {} invalid, {} failed), {} layers each, {jobs} jobs",
         base.network.name,
         base.hw.name,
@@ -71,14 +72,14 @@ pub fn run(b: SweepBench) -> anyhow::Result<()> {
         m.count(Status::Failed),
         base.network.layers.len(),
     );
-    println!("{secs:.2} s, {:.1} points/s", plan.len() as f64 / secs);
+    sayln!("{secs:.2} s, {:.1} points/s", plan.len() as f64 / secs);
     if plan.len() == 1000 {
         let verdict = if secs < TARGET_SECONDS {
             "met"
         } else {
             "MISSED"
         };
-        println!("target: 1000 points in < {TARGET_SECONDS} s: {verdict}");
+        sayln!("target: 1000 points in < {TARGET_SECONDS} s: {verdict}");
     }
     Ok(())
 }

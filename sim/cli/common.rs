@@ -2,10 +2,10 @@
 //! hardware. Use them with `#[command(flatten)]`.
 
 use anyhow::Context;
-use eyesim::analytic::EstimateOptions;
-use eyesim::hw::{self, HwConfig, HwSource};
-use eyesim::mapping::{MappingSet, Objective};
-use eyesim::workload::{self, Network};
+use crate::analytic::EstimateOptions;
+use crate::hw::{self, HwConfig, HwSource};
+use crate::mapping::{MappingSet, Objective};
+use crate::workload::{self, Network};
 use std::path::PathBuf;
 
 /// `--net NAME|FILE`: a built-in network or a trace file.
@@ -92,7 +92,7 @@ impl ModelArgs {
         let hw = self.hw.load()?;
         let pinned = match &self.mapping {
             Some(path) if path.as_os_str() == "chip" => {
-                eyesim::mapping::builtin_mappings("chip").expect("`chip` is shipped")
+                crate::mapping::builtin_mappings("chip").expect("`chip` is shipped")
             }
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -127,7 +127,7 @@ impl ModelArgs {
 /// component (names are validated when read; this also covers networks
 /// built in code).
 pub fn default_out_dir(prefix: &str, net: &str, hw: &str, suffix: &str) -> PathBuf {
-    use eyesim::stats::sanitize_file_name as safe;
+    use crate::stats::sanitize_file_name as safe;
     PathBuf::from("results").join(format!("{prefix}{}-{}{suffix}", safe(net), safe(hw)))
 }
 
@@ -251,10 +251,10 @@ pub fn select_layers(names: &[String], net: &Network) -> anyhow::Result<Vec<usiz
 /// Writes `accesses.csv` and `layers.csv` of `rows` into `dir`, atomically.
 pub fn write_result_csvs(
     dir: &std::path::Path,
-    rows: &[eyesim::stats::LayerResult],
+    rows: &[crate::stats::LayerResult],
     hw: &HwConfig,
 ) -> anyhow::Result<()> {
-    use eyesim::stats;
+    use crate::stats;
     let unit = hw.energy.unit;
     write_files(
         dir,
@@ -272,24 +272,17 @@ pub fn write_result_csvs(
 pub fn write_files(dir: &std::path::Path, files: Vec<(&str, Vec<u8>)>) -> anyhow::Result<()> {
     for (name, bytes) in files {
         let path = dir.join(name);
-        eyesim::stats::write_atomic(&path, &bytes)
+        crate::stats::write_atomic(&path, &bytes)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
 
 /// A per-layer progress bar on stderr; hidden when stderr is not a
-/// terminal or when `quiet`.
+/// terminal or when `quiet`, and reported to the host when there is one.
 pub fn layer_progress(layers: usize, quiet: bool) -> indicatif::ProgressBar {
-    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-    let bar = ProgressBar::with_draw_target(
-        Some(layers as u64),
-        if quiet {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
+    use indicatif::ProgressStyle;
+    let bar = super::host::bar(Some(layers as u64), !quiet);
     bar.set_style(
         ProgressStyle::with_template(
             "{prefix:>10} [{bar:30}] {pos}/{len} layers {msg} ({elapsed})",

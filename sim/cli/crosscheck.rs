@@ -4,7 +4,7 @@
 
 use super::common::{layer_progress, write_files, ModelArgs, SimDataArgs};
 use anyhow::Context;
-use eyesim::crosscheck::{self, BothOptions, BothResults, Comparison, Tolerances};
+use crate::crosscheck::{self, BothOptions, BothResults, Comparison, Tolerances};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -58,16 +58,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     super::args::check_out_dir(&out)?;
     let both = run_models(&net, &hw, estimate, &args.data, args.quiet)?;
     let rows = compare_and_write(&both, &args.tol, &out)?;
-    print!("{}", summary(&both.network.name, &rows));
-    println!("wrote {}/{{crosscheck.csv,parity.svg}}", out.display());
+    say!("{}", summary(&both.network.name, &rows));
+    sayln!("wrote {}/{{crosscheck.csv,parity.svg}}", out.display());
     gate(&rows)
 }
 
 /// Runs both models with a per-layer progress bar.
 pub(super) fn run_models(
-    net: &eyesim::workload::Network,
-    hw: &eyesim::hw::HwConfig,
-    estimate: eyesim::analytic::EstimateOptions,
+    net: &crate::workload::Network,
+    hw: &crate::hw::HwConfig,
+    estimate: crate::analytic::EstimateOptions,
     data: &SimDataArgs,
     quiet: bool,
 ) -> anyhow::Result<BothResults> {
@@ -81,6 +81,7 @@ pub(super) fn run_models(
         weights: data.weights.clone(),
         threads: data.threads(),
         max_memory: data.max_memory()?,
+        cancel: super::host::cancel(),
     };
     let names: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
     let both = crosscheck::run_both(net, hw, &opts, &|i| {

@@ -4,11 +4,11 @@
 
 use super::common::{write_files, write_result_csvs, ModelArgs};
 use anyhow::Context;
-use eyesim::analytic::estimate_network;
-use eyesim::hw::HwConfig;
-use eyesim::mapping::MappingSet;
-use eyesim::stats::{LayerResult, Level};
-use eyesim::workload::{LayerWork, Network};
+use crate::analytic::estimate_network;
+use crate::hw::HwConfig;
+use crate::mapping::MappingSet;
+use crate::stats::{LayerResult, Level};
+use crate::workload::{LayerWork, Network};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -34,11 +34,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let results = estimate_network(&net, &hw, &opts)
         .with_context(|| format!("estimating `{}` on `{}`", net.name, hw.name))?;
     write_outputs(&out, &results, &hw)?;
-    print!("{}", table(&results, &hw, &net));
+    say!("{}", table(&results, &hw, &net));
     if args.rank {
-        print!("{}", rank_table(&results));
+        say!("{}", rank_table(&results));
     }
-    println!(
+    sayln!(
         "wrote {}/{{accesses.csv,layers.csv,mappings.toml}}",
         out.display()
     );
@@ -66,7 +66,7 @@ pub(crate) const BEYOND_CHIP: &str =
     "* folded (fr) or segmented (fs) filter rows: beyond what the Eyeriss chip runs; evaluated anyway";
 
 /// A mapping's summary, marked `*` when the fabricated chip could not run it.
-pub(crate) fn flagged(m: eyesim::mapping::RowStationaryMapping) -> String {
+pub(crate) fn flagged(m: crate::mapping::RowStationaryMapping) -> String {
     match m.beyond_chip() {
         Some(_) => format!("{} *", m.summary()),
         None => m.summary(),

@@ -1,7 +1,7 @@
 //! `eyesim import`: converts an ONNX model into a trace file.
 
 use anyhow::Context;
-use eyesim::{onnx, stats, workload};
+use crate::{onnx, stats, workload};
 use std::path::PathBuf;
 
 /// Arguments of `eyesim import`.

@@ -1,7 +1,7 @@
 //! `eyesim merge`: combine the shards of a sweep into its full output.
 
 use anyhow::Context;
-use eyesim::sweep::Status;
+use crate::sweep::Status;
 use std::path::PathBuf;
 
 /// Arguments of `eyesim merge`.
@@ -24,8 +24,8 @@ pub struct Args {
 /// Runs `eyesim merge`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     super::args::check_out_dir(&args.out)?;
-    let m = eyesim::sweep::merge(&args.shards, &args.out, args.force)?;
-    println!(
+    let m = crate::sweep::merge(&args.shards, &args.out, args.force)?;
+    sayln!(
         "merged {} shards: {} points ({} ok, {} invalid, {} failed) -> {}",
         args.shards.len(),
         m.points_total,
@@ -35,7 +35,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.out.display()
     );
     if !args.no_plots && m.count(Status::Ok) > 0 {
-        eyesim::report::plot_sweep(&args.out)
+        crate::report::plot_sweep(&args.out)
             .with_context(|| format!("plotting {}", args.out.display()))?;
     }
     super::sweep::no_point_ok(&m, &args.out)

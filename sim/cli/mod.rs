@@ -1,4 +1,18 @@
-//! Subcommands. Each lives in its own file with its `Args` and `run`.
+//! The `eyesim` command line: the application on top of the models. Each
+//! subcommand lives in its own file with its `Args` and `run`. The binary
+//! calls [`main_from`]; the Python package calls [`run_from`] inside a
+//! [`host::Host`], so both run the same code and write the same files.
+
+/// `say!` through [`host::print`]: stdout, or the embedding host's text.
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::cli::host::print(&format!($($arg)*)) };
+}
+
+/// `sayln!` through [`host::print`].
+macro_rules! sayln {
+    () => { $crate::cli::host::print("\n") };
+    ($($arg:tt)*) => { $crate::cli::host::print(&format!("{}\n", format_args!($($arg)*))) };
+}
 
 mod args;
 mod bench;
@@ -9,6 +23,7 @@ mod bench_sweep;
 mod common;
 mod crosscheck;
 mod estimate;
+pub mod host;
 #[cfg(feature = "onnx")]
 mod import;
 mod merge;
@@ -90,9 +105,47 @@ enum Command {
 
 pub use args::{error_text, exit_code};
 
-/// Parses the command line and runs the chosen subcommand.
-pub fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+/// Runs the command line `args` (the program name first) as the `eyesim`
+/// binary does: help, usage and errors go to the terminal, and the result is
+/// the process exit status.
+pub fn main_from<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return u8::try_from(e.exit_code()).unwrap_or(2);
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("error: {}", error_text(&err));
+            exit_code(&err)
+        }
+    }
+}
+
+/// Runs the command line `args` (the program name first) for an embedding
+/// host: a usage error is returned as an error with clap's message, never
+/// printed, and the process is never exited.
+pub fn run_from<I, T>(args: I) -> anyhow::Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args).map_err(|e| args::Exit {
+        code: u8::try_from(e.exit_code()).unwrap_or(2),
+        message: e.render().to_string().trim_end().to_string(),
+    })?;
+    dispatch(cli.command)
+}
+
+fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Show(a) => show::run(a),
         Command::Validate(a) => validate::run(a),
         #[cfg(feature = "onnx")]

@@ -3,8 +3,8 @@
 
 use super::run_model::{default_images, ModelRun};
 use anyhow::{bail, Context};
-use eyesim::data;
-use eyesim::workload::Network;
+use crate::data;
+use crate::workload::Network;
 use std::path::Path;
 
 /// Images as float pixels `[N][C][H][W]` (bytes scaled to [0, 1]) with

@@ -17,7 +17,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for dir in &args.dirs {
         let files = plot_one(dir).with_context(|| format!("plotting {}", dir.display()))?;
         for f in files {
-            println!("{}", f.display());
+            sayln!("{}", f.display());
         }
     }
     Ok(())
@@ -27,30 +27,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// or a `run` folder (its `analytic/` and `simulated/` layer folders) and
 /// any `crosscheck.csv` (its parity plot).
 fn plot_one(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    if eyesim::report::detect(dir).is_some() {
-        return Ok(eyesim::report::plot_dir(dir)?);
+    if crate::report::detect(dir).is_some() {
+        return Ok(crate::report::plot_dir(dir)?);
     }
     let mut out = Vec::new();
     if dir.join("steps.csv").is_file() && dir.join("plan.csv").is_file() {
-        out.extend(eyesim::report::plot_prune(dir)?);
+        out.extend(crate::report::plot_prune(dir)?);
     }
     for sub in ["analytic", "simulated"] {
         let d = dir.join(sub);
-        if eyesim::report::detect(&d).is_some() {
-            out.extend(eyesim::report::plot_layers(&d)?);
+        if crate::report::detect(&d).is_some() {
+            out.extend(crate::report::plot_layers(&d)?);
         }
     }
     let csv = dir.join("crosscheck.csv");
     if csv.is_file() {
         let bytes = std::fs::read(&csv).with_context(|| format!("reading {}", csv.display()))?;
         let (network, rows) =
-            eyesim::crosscheck::read_crosscheck_csv(&bytes, &csv.display().to_string())
+            crate::crosscheck::read_crosscheck_csv(&bytes, &csv.display().to_string())
                 .map_err(anyhow::Error::msg)?;
         let title = format!("{network}: analytic vs simulated counts");
         let svg = dir.join("parity.svg");
-        eyesim::stats::write_atomic(
+        crate::stats::write_atomic(
             &svg,
-            eyesim::crosscheck::parity_svg(&title, &rows).as_bytes(),
+            crate::crosscheck::parity_svg(&title, &rows).as_bytes(),
         )
         .with_context(|| format!("writing {}", svg.display()))?;
         out.push(svg);

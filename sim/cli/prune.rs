@@ -4,10 +4,10 @@
 
 use super::common::{HwArg, NetArg};
 use anyhow::Context;
-use eyesim::mapping::Objective;
-use eyesim::prune::{self, output, Floors, PruneOptions, WeightSource};
-use eyesim::stats::write_atomic;
-use eyesim::workload::{self, ConvProblem, LayerWork, Network, Op};
+use crate::mapping::Objective;
+use crate::prune::{self, output, Floors, PruneOptions, WeightSource};
+use crate::stats::write_atomic;
+use crate::workload::{self, ConvProblem, LayerWork, Network, Op};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -144,8 +144,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let plan = prune::plan(&net, &hw, &opts)
         .with_context(|| format!("planning the pruning of `{}` on `{}`", net.name, hw.name))?;
-    print!("{}", output::summary(&plan));
-    println!("{floors_note}");
+    say!("{}", output::summary(&plan));
+    sayln!("{floors_note}");
 
     let unit = plan.hw.energy.unit.label();
     let ranks = prune::ranking(&plan.original, &plan.baseline);
@@ -182,7 +182,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if let WeightSource::Npy(dir) = source {
             let file = dir.join(format!("{}.ifmap.npy", layer.name));
             if !file.is_file() {
-                println!(
+                sayln!(
                     "note: {} is not there, so neither is it in {}",
                     file.display(),
                     weights_dir.display()
@@ -194,9 +194,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         write_layer_data(&weights_dir, &layer.name, &prob, &data)?;
     }
     write(&out.join("weights.csv"), &output::weights_csv(&plan, &rows))?;
-    print!("{}", ranking_table(&ranks));
-    print!("{}", weights_table(&rows));
-    println!(
+    say!("{}", ranking_table(&ranks));
+    say!("{}", weights_table(&rows));
+    sayln!(
         "wrote {}/{{plan.csv,ranking.csv,weights.csv,pruned.toml,mappings.toml,weights/*.npy}} \
          (simulate the pruned weights with --net pruned.toml --weights weights --mapping mappings.toml)",
         out.display()
@@ -272,8 +272,8 @@ fn verify(
         &out.join("verify.csv"),
         &output::verify_csv(&v, plan.hw.energy.unit.label()),
     )?;
-    print!("{}", output::verify_summary(plan, &v));
-    println!("wrote {}/verify.csv", out.display());
+    say!("{}", output::verify_summary(plan, &v));
+    sayln!("wrote {}/verify.csv", out.display());
     let bad: Vec<String> = v
         .failures()
         .iter()
@@ -303,7 +303,7 @@ fn write_layer_data(
     dir: &Path,
     layer: &str,
     prob: &ConvProblem,
-    data: &eyesim::data::LayerData,
+    data: &crate::data::LayerData,
 ) -> Result<(), prune::PruneError> {
     let (n, g) = (u64::from(prob.n), u64::from(prob.g));
     let ifmap = [n, g * u64::from(prob.c), prob.h.into(), prob.w.into()];
@@ -316,7 +316,7 @@ fn write_layer_data(
     }
     for (kind, shape, values) in files {
         let path = dir.join(format!("{layer}.{kind}.npy"));
-        eyesim::data::write_npy_i16(&path, &shape, values).map_err(|cause| {
+        crate::data::write_npy_i16(&path, &shape, values).map_err(|cause| {
             prune::PruneError::Data {
                 layer: layer.to_string(),
                 cause,

@@ -2,8 +2,8 @@
 //! the check of a fine-tuned model against its masks (`prune --masks`).
 
 use anyhow::{bail, Context};
-use eyesim::onnx::{to_initializer_layout, LayerWeights, Model, WeightLayout};
-use eyesim::workload::{LayerWork, Network};
+use crate::onnx::{to_initializer_layout, LayerWeights, Model, WeightLayout};
+use crate::workload::{LayerWork, Network};
 use std::path::{Path, PathBuf};
 
 /// A layer's weight initializer: its name, ONNX dims and the layer.
@@ -45,7 +45,7 @@ fn slots<'a>(net: &'a Network, weights: &'a [Option<LayerWeights>]) -> Vec<Slot<
 fn mask_file(dir: &Path, initializer: &str) -> PathBuf {
     dir.join(format!(
         "{}.npy",
-        eyesim::stats::sanitize_file_name(initializer)
+        crate::stats::sanitize_file_name(initializer)
     ))
 }
 
@@ -59,7 +59,7 @@ pub fn masks(model: &Model) -> Vec<(String, Vec<u64>, Vec<f32>)> {
             let filters = s.lw.bias.len();
             let name = format!(
                 "{}.npy",
-                eyesim::stats::sanitize_file_name(&s.lw.origin.weight)
+                crate::stats::sanitize_file_name(&s.lw.origin.weight)
             );
             (
                 name,
@@ -100,7 +100,7 @@ pub fn check_masks(model: &Model, dir: &Path) -> anyhow::Result<Vec<MaskCheck>> 
             out.push(check);
             continue;
         }
-        let (shape, mask) = eyesim::data::read_npy_numbers(&file)
+        let (shape, mask) = crate::data::read_npy_numbers(&file)
             .with_context(|| format!("reading the mask of layer `{}`", s.layer))?;
         if shape != s.dims {
             bail!(

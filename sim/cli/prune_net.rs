@@ -1,5 +1,5 @@
 //! `eyesim prune --net model.onnx`: energy-aware pruning of a trained
-//! network, the paper's method (see `eyesim::prune::method` and
+//! network, the paper's method (see `crate::prune::method` and
 //! docs/pruning.md), each criterion side by side; then the pruned model
 //! as ONNX with its masks for external fine-tuning, the test split
 //! reported once, and the final network checked on the cycle-level
@@ -10,13 +10,13 @@ use super::model_data::{load_image_pair, Images};
 use super::prune_masks::{check_masks, masks};
 use super::run_model::{simulate_sample, ModelRun};
 use anyhow::{bail, ensure, Context};
-use eyesim::analytic::{estimate_network, EstimateOptions};
-use eyesim::hw::HwConfig;
-use eyesim::infer::{self, quant, QuantModel};
-use eyesim::mapping::Objective;
-use eyesim::onnx::Model;
-use eyesim::prune::method_csv::{self, TestAccuracy};
-use eyesim::prune::{self, Criterion, MethodOptions, MethodRun, Snapshot, Split};
+use crate::analytic::{estimate_network, EstimateOptions};
+use crate::hw::HwConfig;
+use crate::infer::{self, quant, QuantModel};
+use crate::mapping::Objective;
+use crate::onnx::Model;
+use crate::prune::method_csv::{self, TestAccuracy};
+use crate::prune::{self, Criterion, MethodOptions, MethodRun, Snapshot, Split};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -51,7 +51,7 @@ struct Splits {
 
 /// Runs the trained-network prune.
 pub fn run(o: NetPrune) -> anyhow::Result<()> {
-    let model = eyesim::onnx::import_model(&o.model_path)
+    let model = crate::onnx::import_model(&o.model_path)
         .with_context(|| format!("importing {}", o.model_path.display()))?;
     ensure!(
         model.weights.iter().any(Option::is_some),
@@ -74,6 +74,7 @@ pub fn run(o: NetPrune) -> anyhow::Result<()> {
         objective: o.objective,
         batch: o.batch,
         threads: o.threads,
+        cancel: super::host::cancel(),
     };
     if let Some(dir) = &o.masks {
         return measure_tuned(
@@ -273,7 +274,7 @@ fn simulate_check(
             l.sparsity.weight_density = nz as f64 / w.len() as f64;
         }
     }
-    let mut pinned = eyesim::mapping::MappingSet::new();
+    let mut pinned = crate::mapping::MappingSet::new();
     for (l, m) in net.layers.iter().zip(&sample.mappings) {
         if let Some(m) = m {
             pinned.insert(&l.name, *m);
@@ -326,14 +327,14 @@ fn write_outputs(
     ];
     for r in &runs {
         let dir = o.out.join(r.criterion.name());
-        let layers: Vec<(String, Option<eyesim::onnx::LayerWeights>)> = model
+        let layers: Vec<(String, Option<crate::onnx::LayerWeights>)> = model
             .network
             .layers
             .iter()
             .zip(&r.model.weights)
             .map(|(l, w)| (l.name.clone(), w.clone()))
             .collect();
-        let onnx = eyesim::onnx::write_weights(&o.model_path, &layers)?;
+        let onnx = crate::onnx::write_weights(&o.model_path, &layers)?;
         files.push((dir.join("pruned.onnx"), onnx));
         files.push((
             dir.join("formats.toml"),
@@ -351,12 +352,12 @@ fn write_outputs(
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
-        eyesim::stats::write_atomic(path, bytes)
+        crate::stats::write_atomic(path, bytes)
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    let plots = eyesim::report::plot_prune(&o.out)?;
-    print!("{text}");
-    println!(
+    let plots = crate::report::plot_prune(&o.out)?;
+    say!("{text}");
+    sayln!(
         "wrote {}/{{steps,plan,criteria,ranking}}.csv, summary.txt, {} plots, and per criterion \
          pruned.onnx, formats.toml, masks/*.npy",
         o.out.display(),
@@ -368,7 +369,7 @@ fn write_outputs(
 /// A mask as a `uint8` `.npy` file (what training tools take as a mask).
 fn npy_mask(dims: &[u64], values: &[f32]) -> Vec<u8> {
     let bits: Vec<u8> = values.iter().map(|&v| u8::from(v != 0.0)).collect();
-    eyesim::data::npy_u8_bytes(dims, &bits)
+    crate::data::npy_u8_bytes(dims, &bits)
 }
 
 fn summary(
@@ -537,7 +538,7 @@ fn measure_tuned(
         &o.out,
         vec![("masks.csv", csv), ("summary.txt", s.clone().into_bytes())],
     )?;
-    print!("{s}");
-    println!("wrote {}/{{masks.csv,summary.txt}}", o.out.display());
+    say!("{s}");
+    sayln!("wrote {}/{{masks.csv,summary.txt}}", o.out.display());
     Ok(())
 }

@@ -5,12 +5,12 @@
 use super::common::{write_files, write_result_csvs, ModelArgs, SimDataArgs};
 use super::crosscheck::{compare_and_write, describe, gate, run_models, ToleranceArgs};
 use anyhow::Context;
-use eyesim::crosscheck::{self, chip, BothResults, Comparison};
-use eyesim::engine;
-use eyesim::hw::HwConfig;
-use eyesim::mapping::MappingSet;
-use eyesim::report;
-use eyesim::stats::{LayerResult, Level, TENSORS};
+use crate::crosscheck::{self, chip, BothResults, Comparison};
+use crate::engine;
+use crate::hw::HwConfig;
+use crate::mapping::MappingSet;
+use crate::report;
+use crate::stats::{LayerResult, Level, TENSORS};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -102,8 +102,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let text = summary(&both, &sim_rows, &rows, &hw);
     write_files(&out, vec![("summary.txt", text.clone().into_bytes())])?;
-    print!("{text}");
-    println!("wrote {}/", out.display());
+    say!("{text}");
+    sayln!("wrote {}/", out.display());
     gate(&rows)
 }
 

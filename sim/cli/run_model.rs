@@ -9,13 +9,13 @@
 use super::common::{write_files, write_result_csvs};
 use super::model_data::{load_images, Images};
 use anyhow::{bail, ensure, Context};
-use eyesim::analytic::{estimate_network, EstimateOptions};
-use eyesim::hw::HwConfig;
-use eyesim::infer::{self, quant, Formats, QuantModel};
-use eyesim::mapping::{self, MappingSet, Objective, RowStationaryMapping};
-use eyesim::onnx::Model;
-use eyesim::stats::{LayerResult, Level};
-use eyesim::workload::{LayerWork, Network};
+use crate::analytic::{estimate_network, EstimateOptions};
+use crate::hw::HwConfig;
+use crate::infer::{self, quant, Formats, QuantModel};
+use crate::mapping::{self, MappingSet, Objective, RowStationaryMapping};
+use crate::onnx::Model;
+use crate::stats::{LayerResult, Level};
+use crate::workload::{LayerWork, Network};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -41,7 +41,7 @@ const CALIBRATION_IMAGES: u32 = 256;
 
 /// Runs the model: accuracy, measured sparsity, energy, latency.
 pub fn run(opts: ModelRun) -> anyhow::Result<()> {
-    let model = eyesim::onnx::import_model(opts.model_path)
+    let model = crate::onnx::import_model(opts.model_path)
         .with_context(|| format!("importing {}", opts.model_path.display()))?;
     let images = load_images(&opts, &model.network)?;
     let formats = match &opts.formats {
@@ -102,8 +102,8 @@ pub fn run(opts: ModelRun) -> anyhow::Result<()> {
     )?;
     let text = summary(&opts, &q, &acc, &sim, input_saturated, &table);
     write_files(&opts.out, vec![("summary.txt", text.clone().into_bytes())])?;
-    print!("{text}");
-    println!("wrote {}/", opts.out.display());
+    say!("{text}");
+    sayln!("wrote {}/", opts.out.display());
     Ok(())
 }
 
@@ -214,7 +214,7 @@ pub(crate) fn simulate_sample(
             let m = mapping::search(&p, &opts.hw, opts.objective)
                 .with_context(|| format!("mapping layer `{}`", l.name))?;
             // Batches run in parallel, one layer at a time each.
-            let need = eyesim::engine::memory_need(&p, &m, &opts.hw, false);
+            let need = crate::engine::memory_need(&p, &m, &opts.hw, false);
             let at_once = opts.threads.clamp(1, batches.max(1) as usize) as u64;
             if let Some(limit) = opts.max_memory {
                 ensure!(
@@ -224,8 +224,8 @@ pub(crate) fn simulate_sample(
                      --batch or --threads",
                     l.name,
                     opts.batch,
-                    eyesim::engine::human_bytes(need.total().saturating_mul(at_once)),
-                    eyesim::engine::human_bytes(limit)
+                    crate::engine::human_bytes(need.total().saturating_mul(at_once)),
+                    crate::engine::human_bytes(limit)
                 );
             }
             mappings[i] = Some(m);
@@ -234,7 +234,8 @@ pub(crate) fn simulate_sample(
     let mut qb = q.clone();
     qb.net = net;
     let per_batch = per_image * opts.batch as usize;
-    let runs: Vec<anyhow::Result<Vec<eyesim::engine::LayerSim>>> = {
+    let cancel = super::host::cancel();
+    let runs: Vec<anyhow::Result<Vec<crate::engine::LayerSim>>> = {
         let next = std::sync::atomic::AtomicU32::new(0);
         let slots = std::sync::Mutex::new((0..batches).map(|_| None).collect::<Vec<_>>());
         std::thread::scope(|s| {
@@ -245,8 +246,12 @@ pub(crate) fn simulate_sample(
                         break;
                     }
                     let x = &xq[b as usize * per_batch..(b as usize + 1) * per_batch];
-                    let r = infer::simulate_chain(&qb, &opts.hw, &mappings, x, opts.batch)
-                        .map_err(anyhow::Error::from);
+                    let r = if cancel.is_cancelled() {
+                        Err(crate::cancel::Cancelled.into())
+                    } else {
+                        infer::simulate_chain(&qb, &opts.hw, &mappings, x, opts.batch)
+                            .map_err(anyhow::Error::from)
+                    };
                     slots.lock().expect("no worker panicked")[b as usize] = Some(r);
                 });
             }
@@ -351,7 +356,7 @@ fn layer_table(
             let out_values = (l.output.elements() * u64::from(sim.images)) as f64;
             let dram_out = r
                 .counts
-                .get(Level::Dram, eyesim::stats::Tensor::Psum)
+                .get(Level::Dram, crate::stats::Tensor::Psum)
                 .writes as f64;
             Row {
                 layer: l.name.clone(),
@@ -424,7 +429,7 @@ fn write_outputs(
     write_result_csvs(&opts.out.join("simulated"), &sim.rows, &opts.hw)?;
     write_result_csvs(&opts.out.join("analytic-measured"), pm, &opts.hw)?;
     write_result_csvs(&opts.out.join("analytic-assumed"), pa, &opts.hw)?;
-    let trace = eyesim::workload::to_trace_toml(measured);
+    let trace = crate::workload::to_trace_toml(measured);
     write_files(
         &opts.out,
         vec![
@@ -434,11 +439,11 @@ fn write_outputs(
         ],
     )?;
     if let Some(p) = &opts.write_trace {
-        eyesim::stats::write_atomic(p, trace.as_bytes())
+        crate::stats::write_atomic(p, trace.as_bytes())
             .with_context(|| format!("writing {}", p.display()))?;
     }
     if opts.plots {
-        eyesim::report::plot_layers(&opts.out.join("simulated"))
+        crate::report::plot_layers(&opts.out.join("simulated"))
             .with_context(|| format!("plotting {}", opts.out.display()))?;
     }
     Ok(())

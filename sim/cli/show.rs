@@ -1,7 +1,7 @@
 //! `eyesim show`: a network's layers, shapes, MACs, weights and sparsity.
 
 use super::common::NetArg;
-use eyesim::workload::{Layer, LayerKind, LayerWork, Network, Op};
+use crate::workload::{Layer, LayerKind, LayerWork, Network, Op};
 use std::io::Write;
 
 /// Arguments of `eyesim show`.

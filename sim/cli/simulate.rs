@@ -5,11 +5,11 @@
 
 use super::common::{write_files, write_result_csvs, ModelArgs, SimDataArgs};
 use anyhow::{bail, Context};
-use eyesim::engine::{self, LayerSim, NetworkOptions};
-use eyesim::hw::HwConfig;
-use eyesim::mapping::{self, MappingSet, Objective, RowStationaryMapping};
-use eyesim::stats::{self, LayerResult, Level};
-use eyesim::workload::{LayerWork, Network};
+use crate::engine::{self, LayerSim, NetworkOptions};
+use crate::hw::HwConfig;
+use crate::mapping::{self, MappingSet, Objective, RowStationaryMapping};
+use crate::stats::{self, LayerResult, Level};
+use crate::workload::{LayerWork, Network};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -64,9 +64,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         check: true,
         fault: args.inject_fault,
         max_memory: args.data.max_memory()?,
+        cancel: super::host::cancel(),
     };
-    let sims = engine::simulate_network(&net, &hw, &mappings, &opts)
-        .with_context(|| format!("simulating `{}` on `{}`", net.name, hw.name))?;
+    let bar = super::common::layer_progress(opts.layers.len(), false);
+    bar.set_prefix("simulate");
+    let names: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
+    let sims = engine::simulate_network_with(&net, &hw, &mappings, &opts, &|i| {
+        bar.set_message(names[i].to_string());
+        bar.inc(1);
+    })
+    .with_context(|| format!("simulating `{}` on `{}`", net.name, hw.name))?;
+    bar.finish_and_clear();
     if let Some(fault) = args.inject_fault {
         report_fault(&net, &hw, &mappings, &opts, fault, &sims)?;
     }
@@ -83,8 +91,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(path) = &args.trace {
         write_trace(path, &sims, &hw)?;
     }
-    print!("{}", table(&sims, &hw));
-    println!(
+    say!("{}", table(&sims, &hw));
+    sayln!(
         "wrote {}/{{accesses.csv,layers.csv,components.csv}}",
         out.display()
     );
@@ -126,7 +134,7 @@ fn report_fault(
         .context("simulating again without the fault")?;
     for (s, b) in sims.iter().zip(&base) {
         if s.sim.fault.applied {
-            println!(
+            sayln!(
                 "fault {}:{}:{} in layer {}: ofmap equals the reference; cycles {} with the \
                  fault, {} without ({:+}), processing cycles {} and {}",
                 fault.kind,
@@ -210,7 +218,7 @@ fn write_trace(path: &Path, sims: &[LayerSim], hw: &HwConfig) -> anyhow::Result<
         Ok(())
     })
     .with_context(|| format!("writing {}", path.display()))?;
-    println!("wrote trace {} ({} kB)", path.display(), bytes / 1000);
+    sayln!("wrote trace {} ({} kB)", path.display(), bytes / 1000);
     Ok(())
 }
 

@@ -1,17 +1,17 @@
 //! `eyesim sweep`: evaluate a network over a grid of hwconfig variants.
 
 use anyhow::Context;
-use eyesim::analytic::{estimate_network_cached, EstimateOptions};
-use eyesim::crosscheck::{run_both, BothOptions};
-use eyesim::hw::HwConfig;
-use eyesim::mapping::{Objective, SearchCache};
-use eyesim::stats::LayerResult;
-use eyesim::sweep::{
+use crate::analytic::{estimate_network_cached, EstimateOptions};
+use crate::crosscheck::{run_both, BothOptions};
+use crate::hw::HwConfig;
+use crate::mapping::{Objective, SearchCache};
+use crate::stats::LayerResult;
+use crate::sweep::{
     self, rows::PointRows, Axis, NetworkEvaluator, RunObserver, RunOptions, RunReport, Shard,
     Status, SweepPlan, SweepSpec,
 };
-use eyesim::workload::Network;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use crate::workload::Network;
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -135,6 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         shard: args.shard,
         resume: args.resume,
         force: args.force,
+        cancel: super::host::cancel(),
     };
     let evaluator = NetworkEvaluator {
         plan: &plan,
@@ -146,7 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     bar.0.finish_and_clear();
     print_report(&report, &out, args.quiet);
     if !args.no_plots && args.shard.is_none() && report.manifest.count(Status::Ok) > 0 {
-        eyesim::report::plot_sweep(&out).with_context(|| format!("plotting {}", out.display()))?;
+        crate::report::plot_sweep(&out).with_context(|| format!("plotting {}", out.display()))?;
     }
     no_point_ok(&report.manifest, &out)
 }
@@ -154,7 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// The exit status when every point is invalid or failed: the files are
 /// complete, but there is no result.
 pub(super) fn no_point_ok(
-    m: &eyesim::sweep::Manifest,
+    m: &crate::sweep::Manifest,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
     if m.count(Status::Ok) == 0 && !m.statuses.is_empty() {
@@ -182,11 +183,11 @@ pub(super) fn no_point_ok(
 /// sweep that goes ahead is announced with its projected output size.
 fn check_size(
     plan: &SweepPlan,
-    base: &eyesim::sweep::SweepBase,
+    base: &crate::sweep::SweepBase,
     args: &Args,
 ) -> anyhow::Result<()> {
     // A shard is judged by its own points.
-    let n = eyesim::sweep::Shard::positions(args.shard, plan.len()).len();
+    let n = crate::sweep::Shard::positions(args.shard, plan.len()).len();
     let bytes = base.projected_bytes(plan) / plan.len().max(1) as u64 * n as u64;
     let what = if args.shard.is_some() {
         "shard"
@@ -285,10 +286,8 @@ impl RunObserver for Progress {
 }
 
 fn progress_bar(quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let bar = super::host::bar(Some(0), !quiet && std::io::stderr().is_terminal());
+    bar.set_prefix("sweep");
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} points  {rate}  ETA {eta}")
             .expect("valid template")
@@ -306,7 +305,7 @@ fn print_report(r: &RunReport, out: &std::path::Path, quiet: bool) {
     let m = &r.manifest;
     let shard = m.shard.map(|s| format!(" (shard {s})")).unwrap_or_default();
     let n = m.statuses.len();
-    println!(
+    sayln!(
         "sweep{shard}: {n} point{}: {} ok, {} invalid, {} failed ({} resumed, {} evaluated now) -> {}",
         if n == 1 { "" } else { "s" },
         m.count(Status::Ok),

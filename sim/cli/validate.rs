@@ -1,6 +1,6 @@
 //! `eyesim validate`: checks hwconfig and trace files, reporting every failure.
 
-use eyesim::{hw, prune, workload};
+use crate::{hw, prune, workload};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `eyesim validate`.
@@ -95,10 +95,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut failed = 0usize;
     for path in &args.files {
         match check(path) {
-            Ok(what) => println!("ok    {}: {what}", path.display()),
+            Ok(what) => sayln!("ok    {}: {what}", path.display()),
             Err(e) => {
                 failed += 1;
-                println!("FAIL  {}", path.display());
+                sayln!("FAIL  {}", path.display());
                 eprintln!("{e}");
             }
         }

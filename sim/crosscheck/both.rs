@@ -25,6 +25,8 @@ pub struct BothOptions {
     pub threads: usize,
     /// Bytes the simulation may use at once (None: no limit).
     pub max_memory: Option<u64>,
+    /// Stops the simulation between layers once raised.
+    pub cancel: crate::cancel::Cancel,
 }
 
 /// The outputs of both models for the selected layers, in network order.
@@ -104,6 +106,7 @@ pub fn run_both(
         check: true,
         fault: None,
         max_memory: opts.max_memory,
+        cancel: opts.cancel.clone(),
     };
     let simulated = simulate_network_with(&network, hw, &mappings, &sim_opts, on_simulated)?;
     let analytic = layers.iter().map(|&i| analytic[i].clone()).collect();

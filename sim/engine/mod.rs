@@ -111,6 +111,9 @@ impl SimResult {
 /// Why a simulation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
+    /// The run was cancelled before this layer started.
+    #[error(transparent)]
+    Cancelled(#[from] crate::cancel::Cancelled),
     /// The mapping does not fit the problem or the hardware.
     #[error("layer {layer}: mapping {mapping} cannot run: {reason}")]
     IllegalMapping {

@@ -34,6 +34,9 @@ pub struct NetworkOptions {
     /// Bytes the simulation may use at once (all worker threads together);
     /// a layer that would need more is refused before anything is allocated.
     pub max_memory: Option<u64>,
+    /// Checked before each layer starts; once raised, the run ends with
+    /// [`SimError::Cancelled`].
+    pub cancel: crate::cancel::Cancel,
 }
 
 /// One simulated layer: its CSV row and everything the simulator measured.
@@ -86,7 +89,11 @@ pub fn simulate_network_with(
                     break;
                 }
                 let i = opts.layers[k];
-                let r = simulate_one(net, hw, mappings.get(i).copied().flatten(), i, opts);
+                let r = if opts.cancel.is_cancelled() {
+                    Err(SimError::Cancelled(crate::cancel::Cancelled))
+                } else {
+                    simulate_one(net, hw, mappings.get(i).copied().flatten(), i, opts)
+                };
                 on_done(i);
                 // Every layer runs; the first error in layer order is reported.
                 slots.lock().expect("no worker panicked")[k] = Some(r);

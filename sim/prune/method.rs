@@ -54,6 +54,9 @@ pub struct MethodOptions {
     pub batch: u32,
     /// Worker threads (≥ 1); results never depend on it.
     pub threads: usize,
+    /// Checked before each layer is pruned; once raised, the run ends with
+    /// [`PruneError::Cancelled`].
+    pub cancel: crate::cancel::Cancel,
 }
 
 /// Images for the method: float pixels `[N][C][H][W]`.
@@ -203,6 +206,9 @@ pub fn prune_model(
             break;
         };
         done[i] = true;
+        if opts.cancel.is_cancelled() {
+            return Err(PruneError::Cancelled(crate::cancel::Cancelled));
+        }
         let step = st.prune_layer(i, calib, &orig_float, current, &baseline)?;
         steps.push(step);
     }

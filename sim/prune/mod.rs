@@ -82,6 +82,9 @@ impl Default for PruneOptions {
 /// Why pruning could not be planned or carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum PruneError {
+    /// The run was cancelled before it finished.
+    #[error(transparent)]
+    Cancelled(#[from] crate::cancel::Cancelled),
     /// An option out of range.
     #[error("--{option}: {why}")]
     BadOption {

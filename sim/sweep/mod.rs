@@ -34,6 +34,9 @@ use std::path::Path;
 /// Errors of sweep definition, output and merging.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
+    /// The run was cancelled; the output holds the points done so far.
+    #[error(transparent)]
+    Cancelled(#[from] crate::cancel::Cancelled),
     /// A `--vary` key that is not a sweepable parameter.
     #[error("unknown parameter `{key}`{hint}; parameters that can be varied: {valid}")]
     UnknownKey {

@@ -51,7 +51,7 @@ pub trait RunObserver {
 impl RunObserver for () {}
 
 /// How to run a sweep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Worker threads (at least 1).
     pub jobs: usize,
@@ -61,6 +61,9 @@ pub struct RunOptions {
     pub resume: bool,
     /// Start over even if the folder holds an interrupted sweep.
     pub force: bool,
+    /// Checked as each point's rows arrive; once raised, the run stops with
+    /// [`SweepError::Cancelled`], leaving an output that `--resume` continues.
+    pub cancel: crate::cancel::Cancel,
 }
 
 /// A skipped point, for the end-of-run report.
@@ -116,6 +119,9 @@ pub fn run_sweep(
     observer.started(done, positions.len());
     let mut skipped = Vec::new();
     evaluate_in_order(plan, eval, todo, opts.jobs.max(1), &mut |rows| {
+        if opts.cancel.is_cancelled() {
+            return Err(SweepError::Cancelled(crate::cancel::Cancelled));
+        }
         out.append(rows)?;
         if let Some(reason) = &rows.reason {
             skipped.push(Skipped {

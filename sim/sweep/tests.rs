@@ -87,6 +87,7 @@ fn opts(jobs: usize, shard: Option<&str>) -> RunOptions {
         shard: shard.map(|s| s.parse().unwrap()),
         resume: false,
         force: false,
+        cancel: Default::default(),
     }
 }
 
