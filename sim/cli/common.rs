@@ -31,6 +31,24 @@ pub struct HwArg {
     /// or the path of a hwconfig TOML file.
     #[arg(long = "hw", value_name = "NAME|FILE", default_value = "eyeriss-v1")]
     pub hw: String,
+    /// Override one hardware parameter, with the keys and ranges of
+    /// `sweep --vary` (repeatable), e.g. --set glb.size_kib=64.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    pub set: Vec<(String, f64)>,
+}
+
+/// `KEY=VALUE` with a finite number.
+fn parse_setting(s: &str) -> Result<(String, f64), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE (e.g. glb.size_kib=64)"))?;
+    let x: f64 = v
+        .trim()
+        .parse()
+        .ok()
+        .filter(|x: &f64| x.is_finite())
+        .ok_or_else(|| format!("`{v}` in `{s}` is not a number"))?;
+    Ok((k.trim().to_string(), x))
 }
 
 // Used by estimate, simulate, run and sweep as they land.
@@ -38,12 +56,19 @@ pub struct HwArg {
 impl HwArg {
     /// Loads and validates the config. Every error names the input.
     pub fn load(&self) -> anyhow::Result<HwConfig> {
-        Ok(hw::load(&self.hw)?)
+        if self.set.is_empty() {
+            return Ok(hw::load(&self.hw)?);
+        }
+        Ok(self.source()?.validate()?)
     }
 
     /// The unvalidated source, for sweeps that apply overrides.
     pub fn source(&self) -> anyhow::Result<HwSource> {
-        Ok(HwSource::open(&self.hw)?)
+        let mut src = HwSource::open(&self.hw)?;
+        for (key, value) in &self.set {
+            src = src.with_override(key, *value)?;
+        }
+        Ok(src)
     }
 }
 

@@ -104,6 +104,7 @@ enum Command {
 }
 
 pub use args::{error_text, exit_code};
+pub use crosscheck::GateFailed;
 
 /// Runs the command line `args` (the program name first) as the `eyesim`
 /// binary does: help, usage and errors go to the terminal, and the result is
