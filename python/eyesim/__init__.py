@@ -235,8 +235,13 @@ class Result:
 
     @property
     def points(self) -> Any:
-        """One row per sweep point (points.csv)."""
-        return self.table("points.csv")
+        """One row per sweep point: totals and status (sweep_summary.csv)."""
+        return self.table("sweep_summary.csv")
+
+    @property
+    def sweep(self) -> Any:
+        """One row per sweep point, layer, level and tensor (sweep.csv)."""
+        return self.table("sweep.csv")
 
     def save(self, folder: PathLike) -> Path:
         """Writes every file under ``folder``, as the command line would."""

@@ -4,10 +4,10 @@
 //! one implementation and write the same bytes. The Python package
 //! (`python/eyesim/`) turns concepts into those commands and reads the files.
 
+use crossbeam::channel::{self, RecvTimeoutError};
 use eyesim::cli::host::{Host, Progress};
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt};
 use pyo3::prelude::*;
-use crossbeam::channel::{self, RecvTimeoutError};
 use std::time::Duration;
 
 pyo3::create_exception!(

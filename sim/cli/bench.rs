@@ -3,9 +3,9 @@
 //! (`cargo run --release -- bench estimate`).
 
 use super::common::HwArg;
-use anyhow::Context;
 use crate::analytic::{estimate_network, EstimateOptions};
 use crate::workload;
+use anyhow::Context;
 use std::time::{Duration, Instant};
 
 /// Arguments of `eyesim bench`.
@@ -75,7 +75,12 @@ fn run_estimate(b: EstimateBench) -> anyhow::Result<()> {
     }
     sayln!(
         "{:<12} {:>6} {:>10} {:>10} {:>10}   hw = {}",
-        "network", "layers", "min ms", "median ms", "runs", hw.name
+        "network",
+        "layers",
+        "min ms",
+        "median ms",
+        "runs",
+        hw.name
     );
     for name in &b.net {
         let net = workload::load(name).with_context(|| format!("loading network `{name}`"))?;

@@ -53,7 +53,11 @@ pub fn run(b: ImportBench) -> anyhow::Result<()> {
     );
     sayln!(
         "{:<14} {:>8} {:>10} {:>10} {:>6}",
-        "import", "layers", "min s", "median s", "runs"
+        "import",
+        "layers",
+        "min s",
+        "median s",
+        "runs"
     );
     let time = |f: &dyn Fn() -> anyhow::Result<usize>| -> anyhow::Result<(usize, Vec<Duration>)> {
         let mut times = Vec::new();

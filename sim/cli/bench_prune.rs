@@ -3,8 +3,8 @@
 //! cycle-level check, no files), timed per criterion.
 
 use super::model_data::load_image_pair;
-use anyhow::Context;
 use crate::prune::{self, Criterion, MethodOptions, Split};
+use anyhow::Context;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -58,7 +58,12 @@ pub fn run(b: PruneBench) -> anyhow::Result<()> {
     let hw = prune::with_weight_compression(&crate::hw::load("eyeriss-v1")?).0;
     sayln!(
         "{:<13} {:>9} {:>10} {:>6}   {} calibration + {} validation images, {threads} threads",
-        "criterion", "min s", "median s", "runs", c.count, v.count
+        "criterion",
+        "min s",
+        "median s",
+        "runs",
+        c.count,
+        v.count
     );
     for &criterion in &b.criteria {
         let opts = MethodOptions {

@@ -3,8 +3,8 @@
 //! every ofmap checked against the reference), and peak memory.
 
 use super::common::HwArg;
-use anyhow::Context;
 use crate::workload;
+use anyhow::Context;
 use std::time::{Duration, Instant};
 
 /// Arguments of `eyesim bench simulate`.
@@ -109,7 +109,13 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
     );
     sayln!(
         "{:>9} {:>10} {:>12} {:>14} {:>13} {:>12} {:>10}",
-        "min s", "median s", "MMAC/s", "perf. MMAC/s", "Mcycles/s", "Mevents/s", "peak MiB"
+        "min s",
+        "median s",
+        "MMAC/s",
+        "perf. MMAC/s",
+        "Mcycles/s",
+        "Mevents/s",
+        "peak MiB"
     );
     sayln!(
         "{:>9.2} {:>10.2} {:>12.1} {:>14.1} {:>13.2} {:>12.2} {:>10}",

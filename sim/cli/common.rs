@@ -1,11 +1,11 @@
 //! Arguments shared by several subcommands: which network and which
 //! hardware. Use them with `#[command(flatten)]`.
 
-use anyhow::Context;
 use crate::analytic::EstimateOptions;
 use crate::hw::{self, HwConfig, HwSource};
 use crate::mapping::{MappingSet, Objective};
 use crate::workload::{self, Network};
+use anyhow::Context;
 use std::path::PathBuf;
 
 /// `--net NAME|FILE`: a built-in network or a trace file.

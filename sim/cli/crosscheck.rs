@@ -3,8 +3,8 @@
 //! tolerance.
 
 use super::common::{layer_progress, write_files, ModelArgs, SimDataArgs};
-use anyhow::Context;
 use crate::crosscheck::{self, BothOptions, BothResults, Comparison, Tolerances};
+use anyhow::Context;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

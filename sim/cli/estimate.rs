@@ -3,12 +3,12 @@
 //! mappings.toml.
 
 use super::common::{write_files, write_result_csvs, ModelArgs};
-use anyhow::Context;
 use crate::analytic::estimate_network;
 use crate::hw::HwConfig;
 use crate::mapping::MappingSet;
 use crate::stats::{LayerResult, Level};
 use crate::workload::{LayerWork, Network};
+use anyhow::Context;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 

@@ -148,7 +148,10 @@ mod tests {
         .join()
         .unwrap();
         let p = watcher.progress().expect("a bar was started");
-        assert_eq!((p.prefix.as_str(), p.position, p.length), ("simulate", 2, Some(3)));
+        assert_eq!(
+            (p.prefix.as_str(), p.position, p.length),
+            ("simulate", 2, Some(3))
+        );
         assert!(!seen.is_cancelled());
         watcher.cancel();
         assert!(seen.is_cancelled());

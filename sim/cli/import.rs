@@ -1,7 +1,7 @@
 //! `eyesim import`: converts an ONNX model into a trace file.
 
-use anyhow::Context;
 use crate::{onnx, stats, workload};
+use anyhow::Context;
 use std::path::PathBuf;
 
 /// Arguments of `eyesim import`.

@@ -1,7 +1,7 @@
 //! `eyesim merge`: combine the shards of a sweep into its full output.
 
-use anyhow::Context;
 use crate::sweep::Status;
+use anyhow::Context;
 use std::path::PathBuf;
 
 /// Arguments of `eyesim merge`.

@@ -2,9 +2,9 @@
 //! checked against the network's input before any work starts.
 
 use super::run_model::{default_images, ModelRun};
-use anyhow::{bail, Context};
 use crate::data;
 use crate::workload::Network;
+use anyhow::{bail, Context};
 use std::path::Path;
 
 /// Images as float pixels `[N][C][H][W]` (bytes scaled to [0, 1]) with

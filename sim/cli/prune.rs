@@ -3,11 +3,11 @@
 //! weights/*.npy, and print a summary.
 
 use super::common::{HwArg, NetArg};
-use anyhow::Context;
 use crate::mapping::Objective;
 use crate::prune::{self, output, Floors, PruneOptions, WeightSource};
 use crate::stats::write_atomic;
 use crate::workload::{self, ConvProblem, LayerWork, Network, Op};
+use anyhow::Context;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

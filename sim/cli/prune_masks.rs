@@ -1,9 +1,9 @@
 //! The pruned model as files (`<criterion>/pruned.onnx`, `masks/*.npy`) and
 //! the check of a fine-tuned model against its masks (`prune --masks`).
 
-use anyhow::{bail, Context};
 use crate::onnx::{to_initializer_layout, LayerWeights, Model, WeightLayout};
 use crate::workload::{LayerWork, Network};
+use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 
 /// A layer's weight initializer: its name, ONNX dims and the layer.

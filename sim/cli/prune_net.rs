@@ -9,7 +9,6 @@
 use super::model_data::{load_image_pair, Images};
 use super::prune_masks::{check_masks, masks};
 use super::run_model::{simulate_sample, ModelRun};
-use anyhow::{bail, ensure, Context};
 use crate::analytic::{estimate_network, EstimateOptions};
 use crate::hw::HwConfig;
 use crate::infer::{self, quant, QuantModel};
@@ -17,6 +16,7 @@ use crate::mapping::Objective;
 use crate::onnx::Model;
 use crate::prune::method_csv::{self, TestAccuracy};
 use crate::prune::{self, Criterion, MethodOptions, MethodRun, Snapshot, Split};
+use anyhow::{bail, ensure, Context};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

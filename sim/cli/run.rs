@@ -4,13 +4,13 @@
 
 use super::common::{write_files, write_result_csvs, ModelArgs, SimDataArgs};
 use super::crosscheck::{compare_and_write, describe, gate, run_models, ToleranceArgs};
-use anyhow::Context;
 use crate::crosscheck::{self, chip, BothResults, Comparison};
 use crate::engine;
 use crate::hw::HwConfig;
 use crate::mapping::MappingSet;
 use crate::report;
 use crate::stats::{LayerResult, Level, TENSORS};
+use anyhow::Context;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 

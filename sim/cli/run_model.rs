@@ -8,7 +8,6 @@
 
 use super::common::{write_files, write_result_csvs};
 use super::model_data::{load_images, Images};
-use anyhow::{bail, ensure, Context};
 use crate::analytic::{estimate_network, EstimateOptions};
 use crate::hw::HwConfig;
 use crate::infer::{self, quant, Formats, QuantModel};
@@ -16,6 +15,7 @@ use crate::mapping::{self, MappingSet, Objective, RowStationaryMapping};
 use crate::onnx::Model;
 use crate::stats::{LayerResult, Level};
 use crate::workload::{LayerWork, Network};
+use anyhow::{bail, ensure, Context};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -354,10 +354,7 @@ fn layer_table(
         .map(|(i, l)| {
             let r = &sim.rows[i];
             let out_values = (l.output.elements() * u64::from(sim.images)) as f64;
-            let dram_out = r
-                .counts
-                .get(Level::Dram, crate::stats::Tensor::Psum)
-                .writes as f64;
+            let dram_out = r.counts.get(Level::Dram, crate::stats::Tensor::Psum).writes as f64;
             Row {
                 layer: l.name.clone(),
                 assumed_zeros: l.sparsity.ifmap_zero_fraction,

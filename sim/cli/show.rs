@@ -2,7 +2,6 @@
 
 use super::common::NetArg;
 use crate::workload::{Layer, LayerKind, LayerWork, Network, Op};
-use std::io::Write;
 
 /// Arguments of `eyesim show`.
 #[derive(clap::Args)]
@@ -90,9 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         table(&net, &rows)
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
+    super::host::print(&text);
     Ok(())
 }
 

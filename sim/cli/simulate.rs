@@ -4,12 +4,12 @@
 //! layers.csv, components.csv and optionally a Chrome/Perfetto event trace.
 
 use super::common::{write_files, write_result_csvs, ModelArgs, SimDataArgs};
-use anyhow::{bail, Context};
 use crate::engine::{self, LayerSim, NetworkOptions};
 use crate::hw::HwConfig;
 use crate::mapping::{self, MappingSet, Objective, RowStationaryMapping};
 use crate::stats::{self, LayerResult, Level};
 use crate::workload::{LayerWork, Network};
+use anyhow::{bail, Context};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

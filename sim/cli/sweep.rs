@@ -1,6 +1,5 @@
 //! `eyesim sweep`: evaluate a network over a grid of hwconfig variants.
 
-use anyhow::Context;
 use crate::analytic::{estimate_network_cached, EstimateOptions};
 use crate::crosscheck::{run_both, BothOptions};
 use crate::hw::HwConfig;
@@ -11,6 +10,7 @@ use crate::sweep::{
     Status, SweepPlan, SweepSpec,
 };
 use crate::workload::Network;
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -154,10 +154,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// The exit status when every point is invalid or failed: the files are
 /// complete, but there is no result.
-pub(super) fn no_point_ok(
-    m: &crate::sweep::Manifest,
-    out: &std::path::Path,
-) -> anyhow::Result<()> {
+pub(super) fn no_point_ok(m: &crate::sweep::Manifest, out: &std::path::Path) -> anyhow::Result<()> {
     if m.count(Status::Ok) == 0 && !m.statuses.is_empty() {
         return Err(super::args::Exit {
             code: EXIT_NO_POINT_OK,
@@ -181,11 +178,7 @@ pub(super) fn no_point_ok(
 /// Refuses a sweep of [`LARGE_SWEEP`] points or more without `--yes` or a
 /// `--max-points` that covers it, and one over `--max-points`; a large
 /// sweep that goes ahead is announced with its projected output size.
-fn check_size(
-    plan: &SweepPlan,
-    base: &crate::sweep::SweepBase,
-    args: &Args,
-) -> anyhow::Result<()> {
+fn check_size(plan: &SweepPlan, base: &crate::sweep::SweepBase, args: &Args) -> anyhow::Result<()> {
     // A shard is judged by its own points.
     let n = crate::sweep::Shard::positions(args.shard, plan.len()).len();
     let bytes = base.projected_bytes(plan) / plan.len().max(1) as u64 * n as u64;

@@ -245,7 +245,7 @@ fn resume_after_interruption_is_byte_identical() {
         assert!(run_sweep(&p, &fake, &copy, opts(2, None), &()).is_err());
         let mut o = opts(2, None);
         o.resume = true;
-        let r = run_sweep(&p, &fake, &copy, o, &()).unwrap();
+        let r = run_sweep(&p, &fake, &copy, o.clone(), &()).unwrap();
         assert_eq!(r.resumed, cut);
         assert_same_files(&copy, &full);
         // Resuming a complete folder does nothing.

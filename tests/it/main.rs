@@ -18,6 +18,7 @@ mod model;
 mod onnx;
 mod prune;
 mod prune_net;
+mod python;
 mod simulate;
 mod simulate_cli;
 mod sweep;
