@@ -326,6 +326,38 @@ fn network_results_do_not_depend_on_thread_count() {
 }
 
 #[test]
+fn a_raised_cancel_stops_the_run_before_its_layers() {
+    let hw = hw::load("eyeriss-v1").unwrap();
+    let net = small_net();
+    let mappings: Vec<_> = net
+        .works(net.batch)
+        .iter()
+        .map(|w| match w {
+            LayerWork::Array(p) => {
+                Some(eyesim::mapping::search(p, &hw, Default::default()).unwrap())
+            }
+            _ => None,
+        })
+        .collect();
+    let cancel = eyesim::cancel::Cancel::new();
+    let opts = NetworkOptions {
+        layers: (0..net.layers.len()).collect(),
+        seed: 7,
+        threads: 2,
+        check: true,
+        cancel: cancel.clone(),
+        ..Default::default()
+    };
+    assert!(simulate_network(&net, &hw, &mappings, &opts).is_ok());
+    cancel.cancel();
+    let err = simulate_network(&net, &hw, &mappings, &opts).unwrap_err();
+    assert!(
+        matches!(err, eyesim::engine::SimError::Cancelled(_)),
+        "{err}"
+    );
+}
+
+#[test]
 fn dram_words_are_the_measured_rlc_sizes() {
     let hw = hw::load("eyeriss-v1").unwrap();
     let mut prob = problem(
