@@ -134,8 +134,9 @@ class Hardware:
         return out
 
     def __repr__(self) -> str:
-        extra = "".join(f", {k!r}: {v!r}" for k, v in self.overrides.items())
-        return f"eyesim.hardware({self.spec!r}{', **{' + extra[2:] + '}' if extra else ''})"
+        if not self.overrides:
+            return f"eyesim.hardware({self.spec!r})"
+        return f"eyesim.hardware({self.spec!r}, **{self.overrides!r})"
 
 
 def network(spec: Union[PathLike, Network] = "alexnet") -> Network:
