@@ -1,7 +1,7 @@
 //! One range per numeric hwconfig key, documented, enforced the same way
 //! by the validator and by sweeps; `validate` reports every error of a file.
 
-use eyesim::hw::{self, format_number, HwError, HwSource, RANGES};
+use eyesim::hw::{self, format_number, HwError, RANGES};
 
 const V1: &str = include_str!("../../hwconfigs/eyeriss-v1.toml");
 
@@ -61,7 +61,7 @@ fn nan_negative_and_absurd_values_are_rejected_with_the_documented_limit() {
 
 #[test]
 fn sweep_overrides_get_the_validators_limit() {
-    let src = HwSource::open("eyeriss-v1").unwrap();
+    let src = eyesim::hw::open_source("eyeriss-v1").unwrap();
     for (key, v) in [
         ("clock.core_mhz", 1e-300),
         ("array.rows", 0.0),

@@ -1,7 +1,7 @@
 //! Hardware configs: the shipped files carry the published numbers, and
 //! every kind of bad input is rejected with file, line, column and key.
 
-use eyesim::hw::{self, EnergyUnit, HwError, HwSource, NUMERIC_KEYS};
+use eyesim::hw::{self, EnergyUnit, HwError, NUMERIC_KEYS};
 
 const V1: &str = include_str!("../../hwconfigs/eyeriss-v1.toml");
 
@@ -317,7 +317,7 @@ fn numeric_keys_cover_the_sweep_names() {
 
 #[test]
 fn overrides_of_integer_keys_must_be_whole_and_revalidate() {
-    let src = HwSource::open("eyeriss-v1").unwrap();
+    let src = eyesim::hw::open_source("eyeriss-v1").unwrap();
     let e = src
         .with_override("pe.filter_spad_words", 127.6)
         .unwrap()
@@ -359,7 +359,7 @@ fn overrides_of_integer_keys_must_be_whole_and_revalidate() {
 
 #[test]
 fn override_out_of_range_names_the_override() {
-    let src = HwSource::open("eyeriss-v1").unwrap();
+    let src = eyesim::hw::open_source("eyeriss-v1").unwrap();
     let e = src
         .with_override("array.cols", 0.0)
         .unwrap()
@@ -390,7 +390,7 @@ fn override_out_of_range_names_the_override() {
 
 #[test]
 fn override_of_unknown_key_lists_valid_keys() {
-    let src = HwSource::open("tiny").unwrap();
+    let src = eyesim::hw::open_source("tiny").unwrap();
     let e = src
         .with_override("glb.size_kb", 64.0)
         .unwrap_err()
@@ -403,7 +403,7 @@ fn override_of_unknown_key_lists_valid_keys() {
 
 #[test]
 fn override_of_rlc_field_when_rlc_is_off_is_inconsistent() {
-    let src = HwSource::open("eyeriss-isca16-256pe").unwrap();
+    let src = eyesim::hw::open_source("eyeriss-isca16-256pe").unwrap();
     let e = src
         .with_override("sparsity.rlc.run_bits", 4.0)
         .unwrap()

@@ -21,6 +21,7 @@ mod prune_net;
 mod python;
 mod simulate;
 mod simulate_cli;
+mod structure;
 mod sweep;
 mod workload;
 mod workload_errors;

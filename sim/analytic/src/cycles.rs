@@ -1,0 +1,520 @@
+//! Cycle estimate (docs/dataflow.md §6).
+//!
+//! * A pass takes the slowest of the busiest PE's taps, the ifmap GIN, the
+//!   psum GIN and the GON, plus a ramp-up: its filters over the filter GIN
+//!   (less what the previous pass's GON drain hides), the `1 + mac_stages`
+//!   pipeline and the psum chain.
+//! * DRAM: every ifmap tile load and ofmap write-back is one serialized
+//!   burst. A pass's filter load overlaps the previous pass when it fits in
+//!   half the filter part (stalling only for what the previous pass does not
+//!   cover; the link idles during passes, so the first pass after a tile
+//!   load overlaps the previous tile's last pass, and only the layer's first
+//!   load has nothing to overlap). Loads that do not fit half the filter
+//!   part are serialized.
+//! * Each burst costs its link cycles, rounded up, plus the config's
+//!   `dram.crossing_cycles` (the async FIFO into the core clock).
+//!
+//! Passes are grouped by their distinct chunk sizes, so the cost does not
+//! grow with the number of passes.
+
+use super::lockstep::{lock_step, Chains};
+use super::model::{LayerModel, RawCounts, StripSums};
+use crate::mapping::RowStationaryMapping;
+use crate::stats::{Level, Tensor};
+
+/// `(size, how many chunks)` of `chunks(total, k)`; at most two entries.
+fn chunk_sizes(total: u32, k: u32) -> [(u32, u32); 2] {
+    [(k.min(total), total / k.max(1)), (total % k.max(1), 1)]
+}
+
+/// Core cycles of one DRAM burst of `words`.
+fn burst(model: &LayerModel<'_>, words: f64) -> f64 {
+    dram_burst(model.hw, words)
+}
+
+/// Core cycles of one DRAM burst of `words` on `hw`'s link.
+pub(crate) fn dram_burst(hw: &crate::hw::HwConfig, words: f64) -> f64 {
+    if words <= 0.0 {
+        return 0.0;
+    }
+    let bus = f64::from((hw.dram.bus_bits / hw.pe.word_bits).max(1));
+    ceil_nonneg(ceil_nonneg(words / bus) * hw.clock.core_mhz / hw.dram.link_mhz)
+        + f64::from(hw.dram.crossing_cycles)
+}
+
+/// `x.ceil()` for `0 ≤ x < 2^63`, bit for bit, without the libm call that
+/// `f64::ceil` costs on the baseline x86-64 target (no SSE4.1 `roundsd`);
+/// the mapper calls it for every scored candidate.
+fn ceil_nonneg(x: f64) -> f64 {
+    debug_assert!((0.0..9.2e18).contains(&x), "{x}");
+    // Below 2^53 the cast truncates to floor(x), exactly; above, x is an integer.
+    let floor = x as i64 as f64;
+    floor + if floor < x { 1.0 } else { 0.0 }
+}
+
+/// Cycles with DRAM serialized as on the chip, and with DRAM hidden.
+pub(crate) fn cycles(
+    model: &LayerModel<'_>,
+    m: &RowStationaryMapping,
+    st: &StripSums,
+    counts: &RawCounts,
+) -> (f64, f64) {
+    let (processing, filter_stall) = passes(model, m, st);
+    let hw = model.hw;
+    let p = model.prob;
+    let dram = |t: Tensor, k: usize| counts.cells[Level::Dram as usize][t as usize][k];
+    let (ifmap_words, ofmap_words) = (dram(Tensor::Ifmap, 0), dram(Tensor::Psum, 1));
+    let f = f64::from;
+    let outer =
+        f(p.g.div_ceil(m.g)) * f(p.n.div_ceil(m.n)) * f(p.e.div_ceil(m.e)) * f(p.m.div_ceil(m.m));
+    // An ifmap tile per channel chunk and filter-row fold.
+    let tiles = outer * f(p.c.div_ceil(m.q * m.r)) * f(m.fr);
+    // Bursts differ in size only by strip; use the mean burst per tile.
+    let per_burst = |words: f64, n: f64| {
+        if n == 0.0 {
+            0.0
+        } else {
+            n * burst(model, words / n)
+        }
+    };
+    let fmap = per_burst(ifmap_words, tiles) + per_burst(ofmap_words, outer);
+    let total = if hw.dram.overlap {
+        let all = fmap + per_burst(dram(Tensor::Filter, 0), tiles);
+        (processing + filter_stall).max(all)
+    } else {
+        processing + filter_stall + fmap
+    };
+    (total, processing)
+}
+
+/// Per-pass geometry that does not change across the loop nest.
+struct PassConst {
+    keep: f64,
+    w_ifmap: f64,
+    w_filter: f64,
+    w_psum: f64,
+    w_gon: f64,
+    w_link: f64,
+    fill: f64,
+}
+
+/// One kind of accumulation step (a channel chunk, fold and segment) of
+/// a strip, and how many of them the strip has.
+#[derive(Clone, Copy, Default)]
+struct StepKind {
+    /// Channels of the chunk.
+    c_s: u32,
+    /// Filter rows of the fold.
+    rh: u32,
+    /// Taps of the segment.
+    sw: u32,
+    /// Columns a full ofmap row needs for the segment.
+    cn: f64,
+    /// Padded rows the strip needs for the fold.
+    rn: u32,
+    /// Steps of this kind per strip.
+    count: u32,
+    /// Whether it is the first step (psums start at zero, no psum GIN).
+    first: bool,
+}
+
+/// The accumulation steps of a strip whose folds need `rn` rows
+/// (`[tall, short]` fold class): channel chunks outermost, then folds,
+/// then segments, as docs/dataflow.md §3 orders them.
+fn step_kinds(model: &LayerModel<'_>, m: &RowStationaryMapping, rn: [u32; 2]) -> Kinds {
+    let p = model.prob;
+    let qr = m.q * m.r;
+    let (c_full, c_rest) = (qr.min(p.c), p.c % qr);
+    let full_cc = p.c / qr;
+    let cc = [
+        (c_full, u32::from(full_cc >= 1), true),
+        (c_full, full_cc.saturating_sub(1), false),
+        (c_rest, u32::from(c_rest > 0), full_cc == 0),
+    ];
+    let folds = crate::mapping::balanced(p.r, m.fr);
+    let segs = model.segment_columns(m.fs);
+    let seg_taps = crate::mapping::balanced(p.s, m.fs);
+    let mut out = Kinds::default();
+    for (c_s, c_k, first_cc) in cc {
+        if c_k == 0 || c_s == 0 {
+            continue;
+        }
+        for (fi, &(rh, f_k)) in folds.iter().enumerate() {
+            for (si, (&(cn, s_k), &(sw, _))) in segs.iter().zip(&seg_taps).enumerate() {
+                let count = c_k * f_k * s_k;
+                if count == 0 {
+                    continue;
+                }
+                let kind = StepKind {
+                    c_s,
+                    rh,
+                    sw: if m.fs <= 1 { p.s } else { sw },
+                    cn: cn as f64,
+                    rn: rn[fi],
+                    count,
+                    first: false,
+                };
+                if first_cc && fi == 0 && si == 0 {
+                    out.push(StepKind {
+                        count: 1,
+                        first: true,
+                        ..kind
+                    });
+                    if count > 1 {
+                        out.push(StepKind {
+                            count: count - 1,
+                            ..kind
+                        });
+                    }
+                } else {
+                    out.push(kind);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// At most 3 channel-chunk kinds × 2 fold classes × 2 segment classes,
+/// plus the first step split off: a fixed array, so scoring a candidate
+/// allocates nothing.
+#[derive(Default)]
+struct Kinds {
+    items: [StepKind; 13],
+    len: usize,
+}
+
+impl Kinds {
+    fn push(&mut self, k: StepKind) {
+        self.items[self.len] = k;
+        self.len += 1;
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &StepKind> {
+        self.items[..self.len].iter()
+    }
+}
+
+/// Σ over passes of their time (DRAM hidden), and the filter-load stalls.
+fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (f64, f64) {
+    let p = model.prob;
+    let hw = model.hw;
+    let wpc = |bits: u32| f64::from(hw.words_per_cycle(bits));
+    let k = PassConst {
+        keep: model.split.cycle_fraction(model.taps),
+        w_ifmap: wpc(hw.noc.ifmap_gin_bits),
+        w_filter: wpc(hw.noc.filter_gin_bits),
+        w_psum: wpc(hw.noc.psum_gin_bits),
+        w_gon: wpc(hw.noc.gon_bits),
+        w_link: wpc(hw.noc.local_psum_bits),
+        fill: f64::from(1 + hw.pe.mac_stages),
+    };
+    let last = p.e % m.e;
+    let strips = [
+        (m.e.min(p.e), p.e / m.e, step_kinds(model, m, st.rn[0])),
+        (
+            last,
+            1,
+            if last > 0 {
+                step_kinds(model, m, st.rn[1])
+            } else {
+                Kinds::default()
+            },
+        ),
+    ];
+    let half_filter_part = model.hw.filter_glb_words() as f64 / 2.0;
+    let pt = m.p * m.t;
+    let (mut total, mut stall) = (0.0, 0.0);
+    let mut layer_start = true;
+    for (g_s, g_k) in chunk_sizes(p.g, m.g) {
+        for (n_s, n_k) in chunk_sizes(p.n, m.n) {
+            for (e_s, e_k, kinds) in &strips {
+                let (e_s, e_k) = (*e_s, *e_k);
+                for (m_s, m_k) in chunk_sizes(p.m, m.m) {
+                    for step in kinds.iter() {
+                        let count = f64::from(g_k)
+                            * f64::from(n_k)
+                            * f64::from(e_k)
+                            * f64::from(m_k)
+                            * f64::from(step.count);
+                        if count == 0.0 || g_s == 0 || n_s == 0 || e_s == 0 || m_s == 0 {
+                            continue;
+                        }
+                        let tile = Tile { g_s, n_s, e_s, m_s };
+                        let run = |pt_s: u32| pass(model, m, &k, (&tile, step), pt_s);
+                        // Passes of the tile: full ones, then a partial one.
+                        let (full, rest) = (m_s / pt, m_s % pt);
+                        let none = Pass::default();
+                        let pf = if full > 0 { run(pt) } else { none };
+                        let pr = if rest > 0 { run(rest) } else { none };
+                        let (t_full, l_full) = (pf.time, pf.weights);
+                        let (t_rest, l_rest) = (pr.time, pr.weights);
+                        total += count * (f64::from(full) * t_full + t_rest);
+                        if layer_start {
+                            // The layer's first pass has no previous pass to
+                            // load its filters behind.
+                            total += if full > 0 { pf.hidden } else { pr.hidden };
+                        }
+                        let loads = [l_full, l_rest];
+                        let tile_stall = if loads.iter().all(|&l| l <= half_filter_part) {
+                            let (b_full, b_rest) = (burst(model, l_full), burst(model, l_rest));
+                            // The link idles during passes, so the tile's first
+                            // load hides behind the previous tile's last pass
+                            // (taken as this tile's last); only the layer's very
+                            // first load has nothing to overlap.
+                            let b_first = if full > 0 { b_full } else { b_rest };
+                            let t_last = if rest > 0 { t_rest } else { t_full };
+                            let hidden = b_first.min(t_last);
+                            let first_load = b_first - hidden;
+                            if layer_start {
+                                stall += hidden;
+                            }
+                            let later_full =
+                                f64::from(full.saturating_sub(1)) * (b_full - t_full).max(0.0);
+                            let later_rest = if full > 0 && rest > 0 {
+                                (b_rest - t_full).max(0.0)
+                            } else {
+                                0.0
+                            };
+                            first_load + later_full + later_rest
+                        } else {
+                            f64::from(full) * burst(model, l_full) + burst(model, l_rest)
+                        };
+                        stall += count * tile_stall;
+                        layer_start = false;
+                    }
+                }
+            }
+        }
+    }
+    (total, stall)
+}
+
+/// One pass as [`passes`] sums it.
+#[derive(Clone, Copy, Default)]
+struct Pass {
+    /// Its time when the previous pass's GON drain hides part of its filter load.
+    time: f64,
+    /// The weights it loads.
+    weights: f64,
+    /// The part of its filter load the previous pass's drain hides.
+    hidden: f64,
+}
+
+/// The loop-nest chunk a pass belongs to: groups, images, strip rows and
+/// the GLB's filters.
+struct Tile {
+    g_s: u32,
+    n_s: u32,
+    e_s: u32,
+    m_s: u32,
+}
+
+/// Time of one pass with `pt_s` filters, and the weights it loads. A pass
+/// of a fold and segment is a pass of the filter tile it holds: `R` and
+/// `S` below are the fold's rows and the segment's taps.
+fn pass(
+    model: &LayerModel<'_>,
+    m: &RowStationaryMapping,
+    k: &PassConst,
+    (tile, step): (&Tile, &StepKind),
+    pt_s: u32,
+) -> Pass {
+    let p = model.prob;
+    let f = f64::from;
+    let Tile { g_s, n_s, e_s, m_s } = *tile;
+    let (c_s, rn, first) = (step.c_s, step.rn, step.first);
+    let (ns, gs, es, pts, cs) = (f(n_s), f(g_s), f(e_s), f(pt_s), f(c_s));
+    let (big_f, big_r, big_s) = (f(p.f), f(step.rh), f(step.sw));
+    let cn = step.cn;
+    let t_act = f(pt_s.div_ceil(m.p));
+    let r_act = f(c_s.div_ceil(m.q));
+    let columns = ns * big_f;
+    let column_taps = f(m.q.min(c_s)) * big_s * f(m.p.min(pt_s)) * k.keep;
+    let multicast = model.hw.noc.multicast;
+    // With multicast each needed word leaves the GLB once; without, once per receiving PE.
+    let ifmap_words = if multicast {
+        ns * gs * cs * f(rn) * cn
+    } else {
+        ns * gs * cs * t_act * big_r * es * cn
+    };
+    // The first column's window (S columns of every row) streams while the
+    // filters load; the later columns only once the PEs have started.
+    let first_window = ifmap_words * big_s.min(cn) / (ns * cn);
+    // A psum transfer moves one chain's `p_act` psums of a column in
+    // ceil(p_act / width) cycles: a partly filled last cycle is lost.
+    let transfer = |width: f64| {
+        let (full, rest) = (pt_s / m.p, pt_s % m.p);
+        f(full) * (f(m.p) / width).ceil() + (f(rest) / width).ceil()
+    };
+    let gon = columns * gs * es * transfer(k.w_gon);
+    let psum_in = if first {
+        0.0
+    } else {
+        columns * gs * es * transfer(k.w_psum)
+    };
+    let chains = Chains {
+        per_row: gs * t_act,
+        rows: es,
+        gon: transfer(k.w_gon) / t_act,
+        latency: f(model.hw.pe.mac_stages)
+            + (big_r * r_act - 1.0) * (f(m.p.min(pt_s)) / k.w_link).ceil(),
+    };
+    let column = if lock_step(model, m, c_s, pt_s, (step.sw, cn as u64)) {
+        chains.lock_step_period(column_taps)
+    } else {
+        column_taps
+    };
+    let ifmap_stream = (ifmap_words - first_window) / k.w_ifmap;
+    // The psum GIN and the GON share the psum tile's GLB banks: every
+    // transfer takes one port cycle of the bank of each 64-b row it touches,
+    // and the tile's rows are interleaved over its banks. A small tile (one
+    // bank) can make that port the bottleneck of the pass.
+    let psum_banks = (f(n_s) * gs * f(m_s) * es * big_f / f(model.hw.glb.bank_words))
+        .ceil()
+        .max(1.0);
+    let port = f(model.hw.glb.bank_port_words.max(1));
+    let rows = |words: u32| (f(words) / port).ceil();
+    let transfer_rows = f(pt_s / m.p) * rows(m.p) + rows(pt_s % m.p);
+    let transfers = if first { 1.0 } else { 2.0 };
+    let bank = transfers * columns * gs * es * transfer_rows / psum_banks;
+    let busy = (columns * column)
+        .max(ifmap_stream)
+        .max(psum_in)
+        .max(gon)
+        .max(bank);
+    let weights = if p.op.has_weights() {
+        gs * pts * cs * big_r * big_s * model.weight_factor
+    } else {
+        0.0
+    };
+    let filter_gin = if multicast { weights } else { weights * es };
+    let load = ceil_nonneg(filter_gin / k.w_filter);
+    let window = first_window / k.w_ifmap;
+    // The next pass's filters load from this pass's last tap on, while the
+    // GON drains (docs/engine.md, "Filters loading during a GON backlog").
+    // From column 1 on, the PEs are paced by their taps or the ifmap
+    // stream (and by the psum GIN only `buffers` columns behind); the GON,
+    // from the first psums of column 1 (`T + δ` after the PEs start it), by
+    // its own demand. The last tap comes `T` after the last column's ifmap
+    // words, so the GON still has `T + δ + (gon − pe side)` cycles to go.
+    // The PEs run at most `buffers` columns ahead of their GON grants: the
+    // last chain's last column starts once the GON has granted its column
+    // `F − 1 − buffers`, `buffers` rounds of `K·a` before the GON ends.
+    let drain = if columns >= 2.0 {
+        let after_first = (columns - 1.0) / columns;
+        // Psum columns a PE holds, counted up to two: like the lock step,
+        // the cycles see the psum spad only through `min(words, 2p)` (the
+        // mapping cache relies on it), which can only shorten the drain.
+        let p_act = f(m.p.min(pt_s)).max(1.0);
+        let buffers = (f(model.hw.pe.psum_spad_words).min(2.0 * p_act) / p_act)
+            .floor()
+            .max(1.0);
+        let pe_side = ((columns - 1.0) * column)
+            .max(ifmap_stream)
+            .max(psum_in * (columns - buffers).max(0.0) / columns);
+        (column_taps + chains.latency + gon * after_first - pe_side)
+            .min(buffers * gon / columns + transfer(k.w_gon) - column_taps)
+            .max(0.0)
+    } else {
+        0.0
+    };
+    let cold = load.max(window);
+    let warm = (load - drain).max(window);
+    let ramp = k.fill + big_r * r_act - 1.0;
+    Pass {
+        time: busy + warm + ramp,
+        weights,
+        hidden: cold - warm,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ceil_nonneg;
+
+    #[test]
+    fn ceil_nonneg_is_ceil() {
+        let xs = [
+            0.0,
+            0.25,
+            1.0,
+            1.5,
+            2.0 - 1e-15,
+            4095.999,
+            1e15 + 0.5,
+            9.1e15,
+            2e18,
+        ];
+        for x in xs.into_iter().chain((0..1000).map(|i| f64::from(i) * 0.37)) {
+            assert_eq!(ceil_nonneg(x).to_bits(), x.ceil().to_bits(), "{x}");
+        }
+    }
+
+    use super::super::lockstep::Chains;
+    use crate::estimate_layer;
+    use crate::mapping::{check, RowStationaryMapping};
+    use crate::workload::ConvProblem;
+    use eyesim_core::fixtures::{conv, eyeriss_v1};
+
+    fn mapping(e: u32, r: u32, t: u32, p: u32, q: u32, m: u32) -> RowStationaryMapping {
+        RowStationaryMapping {
+            e,
+            r,
+            t,
+            g: 1,
+            p,
+            q,
+            n: 1,
+            m,
+            fr: 1,
+            fs: 1,
+        }
+    }
+
+    fn processing(prob: &ConvProblem, m: &RowStationaryMapping) -> f64 {
+        let hw = eyeriss_v1();
+        check(m, prob, &hw).unwrap();
+        estimate_layer(prob, m, &hw).processing_cycles as f64
+    }
+
+    #[test]
+    fn psum_transfers_take_whole_cycles() {
+        // VGG conv1_1: 13 filter copies of p = 5 (the last one 4) per ofmap
+        // row; a column costs 3 rows × (12·2 + 1) GON cycles, not 3·64/4.
+        let prob = conv(1, 1, 3, 64, 224, 3, 1, 1);
+        let m = mapping(3, 1, 13, 5, 3, 64);
+        let columns = f64::from(prob.e.div_ceil(3) * prob.f);
+        assert!(processing(&prob, &m) >= columns * 3.0 * 25.0);
+    }
+
+    #[test]
+    fn lock_stepped_chains_wait_for_their_gon_burst() {
+        // ResNet-50 res2c_branch2c: 16 filter copies × 3 rows of chains, p = 16.
+        let prob = conv(1, 1, 64, 256, 56, 1, 1, 0);
+        let m = mapping(3, 3, 16, 16, 11, 256);
+        let chains = Chains {
+            per_row: 16.0,
+            rows: 3.0,
+            gon: 4.0,
+            latency: 2.0 + 2.0 * 4.0,
+        };
+        let period = chains.lock_step_period(176.0);
+        assert!(period > 192.0, "the GON's demand alone");
+        // 18 strips of 3 rows (and one of 2), two channel chunks, 56 columns.
+        let columns = 2.0 * 18.0 * 56.0;
+        assert!(processing(&prob, &m) >= columns * period);
+    }
+
+    #[test]
+    fn the_first_ifmap_window_streams_while_filters_load() {
+        // ResNet-50 res5a_branch2b: ifmap-GIN-bound (9 rows × 9 columns × 12
+        // channels a pass) with 432 cycles of filters a pass.
+        let prob = conv(1, 1, 512, 512, 7, 3, 1, 1);
+        let m = mapping(7, 3, 2, 8, 4, 512);
+        let passes = f64::from(512u32.div_ceil(12) * 512u32.div_ceil(16));
+        let t = processing(&prob, &m);
+        assert!(t >= passes * 972.0);
+        assert!(t < passes * (972.0 + 432.0));
+    }
+}

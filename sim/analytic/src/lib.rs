@@ -1,0 +1,92 @@
+//! The analytic model: closed-form per-level access counts, MAC counts and
+//! cycles of a row-stationary mapping (docs/dataflow.md, docs/counters.md).
+//!
+//! Counts are sums over the loop nest's chunks taken in closed form (a
+//! handful of distinct chunk sizes), never by stepping through it. Sparsity
+//! enters as expectations from the layer's zero fractions; the expected
+//! counts are rounded to integers once, at the end. Dense counts are exact.
+//!
+//! It depends on the core crate only: it never calls the simulator, and the
+//! simulator never calls it (ARCHITECTURE.md, "Two independent models").
+#![warn(missing_docs)]
+
+use eyesim_core::{hw, mapping, stats, workload};
+
+mod cycles;
+mod eltwise;
+mod lockstep;
+pub mod model;
+pub mod reuse;
+mod sparsity;
+
+pub use eltwise::{estimate_eltwise, estimate_global_pool};
+
+use crate::hw::HwConfig;
+use crate::mapping::RowStationaryMapping;
+use crate::stats::LevelCounts;
+use crate::workload::ConvProblem;
+use model::LayerModel;
+
+/// The analytic model's verdict on one layer and mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerEstimate {
+    /// Accesses and MACs for the whole batch.
+    pub counts: LevelCounts,
+    /// Core cycles with DRAM transfers serialized as on the chip.
+    pub cycles: u64,
+    /// Core cycles with DRAM time hidden ("processing latency").
+    pub processing_cycles: u64,
+    /// PEs in the mapping's footprint (`ceil(R/fr)`·e·r·t·g).
+    pub active_pes: u32,
+}
+
+impl LayerEstimate {
+    /// No work at all (concatenation).
+    pub fn zero() -> LayerEstimate {
+        LayerEstimate {
+            counts: Default::default(),
+            cycles: 0,
+            processing_cycles: 0,
+            active_pes: 0,
+        }
+    }
+}
+
+/// Evaluates `mapping` of `prob` on `hw`. The mapping is assumed legal
+/// (see [`crate::mapping::check`]); an illegal one gives meaningless numbers.
+pub fn estimate_layer(
+    prob: &ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+) -> LayerEstimate {
+    let model = LayerModel::with_e_max(prob, hw, 0);
+    evaluate(&model, mapping)
+}
+
+/// Evaluates one mapping with a prepared model.
+pub fn evaluate(model: &LayerModel<'_>, mapping: &RowStationaryMapping) -> LayerEstimate {
+    let st = model.strip(mapping.e, mapping.fr);
+    let raw = model.counts(mapping, &st);
+    let (cycles, processing) = cycles::cycles(model, mapping, &st, &raw);
+    LayerEstimate {
+        counts: raw.rounded(),
+        cycles: cycles.round() as u64,
+        processing_cycles: processing.round() as u64,
+        active_pes: active_pes(model.prob, mapping),
+    }
+}
+
+/// PEs in the footprint of `m`: `ceil(R/fr)`·e·r·t·g (the tallest fold's set).
+pub fn active_pes(prob: &ConvProblem, m: &RowStationaryMapping) -> u32 {
+    m.fold_rows(prob) * m.e * m.r * m.t * m.g
+}
+
+/// Cycles (serialized, processing) of one mapping, for the mapper.
+pub fn cycles_of(
+    model: &LayerModel<'_>,
+    mapping: &RowStationaryMapping,
+    st: &model::StripSums,
+    raw: &model::RawCounts,
+) -> (f64, f64) {
+    cycles::cycles(model, mapping, st, raw)
+}

@@ -1,0 +1,341 @@
+//! The per-layer closed-form model: everything that does not depend on the
+//! mapping is computed once, so evaluating one mapping is a few dozen
+//! floating-point operations and no allocation.
+
+use super::sparsity::{stream_words, TapSplit};
+use crate::hw::HwConfig;
+use crate::mapping::check::offsets_needed;
+use crate::mapping::RowStationaryMapping;
+use crate::stats::{Level, LevelCounts, MacCounts, Tensor};
+use crate::workload::ConvProblem;
+
+/// Sums over the strips of one strip height `e` and its filter-row folds
+/// `fr` (docs/dataflow.md §3).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StripSums {
+    /// The folds these sums are for.
+    pub fr: u32,
+    /// Padded rows needed by a full strip for the tallest fold (RN_max).
+    pub rn_full: u32,
+    /// Padded rows needed, `[full strip, last strip][tall fold, short fold]`
+    /// (the fold classes of `mapping::balanced`; 0 where there is none).
+    pub rn: [[u32; 2]; 2],
+    /// Σ RN over strips and folds.
+    pub srn: u64,
+    /// Expected DRAM words of one image-channel's ifmap streams, Σ over strips and folds.
+    pub dram_in: f64,
+    /// Expected DRAM words of one image-filter's ofmap streams, Σ over strips.
+    pub dram_out: f64,
+}
+
+/// Expected counts before rounding: `[level][tensor][read, write]`, plus MACs
+/// `[algorithmic, performed, gated, skipped]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RawCounts {
+    /// Expected reads and writes, `[level][tensor][read, write]`.
+    pub cells: [[[f64; 2]; 3]; 4],
+    /// Expected MACs: algorithmic, performed, gated, skipped.
+    pub macs: [f64; 4],
+}
+
+impl RawCounts {
+    /// Sets the expected reads and writes of one cell.
+    pub fn set(&mut self, level: Level, tensor: Tensor, reads: f64, writes: f64) {
+        self.cells[level as usize][tensor as usize] = [reads, writes];
+    }
+
+    /// Energy in the hwconfig's unit.
+    pub fn energy(&self, hw: &HwConfig) -> f64 {
+        let c = &hw.energy;
+        let costs = [c.dram, c.glb, c.noc, c.rf];
+        let mut e = self.macs[1] * c.mac;
+        for (row, cost) in self.cells.iter().zip(costs) {
+            let words: f64 = row.iter().map(|rw| rw[0] + rw[1]).sum();
+            e += words * cost;
+        }
+        e
+    }
+
+    /// The integer counters, rounded once, here.
+    pub fn rounded(&self) -> LevelCounts {
+        let mut out = LevelCounts::default();
+        for (li, level) in crate::stats::LEVELS.iter().enumerate() {
+            for (ti, tensor) in crate::stats::TENSORS.iter().enumerate() {
+                let [r, w] = self.cells[li][ti];
+                out.add(*level, *tensor, round(r), round(w));
+            }
+        }
+        out.macs = MacCounts {
+            algorithmic: round(self.macs[0]),
+            performed: round(self.macs[1]),
+            gated: round(self.macs[2]),
+            skipped: round(self.macs[3]),
+        };
+        out
+    }
+}
+
+fn round(x: f64) -> u64 {
+    x.round().max(0.0) as u64
+}
+
+/// Mapping-independent quantities of one layer on one hwconfig.
+pub struct LayerModel<'a> {
+    /// The layer.
+    pub prob: &'a ConvProblem,
+    /// The hardware it runs on.
+    pub hw: &'a HwConfig,
+    /// Columns needed by a full row (CN).
+    pub cn: u64,
+    /// Algorithmic taps.
+    pub taps: f64,
+    /// Tap outcomes.
+    pub(crate) split: TapSplit,
+    /// Weight words moved per weight (density under weight compression, else 1).
+    pub weight_factor: f64,
+    /// Largest strip height any mapping can use.
+    pub e_max: u32,
+    /// Strip sums, indexed by `e - 1`.
+    pub strips: Vec<StripSums>,
+}
+
+impl<'a> LayerModel<'a> {
+    /// Precomputes the per-layer tables (strip heights up to the array
+    /// limit, each with the folds the search gives it).
+    pub fn new(prob: &'a ConvProblem, hw: &'a HwConfig) -> LayerModel<'a> {
+        let e_max = crate::mapping::strip_limit(prob, hw);
+        LayerModel::with_e_max(prob, hw, e_max)
+    }
+
+    /// Like [`LayerModel::new`], with strip tables for `1..=e_max` only.
+    pub fn with_e_max(prob: &'a ConvProblem, hw: &'a HwConfig, e_max: u32) -> LayerModel<'a> {
+        let taps = prob.macs() as f64;
+        let real = real_taps(prob);
+        let zero_x = (taps - real) + real * prob.ifmap_zero_fraction;
+        let split = TapSplit::new(prob, hw, taps, zero_x);
+        let weight_factor = if hw.sparsity.weight_compression {
+            prob.weight_density
+        } else {
+            1.0
+        };
+        let cn = offsets_needed(prob.f, prob.s, prob.u_w, prob.d_w).len() as u64;
+        let strips = (1..=e_max)
+            .map(|e| {
+                let fr = crate::mapping::folds_for(prob, hw, e).unwrap_or(1);
+                strip_sums(prob, hw, e, fr)
+            })
+            .collect();
+        LayerModel {
+            prob,
+            hw,
+            cn,
+            taps,
+            split,
+            weight_factor,
+            e_max,
+            strips,
+        }
+    }
+
+    /// Strip sums of strip height `e` with `fr` folds (computed on the fly
+    /// beyond `e_max` or for other folds than the search's).
+    pub fn strip(&self, e: u32, fr: u32) -> StripSums {
+        match self.strips.get(e.wrapping_sub(1) as usize) {
+            Some(s) if s.fr == fr => *s,
+            _ => strip_sums(self.prob, self.hw, e, fr),
+        }
+    }
+
+    /// Columns needed by a full ofmap row for each segment class of `fs`
+    /// segments: `[(CN, segments); 2]` (`mapping::balanced` classes).
+    pub fn segment_columns(&self, fs: u32) -> [(u64, u32); 2] {
+        let p = self.prob;
+        if fs <= 1 {
+            return [(self.cn, 1), (0, 0)];
+        }
+        crate::mapping::balanced(p.s, fs).map(|(taps, count)| {
+            let cn = if count == 0 {
+                0
+            } else {
+                offsets_needed(p.f, taps, p.u_w, p.d_w).len() as u64
+            };
+            (cn, count)
+        })
+    }
+
+    /// Expected counts of `m` (docs/dataflow.md §4, summed in closed form).
+    pub fn counts(&self, m: &RowStationaryMapping, st: &StripSums) -> RawCounts {
+        let p = self.prob;
+        let f = |x: u32| f64::from(x);
+        let (big_n, big_g, big_c, big_m) = (f(p.n), f(p.g), f(p.c), f(p.m));
+        let (big_e, big_f, big_r) = (f(p.e), f(p.f), f(p.r));
+        let strips = f(p.e.div_ceil(m.e));
+        let k_n = f(p.n.div_ceil(m.n));
+        let k_m = f(p.m.div_ceil(m.m));
+        let pt = m.p * m.t;
+        let passes = f(p.m.div_ceil(pt));
+        // Full filter chunks are multiples of p, so Σ t_act = ceil(M/p) for any t.
+        let t_act_sum = f(p.m.div_ceil(m.p));
+        let qr = m.q * m.r;
+        let k_c = f(p.c.div_ceil(qr));
+        let r_act_sum = f(p.c.div_ceil(m.q));
+        let weights = p.weights() as f64 * self.weight_factor;
+        let ofmap = big_n * big_g * big_m * big_e * big_f;
+        let ngc = big_n * big_g * big_c;
+        let multicast = self.hw.noc.multicast;
+        // Every (channel chunk, fold, segment) is one accumulation step.
+        let (fr, fs) = (f(m.fr), f(m.fs));
+        let steps = k_c * fr * fs;
+        let cn: f64 = self
+            .segment_columns(m.fs)
+            .iter()
+            .map(|&(cn, k)| cn as f64 * f(k))
+            .sum();
+
+        let mut out = RawCounts::default();
+        let noc_ifmap = ngc * big_r * big_e * cn * t_act_sum;
+        let glb_ifmap_reads = if multicast {
+            ngc * cn * st.srn as f64 * passes
+        } else {
+            noc_ifmap
+        };
+        let filter_moves = weights * k_n * strips;
+        let noc_filter = weights * k_n * big_e;
+        let glb_filter_reads = if multicast { filter_moves } else { noc_filter };
+        out.set(Level::Dram, Tensor::Ifmap, ngc * k_m * st.dram_in, 0.0);
+        out.set(Level::Dram, Tensor::Filter, filter_moves, 0.0);
+        out.set(
+            Level::Dram,
+            Tensor::Psum,
+            0.0,
+            big_n * big_g * big_m * st.dram_out,
+        );
+        let glb_ifmap_writes = ngc * f(p.wp()) * st.srn as f64 * k_m;
+        out.set(Level::Glb, Tensor::Ifmap, glb_ifmap_reads, glb_ifmap_writes);
+        out.set(Level::Glb, Tensor::Filter, glb_filter_reads, filter_moves);
+        out.set(Level::Glb, Tensor::Psum, ofmap * steps, ofmap * steps);
+        out.set(Level::Noc, Tensor::Ifmap, noc_ifmap, 0.0);
+        out.set(Level::Noc, Tensor::Filter, noc_filter, 0.0);
+        out.set(
+            Level::Noc,
+            Tensor::Psum,
+            ofmap * (big_r * fs * r_act_sum - 1.0),
+            ofmap * steps,
+        );
+        let s = &self.split;
+        out.set(Level::Rf, Tensor::Ifmap, s.ifmap_reads, noc_ifmap);
+        out.set(Level::Rf, Tensor::Filter, s.filter_reads, noc_filter);
+        out.set(Level::Rf, Tensor::Psum, s.performed, s.performed);
+        out.macs = [self.taps, s.performed, s.gated, s.skipped];
+        out
+    }
+}
+
+/// Taps that fall on real (not padding) ifmap positions, for the whole batch.
+fn real_taps(p: &ConvProblem) -> f64 {
+    let v = axis_real(p.e, p.r, p.u_h, p.d_h, p.pad.top, p.h);
+    let h = axis_real(p.f, p.s, p.u_w, p.d_w, p.pad.left, p.w);
+    let rest = [p.n, p.g, p.m, p.c]
+        .iter()
+        .map(|&x| f64::from(x))
+        .product::<f64>();
+    rest * v as f64 * h as f64
+}
+
+/// `|{(o, k) : o < outs, k < taps, lo ≤ o·u + k·d < lo + len}|`.
+fn axis_real(outs: u32, taps: u32, u: u32, d: u32, lo: u32, len: u32) -> u64 {
+    let (lo, hi) = (u64::from(lo), u64::from(lo) + u64::from(len));
+    let mut count = 0;
+    for k in 0..u64::from(taps) {
+        let off = k * u64::from(d);
+        // o·u + off ∈ [lo, hi) ⇔ o ∈ [ceil((lo-off)/u), ceil((hi-off)/u)).
+        let first = lo.saturating_sub(off).div_ceil(u64::from(u));
+        let end = hi
+            .saturating_sub(off)
+            .div_ceil(u64::from(u))
+            .min(u64::from(outs));
+        count += end.saturating_sub(first);
+    }
+    count
+}
+
+/// Sums over the strips of height `e` and the `fr` folds of each (a
+/// handful of distinct sizes, but the real-row count depends on where the
+/// strip and the fold sit).
+fn strip_sums(p: &ConvProblem, hw: &HwConfig, e: u32, fr: u32) -> StripSums {
+    let e = e.max(1);
+    let fr = fr.clamp(1, p.r.max(1));
+    let classes = crate::mapping::balanced(p.r, fr);
+    let last_rows = p.e % e;
+    // Rows needed relative to the fold's first filter row, per fold class.
+    let offsets = |e_s: u32| {
+        classes.map(|(rh, k)| {
+            if k == 0 {
+                Vec::new()
+            } else {
+                offsets_needed(e_s, rh, p.u_h, p.d_h)
+            }
+        })
+    };
+    let (full, last) = (offsets(e), offsets(last_rows));
+    let rlc_in = if p.network_input {
+        None
+    } else {
+        hw.sparsity.rlc.as_ref()
+    };
+    let rlc_out = hw.sparsity.rlc.as_ref();
+    let wb = hw.pe.word_bits;
+    let (top, bottom) = (u64::from(p.pad.top), u64::from(p.pad.top) + u64::from(p.h));
+    let mut sums = StripSums {
+        fr,
+        rn_full: full[0].len() as u32,
+        rn: [
+            [full[0].len() as u32, full[1].len() as u32],
+            [last[0].len() as u32, last[1].len() as u32],
+        ],
+        ..StripSums::default()
+    };
+    let (tall, folds) = (classes[0].0, classes[0].1 + classes[1].1);
+    for k in 0..p.e.div_ceil(e) {
+        let e_s = e.min(p.e - k * e);
+        let offs = if e_s == e { &full } else { &last };
+        let y0 = u64::from(k) * u64::from(e) * u64::from(p.u_h);
+        for fold in 0..folds {
+            // Folds of the tall class come first (`mapping::balanced`).
+            let (class, r0) = if fold < classes[0].1 {
+                (0, fold * tall)
+            } else {
+                (
+                    1,
+                    classes[0].1 * tall + (fold - classes[0].1) * classes[1].0,
+                )
+            };
+            let y = y0 + u64::from(r0) * u64::from(p.d_h);
+            let real = offs[class]
+                .iter()
+                .filter(|&&o| (top..bottom).contains(&(y + u64::from(o))))
+                .count() as u64;
+            sums.srn += offs[class].len() as u64;
+            sums.dram_in += stream_words(real * u64::from(p.w), p.ifmap_zero_fraction, rlc_in, wb);
+        }
+        let out_len = u64::from(e_s) * u64::from(p.f);
+        sums.dram_out += stream_words(out_len, p.ofmap_zero_fraction, rlc_out, wb);
+    }
+    sums
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_real_counts_padding() {
+        // 3 outputs, 3 taps, stride 1, pad 1 each side of 3 inputs: 9 taps, 2 on padding.
+        assert_eq!(axis_real(3, 3, 1, 1, 1, 3), 7);
+        // No padding: all real.
+        assert_eq!(axis_real(55, 11, 4, 1, 0, 227), 55 * 11);
+        // Stride 2, pad 1, 4 inputs, 2 outputs, 3 taps: padded rows 0..6, real 1..5.
+        // o=0: rows 0,1,2 → 2 real; o=1: rows 2,3,4 → 3 real.
+        assert_eq!(axis_real(2, 3, 2, 1, 1, 4), 5);
+    }
+}

@@ -1,0 +1,482 @@
+//! The top controller: executes the mapping's loop nest (docs/dataflow.md
+//! §3), moving tiles between DRAM and the GLB and running the passes.
+//!
+//! Time is kept on two clocks from the same execution. The processing
+//! timeline runs the passes back to back, with DRAM time hidden (the chip's
+//! "processing latency"). The chip timeline is the chip as measured: it
+//! does not process while an ifmap tile loads or an ofmap tile writes
+//! back, and a pass waits for its filters; every burst queues on the DRAM
+//! link in issue order, so how much a filter load overlaps the previous
+//! pass, and what contends with it, comes out of the link's queue.
+
+use super::components::ComponentStats;
+use super::datapath::{finalize, Operands};
+use super::dram::{decoder_faults, DramLink};
+use super::fault::{FaultKind, FaultSite, Injector};
+use super::glb::GlobalBuffer;
+use super::pass::{LayerCtx, PassSim, PassSinks, PassSpec};
+use super::plan::{ColumnPlan, StripRows};
+use super::steps::{filter_tiles, steps, IfmapTile, OfmapTile, Step};
+use super::trace::{Recorder, Track};
+use crate::hw::HwConfig;
+use crate::mapping::{Geometry, RowStationaryMapping};
+use crate::stats::{Level, LevelCounts, Tensor};
+use crate::workload::ConvProblem;
+
+/// Everything one layer's execution produced.
+pub(crate) struct Outcome {
+    pub counts: LevelCounts,
+    pub processing_cycles: u64,
+    pub cycles: u64,
+    pub stats: ComponentStats,
+    pub ofmap: Vec<i16>,
+    pub active_pes: u32,
+    pub mac_pes: u32,
+    pub trace: Option<Recorder>,
+    pub inject: Injector,
+}
+
+/// Why a layer's execution stopped.
+pub(crate) enum RunError {
+    /// A component received data that cannot be right (a stream that does
+    /// not decode).
+    Corrupted(String),
+    /// The simulator itself is inconsistent.
+    Internal(String),
+}
+
+/// A pass's filters on their way from DRAM into the GLB filter part.
+struct FilterLoad {
+    /// Step index of the pass.
+    pass: usize,
+    /// Chip cycle the burst is in the GLB.
+    done: u64,
+    values: Vec<i16>,
+}
+
+/// The loop-nest executor for one layer.
+struct Controller<'a> {
+    ctx: LayerCtx<'a>,
+    /// Per filter tile (fold × segment): the context its passes run in.
+    tiles: Vec<LayerCtx<'a>>,
+    /// Per filter tile: its filter rows and taps, `((r0, rh), (s0, sw))`.
+    tile_at: Vec<((u32, u32), (u32, u32))>,
+    glb: GlobalBuffer,
+    dram: DramLink,
+    counts: LevelCounts,
+    stats: ComponentStats,
+    trace: Option<Recorder>,
+    inject: Injector,
+    ofmap: Vec<i16>,
+    /// Per array position: the PE ran at least one tap (it was clocked).
+    worked: Vec<bool>,
+    /// Per array position: the PE performed at least one MAC.
+    computed: Vec<bool>,
+    /// Processing timeline (core cycles).
+    proc_t: u64,
+    /// Chip timeline (core cycles).
+    chip_t: u64,
+    /// Processing-timeline cycle the last pass's last tap finished (its
+    /// filter spads are free from then on).
+    last_tap: u64,
+    filters: Option<FilterLoad>,
+}
+
+/// Runs `prob` under `map` on `hw` with real operands.
+pub(crate) fn run_layer(
+    prob: &ConvProblem,
+    map: &RowStationaryMapping,
+    hw: &HwConfig,
+    ops: Operands<'_>,
+    trace: bool,
+    inject: Injector,
+) -> Result<Outcome, RunError> {
+    let geo = Geometry::new(map, prob, &hw.array).ok_or_else(|| {
+        RunError::Internal("the logical PE set does not fit the array".to_string())
+    })?;
+    let tile_at = filter_tiles(prob, map);
+    // A pass of a filter tile is a pass of the layer whose filter is the
+    // tile: `R` and `S` are its rows and taps, its rows and columns offset.
+    let subs: Vec<ConvProblem> = tile_at
+        .iter()
+        .map(|&((_, rh), (_, sw))| ConvProblem {
+            r: rh,
+            s: sw,
+            ..*prob
+        })
+        .collect();
+    let tiles = subs
+        .iter()
+        .zip(&tile_at)
+        .map(|(sub, &(_, seg))| LayerCtx {
+            prob: sub,
+            hw,
+            map,
+            geo,
+            slots: geo.slots(map),
+            cols: ColumnPlan::new(prob, seg),
+            ops,
+        })
+        .collect();
+    let ctx = LayerCtx {
+        prob,
+        hw,
+        map,
+        geo,
+        slots: geo.slots(map),
+        cols: ColumnPlan::new(prob, (0, prob.s)),
+        ops,
+    };
+    let mut c = Controller {
+        ctx,
+        tiles,
+        tile_at,
+        glb: GlobalBuffer::new(hw.glb),
+        dram: DramLink::new(hw),
+        counts: LevelCounts::default(),
+        stats: ComponentStats::default(),
+        trace: trace.then(Recorder::default),
+        inject,
+        ofmap: vec![0; prob.ofmap_values() as usize],
+        worked: vec![false; (hw.array.rows * hw.array.cols) as usize],
+        computed: vec![false; (hw.array.rows * hw.array.cols) as usize],
+        proc_t: 0,
+        chip_t: 0,
+        last_tap: 0,
+        filters: None,
+    };
+    c.execute()?;
+    let macs = &mut c.counts.macs;
+    macs.algorithmic = macs.performed + macs.gated + macs.skipped;
+    let processing = c.proc_t;
+    let cycles = if hw.dram.overlap {
+        processing.max(c.dram.stats.busy_cycles)
+    } else {
+        c.chip_t
+    };
+    c.dram.stats.serialized_cycles = cycles.saturating_sub(processing);
+    let active = c.worked.iter().filter(|&&w| w).count() as u32;
+    let computing = c.computed.iter().filter(|&&w| w).count() as u32;
+    let mut stats = c.stats;
+    stats.dram = c.dram.stats;
+    stats.glb = c.glb.stats;
+    if processing > 0 && active > 0 {
+        stats.pe.utilization =
+            stats.pe.busy_cycles as f64 / (u64::from(active) * processing) as f64;
+    }
+    Ok(Outcome {
+        counts: c.counts,
+        processing_cycles: processing,
+        cycles,
+        stats,
+        ofmap: c.ofmap,
+        active_pes: active,
+        mac_pes: computing,
+        trace: c.trace,
+        inject: c.inject,
+    })
+}
+
+impl Controller<'_> {
+    fn execute(&mut self) -> Result<(), RunError> {
+        let (strips, plan) = steps(self.ctx.prob, self.ctx.map);
+        for (i, step) in plan.iter().enumerate() {
+            match step {
+                Step::PsumTile { words } => self.glb.psum = vec![0; *words],
+                Step::Load(t) => self.load_ifmap_tile(&strips[t.strip], t)?,
+                Step::Pass { spec, strip } => {
+                    self.pass(&plan, i, *spec, &strips[*strip])?;
+                }
+                Step::Store(t) => self.write_back(t)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn dram_span(&mut self, what: &'static str, from: u64, to: u64) {
+        if let Some(tr) = self.trace.as_mut() {
+            tr.offset = 0;
+            tr.span(Track::Dram, what, from, to);
+        }
+    }
+
+    /// The fault (if any) on the next DRAM burst: its delay in link cycles
+    /// and whether the data is lost or corrupted.
+    fn dram_fault(&mut self) -> (u64, Option<FaultKind>) {
+        match self.inject.next(FaultSite::Dram) {
+            Some(FaultKind::Delay(d)) => (u64::from(d), None),
+            other => (0, other),
+        }
+    }
+
+    /// DRAM → GLB: the strip's real rows of each image-channel as one stream,
+    /// stored padded (`RN·Wp` words per image-channel). The GLB tile keeps
+    /// what it held where no value arrives.
+    fn load_ifmap_tile(&mut self, rows: &StripRows, t: &IfmapTile) -> Result<(), RunError> {
+        let p = self.ctx.prob;
+        let (h, w, wp) = (p.h as usize, p.w as usize, p.wp() as usize);
+        let rn = rows.needed() as usize;
+        let len = t.ns as usize * t.gs as usize * t.cs as usize * rn * wp;
+        let (late, fault) = self.dram_fault();
+        // A fresh tile is cleared (padding is stored as zeros); a lost burst
+        // leaves the previous tile's values in place.
+        let mut tile = std::mem::take(&mut self.glb.ifmap);
+        tile.resize(len, 0);
+        if fault != Some(FaultKind::Drop) {
+            tile.fill(0);
+        }
+        let mut words = 0;
+        let mut stream = Vec::with_capacity(rows.real as usize * w);
+        let mut plane = 0;
+        for k in 0..t.ns {
+            for gi in 0..t.gs {
+                for c in 0..t.cs {
+                    let ch = ((t.g0 + gi) * p.c + t.c0 + c) as usize;
+                    let src = ((t.n0 + k) as usize * (p.g * p.c) as usize + ch) * h * w;
+                    stream.clear();
+                    for &y in &rows.rows {
+                        if let Some(r) = StripRows::real_row(p, rows.base + y) {
+                            let at = src + r as usize * w;
+                            stream.extend_from_slice(&self.ctx.ops.ifmap[at..at + w]);
+                        }
+                    }
+                    let mut stored = self.dram.store(&stream, !p.network_input);
+                    if plane == 0 {
+                        if let Some(FaultKind::Flip(bit)) = fault {
+                            stored.flip(bit);
+                        }
+                    }
+                    words += self.dram.words(&stored);
+                    let mut vals = self.dram.load(&stored).map_err(RunError::Corrupted)?;
+                    if matches!(stored, super::dram::Stored::Rlc(_)) {
+                        decoder_faults(&mut vals, &mut self.inject);
+                    }
+                    if fault != Some(FaultKind::Drop) {
+                        place_rows(
+                            p,
+                            rows,
+                            &vals,
+                            &mut tile[plane * rn * wp..(plane + 1) * rn * wp],
+                        );
+                    }
+                    plane += 1;
+                }
+            }
+        }
+        self.dram.count_read(words);
+        self.counts.add(Level::Dram, Tensor::Ifmap, words, 0);
+        self.counts
+            .add(Level::Glb, Tensor::Ifmap, 0, tile.len() as u64);
+        self.glb.ifmap = tile;
+        self.glb.assign(self.glb.ifmap.len(), self.glb.psum.len());
+        self.glb.stream_ifmap(self.glb.ifmap.len() as u64);
+        let from = self.chip_t;
+        self.chip_t = self.dram.transfer(words, from, late);
+        self.dram_span("ifmap load", from, self.chip_t);
+        Ok(())
+    }
+
+    /// Runs the pass at `plan[i]` once its filters are in the GLB, and
+    /// issues the next pass's filter load as soon as the filter part has
+    /// room for it (during this pass when it fits half the part).
+    fn pass(
+        &mut self,
+        plan: &[Step],
+        i: usize,
+        spec: PassSpec,
+        rows: &StripRows,
+    ) -> Result<(), RunError> {
+        if self.filters.as_ref().is_none_or(|f| f.pass != i) {
+            self.issue_filters(i, &spec, self.chip_t);
+        }
+        let load = self.filters.take().expect("the pass's filters were issued");
+        let chip_start = self.chip_t.max(load.done);
+        self.glb.filters = load.values;
+        if let Some((next, next_spec)) = next_pass(plan, i) {
+            let words = self.moved_words(&self.filter_values(&next_spec));
+            if words <= self.ctx.hw.filter_glb_words() / 2 {
+                self.issue_filters(next, &next_spec, chip_start);
+            }
+        }
+        let start = self.proc_t;
+        if let Some(tr) = self.trace.as_mut() {
+            tr.offset = chip_start - start;
+        }
+        let sinks = PassSinks {
+            glb: &mut self.glb,
+            counts: &mut self.counts,
+            stats: &mut self.stats,
+            inject: &mut self.inject,
+            worked: &mut self.worked,
+            computed: &mut self.computed,
+            trace: self.trace.as_mut(),
+        };
+        let sim = PassSim::new(
+            &self.tiles[spec.tile],
+            spec,
+            rows,
+            sinks,
+            start,
+            self.last_tap,
+        );
+        let (end, last_tap) = sim.run().map_err(RunError::Internal)?;
+        self.proc_t = end;
+        self.last_tap = last_tap;
+        self.chip_t = chip_start + (end - start);
+        Ok(())
+    }
+
+    /// Queues the DRAM burst of pass `i`'s filters, ready at chip cycle `at`.
+    fn issue_filters(&mut self, i: usize, spec: &PassSpec, at: u64) {
+        let (late, fault) = self.dram_fault();
+        let mut values = self.filter_values(spec);
+        let words = self.moved_words(&values);
+        if let Some(FaultKind::Flip(bit)) = fault {
+            if let Some(v) = values
+                .iter_mut()
+                .find(|v| **v != 0 || !self.ctx.hw.sparsity.weight_compression)
+            {
+                *v = super::fault::flip16(*v, bit);
+            }
+        }
+        if fault == Some(FaultKind::Drop) {
+            values = self.glb.filters.clone();
+            values.resize(self.filter_values_len(spec), 0);
+        }
+        self.dram.count_read(words);
+        self.counts.add(Level::Dram, Tensor::Filter, words, 0);
+        self.counts.add(Level::Glb, Tensor::Filter, 0, words);
+        let done = self.dram.transfer(words, at, late);
+        self.dram_span("filter load", at, done);
+        self.filters = Some(FilterLoad {
+            pass: i,
+            done,
+            values,
+        });
+    }
+
+    fn filter_values_len(&self, s: &PassSpec) -> usize {
+        let p = self.ctx.prob;
+        if !p.op.has_weights() {
+            return 0;
+        }
+        let ((_, rh), (_, sw)) = self.tile_at[s.tile];
+        (s.gs * s.pts * s.cs * rh * sw) as usize
+    }
+
+    /// The pass's weights as DRAM holds them, `[g][filter][channel][R][S]`,
+    /// cut to the pass's filter tile: `[g][filter][channel][rh][sw]`.
+    fn filter_values(&self, s: &PassSpec) -> Vec<i16> {
+        let p = self.ctx.prob;
+        let mut out = Vec::with_capacity(self.filter_values_len(s));
+        if !p.op.has_weights() {
+            return out;
+        }
+        let rs = (p.r * p.s) as usize;
+        let ((r0, rh), (s0, sw)) = self.tile_at[s.tile];
+        let whole = rh == p.r && sw == p.s;
+        for g in s.g0..s.g0 + s.gs {
+            for f in s.mf..s.mf + s.pts {
+                let row = ((g * p.m + f) * p.c + s.c0) as usize * rs;
+                let block = &self.ctx.ops.weights[row..row + s.cs as usize * rs];
+                if whole {
+                    out.extend_from_slice(block);
+                    continue;
+                }
+                for ch in block.chunks(rs) {
+                    for i in r0..r0 + rh {
+                        let at = (i * p.s + s0) as usize;
+                        out.extend_from_slice(&ch[at..at + sw as usize]);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Weights a pass moves (non-zero ones only with weight compression).
+    fn moved_words(&self, values: &[i16]) -> u64 {
+        if self.ctx.hw.sparsity.weight_compression {
+            values.iter().filter(|&&w| w != 0).count() as u64
+        } else {
+            values.len() as u64
+        }
+    }
+
+    /// GLB → DRAM after the last channel chunk: each (image, filter) stream
+    /// of `e_s·F` values is finalized (bias, ReLU) and RLC-encoded; the
+    /// ofmap is what DRAM then holds.
+    fn write_back(&mut self, t: &OfmapTile) -> Result<(), RunError> {
+        let p = self.ctx.prob;
+        let run = (t.es * p.f) as usize;
+        let (late, fault) = self.dram_fault();
+        let mut words = 0;
+        let mut stream = Vec::with_capacity(run);
+        let mut first = true;
+        for k in 0..t.ns {
+            for gi in 0..t.gs {
+                // The tile is `[n][g][e][F][m]`: a filter's stream is strided.
+                let plane = ((k * t.gs + gi) as usize) * run * t.ms as usize;
+                for ml in 0..t.ms {
+                    stream.clear();
+                    let bias = self.ctx.ops.bias[((t.g0 + gi) * p.m + t.mc0 + ml) as usize];
+                    let tile = &self.glb.psum[plane + ml as usize..];
+                    stream.extend(
+                        tile.iter()
+                            .step_by(t.ms as usize)
+                            .take(run)
+                            .map(|&a| finalize(p, a, bias)),
+                    );
+                    self.counts.add(Level::Glb, Tensor::Psum, run as u64, 0);
+                    let mut stored = self.dram.store(&stream, true);
+                    if std::mem::take(&mut first) {
+                        if let Some(FaultKind::Flip(bit)) = fault {
+                            stored.flip(bit);
+                        }
+                    }
+                    words += self.dram.words(&stored);
+                    if fault == Some(FaultKind::Drop) {
+                        continue;
+                    }
+                    let vals = self.dram.load(&stored).map_err(RunError::Corrupted)?;
+                    let plane = ((t.n0 + k) * p.g + t.g0 + gi) * p.m + t.mc0 + ml;
+                    let out = (plane as usize * p.e as usize + t.e0 as usize) * p.f as usize;
+                    let n = vals.len().min(run);
+                    self.ofmap[out..out + n].copy_from_slice(&vals[..n]);
+                }
+            }
+        }
+        self.dram.count_write(words);
+        self.counts.add(Level::Dram, Tensor::Psum, 0, words);
+        let from = self.chip_t;
+        self.chip_t = self.dram.transfer(words, from, late);
+        self.dram_span("ofmap write-back", from, self.chip_t);
+        Ok(())
+    }
+}
+
+/// Writes one decoded image-channel stream (the real rows, `W` values each)
+/// into its padded tile plane `[RN][Wp]`; a short stream leaves the rest
+/// as it was.
+fn place_rows(p: &ConvProblem, rows: &StripRows, vals: &[i16], plane: &mut [i16]) {
+    let (w, wp) = (p.w as usize, p.wp() as usize);
+    let mut it = vals.chunks(w);
+    for (slot, &y) in rows.rows.iter().enumerate() {
+        if StripRows::real_row(p, rows.base + y).is_some() {
+            let Some(row) = it.next() else { return };
+            let at = slot * wp + p.pad.left as usize;
+            plane[at..at + row.len()].copy_from_slice(row);
+        }
+    }
+}
+
+/// The next pass after step `i`, if any.
+fn next_pass(plan: &[Step], i: usize) -> Option<(usize, PassSpec)> {
+    plan.iter()
+        .enumerate()
+        .skip(i + 1)
+        .find_map(|(k, s)| match s {
+            Step::Pass { spec, .. } => Some((k, *spec)),
+            _ => None,
+        })
+}

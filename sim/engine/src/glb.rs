@@ -1,0 +1,130 @@
+//! The global buffer: feature-map banks (each assigned to ifmaps or psums
+//! for a tile) with a port of `bank_port_words` per cycle, and the real
+//! values of the current ifmap and psum tiles.
+
+use super::components::GlbStats;
+use crate::hw::GlbConfig;
+use std::collections::BTreeSet;
+
+/// Bank timing and tile storage.
+pub(crate) struct GlobalBuffer {
+    cfg: GlbConfig,
+    /// Ifmap tile `[n][g][c][RN][Wp]`, padding materialized as zeros.
+    pub ifmap: Vec<i16>,
+    /// Psum tile `[n][g][e][F][m]`.
+    pub psum: Vec<i16>,
+    /// Filter part: the pass's weights `[g][filter][channel][R][S]`, as the
+    /// DRAM link delivered them.
+    pub filters: Vec<i16>,
+    ifmap_banks: u32,
+    psum_banks: u32,
+    /// Cycles at which each bank's port is booked. A calendar rather than a
+    /// "free after" time: a backlogged GON books rows ahead, and a psum GIN
+    /// read may still use a bank in an idle cycle before those bookings.
+    booked: Vec<BTreeSet<u64>>,
+    /// Statistics.
+    pub stats: GlbStats,
+}
+
+impl GlobalBuffer {
+    pub(crate) fn new(cfg: GlbConfig) -> Self {
+        GlobalBuffer {
+            cfg,
+            ifmap: Vec::new(),
+            psum: Vec::new(),
+            filters: Vec::new(),
+            ifmap_banks: 0,
+            psum_banks: 0,
+            booked: vec![BTreeSet::new(); cfg.banks as usize],
+            stats: GlbStats {
+                bank_busy_cycles: vec![0; cfg.banks as usize],
+                ..GlbStats::default()
+            },
+        }
+    }
+
+    /// Assigns banks for a tile of `ifmap_words` and `psum_words`.
+    pub(crate) fn assign(&mut self, ifmap_words: usize, psum_words: usize) {
+        let bw = self.cfg.bank_words as usize;
+        self.ifmap_banks = ifmap_words.div_ceil(bw) as u32;
+        self.psum_banks = (psum_words.div_ceil(bw) as u32).max(1);
+        self.stats.ifmap_banks = self.stats.ifmap_banks.max(self.ifmap_banks);
+        self.stats.psum_banks = self.stats.psum_banks.max(self.psum_banks);
+    }
+
+    fn port_cycles(&self, words: u64) -> u64 {
+        words.div_ceil(u64::from(self.cfg.bank_port_words))
+    }
+
+    /// A psum transfer of `p` consecutive words from `base`, moving `width`
+    /// words per cycle, no earlier than `at`: each bank row it touches is
+    /// accessed once, at the cycle its first word moves. Returns the start
+    /// cycle (later than `at` when a row's bank is busy: a bank conflict).
+    pub(crate) fn psum_transfer(
+        &mut self,
+        base: usize,
+        p: u32,
+        width: u64,
+        at: u64,
+        now: u64,
+    ) -> u64 {
+        if p == 0 {
+            return at;
+        }
+        let port = self.cfg.bank_port_words as usize;
+        let (first, last) = (base / port, (base + p as usize - 1) / port);
+        let bank = |row: usize| {
+            (self.ifmap_banks as usize + row % self.psum_banks as usize) % self.cfg.banks as usize
+        };
+        // Cycle offset at which the transfer reaches each row's first word.
+        let offset = |row: usize| ((row * port).max(base) - base) as u64 / width;
+        // Bookings before the current cycle can never matter again: time
+        // only moves forward.
+        for row in first..=last {
+            let cal = &mut self.booked[bank(row)];
+            while cal.first().is_some_and(|&c| c < now) {
+                cal.pop_first();
+            }
+        }
+        // The earliest start at which every row's bank is free when the
+        // transfer reaches it.
+        let mut start = at;
+        while (first..=last).any(|row| self.booked[bank(row)].contains(&(start + offset(row)))) {
+            start += 1;
+        }
+        for row in first..=last {
+            let b = bank(row);
+            self.booked[b].insert(start + offset(row));
+            self.stats.bank_busy_cycles[b] += 1;
+        }
+        self.stats.conflict_stall_cycles += start - at;
+        start
+    }
+
+    /// An ifmap GIN read of the tile words `first..=last`: each 64-b bank
+    /// row it touches is one access of that row's bank (tile rows are
+    /// interleaved over the ifmap banks). The ifmap GIN is the only reader
+    /// of the ifmap banks during a pass and moves a quarter of a bank
+    /// port's width, so these reads never wait for a bank.
+    pub(crate) fn read_ifmap(&mut self, first: usize, last: usize) {
+        let port = self.cfg.bank_port_words as usize;
+        let banks = self.ifmap_banks.max(1) as usize;
+        for row in first / port..=last / port {
+            self.stats.bank_busy_cycles[row % banks % self.cfg.banks as usize] += 1;
+        }
+    }
+
+    /// Books streaming ifmap writes spread over the ifmap banks.
+    pub(crate) fn stream_ifmap(&mut self, words: u64) {
+        let n = self.ifmap_banks.max(1) as u64;
+        let c = self.port_cycles(words.div_ceil(n));
+        for b in 0..self.ifmap_banks.min(self.cfg.banks) as usize {
+            self.stats.bank_busy_cycles[b] += c;
+        }
+    }
+
+    /// Passes are barriers: bank timing restarts at the pass start.
+    pub(crate) fn reset_timing(&mut self, _at: u64) {
+        self.booked.iter_mut().for_each(BTreeSet::clear);
+    }
+}

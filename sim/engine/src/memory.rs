@@ -1,0 +1,116 @@
+//! What simulating a layer will take, computed before anything is
+//! allocated: a run that would not fit the machine (or `--max-memory`) is
+//! refused with what it needs, instead of aborting in the allocator.
+
+use super::plan::chunks;
+use super::trace::span_bound;
+use crate::hw::HwConfig;
+use crate::mapping::RowStationaryMapping;
+use crate::workload::ConvProblem;
+
+/// Bytes one controller step takes in the step list.
+const STEP_BYTES: u64 = 64;
+/// Bytes one recorded trace span takes in memory.
+const SPAN_BYTES: u64 = 32;
+
+/// The memory one layer's simulation needs, by part, in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryNeed {
+    /// The input feature maps (the layer's DRAM contents), plus the copy the
+    /// data generator or loader holds.
+    pub ifmap: u64,
+    /// Weights and biases.
+    pub weights: u64,
+    /// The ofmap, the reference ofmap and the reference's psums.
+    pub ofmap: u64,
+    /// GLB tiles, PE state and the controller's step list.
+    pub state: u64,
+    /// Recorded trace spans.
+    pub trace: u64,
+}
+
+impl MemoryNeed {
+    /// Everything together (saturating).
+    pub fn total(&self) -> u64 {
+        [self.ifmap, self.weights, self.ofmap, self.state, self.trace]
+            .iter()
+            .fold(0u64, |a, &b| a.saturating_add(b))
+    }
+}
+
+fn prod(xs: &[u32]) -> u64 {
+    xs.iter().fold(1u64, |a, &x| a.saturating_mul(u64::from(x)))
+}
+
+/// What simulating `prob` under `map` on `hw` needs (with `trace`, the
+/// spans too). 16-bit values, two copies of the operands (generated or
+/// loaded, and the simulator's), three of the ofmap.
+pub fn memory_need(
+    prob: &ConvProblem,
+    map: &RowStationaryMapping,
+    hw: &HwConfig,
+    trace: bool,
+) -> MemoryNeed {
+    let p = prob;
+    let ifmap = prod(&[p.n, p.g, p.c, p.h, p.w]).saturating_mul(4);
+    let weights = if p.op.has_weights() {
+        prod(&[p.g, p.m, p.c, p.r, p.s]).saturating_mul(4)
+    } else {
+        0
+    };
+    let ofmap = prod(&[p.n, p.g, p.m, p.e, p.f]).saturating_mul(6);
+    let steps = chunks(p.g, map.g).count() as u64
+        * chunks(p.n, map.n).count() as u64
+        * chunks(p.e, map.e).count() as u64
+        * chunks(p.m, map.m).count() as u64
+        * (2 + chunks(p.c, map.q * map.r).count() as u64
+            * u64::from(map.fr)
+            * (1 + u64::from(map.fs) * chunks(map.m, map.p * map.t).count() as u64));
+    let glb = u64::from(hw.glb.size_kib) * 1024 * 2;
+    let pes = u64::from(hw.array.rows * hw.array.cols) * 4096;
+    MemoryNeed {
+        ifmap,
+        weights,
+        ofmap,
+        state: steps.saturating_mul(STEP_BYTES) + glb + pes,
+        trace: if trace {
+            span_bound(p, map).saturating_mul(SPAN_BYTES)
+        } else {
+            0
+        },
+    }
+}
+
+/// `bytes` as a short human figure.
+pub fn human_bytes(bytes: u64) -> String {
+    const GIB: f64 = (1u64 << 30) as f64;
+    const MIB: f64 = (1u64 << 20) as f64;
+    let b = bytes as f64;
+    if b >= GIB {
+        format!("{:.1} GiB", b / GIB)
+    } else {
+        format!("{:.1} MiB", b / MIB)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn need_grows_with_the_batch_and_counts_every_part() {
+        let hw = crate::hw::builtin("eyeriss-v1").unwrap();
+        let mut p = crate::tests::conv(crate::workload::Op::Mac, 4, 1, 96, 256, 27, 27, 5, 5, 1, 2);
+        let m = crate::mapping::smallest(&p, &hw);
+        let a = memory_need(&p, &m, &hw, false);
+        assert_eq!(a.ifmap, 4 * 96 * 27 * 27 * 4);
+        assert_eq!(a.weights, 256 * 96 * 25 * 4);
+        assert_eq!(a.ofmap, 4 * 256 * 27 * 27 * 6);
+        assert_eq!(a.trace, 0);
+        p.n = 1_000_000;
+        let b = memory_need(&p, &m, &hw, true);
+        assert!(b.total() > 1 << 40, "{}", human_bytes(b.total()));
+        assert!(b.trace > 0);
+        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
+    }
+}

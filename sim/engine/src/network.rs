@@ -1,0 +1,233 @@
+//! Whole-network simulation: layers are independent (each gets its own
+//! seeded data), so workers take layers from a shared counter and results
+//! are put back in layer order, identical for any thread count.
+
+use super::eltwise::{simulate_eltwise, EltwiseLayer};
+use super::reduce::{simulate_global_pool, GlobalPoolLayer};
+use super::{simulate_layer, simulate_layer_against, SimError, SimOptions, SimResult};
+use crate::data;
+use crate::hw::HwConfig;
+use crate::mapping::RowStationaryMapping;
+use crate::stats::LayerResult;
+use crate::workload::{LayerWork, Network};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::Mutex;
+
+/// What to simulate and how.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkOptions {
+    /// Indices of the layers to simulate (in network order).
+    pub layers: Vec<usize>,
+    /// Data seed; layer `i` uses a seed derived from it and `i`.
+    pub seed: u64,
+    /// Take real data from this source (e.g. `.npy` files) instead of
+    /// generating it.
+    pub weights: Option<Arc<dyn data::LayerDataSource>>,
+    /// Worker threads (at least one).
+    pub threads: usize,
+    /// Record event traces.
+    pub trace: bool,
+    /// Check every ofmap against the reference.
+    pub check: bool,
+    /// A fault to inject into every simulated layer.
+    pub fault: Option<super::Fault>,
+    /// Bytes the simulation may use at once (all worker threads together);
+    /// a layer that would need more is refused before anything is allocated.
+    pub max_memory: Option<u64>,
+    /// Checked before each layer starts; once raised, the run ends with
+    /// [`SimError::Cancelled`].
+    pub cancel: crate::cancel::Cancel,
+}
+
+/// One simulated layer: its CSV row and everything the simulator measured.
+#[derive(Debug, Clone)]
+pub struct LayerSim {
+    /// Index in the network.
+    pub index: usize,
+    /// The row for layers.csv / accesses.csv.
+    pub row: LayerResult,
+    /// The full simulation result.
+    pub sim: SimResult,
+}
+
+/// The data seed of layer `index`.
+pub fn layer_seed(seed: u64, index: usize) -> u64 {
+    seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Simulates the selected layers of `net` at its batch size; `mappings[i]`
+/// is layer `i`'s mapping (required for layers that use the PE array).
+pub fn simulate_network(
+    net: &Network,
+    hw: &HwConfig,
+    mappings: &[Option<RowStationaryMapping>],
+    opts: &NetworkOptions,
+) -> Result<Vec<LayerSim>, SimError> {
+    simulate_network_with(net, hw, mappings, opts, &|_| {})
+}
+
+/// [`simulate_network`], calling `on_done(layer index)` as each layer
+/// finishes (from a worker thread, in completion order), e.g. to drive a
+/// progress bar.
+pub fn simulate_network_with(
+    net: &Network,
+    hw: &HwConfig,
+    mappings: &[Option<RowStationaryMapping>],
+    opts: &NetworkOptions,
+    on_done: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<LayerSim>, SimError> {
+    check_memory(net, hw, mappings, opts)?;
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<Result<LayerSim, SimError>>>> =
+        Mutex::new((0..opts.layers.len()).map(|_| None).collect());
+    let threads = opts.threads.clamp(1, opts.layers.len().max(1));
+    crossbeam::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|_| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= opts.layers.len() {
+                    break;
+                }
+                let i = opts.layers[k];
+                let r = if opts.cancel.is_cancelled() {
+                    Err(SimError::Cancelled(crate::cancel::Cancelled))
+                } else {
+                    simulate_one(net, hw, mappings.get(i).copied().flatten(), i, opts)
+                };
+                on_done(i);
+                // Every layer runs; the first error in layer order is reported.
+                slots.lock().expect("no worker panicked")[k] = Some(r);
+            });
+        }
+    })
+    .expect("simulation workers do not panic");
+    slots
+        .into_inner()
+        .expect("no worker panicked")
+        .into_iter()
+        .map(|r| r.expect("every selected layer was simulated"))
+        .collect()
+}
+
+/// Refuses a run whose largest layer, times the layers simulated at once,
+/// exceeds `opts.max_memory`.
+fn check_memory(
+    net: &Network,
+    hw: &HwConfig,
+    mappings: &[Option<RowStationaryMapping>],
+    opts: &NetworkOptions,
+) -> Result<(), SimError> {
+    let Some(limit) = opts.max_memory else {
+        return Ok(());
+    };
+    let at_once = opts.threads.clamp(1, opts.layers.len().max(1)) as u64;
+    for &i in &opts.layers {
+        let layer = &net.layers[i];
+        let (LayerWork::Array(prob), Some(m)) = (
+            LayerWork::of(layer, net.batch),
+            mappings.get(i).copied().flatten(),
+        ) else {
+            continue;
+        };
+        let need = super::memory_need(&prob, &m, hw, opts.trace);
+        if need.total().saturating_mul(at_once) > limit {
+            let h = super::human_bytes;
+            return Err(SimError::TooLarge {
+                layer: layer.name.clone(),
+                need: h(need.total()),
+                detail: format!(
+                    "ifmap {}, weights {}, ofmap {}, simulator state {}, trace {}{}",
+                    h(need.ifmap),
+                    h(need.weights),
+                    h(need.ofmap),
+                    h(need.state),
+                    h(need.trace),
+                    if at_once > 1 {
+                        format!("; {at_once} layers at once")
+                    } else {
+                        String::new()
+                    }
+                ),
+                limit: h(limit),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn simulate_one(
+    net: &Network,
+    hw: &HwConfig,
+    mapping: Option<RowStationaryMapping>,
+    i: usize,
+    opts: &NetworkOptions,
+) -> Result<LayerSim, SimError> {
+    let layer = &net.layers[i];
+    let seed = layer_seed(opts.seed, i);
+    let sim_opts = SimOptions {
+        layer: layer.name.clone(),
+        trace: opts.trace,
+        check: opts.check,
+        fault: opts.fault,
+    };
+    let (sim, weights) = match LayerWork::of(layer, net.batch) {
+        LayerWork::Array(prob) => {
+            let mapping = mapping.ok_or_else(|| SimError::IllegalMapping {
+                layer: layer.name.clone(),
+                mapping: "(none)".into(),
+                reason: "no mapping was given for this layer".into(),
+            })?;
+            let sim = match &opts.weights {
+                Some(source) => {
+                    let d =
+                        source
+                            .layer_data(&layer.name, &prob)
+                            .map_err(|e| SimError::BadData {
+                                layer: layer.name.clone(),
+                                reason: e.to_string(),
+                            })?;
+                    simulate_layer(&prob, &mapping, hw, &d, &sim_opts)?
+                }
+                None => {
+                    let (d, want) = data::generate_with_reference(&prob, seed, hw.pe.product_shift);
+                    if opts.check {
+                        simulate_layer_against(&prob, &mapping, hw, &d, &want, &sim_opts)?
+                    } else {
+                        simulate_layer(&prob, &mapping, hw, &d, &sim_opts)?
+                    }
+                }
+            };
+            (sim, prob.weights())
+        }
+        LayerWork::Eltwise { .. } => {
+            let e = EltwiseLayer::of(layer, net.batch).expect("an Add layer");
+            (simulate_eltwise(&e, hw, &e.generate(seed), &sim_opts)?, 0)
+        }
+        LayerWork::GlobalPool { .. } => {
+            let g = GlobalPoolLayer::of(layer, net.batch).expect("a global pooling layer");
+            (
+                simulate_global_pool(&g, hw, &g.generate(seed), &sim_opts)?,
+                0,
+            )
+        }
+        // Nothing reaches the accelerator: concatenation is addressing, a
+        // host layer is computed off the chip.
+        LayerWork::Free | LayerWork::Host { .. } => (SimResult::passthrough(Vec::new()), 0),
+    };
+    let row = LayerResult {
+        network: net.name.clone(),
+        layer: layer.name.clone(),
+        kind: layer.kind.name().to_string(),
+        mapping: matches!(LayerWork::of(layer, net.batch), LayerWork::Array(_))
+            .then_some(mapping)
+            .flatten(),
+        active_pes: sim.active_pes,
+        weights,
+        counts: sim.counts,
+        energy: sim.counts.energy(&hw.energy),
+        cycles: sim.cycles,
+        processing_cycles: sim.processing_cycles,
+    };
+    Ok(LayerSim { index: i, row, sim })
+}

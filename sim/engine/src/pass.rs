@@ -1,0 +1,501 @@
+//! One processing pass on the PE array (docs/dataflow.md §3–§6): the
+//! filter GIN fills the spads from the GLB filter part, the ifmap GIN
+//! streams the tile's columns from the GLB ifmap banks, the PEs compute
+//! on what their spads hold, psums climb their chains and leave on the GON.
+//!
+//! The pass runs on the event kernel. Components busy every cycle advance
+//! in bulk: a PE computes a whole ofmap column in one step, and a psum
+//! travels up its chain as far as the PEs above it have results. Shared
+//! resources (the GINs, the GON, GLB banks) are arbitrated in event order.
+//! Every value a PE uses was delivered to it by a transfer, and who takes a
+//! GIN word is decided by its tag (`tags.rs`).
+
+use super::components::ComponentStats;
+use super::datapath::{combine, identity, Operands};
+use super::fault::{flip16, FaultKind, FaultSite, Injector};
+use super::glb::GlobalBuffer;
+use super::kernel::EventQueue;
+use super::pe::{Pe, PeCounters, PeRole, RING};
+use super::plan::{ColumnPlan, StripRows};
+use super::tags::TagConfig;
+use super::trace::{Recorder, Track};
+use crate::hw::HwConfig;
+use crate::mapping::{CopySlot, Geometry, RowStationaryMapping};
+use crate::stats::{Level, LevelCounts, Tensor};
+use crate::workload::ConvProblem;
+use std::collections::VecDeque;
+
+mod filter;
+mod flow;
+mod ifmap;
+
+/// The work of one pass, in indices of the layer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PassSpec {
+    /// First group and group count.
+    pub g0: u32,
+    pub gs: u32,
+    /// Images of the tile.
+    pub ns: u32,
+    /// Strip rows.
+    pub es: u32,
+    /// First filter of the GLB filter block and its size (`m_s`).
+    pub mc0: u32,
+    pub ms: u32,
+    /// First filter of the pass (within the group) and count (`pt_s`).
+    pub mf: u32,
+    pub pts: u32,
+    /// First channel of the chunk and count (`c_s`).
+    pub c0: u32,
+    pub cs: u32,
+    /// Whether this is the first accumulation step (first channel chunk,
+    /// fold and segment: psums start from zero).
+    pub first_cc: bool,
+    /// Index of the filter tile (fold and segment) among the layer's.
+    pub tile: usize,
+}
+
+/// What a pass writes into: the GLB, the layer's counters, component
+/// statistics, the fault injector, the PEs that did work, and the
+/// optional trace.
+pub(crate) struct PassSinks<'b> {
+    pub glb: &'b mut GlobalBuffer,
+    pub counts: &'b mut LevelCounts,
+    pub stats: &'b mut ComponentStats,
+    pub inject: &'b mut Injector,
+    /// Per array position (`row·cols + col`): the PE ran a tap.
+    pub worked: &'b mut [bool],
+    /// Per array position: the PE performed a MAC.
+    pub computed: &'b mut [bool],
+    pub trace: Option<&'b mut Recorder>,
+}
+
+/// Static context shared by all passes of a layer, or of one filter tile
+/// of it: then `prob` is the layer with `R` and `S` the tile's rows and
+/// taps, and `cols` the tile's segment; `geo` is always the mapping's.
+pub(crate) struct LayerCtx<'a> {
+    pub prob: &'a ConvProblem,
+    pub hw: &'a HwConfig,
+    pub map: &'a RowStationaryMapping,
+    pub geo: Geometry,
+    pub slots: Vec<CopySlot>,
+    pub cols: ColumnPlan,
+    pub ops: Operands<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Ev {
+    FilterSend(u32),
+    FilterDone(u32),
+    IfmapSend(u32, u32),
+    IfmapDone(u32, u32),
+    PsumSend(u32, u32),
+    Gon(u32),
+}
+
+enum Work {
+    TryStart(u32),
+    Propagate(u32),
+}
+
+/// A psum column's progress up its chain (timing only: the values travel
+/// in the PEs' psum FIFOs).
+struct Flight {
+    step: u32,
+    pos: u32,
+    arrive: u64,
+    at_gon: bool,
+}
+
+struct Chain {
+    members: Vec<u32>,
+    gi: u32,
+    ti: u32,
+    j: u32,
+    p_act: u32,
+    flights: VecDeque<Flight>,
+    /// Columns whose psums the bottom PE has taken from the psum GIN, and when.
+    consumed: u32,
+    consumed_at: [u64; RING],
+}
+
+/// The tag configurations of the three GINs for the pass.
+struct PassTags {
+    filter: TagConfig,
+    ifmap: TagConfig,
+    psum: TagConfig,
+}
+
+/// Send state of the psum GIN.
+struct PsumGin {
+    /// Next (column, chain) to send.
+    next: (u32, u32),
+    pending: bool,
+    free: u64,
+}
+
+/// Simulator state of one pass.
+pub(crate) struct PassSim<'a, 'b> {
+    ctx: &'b LayerCtx<'a>,
+    spec: PassSpec,
+    rows: &'b StripRows,
+    glb: &'b mut GlobalBuffer,
+    counts: &'b mut LevelCounts,
+    stats: &'b mut ComponentStats,
+    inject: &'b mut Injector,
+    worked: &'b mut [bool],
+    computed: &'b mut [bool],
+    trace: Option<&'b mut Recorder>,
+    events: EventQueue<Ev>,
+    pes: Vec<Pe>,
+    chains: Vec<Chain>,
+    tags: PassTags,
+    /// PEs of each filter row `(copy, filter row)`, in send order.
+    filter_rows: Vec<Vec<u32>>,
+    work: Vec<Work>,
+    pe_counts: PeCounters,
+    total: u32,
+    start: u64,
+    r_act: u32,
+    filter_gin: filter::FilterGin,
+    ifmap_gin: ifmap::IfmapGin,
+    psum_gin: PsumGin,
+    gon_free: u64,
+    completed: u64,
+    end: u64,
+    scratch: Vec<i16>,
+}
+
+fn ceil_div(a: u64, b: u64) -> u64 {
+    a.div_ceil(b.max(1))
+}
+
+impl<'a, 'b> PassSim<'a, 'b> {
+    /// Sets up the pass: places the active copies, programs the GIN tags
+    /// and schedules the filter GIN from `filters_from` (when the previous
+    /// pass's taps are done).
+    pub(crate) fn new(
+        ctx: &'b LayerCtx<'a>,
+        spec: PassSpec,
+        rows: &'b StripRows,
+        sinks: PassSinks<'b>,
+        start: u64,
+        filters_from: u64,
+    ) -> Self {
+        let PassSinks {
+            glb,
+            counts,
+            stats,
+            inject,
+            worked,
+            computed,
+            trace,
+        } = sinks;
+        let from = filters_from.min(start);
+        let mut sim = PassSim {
+            ctx,
+            spec,
+            rows,
+            glb,
+            counts,
+            stats,
+            inject,
+            worked,
+            computed,
+            trace,
+            events: EventQueue::new(from),
+            pes: Vec::new(),
+            chains: Vec::new(),
+            tags: PassTags {
+                filter: TagConfig::default(),
+                ifmap: TagConfig::default(),
+                psum: TagConfig::default(),
+            },
+            filter_rows: Vec::new(),
+            work: Vec::new(),
+            pe_counts: PeCounters::default(),
+            total: spec.ns * ctx.prob.f,
+            start,
+            r_act: spec.cs.div_ceil(ctx.map.q),
+            filter_gin: filter::FilterGin::new(from),
+            ifmap_gin: ifmap::IfmapGin::new(rows.needed(), start),
+            psum_gin: PsumGin {
+                next: (0, 0),
+                pending: false,
+                free: start,
+            },
+            gon_free: start,
+            completed: 0,
+            end: start,
+            scratch: Vec::new(),
+        };
+        sim.glb.reset_timing(start);
+        sim.place();
+        sim.program_tags();
+        sim.ifmap_gin.attach(&sim.pes);
+        sim.events.schedule(from, Ev::FilterSend(0));
+        sim
+    }
+
+    /// Places PEs and chains of the active copies.
+    fn place(&mut self) {
+        let (prob, m) = (self.ctx.prob, self.ctx.map);
+        let r_act = self.r_act;
+        let t_act = self.spec.pts.div_ceil(m.p);
+        let es = self.spec.es;
+        let active: Vec<CopySlot> = self
+            .ctx
+            .slots
+            .iter()
+            .copied()
+            .filter(|s| s.ri < r_act && s.ti < t_act && s.gi < self.spec.gs)
+            .collect();
+        let mut index = vec![u32::MAX; (self.spec.gs * t_act * r_act) as usize];
+        for (a, s) in active.iter().enumerate() {
+            index[((s.gi * t_act + s.ti) * r_act + s.ri) as usize] = a as u32;
+        }
+        let pe_index = |a: u32, i: u32, j: u32| (a * prob.r + i) * es + j;
+        let span = self.ctx.cols.span;
+        for (a, slot) in active.iter().enumerate() {
+            let q_act = (self.spec.cs - slot.ri * m.q).min(m.q);
+            let p_act = (self.spec.pts - slot.ti * m.p).min(m.p);
+            for i in 0..prob.r {
+                let mut row = Vec::with_capacity(es as usize);
+                for j in 0..es {
+                    let chain = (slot.gi * t_act + slot.ti) * es + j;
+                    let role = PeRole {
+                        pos: self.ctx.geo.pe_position(slot, i, j),
+                        gi: slot.gi,
+                        ri: slot.ri,
+                        ti: slot.ti,
+                        i,
+                        q_act,
+                        p_act,
+                        chain,
+                        yi: self.rows.slot_of[(j * prob.u_h + i * prob.d_h) as usize],
+                        chain_pos: slot.ri * prob.r + (prob.r - 1 - i),
+                    };
+                    debug_assert_eq!(self.pes.len() as u32, pe_index(a as u32, i, j));
+                    row.push(self.pes.len() as u32);
+                    self.pes
+                        .push(Pe::new(role, prob.s, span, prob.op.has_weights()));
+                }
+                self.filter_rows.push(row);
+            }
+        }
+        for gi in 0..self.spec.gs {
+            for ti in 0..t_act {
+                for j in 0..es {
+                    let mut members = Vec::with_capacity((r_act * prob.r) as usize);
+                    for ri in 0..r_act {
+                        let a = index[((gi * t_act + ti) * r_act + ri) as usize];
+                        for i in (0..prob.r).rev() {
+                            members.push(pe_index(a, i, j));
+                        }
+                    }
+                    let p_act = (self.spec.pts - ti * m.p).min(m.p);
+                    self.chains.push(Chain {
+                        members,
+                        gi,
+                        ti,
+                        j,
+                        p_act,
+                        flights: VecDeque::new(),
+                        consumed: 0,
+                        consumed_at: [0; RING],
+                    });
+                }
+            }
+        }
+    }
+
+    /// Programs the multicast IDs of the three GINs: PEs that need the same
+    /// words share a class (with multicast off, every PE is its own class).
+    fn program_tags(&mut self) {
+        let buses = self.ctx.hw.array.rows;
+        let multicast = self.ctx.hw.noc.multicast;
+        let bus: Vec<u32> = self.pes.iter().map(|p| p.role.pos.0).collect();
+        let n = self.pes.len() as u32;
+        let mut filter_class = vec![0; n as usize];
+        for (row, members) in self.filter_rows.iter().enumerate() {
+            for &k in members {
+                filter_class[k as usize] = if multicast { row as u32 } else { k };
+            }
+        }
+        let rn = self.rows.needed();
+        let ifmap_class: Vec<u32> = self
+            .pes
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let r = p.role;
+                if multicast {
+                    (r.gi * self.r_act + r.ri) * rn + r.yi
+                } else {
+                    k as u32
+                }
+            })
+            .collect();
+        let ifmap_classes = if multicast {
+            self.spec.gs * self.r_act * rn
+        } else {
+            n
+        };
+        let mut psum_class = vec![u32::MAX; n as usize];
+        for (ci, c) in self.chains.iter().enumerate() {
+            psum_class[c.members[0] as usize] = ci as u32;
+        }
+        let filter_classes = if multicast {
+            self.filter_rows.len() as u32
+        } else {
+            n
+        };
+        self.tags = PassTags {
+            filter: TagConfig::new(buses, bus.clone(), filter_class, filter_classes),
+            ifmap: TagConfig::new(buses, bus.clone(), ifmap_class, ifmap_classes),
+            psum: TagConfig::new(buses, bus, psum_class, self.chains.len() as u32),
+        };
+    }
+
+    /// Runs the pass to completion; returns its last cycle and the cycle
+    /// its last tap finished.
+    pub(crate) fn run(mut self) -> Result<(u64, u64), String> {
+        self.maybe_send_ifmap();
+        if !self.spec.first_cc {
+            self.maybe_send_psum();
+        }
+        while let Some((_, ev)) = self.events.pop() {
+            self.handle(ev);
+            self.drain_work();
+        }
+        let expected = self.chains.len() as u64 * u64::from(self.total);
+        if self.completed != expected {
+            return Err(format!(
+                "pass deadlocked: {} of {expected} psum columns left the array",
+                self.completed
+            ));
+        }
+        self.finish();
+        let last_tap = self
+            .pes
+            .iter()
+            .map(|p| p.done_at)
+            .max()
+            .unwrap_or(self.start);
+        Ok((self.end, last_tap))
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        match ev {
+            Ev::FilterSend(row) => self.filter_send(row),
+            Ev::FilterDone(row) => self.filter_done(row),
+            Ev::IfmapSend(b, yi) => self.ifmap_send(b, yi),
+            Ev::IfmapDone(b, yi) => self.ifmap_done(b, yi),
+            Ev::PsumSend(b, c) => self.psum_send(b, c),
+            Ev::Gon(c) => self.gon_grant(c),
+        }
+    }
+
+    fn drain_work(&mut self) {
+        while let Some(w) = self.work.pop() {
+            match w {
+                Work::TryStart(k) => self.try_start(k),
+                Work::Propagate(c) => self.propagate(c),
+            }
+        }
+    }
+
+    /// Schedules the psum GIN's next transfer (chains in order, column by
+    /// column) once its bottom PE's FIFO has room: a chain holds at most
+    /// `max(1, fifo_words / p)` columns of psums it has not yet consumed.
+    pub(super) fn maybe_send_psum(&mut self) {
+        let (b, ci) = self.psum_gin.next;
+        if b >= self.total || self.psum_gin.pending {
+            return;
+        }
+        let c = &self.chains[ci as usize];
+        let depth = (self.ctx.hw.pe.fifo_words / c.p_act.max(1)).clamp(1, RING as u32 - 1);
+        let mut ready = self.events.now().max(self.psum_gin.free);
+        if b >= depth {
+            let need = b - depth;
+            if c.consumed <= need {
+                return;
+            }
+            let at = c.consumed_at[need as usize % RING];
+            self.stats.psum_gin.stall_cycles += at.saturating_sub(ready);
+            ready = ready.max(at);
+        }
+        self.psum_gin.pending = true;
+        self.events.schedule(ready, Ev::PsumSend(b, ci));
+    }
+
+    /// Psum word address in the GLB tile `[n][g][e][F][m]` of filter `k`
+    /// of chain `c` at `step`. Filters are innermost, so one psum transfer
+    /// (a chain's `p` filters at one column) fills whole 64-b bank rows.
+    fn psum_addr(&self, c: &Chain, step: u32, k: u32) -> usize {
+        let (prob, sp) = (self.ctx.prob, &self.spec);
+        let (img, f) = (step / prob.f, step % prob.f);
+        let ml = sp.mf - sp.mc0 + c.ti * self.ctx.map.p + k;
+        ((((img * sp.gs + c.gi) * sp.es + c.j) * prob.f + f) * sp.ms + ml) as usize
+    }
+
+    /// The psum GIN reads chain `ci`'s psums of column `b` from the GLB and
+    /// delivers them, by tag, into the psum FIFO of the chain's bottom PE;
+    /// then it moves on to the next chain (one transfer per event, so GLB
+    /// banks are arbitrated in time order against the GON).
+    fn psum_send(&mut self, b: u32, ci: u32) {
+        let hw = self.ctx.hw;
+        let width = u64::from(hw.words_per_cycle(hw.noc.psum_gin_bits));
+        let now = self.events.now();
+        let c = &self.chains[ci as usize];
+        let p = c.p_act;
+        let base = self.psum_addr(c, b, 0);
+        let start = self.glb.psum_transfer(base, p, width, now, now);
+        self.stats.psum_gin.stall_cycles += start - now;
+        let mut end = start + ceil_div(u64::from(p), width);
+        let mut vals = std::mem::take(&mut self.scratch);
+        vals.clear();
+        vals.extend_from_slice(&self.glb.psum[base..base + p as usize]);
+        let mut tag = self.tags.psum.tag(ci);
+        let mut copies = 1;
+        match self.inject.next(FaultSite::PsumGin) {
+            Some(FaultKind::Drop) => copies = 0,
+            Some(FaultKind::Duplicate) => copies = 2,
+            Some(FaultKind::WrongTag) => tag = self.tags.psum.wrong(tag),
+            Some(FaultKind::Flip(bit)) => vals[0] = flip16(vals[0], bit),
+            Some(FaultKind::Delay(d)) => end += u64::from(d),
+            None => {}
+        }
+        let mut delivered = 0;
+        for &k in self.tags.psum.receivers(tag).iter() {
+            for _ in 0..copies {
+                self.pes[k as usize].psum_fifo.extend(vals.iter().copied());
+                delivered += u64::from(p);
+            }
+        }
+        self.scratch = vals;
+        self.counts.add(Level::Glb, Tensor::Psum, u64::from(p), 0);
+        self.counts.add(Level::Noc, Tensor::Psum, delivered, 0);
+        self.stats.psum_gin.sends += u64::from(p);
+        self.stats.psum_gin.deliveries += delivered;
+        self.stats.psum_gin.busy_cycles += end - start;
+        self.chains[ci as usize].flights.push_back(Flight {
+            step: b,
+            pos: 0,
+            arrive: end,
+            at_gon: false,
+        });
+        self.work.push(Work::Propagate(ci));
+        self.psum_gin.free = end;
+        if let Some(tr) = self.trace.as_deref_mut() {
+            tr.span(Track::PsumGin, "psums", start, end);
+        }
+        self.psum_gin.pending = false;
+        self.psum_gin.next = if ci as usize + 1 < self.chains.len() {
+            (b, ci + 1)
+        } else {
+            (b + 1, 0)
+        };
+        self.maybe_send_psum();
+    }
+}

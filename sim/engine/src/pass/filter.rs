@@ -1,0 +1,175 @@
+//! The filter GIN: at the start of a pass it reads each PE row's weights
+//! from the GLB filter part and multicasts them, `filter_gin_bits` at a
+//! time, to the PEs whose tag matches (the `e_s` PEs of that filter row of
+//! that copy). Rows are served in order; a row's PEs may start once their
+//! row has arrived.
+
+use super::{ceil_div, Ev, PassSim, Work};
+use crate::fault::{flip16, FaultKind, FaultSite};
+use crate::stats::{Level, Tensor};
+use crate::trace::Track;
+
+/// Progress of the filter GIN through the pass's rows.
+pub(crate) struct FilterGin {
+    /// Cycle the first row's send started.
+    from: u64,
+    /// Row sends done.
+    done: u32,
+}
+
+impl FilterGin {
+    pub(crate) fn new(from: u64) -> Self {
+        FilterGin { from, done: 0 }
+    }
+}
+
+/// The words one PE row receives, in spad order `[channel][tap][filter]`,
+/// with their spad addresses (needed only with weight compression).
+struct RowWords {
+    values: Vec<i16>,
+    addrs: Vec<u32>,
+}
+
+impl PassSim<'_, '_> {
+    /// Reads the weights of filter row `row` (copy `row / R`, filter row
+    /// `row % R`) from the GLB filter part `[g][filter][channel][R][S]`.
+    fn row_words(&self, row: u32) -> RowWords {
+        let prob = self.ctx.prob;
+        let (mut values, mut addrs) = (Vec::new(), Vec::new());
+        if !prob.op.has_weights() {
+            return RowWords { values, addrs };
+        }
+        let k0 = self.filter_rows[row as usize][0] as usize;
+        let role = self.pes[k0].role;
+        let (q, p) = (self.ctx.map.q, self.ctx.map.p);
+        let (rr, ss) = (prob.r as usize, prob.s as usize);
+        let (cs, pts) = (self.spec.cs as usize, self.spec.pts as usize);
+        let compress = self.ctx.hw.sparsity.weight_compression;
+        for cl in 0..role.q_act {
+            let ch = (role.ri * q + cl) as usize;
+            for s in 0..ss {
+                for k in 0..role.p_act {
+                    let filter = (role.ti * p + k) as usize;
+                    let at = ((role.gi as usize * pts + filter) * cs + ch) * rr * ss
+                        + role.i as usize * ss
+                        + s;
+                    let w = self.glb.filters[at];
+                    if !compress || w != 0 {
+                        values.push(w);
+                        addrs.push((cl * prob.s + s as u32) * role.p_act + k);
+                    }
+                }
+            }
+        }
+        RowWords { values, addrs }
+    }
+
+    /// Sends filter row `row`: one GLB read per word with multicast, one per
+    /// word and receiver without; each transfer of up to a GIN width of
+    /// words is delivered to the PEs its tag selects.
+    pub(super) fn filter_send(&mut self, row: u32) {
+        if row as usize >= self.filter_rows.len() {
+            return;
+        }
+        let hw = self.ctx.hw;
+        let width = u64::from(hw.words_per_cycle(hw.noc.filter_gin_bits)).max(1);
+        let words = self.row_words(row);
+        let members = self.filter_rows[row as usize].clone();
+        // With multicast the row's PEs share one class; without, each PE is
+        // addressed in turn with its own copy of the words.
+        let targets: Vec<u32> = if hw.noc.multicast {
+            vec![members[0]]
+        } else {
+            members
+        };
+        let mut reads = 0u64;
+        let mut delivered = 0u64;
+        let mut delay = 0u64;
+        for &k in &targets {
+            let class = if hw.noc.multicast { row } else { k };
+            for chunk in 0..words.values.len().div_ceil(width as usize) {
+                let lo = chunk * width as usize;
+                let hi = (lo + width as usize).min(words.values.len());
+                reads += (hi - lo) as u64;
+                let (n, d) = self.filter_transfer(class, &words, lo, hi);
+                delivered += n;
+                delay += d;
+            }
+        }
+        let now = self.events.now();
+        let dur = ceil_div(reads, width) + delay;
+        self.counts.add(Level::Glb, Tensor::Filter, reads, 0);
+        self.counts.add(Level::Noc, Tensor::Filter, delivered, 0);
+        self.counts.add(Level::Rf, Tensor::Filter, 0, delivered);
+        self.stats.filter_gin.sends += reads;
+        self.stats.filter_gin.deliveries += delivered;
+        self.stats.filter_gin.busy_cycles += dur;
+        self.events.schedule(now + dur, Ev::FilterDone(row));
+        self.events.schedule(now + dur, Ev::FilterSend(row + 1));
+    }
+
+    /// One filter GIN transfer of `words[lo..hi]` to class `class`;
+    /// returns the words delivered and the cycles a delay fault adds.
+    fn filter_transfer(
+        &mut self,
+        class: u32,
+        words: &RowWords,
+        lo: usize,
+        hi: usize,
+    ) -> (u64, u64) {
+        let mut tag = self.tags.filter.tag(class);
+        let mut copies = 1;
+        let mut flip = None;
+        let mut delay = 0;
+        match self.inject.next(FaultSite::FilterGin) {
+            Some(FaultKind::Drop) => copies = 0,
+            Some(FaultKind::Duplicate) => copies = 2,
+            Some(FaultKind::WrongTag) => tag = self.tags.filter.wrong(tag),
+            Some(FaultKind::Flip(bit)) => flip = Some(bit),
+            Some(FaultKind::Delay(d)) => delay = u64::from(d),
+            None => {}
+        }
+        let mut values = words.values[lo..hi].to_vec();
+        if let Some(bit) = flip {
+            values[0] = flip16(values[0], bit);
+        }
+        let compress = self.ctx.hw.sparsity.weight_compression;
+        let mut delivered = 0;
+        for &k in self.tags.filter.receivers(tag).iter() {
+            let pe = &mut self.pes[k as usize];
+            for _ in 0..copies {
+                if compress {
+                    for (&a, &v) in words.addrs[lo..hi].iter().zip(&values) {
+                        pe.receive_filter_at(a, v);
+                    }
+                } else {
+                    pe.receive_filters(&values);
+                }
+                delivered += values.len() as u64;
+            }
+        }
+        (delivered, delay)
+    }
+
+    /// Row `row`'s words have arrived: its PEs may start.
+    pub(super) fn filter_done(&mut self, row: u32) {
+        let at = self.events.now().max(self.start);
+        for k in self.filter_rows[row as usize].clone().into_iter().rev() {
+            let pe = &mut self.pes[k as usize];
+            pe.filters_at = at;
+            pe.filters_arrived();
+            self.work.push(Work::TryStart(k));
+        }
+        self.filter_gin.done += 1;
+        if self.filter_gin.done as usize == self.filter_rows.len() {
+            if let Some(tr) = self.trace.as_deref_mut() {
+                tr.span(
+                    Track::FilterGin,
+                    "filters",
+                    self.filter_gin.from,
+                    self.events.now(),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! PE steps, psum chains and the GON within a pass.
+
+use super::{ceil_div, combine, identity, Ev, Flight, PassSim, Work, RING};
+use crate::fault::{flip16, FaultKind, FaultSite};
+use crate::stats::{Level, Tensor};
+use crate::trace::Track;
+
+impl PassSim<'_, '_> {
+    /// Psum buffers a PE has: it may run ahead of its chain by that many columns.
+    fn buffers(&self, p_act: u32) -> u32 {
+        (self.ctx.hw.pe.psum_spad_words / p_act.max(1)).clamp(1, RING as u32 - 1)
+    }
+
+    /// Starts every step PE `k` can start now (data, filters, psum spad).
+    pub(super) fn try_start(&mut self, k: u32) {
+        let ki = k as usize;
+        loop {
+            let (s, p_act) = (self.pes[ki].next_step, self.pes[ki].role.p_act);
+            let yi = self.pes[ki].role.yi as usize;
+            if s >= self.total || self.ifmap_gin.delivered[yi] <= s || !self.pes[ki].filters_ready {
+                return;
+            }
+            let bufs = self.buffers(p_act);
+            let pe = &self.pes[ki];
+            if s >= bufs && pe.passed < s + 1 - bufs {
+                return;
+            }
+            let spad_free = if s >= bufs {
+                pe.passed_at[((s - bufs) as usize) % RING]
+            } else {
+                0
+            };
+            let start = self
+                .events
+                .now()
+                .max(pe.done_at)
+                .max(self.ifmap_gin.done_at[yi * RING + s as usize % RING])
+                .max(pe.filters_at)
+                .max(spad_free);
+            let prob = self.ctx.prob;
+            let f = s % prob.f;
+            let hw = self.ctx.hw;
+            let pe = &mut self.pes[ki];
+            let x0 = f * prob.u_w + self.ctx.cols.offset;
+            pe.load_window(self.ctx.cols.new_at(f), x0, prob.d_w);
+            let dur = pe.compute_step(
+                s,
+                self.ctx.prob.op,
+                &hw.sparsity,
+                hw.pe.product_shift,
+                &mut self.pe_counts,
+            );
+            pe.done_at = start + dur;
+            pe.ready_at[s as usize % RING] = start + dur + u64::from(hw.pe.mac_stages);
+            pe.next_step = s + 1;
+            pe.busy += dur;
+            let (pos, chain) = (pe.role.pos, pe.role.chain);
+            let bottom = pe.role.chain_pos == 0;
+            let full_row = self.ifmap_gin.record_start(yi, s, start, start + dur);
+            if let Some(tr) = self.trace.as_deref_mut() {
+                tr.span(Track::Pe(pos.0, pos.1), "taps", start, start + dur);
+            }
+            if bottom && self.spec.first_cc {
+                self.chains[chain as usize].flights.push_back(Flight {
+                    step: s,
+                    pos: 0,
+                    arrive: self.start,
+                    at_gon: false,
+                });
+            }
+            self.work.push(Work::Propagate(chain));
+            if full_row {
+                self.maybe_send_ifmap();
+            }
+        }
+    }
+
+    /// Moves chain `ci`'s psums up as far as the PEs' results allow.
+    pub(super) fn propagate(&mut self, ci: u32) {
+        let c = ci as usize;
+        let hw = self.ctx.hw;
+        let link = u64::from(hw.words_per_cycle(hw.noc.local_psum_bits));
+        let len = self.chains[c].members.len() as u32;
+        let now = self.events.now();
+        for fi in 0..self.chains[c].flights.len() {
+            if self.chains[c].flights[fi].at_gon {
+                continue;
+            }
+            loop {
+                let fl = &self.chains[c].flights[fi];
+                let (step, pos) = (fl.step, fl.pos);
+                let k = self.chains[c].members[pos as usize] as usize;
+                let pe = &self.pes[k];
+                if pe.next_step <= step || pe.passed != step {
+                    break;
+                }
+                let last_pass = if step == 0 {
+                    0
+                } else {
+                    pe.passed_at[(step as usize - 1) % RING]
+                };
+                let t = fl
+                    .arrive
+                    .max(pe.ready_at[step as usize % RING])
+                    .max(last_pass)
+                    .max(now);
+                if pos + 1 == len {
+                    self.chains[c].flights[fi].at_gon = true;
+                    self.chains[c].flights[fi].arrive = t;
+                    self.events.schedule(t, Ev::Gon(ci));
+                    break;
+                }
+                let mut vals = self.leave_pe(c, fi, k, t);
+                let p = u64::from(self.chains[c].p_act);
+                let mut hop = ceil_div(p, link);
+                let mut copies = 1;
+                match self.inject.next(FaultSite::LocalLink) {
+                    Some(FaultKind::Drop) => copies = 0,
+                    Some(FaultKind::Duplicate) => copies = 2,
+                    Some(FaultKind::Flip(bit)) => vals[0] = flip16(vals[0], bit),
+                    Some(FaultKind::Delay(d)) => hop += u64::from(d),
+                    Some(FaultKind::WrongTag) | None => {}
+                }
+                let above = self.chains[c].members[pos as usize + 1] as usize;
+                for _ in 0..copies {
+                    self.pes[above].psum_fifo.extend(vals.iter().copied());
+                }
+                self.scratch = vals;
+                self.counts.add(Level::Noc, Tensor::Psum, p * copies, 0);
+                self.stats.local_links.busy_cycles += hop;
+                self.stats.local_links.sends += p;
+                self.stats.local_links.deliveries += p * copies;
+                let fl = &mut self.chains[c].flights[fi];
+                fl.arrive = t + hop;
+                fl.pos += 1;
+            }
+        }
+    }
+
+    /// The psums of flight `fi` leave PE `k` at cycle `t`: the PE takes the
+    /// incoming psums from its psum FIFO (the bottom PE of a first channel
+    /// chunk starts from zero), adds its local psums and returns the sums.
+    fn leave_pe(&mut self, c: usize, fi: usize, k: usize, t: u64) -> Vec<i16> {
+        let op = self.ctx.prob.op;
+        let step = self.chains[c].flights[fi].step;
+        let pos = self.chains[c].flights[fi].pos;
+        let p = self.chains[c].p_act as usize;
+        let mut vals = std::mem::take(&mut self.scratch);
+        if pos == 0 && self.spec.first_cc {
+            vals.clear();
+            vals.resize(p, identity(op));
+        } else {
+            self.pes[k].take_psums(p, identity(op), &mut vals);
+        }
+        let (local, any) = self.pes[k].psums(step);
+        for (v, &l) in vals.iter_mut().zip(local) {
+            *v = combine(op, *v, l);
+        }
+        self.pe_counts.rf_psum_reads += u64::from(any);
+        let pe = &mut self.pes[k];
+        pe.passed += 1;
+        pe.passed_at[step as usize % RING] = t;
+        self.work.push(Work::TryStart(k as u32));
+        if pos == 0 && !self.spec.first_cc {
+            let ch = &mut self.chains[c];
+            ch.consumed_at[step as usize % RING] = t;
+            ch.consumed += 1;
+            self.maybe_send_psum();
+        }
+        vals
+    }
+
+    /// The GON takes chain `ci`'s oldest flight from its top PE into the GLB.
+    pub(super) fn gon_grant(&mut self, ci: u32) {
+        let c = ci as usize;
+        let hw = self.ctx.hw;
+        let width = u64::from(hw.words_per_cycle(hw.noc.gon_bits));
+        let now = self.events.now();
+        let p = self.chains[c].p_act;
+        let step = self.chains[c].flights[0].step;
+        let mut base = self.psum_addr(&self.chains[c], step, 0);
+        let mut at = now.max(self.gon_free);
+        let mut writes = 1;
+        let fault = self.inject.next(FaultSite::Gon);
+        match fault {
+            Some(FaultKind::Drop) => writes = 0,
+            Some(FaultKind::Duplicate) => writes = 2,
+            Some(FaultKind::Delay(d)) => at += u64::from(d),
+            Some(FaultKind::WrongTag) => {
+                let other = &self.chains[(c + 1) % self.chains.len()];
+                base = self.psum_addr(other, step, 0);
+            }
+            Some(FaultKind::Flip(_)) | None => {}
+        }
+        let start = self.glb.psum_transfer(base, p, width, at, now);
+        self.stats.gon.stall_cycles += start - now;
+        let dur = ceil_div(u64::from(p), width);
+        self.gon_free = start + dur;
+        let top = *self.chains[c].members.last().expect("chains are non-empty") as usize;
+        let mut vals = self.leave_pe(c, 0, top, start);
+        self.chains[c].flights.pop_front().expect("flight at GON");
+        if let Some(FaultKind::Flip(bit)) = fault {
+            vals[0] = flip16(vals[0], bit);
+        }
+        let room = self.glb.psum.len().saturating_sub(base).min(p as usize);
+        for _ in 0..writes {
+            self.glb.psum[base..base + room].copy_from_slice(&vals[..room]);
+        }
+        self.scratch = vals;
+        self.counts.add(Level::Noc, Tensor::Psum, 0, u64::from(p));
+        self.counts.add(Level::Glb, Tensor::Psum, 0, u64::from(p));
+        self.stats.gon.sends += u64::from(p);
+        self.stats.gon.deliveries += u64::from(p) * writes;
+        self.stats.gon.busy_cycles += dur;
+        if let Some(tr) = self.trace.as_deref_mut() {
+            tr.span(Track::Gon, "psums", start, start + dur);
+        }
+        self.completed += 1;
+        self.end = self.end.max(start + dur);
+        self.work.push(Work::Propagate(ci));
+    }
+
+    /// Folds PE counters and busy time into the layer's totals.
+    pub(super) fn finish(&mut self) {
+        let c = self.pe_counts;
+        self.counts
+            .add(Level::Rf, Tensor::Ifmap, c.rf_ifmap_reads, 0);
+        self.counts
+            .add(Level::Rf, Tensor::Filter, c.rf_filter_reads, 0);
+        self.counts
+            .add(Level::Rf, Tensor::Psum, c.rf_psum_reads, c.rf_psum_writes);
+        self.counts.macs.performed += c.performed;
+        self.counts.macs.gated += c.gated;
+        self.counts.macs.skipped += c.skipped;
+        let span = self.end - self.start;
+        let cols = self.ctx.hw.array.cols as usize;
+        for pe in &self.pes {
+            self.stats.pe.busy_cycles += pe.busy;
+            self.stats.pe.starved_words += pe.starved;
+            self.stats.pe.leftover_words += (pe.ifmap_fifo.len() + pe.psum_fifo.len()) as u64;
+            self.stats.pe.stall_cycles += span - pe.busy.min(span);
+            let (row, col) = pe.role.pos;
+            let at = row as usize * cols + col as usize;
+            // Clocked: it ran taps (performed or gated); computing: it
+            // performed a MAC.
+            self.worked[at] |= pe.busy > 0;
+            self.computed[at] |= pe.performed > 0;
+        }
+        self.stats.passes += 1;
+        self.stats.events += self.events.processed();
+        if let Some(tr) = self.trace.as_deref_mut() {
+            tr.span(Track::Controller, "pass", self.start, self.end);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The `chip` objective: how the Eyeriss chip's offline mapper chose its
+//! AlexNet mappings (JSSC 2017 Table III), as far as Table III determines
+//! it. The derivation is in `docs/silicon.md` ("The chip policy"):
+//!
+//! 1. **Uniform passes.** The chip is configured once per layer through a
+//!    scan chain, and every Table III mapping cuts the layer into equal
+//!    pieces: `p·t` divides `M`, `q·r` divides `C`, `m` divides `M` and `n`
+//!    divides `N` (no partial pass, channel chunk, filter tile or image
+//!    tile). Strips may be partial (CONV1: `e = 7` of `E = 55`).
+//! 2. **Least DRAM traffic**, the dominant energy term, as the analytic
+//!    model counts it.
+//! 3. **Least energy** among those, then the search's usual tie-breaks
+//!    (more active PEs, then the smallest `(e, r, t, g, p, q, n, m)`).
+
+use crate::search::for_each_in_group;
+use crate::stats::Level;
+use crate::workload::ConvProblem;
+use eyesim_analytic::model::LayerModel;
+use eyesim_core::mapping::{groups, RowStationaryMapping};
+
+/// Whether `m` cuts `prob` into equal pieces (rule 1).
+pub fn uniform(m: &RowStationaryMapping, prob: &ConvProblem) -> bool {
+    prob.m.is_multiple_of(m.p * m.t)
+        && prob.c.is_multiple_of(m.q * m.r)
+        && prob.m.is_multiple_of(m.m)
+        && prob.n.is_multiple_of(m.n)
+        && prob.g.is_multiple_of(m.g)
+}
+
+/// The chip policy's mapping among those `keep` accepts, if any is uniform.
+pub(crate) fn search_chip(
+    model: &LayerModel<'_>,
+    keep: &impl Fn(&RowStationaryMapping) -> bool,
+) -> Option<RowStationaryMapping> {
+    let (prob, hw) = (model.prob, model.hw);
+    // (dram, energy, active PEs, mapping) of the best so far.
+    let mut best: Option<(f64, f64, u32, RowStationaryMapping)> = None;
+    for (p, q, fs) in groups(prob, hw) {
+        {
+            for_each_in_group(model, p, q, fs, |m, st| {
+                if !keep(&m) || !uniform(&m, prob) {
+                    return;
+                }
+                let raw = model.counts(&m, st);
+                let dram: f64 = raw.cells[Level::Dram as usize]
+                    .iter()
+                    .map(|rw| rw[0] + rw[1])
+                    .sum();
+                let energy = raw.energy(hw);
+                let pes = eyesim_analytic::active_pes(prob, &m);
+                let better = best.is_none_or(|(d, e, bp, bm)| {
+                    fuzzy(dram, d)
+                        .then(fuzzy(energy, e))
+                        .then(bp.cmp(&pes))
+                        .then_with(|| key(&m).cmp(&key(&bm)))
+                        .is_lt()
+                });
+                if better {
+                    best = Some((dram, energy, pes, m));
+                }
+            });
+        }
+    }
+    best.map(|b| b.3)
+}
+
+fn fuzzy(a: f64, b: f64) -> std::cmp::Ordering {
+    if (a - b).abs() <= 1e-9 * a.abs().max(b.abs()) {
+        std::cmp::Ordering::Equal
+    } else {
+        a.total_cmp(&b)
+    }
+}
+
+fn key(m: &RowStationaryMapping) -> [u32; 8] {
+    [m.e, m.r, m.t, m.g, m.p, m.q, m.n, m.m]
+}
