@@ -1,11 +1,12 @@
 //! One range per numeric hwconfig key, documented, enforced the same way
 //! by the validator and by sweeps; `validate` reports every error of a file.
 
-use eyesim::hw::{self, format_number, HwError, RANGES};
+use eyesim::hw::{self, format_number, RANGES};
+use eyesim::InputError;
 
 const V1: &str = include_str!("../../hwconfigs/eyeriss-v1.toml");
 
-fn err(text: &str) -> HwError {
+fn err(text: &str) -> InputError {
     hw::from_toml_str(text, "bad.toml").unwrap_err()
 }
 
@@ -82,7 +83,7 @@ fn validate_reports_every_error_in_file_order() {
         .replacen("gon_bits = 64", "gon_bits = 40", 1)
         .replacen("core_mhz = 200", "core_mhz = nan", 1)
         .replacen("glb = 6", "glb = true", 1);
-    let HwError::Several(errors) = err(&text) else {
+    let InputError::Several(errors) = err(&text) else {
         panic!("expected several errors");
     };
     let msgs: Vec<String> = errors.iter().map(ToString::to_string).collect();

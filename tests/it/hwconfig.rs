@@ -1,7 +1,8 @@
 //! Hardware configs: the shipped files carry the published numbers, and
 //! every kind of bad input is rejected with file, line, column and key.
 
-use eyesim::hw::{self, EnergyUnit, HwError, NUMERIC_KEYS};
+use eyesim::hw::{self, EnergyUnit, NUMERIC_KEYS};
+use eyesim::InputError;
 
 const V1: &str = include_str!("../../hwconfigs/eyeriss-v1.toml");
 
@@ -376,7 +377,7 @@ fn override_out_of_range_names_the_override() {
         .unwrap()
         .validate()
         .unwrap_err();
-    assert!(matches!(e, HwError::OutOfRange { .. }), "{e}");
+    assert!(matches!(e, InputError::OutOfRange { .. }), "{e}");
     let e = src
         .with_override("glb.filter_kib", 200.0)
         .unwrap()

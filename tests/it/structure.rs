@@ -173,7 +173,10 @@ fn named_paths(code: &str) -> Vec<Vec<String>> {
         let start = at;
         at += line.len();
         let t = line.trim_start();
-        let t = t.strip_prefix("pub ").or_else(|| t.strip_prefix("pub(crate) ")).unwrap_or(t);
+        let t = t
+            .strip_prefix("pub ")
+            .or_else(|| t.strip_prefix("pub(crate) "))
+            .unwrap_or(t);
         if let Some(tree) = t.strip_prefix("use ") {
             let from = start + (line.len() - tree.len());
             let end = code[from..].find(';').map_or(code.len(), |e| from + e);

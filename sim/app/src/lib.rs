@@ -47,7 +47,7 @@ pub mod prune;
 pub mod report;
 pub mod sweep;
 
-pub use eyesim_core::{cancel, tomldoc, Location};
+pub use eyesim_core::{cancel, tomldoc, InputError, InputKind, Location};
 
 /// Workloads (`eyesim-core`), and [`load`] from a name or a trace file.
 pub mod workload {

@@ -13,9 +13,11 @@ pub mod cancel;
 pub mod data;
 pub mod fixtures;
 pub mod hw;
+pub mod input;
 pub mod mapping;
 pub mod stats;
 pub mod tomldoc;
 pub mod workload;
 
+pub use input::{InputError, InputKind};
 pub use tomldoc::Location;

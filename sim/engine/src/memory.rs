@@ -101,7 +101,20 @@ mod tests {
     fn need_grows_with_the_batch_and_counts_every_part() {
         let hw = crate::hw::builtin("eyeriss-v1").unwrap();
         let mut p = crate::tests::conv(crate::workload::Op::Mac, 4, 1, 96, 256, 27, 27, 5, 5, 1, 2);
-        let m = crate::mapping::smallest(&p, &hw);
+        // The chip's own CONV2 mapping (JSSC 2017 Table III).
+        let m = crate::mapping::RowStationaryMapping {
+            e: 27,
+            r: 1,
+            t: 1,
+            g: 1,
+            p: 16,
+            q: 2,
+            n: 1,
+            m: 64,
+            fr: 1,
+            fs: 1,
+        };
+        crate::mapping::check(&m, &p, &hw).expect("Table III's CONV2 mapping is legal");
         let a = memory_need(&p, &m, &hw, false);
         assert_eq!(a.ifmap, 4 * 96 * 27 * 27 * 4);
         assert_eq!(a.weights, 256 * 96 * 25 * 4);

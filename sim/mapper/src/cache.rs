@@ -29,7 +29,8 @@
 //! of group bests. `tests` checks the two agree on many layers and configs.
 
 use crate::hw::HwConfig;
-use crate::search::{compare, for_each_in_group, Candidate, ENERGY_BAND};
+use crate::search::{compare, Candidate, ENERGY_BAND};
+use crate::space::for_each_in_group;
 use crate::workload::ConvProblem;
 use crate::{search, Objective};
 use eyesim_analytic::model::LayerModel;

@@ -12,7 +12,7 @@
 //! 3. **Least energy** among those, then the search's usual tie-breaks
 //!    (more active PEs, then the smallest `(e, r, t, g, p, q, n, m)`).
 
-use crate::search::for_each_in_group;
+use crate::space::for_each_in_group;
 use crate::stats::Level;
 use crate::workload::ConvProblem;
 use eyesim_analytic::model::LayerModel;

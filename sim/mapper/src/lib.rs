@@ -12,6 +12,7 @@ mod cache;
 pub mod chip;
 mod network;
 pub mod search;
+mod space;
 #[cfg(test)]
 mod tests;
 

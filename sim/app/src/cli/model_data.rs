@@ -1,11 +1,10 @@
 //! Images and labels for a model run: IDX (optionally gzip) or `.npy`,
 //! checked against the network's input before any work starts.
 
-use super::run_model::{default_images, ModelRun};
 use crate::data;
 use crate::workload::Network;
 use anyhow::{bail, Context};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Images as float pixels `[N][C][H][W]` (bytes scaled to [0, 1]) with
 /// their labels.
@@ -60,10 +59,15 @@ fn read_labels(p: &Path) -> anyhow::Result<(Vec<u64>, Vec<u8>)> {
 
 /// Loads `--images`/`--labels` (or the IDX files beside the model) and
 /// checks them against the network's input shape and each other.
-pub fn load_images(opts: &ModelRun, net: &Network) -> anyhow::Result<Images> {
-    let (ip, lp) = match (&opts.images, &opts.labels) {
-        (Some(i), Some(l)) => (i.clone(), l.clone()),
-        (None, None) => default_images(opts.model_path)?,
+pub fn load_images(
+    model_path: &Path,
+    images: Option<&Path>,
+    labels: Option<&Path>,
+    net: &Network,
+) -> anyhow::Result<Images> {
+    let (ip, lp) = match (images, labels) {
+        (Some(i), Some(l)) => (i.to_path_buf(), l.to_path_buf()),
+        (None, None) => default_images(model_path)?,
         _ => bail!("--images and --labels go together"),
     };
     load_image_pair(&ip, &lp, net)
@@ -112,4 +116,21 @@ pub fn load_image_pair(ip: &Path, lp: &Path, net: &Network) -> anyhow::Result<Im
         count,
         per_image,
     })
+}
+
+/// The t1k IDX image and label files beside `model`; an error when
+/// either is missing.
+pub fn default_images(model: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let dir = model.parent().unwrap_or(Path::new("."));
+    let (i, l) = (
+        dir.join("t1k-images-idx3-ubyte.gz"),
+        dir.join("t1k-labels-idx1-ubyte.gz"),
+    );
+    if !i.exists() || !l.exists() {
+        bail!(
+            "no images given: pass --images and --labels (IDX, .gz or .npy); {} has no t1k-images/t1k-labels IDX files",
+            dir.display()
+        );
+    }
+    Ok((i, l))
 }

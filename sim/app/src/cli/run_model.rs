@@ -15,7 +15,7 @@ use crate::mapping::{self, MappingSet, Objective, RowStationaryMapping};
 use crate::onnx::Model;
 use crate::stats::{LayerResult, Level};
 use crate::workload::{LayerWork, Network};
-use anyhow::{bail, ensure, Context};
+use anyhow::{ensure, Context};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -43,7 +43,12 @@ const CALIBRATION_IMAGES: u32 = 256;
 pub fn run(opts: ModelRun) -> anyhow::Result<()> {
     let model = crate::onnx::import_model(opts.model_path)
         .with_context(|| format!("importing {}", opts.model_path.display()))?;
-    let images = load_images(&opts, &model.network)?;
+    let images = load_images(
+        opts.model_path,
+        opts.images.as_deref(),
+        opts.labels.as_deref(),
+        &model.network,
+    )?;
     let formats = match &opts.formats {
         Some(p) => {
             let text =
@@ -541,20 +546,4 @@ fn summary(
         "fixed point: {wraps} accumulator wrap-arounds, {wsat} weights or biases and {sat} input values saturated (formats.toml)"
     );
     s
-}
-
-/// Fails when a name would be ambiguous (used by the caller for defaults).
-pub fn default_images(model: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let dir = model.parent().unwrap_or(Path::new("."));
-    let (i, l) = (
-        dir.join("t1k-images-idx3-ubyte.gz"),
-        dir.join("t1k-labels-idx1-ubyte.gz"),
-    );
-    if !i.exists() || !l.exists() {
-        bail!(
-            "no images given: pass --images and --labels (IDX, .gz or .npy); {} has no t1k-images/t1k-labels IDX files",
-            dir.display()
-        );
-    }
-    Ok((i, l))
 }

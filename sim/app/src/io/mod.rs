@@ -16,30 +16,33 @@ pub use npy::{
 };
 pub use paths::{check_dir_writable, check_file_writable, parent_or_cwd};
 
-use eyesim_core::hw::{builtin_names as hw_builtin_names, HwConfig, HwError, HwSource};
-use eyesim_core::workload::{self, Network, WorkloadError};
+use eyesim_core::hw::{builtin_names as hw_builtin_names, HwConfig, HwSource};
+use eyesim_core::workload::{self, Network};
+use eyesim_core::{InputError, InputKind};
 use std::path::Path;
 
 /// Loads a built-in network by name (`alexnet`, `vgg16`, `googlenet`,
 /// `squeezenet`, `mobilenet`, `resnet50`) or a trace file by path.
-pub fn load_network(name_or_path: &str) -> Result<Network, WorkloadError> {
+pub fn load_network(name_or_path: &str) -> Result<Network, InputError> {
     if let Some((file, text)) = workload::builtin_text(name_or_path) {
         return workload::from_toml_str(text, file);
     }
     let path = Path::new(name_or_path);
     if let Some(stem) = workload::onnx_stem(path) {
-        return Err(WorkloadError::OnnxModel {
+        return Err(InputError::OnnxModel {
             path: name_or_path.to_string(),
             stem,
         });
     }
     if !path.exists() {
-        return Err(WorkloadError::NotFound {
+        return Err(InputError::NotFound {
+            kind: InputKind::Trace,
             name: name_or_path.to_string(),
             builtins: workload::builtin_names().join(", "),
         });
     }
-    let text = std::fs::read_to_string(path).map_err(|source| WorkloadError::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::Io {
+        kind: InputKind::Trace,
         path: name_or_path.to_string(),
         source,
     })?;
@@ -48,24 +51,26 @@ pub fn load_network(name_or_path: &str) -> Result<Network, WorkloadError> {
 
 /// A built-in hardware config by name, or a TOML file by path, not yet
 /// validated (sweeps derive many configs from one source).
-pub fn open_hw_source(name_or_path: &str) -> Result<HwSource, HwError> {
+pub fn open_hw_source(name_or_path: &str) -> Result<HwSource, InputError> {
     if let Some(source) = HwSource::builtin(name_or_path) {
         return Ok(source);
     }
     let path = Path::new(name_or_path);
     if workload::onnx_stem(path).is_some() {
-        return Err(HwError::OnnxModel {
+        return Err(InputError::OnnxForHardware {
             path: name_or_path.to_string(),
             builtins: hw_builtin_names().join(", "),
         });
     }
     if !path.exists() {
-        return Err(HwError::NotFound {
+        return Err(InputError::NotFound {
+            kind: InputKind::HwConfig,
             name: name_or_path.to_string(),
             builtins: hw_builtin_names().join(", "),
         });
     }
-    let text = std::fs::read_to_string(path).map_err(|source| HwError::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::Io {
+        kind: InputKind::HwConfig,
         path: name_or_path.to_string(),
         source,
     })?;
@@ -74,7 +79,7 @@ pub fn open_hw_source(name_or_path: &str) -> Result<HwSource, HwError> {
 
 /// Loads a built-in config by name (`eyeriss-v1`, `eyeriss-isca16-256pe`,
 /// `tiny`) or a TOML file by path, and validates it.
-pub fn load_hw(name_or_path: &str) -> Result<HwConfig, HwError> {
+pub fn load_hw(name_or_path: &str) -> Result<HwConfig, InputError> {
     open_hw_source(name_or_path)?.validate()
 }
 

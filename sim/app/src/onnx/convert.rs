@@ -498,3 +498,8 @@ fn input_dims(input: &ValueInfoProto) -> Result<Vec<Option<u32>>, OnnxErrorKind>
         })
         .collect())
 }
+
+/// Values per image of a batch-first tensor.
+pub(crate) fn fmap_elements(dims: &[u64]) -> u64 {
+    dims.iter().skip(1).product()
+}

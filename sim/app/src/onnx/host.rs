@@ -7,10 +7,9 @@
 //! Also Pad folding and the reductions that are global pooling.
 
 use super::attrs::NodeCtx;
-use super::convert::{fmap, fmap_of, Activation, Builder, Value};
+use super::convert::{fmap, fmap_elements, fmap_of, Activation, Builder, Value};
 use super::error::OnnxErrorKind;
 use super::fold;
-use super::nodes::fmap_elements;
 use crate::workload::{HostOp, LayerKind, PoolKind, PoolParams};
 
 /// Values per image of the feature-map operands.

@@ -5,7 +5,7 @@
 //! arithmetic on constants). What cannot be fused becomes a host layer.
 
 use super::attrs::NodeCtx;
-use super::convert::{fmap, Activation, Builder, Value};
+use super::convert::{fmap, fmap_elements, Activation, Builder, Value};
 use super::error::OnnxErrorKind;
 use super::fold::{self, eval_op};
 use super::host::reads_of;
@@ -356,9 +356,4 @@ impl<'a> Builder<'a> {
             data: ConstData::Splat(value),
         })
     }
-}
-
-/// Values per image of a batch-first tensor.
-pub(crate) fn fmap_elements(dims: &[u64]) -> u64 {
-    dims.iter().skip(1).product()
 }

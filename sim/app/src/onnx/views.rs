@@ -5,10 +5,9 @@
 //! becomes a host copy.
 
 use super::attrs::NodeCtx;
-use super::convert::{Activation, Builder, Value};
+use super::convert::{fmap_elements, Activation, Builder, Value};
 use super::error::OnnxErrorKind;
 use super::fold::{self, Num, FOLD_LIMIT};
-use super::nodes::fmap_elements;
 use super::tensor::{ConstData, Constant};
 
 impl<'a> Builder<'a> {

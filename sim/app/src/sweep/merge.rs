@@ -6,6 +6,7 @@
 //! same way as an unsharded run's, so every merged file is byte-identical
 //! to the unsharded output.
 
+use super::csv_text::record_end;
 use super::manifest::{FileSum, Manifest, RunState, DETAIL, SUMMARY};
 use super::SweepError;
 use std::path::{Path, PathBuf};
@@ -208,19 +209,6 @@ impl<'a> Records<'a> {
         self.rest = rest;
         Ok(rec)
     }
-}
-
-/// Length of the first record including its `\n`, honouring quotes.
-pub(crate) fn record_end(bytes: &[u8]) -> Option<usize> {
-    let mut quoted = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => return Some(i + 1),
-            _ => {}
-        }
-    }
-    None
 }
 
 #[cfg(test)]

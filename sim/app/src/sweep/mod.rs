@@ -10,6 +10,7 @@
 //! The output folder holds `sweep.csv` (one row per point, layer, level and
 //! tensor), `sweep_summary.csv` (one row per point) and `manifest.json`.
 
+pub mod csv_text;
 pub mod eval;
 pub mod lock;
 pub mod manifest;

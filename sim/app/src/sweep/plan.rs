@@ -259,7 +259,7 @@ impl SweepPlan {
     pub fn csv_header_prefix(&self) -> String {
         let mut s = String::new();
         for a in &self.axes {
-            s.push_str(&super::rows::csv_field(&a.key));
+            s.push_str(&super::csv_text::csv_field(&a.key));
             s.push(',');
         }
         s

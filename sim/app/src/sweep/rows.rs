@@ -5,6 +5,7 @@
 //! `accesses.csv` and `layers.csv` (energies with 3 decimals, latencies in
 //! ms with 6), so identical inputs give identical bytes.
 
+use super::csv_text::{csv_field, record_end};
 use super::plan::{Point, SweepPlan};
 use crate::hw::EnergyUnit;
 use crate::stats::{LayerResult, Level};
@@ -134,7 +135,7 @@ fn access_rows(prefix: &str, res: &PointResult) -> (String, usize) {
     let mut n = 0;
     let mut rest = text.as_bytes();
     let mut first = true;
-    while let Some(end) = super::merge::record_end(rest) {
+    while let Some(end) = record_end(rest) {
         let (record, tail) = rest.split_at(end);
         rest = tail;
         if std::mem::take(&mut first) {
@@ -176,15 +177,6 @@ fn summary_numbers(res: &PointResult) -> String {
     )
 }
 
-/// `s` as one CSV field, quoted when it holds a comma, quote or line break.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,11 +205,5 @@ mod tests {
         assert_eq!(&fields[1], "invalid");
         assert_eq!(&fields[cols - 1], "a, b");
         assert_eq!(rows.detail_rows, 0);
-    }
-
-    #[test]
-    fn csv_field_quotes_only_when_needed() {
-        assert_eq!(csv_field("conv1"), "conv1");
-        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
     }
 }

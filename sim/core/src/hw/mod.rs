@@ -12,7 +12,7 @@ mod validate;
 
 pub use ranges::{format_number, range_of, KeyRange, RANGES};
 pub use raw::{is_integer_key, NUMERIC_KEYS};
-pub use source::{builtin, builtin_names, from_toml_str, HwError, HwSource};
+pub use source::{builtin, builtin_names, from_toml_str, HwSource};
 
 use serde::{Deserialize, Serialize};
 

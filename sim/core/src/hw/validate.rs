@@ -6,10 +6,12 @@
 
 use super::ranges::{format_number, range_of};
 use super::raw::{RawHw, RawRlc, RlcSetting};
-use super::source::{Ctx, HwError};
 use super::*;
+use crate::input::InputError;
+use crate::tomldoc::{Location, SpannedDoc};
 use std::cell::RefCell;
 use std::collections::HashSet;
+use std::path::Path;
 
 /// Defaults a chip designer expects to be implied (Eyeriss values).
 const DEFAULT_WORD_BITS: u32 = 16;
@@ -22,11 +24,11 @@ struct V<'a, 'b> {
     ctx: &'a Ctx<'b>,
     /// Keys (or tables) already reported with a type error: not "missing".
     reported: &'a HashSet<String>,
-    errors: RefCell<Vec<HwError>>,
+    errors: RefCell<Vec<InputError>>,
 }
 
 impl V<'_, '_> {
-    fn push(&self, e: HwError) {
+    fn push(&self, e: InputError) {
         self.errors.borrow_mut().push(e);
     }
 
@@ -38,8 +40,9 @@ impl V<'_, '_> {
 
     fn required<T>(&self, key: &str, v: Option<T>) -> Option<T> {
         if v.is_none() && !self.already_reported(key) {
-            self.push(HwError::Missing {
+            self.push(InputError::Missing {
                 loc: self.ctx.loc(key),
+                scope: String::new(),
                 key: key.to_string(),
             });
         }
@@ -47,7 +50,7 @@ impl V<'_, '_> {
     }
 
     fn range(&self, key: &str, value: impl ToString, limit: &str) {
-        self.push(HwError::OutOfRange {
+        self.push(InputError::OutOfRange {
             loc: self.ctx.loc(key),
             key: key.to_string(),
             value: value.to_string(),
@@ -56,7 +59,7 @@ impl V<'_, '_> {
     }
 
     fn inconsistent(&self, key: &str, message: String) {
-        self.push(HwError::Inconsistent {
+        self.push(InputError::Inconsistent {
             loc: self.ctx.loc(key),
             key: key.to_string(),
             message,
@@ -112,7 +115,7 @@ pub(super) fn validate(
     raw: RawHw,
     ctx: &Ctx,
     reported: &HashSet<String>,
-) -> Result<HwConfig, Vec<HwError>> {
+) -> Result<HwConfig, Vec<InputError>> {
     let v = V {
         ctx,
         reported,
@@ -146,7 +149,7 @@ pub(super) fn validate(
         Some(n) => match crate::stats::check_file_name(&n) {
             Ok(()) => Some(n),
             Err(why) => {
-                v.push(HwError::OutOfRange {
+                v.push(InputError::OutOfRange {
                     loc: ctx.loc("name"),
                     key: "name".into(),
                     value: format!("{n:?}"),
@@ -360,4 +363,29 @@ fn energy(v: &V, raw: &RawHw) -> Option<EnergyCosts> {
         glb: glb?,
         dram: dram?,
     })
+}
+
+/// Validation context: where each key is, and which keys were overridden.
+pub(super) struct Ctx<'a> {
+    pub doc: &'a SpannedDoc,
+    pub overrides: &'a [(String, f64)],
+}
+
+impl Ctx<'_> {
+    /// Where `key` was set: the override, the key in the file, or its table.
+    pub fn loc(&self, key: &str) -> Location {
+        if let Some((_, v)) = self.overrides.iter().rev().find(|(k, _)| k == key) {
+            return Location::whole(&format!("{} (override {key} = {v})", self.doc.origin()));
+        }
+        let path: Vec<&str> = key.split('.').collect();
+        self.doc.loc_of(&path)
+    }
+
+    /// The file stem of the origin, the default config name.
+    pub fn default_name(&self) -> String {
+        Path::new(self.doc.origin()).file_stem().map_or_else(
+            || "hw".to_string(),
+            |s| crate::stats::sanitize_file_name(&s.to_string_lossy()),
+        )
+    }
 }

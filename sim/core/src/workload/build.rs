@@ -1,9 +1,10 @@
 //! Trace text -> validated [`Network`]: keys, types, the layer DAG, shapes.
 
-use super::load::WorkloadError;
+use super::locate::Ctx;
 use super::raw::{kind_accepts, RawLayer, RawNetwork, RawTrace, LAYER_KEYS, NETWORK_KEYS};
 use super::shapes::{infer, Spec};
 use super::{FmapShape, Layer, Network, Sparsity};
+use crate::input::InputError;
 use crate::tomldoc::{blank, deserialize_all, suggest, Location, SpannedDoc};
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -11,52 +12,12 @@ const KINDS: &[&str] = &["conv", "fc", "maxpool", "avgpool", "add", "concat", "h
 /// The name `inputs` uses for the network input.
 pub(super) const NETWORK_INPUT: &str = "input";
 
-/// Locates errors: the document plus the layer names (for scopes).
-pub(super) struct Ctx<'a> {
-    pub doc: &'a SpannedDoc,
-    pub names: Vec<String>,
-}
-
-impl Ctx<'_> {
-    /// `layer `conv1``, or `layer #3` when the layer has no usable name.
-    pub fn scope(&self, i: usize) -> String {
-        match self.names.get(i) {
-            Some(n) if !n.is_empty() => format!("layer `{n}`"),
-            _ => format!("layer #{}", i + 1),
-        }
-    }
-
-    /// Location of `key` in layer `i`, or of the layer table.
-    pub fn loc(&self, i: usize, key: &str) -> Location {
-        self.doc.loc_of(&["layer", &i.to_string(), key])
-    }
-
-    /// An `Invalid` error for `key` of layer `i`.
-    pub fn invalid(&self, i: usize, key: &str, message: String) -> WorkloadError {
-        WorkloadError::Invalid {
-            loc: self.loc(i, key),
-            scope: self.scope(i),
-            key: key.to_string(),
-            message,
-        }
-    }
-
-    /// A `Missing` error for `key` of layer `i`.
-    pub fn missing(&self, i: usize, key: &str) -> WorkloadError {
-        WorkloadError::Missing {
-            loc: self.loc(i, key),
-            scope: self.scope(i),
-            key: key.to_string(),
-        }
-    }
-}
-
 /// Parses and validates a trace. Unknown keys, wrong types, `[network]`
 /// values and per-layer values are all checked and reported together; the
 /// layer graph and shapes, which need all of those, are checked after.
-pub(super) fn build(text: &str, origin: &str) -> Result<Network, WorkloadError> {
+pub(super) fn build(text: &str, origin: &str) -> Result<Network, InputError> {
     let doc = SpannedDoc::parse(text, origin)
-        .map_err(|(loc, message)| WorkloadError::Syntax { loc, message })?;
+        .map_err(|(loc, message)| InputError::Syntax { loc, message })?;
     let names = layer_names(text);
     let ctx = Ctx { doc: &doc, names };
     let (mut errors, unknown) = check_keys(&ctx);
@@ -70,14 +31,12 @@ pub(super) fn build(text: &str, origin: &str) -> Result<Network, WorkloadError> 
         path
     });
     let Some(raw) = raw else {
-        return Err(WorkloadError::one_or_several(errors));
+        return Err(InputError::one_or_several(errors));
     };
     let net = network_header(&ctx, raw.network.unwrap_or_default(), &mut errors);
     let specs = layer_specs(&ctx, &raw.layer, &mut errors);
     let (Some(net), true) = (net, errors.is_empty()) else {
-        return Err(WorkloadError::one_or_several(drop_missing_if_misspelt(
-            errors,
-        )));
+        return Err(InputError::one_or_several(drop_missing_if_misspelt(errors)));
     };
     let inputs = resolve_inputs(&ctx, &specs)?;
     let order = topological_order(&ctx, &inputs)?;
@@ -86,11 +45,11 @@ pub(super) fn build(text: &str, origin: &str) -> Result<Network, WorkloadError> 
 
 /// Errors without a `missing key` error for a key that an `unknown key`
 /// error of the same table already suggests: a misspelling is one error.
-fn drop_missing_if_misspelt(errors: Vec<WorkloadError>) -> Vec<WorkloadError> {
+fn drop_missing_if_misspelt(errors: Vec<InputError>) -> Vec<InputError> {
     let suggested: Vec<(String, String)> = errors
         .iter()
         .filter_map(|e| match e {
-            WorkloadError::UnknownKey { scope, hint, .. } => {
+            InputError::UnknownKey { scope, hint, .. } => {
                 Some((scope.clone(), hint.split('`').nth(1)?.to_string()))
             }
             _ => None,
@@ -99,7 +58,7 @@ fn drop_missing_if_misspelt(errors: Vec<WorkloadError>) -> Vec<WorkloadError> {
     errors
         .into_iter()
         .filter(|e| match e {
-            WorkloadError::Missing { scope, key, .. } => {
+            InputError::Missing { scope, key, .. } => {
                 !suggested.iter().any(|(s, k)| s == scope && k == key)
             }
             _ => true,
@@ -138,7 +97,7 @@ fn scope_of(ctx: &Ctx, path: &[String]) -> String {
 }
 
 /// Every unknown key, and the source ranges of their entries.
-fn check_keys(ctx: &Ctx) -> (Vec<WorkloadError>, Vec<std::ops::Range<usize>>) {
+fn check_keys(ctx: &Ctx) -> (Vec<InputError>, Vec<std::ops::Range<usize>>) {
     let (mut errors, mut ranges) = (Vec::new(), Vec::new());
     for e in ctx.doc.entries() {
         let (allowed, key): (&[&str], &str) = match e.path.as_slice() {
@@ -150,7 +109,7 @@ fn check_keys(ctx: &Ctx) -> (Vec<WorkloadError>, Vec<std::ops::Range<usize>>) {
         };
         if !allowed.contains(&key) {
             ranges.push(e.range.clone());
-            errors.push(WorkloadError::UnknownKey {
+            errors.push(InputError::UnknownKey {
                 loc: ctx.doc.at(e.range.start),
                 scope: scope_of(ctx, &e.path),
                 key: key.to_string(),
@@ -166,7 +125,7 @@ pub(super) fn hint(s: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-fn serde_error(ctx: &Ctx, e: &toml::de::Error) -> WorkloadError {
+fn serde_error(ctx: &Ctx, e: &toml::de::Error) -> InputError {
     let (loc, path) = match e.span() {
         Some(s) => (
             ctx.doc.at(s.start),
@@ -175,7 +134,7 @@ fn serde_error(ctx: &Ctx, e: &toml::de::Error) -> WorkloadError {
         None => (Location::whole(ctx.doc.origin()), None),
     };
     let path = path.unwrap_or_default();
-    WorkloadError::WrongType {
+    InputError::WrongType {
         loc,
         scope: scope_of(ctx, &path),
         key: path.last().cloned().unwrap_or_default(),
@@ -191,20 +150,20 @@ struct Header {
     precision_bits: u32,
 }
 
-fn network_header(ctx: &Ctx, raw: RawNetwork, errors: &mut Vec<WorkloadError>) -> Option<Header> {
+fn network_header(ctx: &Ctx, raw: RawNetwork, errors: &mut Vec<InputError>) -> Option<Header> {
     let loc = |k: &str| ctx.doc.loc_of(&["network", k]);
-    let missing = |k: &str| WorkloadError::Missing {
+    let missing = |k: &str| InputError::Missing {
         loc: loc(k),
         scope: "[network]".into(),
         key: k.into(),
     };
-    let invalid = |k: &str, message: String| WorkloadError::Invalid {
+    let invalid = |k: &str, message: String| InputError::Invalid {
         loc: loc(k),
         scope: "[network]".into(),
         key: k.into(),
         message,
     };
-    fn keep<T>(errors: &mut Vec<WorkloadError>, r: Result<T, WorkloadError>) -> Option<T> {
+    fn keep<T>(errors: &mut Vec<InputError>, r: Result<T, InputError>) -> Option<T> {
         r.map_err(|e| errors.push(e)).ok()
     }
     let batch = keep(
@@ -263,7 +222,7 @@ fn network_header(ctx: &Ctx, raw: RawNetwork, errors: &mut Vec<WorkloadError>) -
 
 /// Validates per-layer keys that do not depend on other layers; records
 /// the first problem of every layer.
-fn layer_specs(ctx: &Ctx, raw: &[RawLayer], errors: &mut Vec<WorkloadError>) -> Vec<Spec> {
+fn layer_specs(ctx: &Ctx, raw: &[RawLayer], errors: &mut Vec<InputError>) -> Vec<Spec> {
     let mut seen = std::collections::HashSet::new();
     let mut specs = Vec::with_capacity(raw.len());
     for (i, l) in raw.iter().enumerate() {
@@ -280,11 +239,11 @@ fn layer_spec(
     i: usize,
     l: &RawLayer,
     seen: &mut std::collections::HashSet<String>,
-) -> Result<Spec, WorkloadError> {
+) -> Result<Spec, InputError> {
     let name = l.name.clone().ok_or_else(|| ctx.missing(i, "name"))?;
     check_name(ctx, i, &name)?;
     if !seen.insert(name.clone()) {
-        return Err(WorkloadError::Duplicate {
+        return Err(InputError::Duplicate {
             loc: ctx.loc(i, "name"),
             layer: name,
         });
@@ -309,7 +268,7 @@ fn layer_spec(
     Spec::from_raw(ctx, i, name, kind, l)
 }
 
-fn check_name(ctx: &Ctx, i: usize, name: &str) -> Result<(), WorkloadError> {
+fn check_name(ctx: &Ctx, i: usize, name: &str) -> Result<(), InputError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
     if name.is_empty() || !name.chars().all(ok_char) {
         return Err(ctx.invalid(
@@ -349,7 +308,7 @@ fn given_keys(l: &RawLayer) -> Vec<&'static str> {
 }
 
 /// For each layer, the file indices of its producers (`None` = network input).
-fn resolve_inputs(ctx: &Ctx, specs: &[Spec]) -> Result<Vec<Vec<Option<usize>>>, WorkloadError> {
+fn resolve_inputs(ctx: &Ctx, specs: &[Spec]) -> Result<Vec<Vec<Option<usize>>>, InputError> {
     let index: std::collections::HashMap<&str, usize> = specs
         .iter()
         .enumerate()
@@ -379,7 +338,7 @@ fn resolve_inputs(ctx: &Ctx, specs: &[Spec]) -> Result<Vec<Vec<Option<usize>>>, 
                 Some(&j) => ins.push(Some(j)),
                 None => {
                     let candidates = specs.iter().map(|s| s.name.as_str()).chain([NETWORK_INPUT]);
-                    return Err(WorkloadError::UnknownInput {
+                    return Err(InputError::UnknownInput {
                         loc: ctx.loc(i, "inputs"),
                         layer: s.name.clone(),
                         input: n.clone(),
@@ -403,10 +362,7 @@ fn resolve_inputs(ctx: &Ctx, specs: &[Spec]) -> Result<Vec<Vec<Option<usize>>>, 
 
 /// File order if it is already topological, else petgraph's order; a cycle
 /// is reported with every layer on it.
-fn topological_order(
-    ctx: &Ctx,
-    inputs: &[Vec<Option<usize>>],
-) -> Result<Vec<usize>, WorkloadError> {
+fn topological_order(ctx: &Ctx, inputs: &[Vec<Option<usize>>]) -> Result<Vec<usize>, InputError> {
     let in_file_order = inputs
         .iter()
         .enumerate()
@@ -435,7 +391,7 @@ fn topological_order(
                 .iter()
                 .map(|&i| format!("`{}`", ctx.names[i]))
                 .collect();
-            Err(WorkloadError::Cycle {
+            Err(InputError::Cycle {
                 loc: ctx.loc(first, "inputs"),
                 layers: layers.join(" -> "),
             })
@@ -450,7 +406,7 @@ fn assemble(
     specs: Vec<Spec>,
     inputs: &[Vec<Option<usize>>],
     order: &[usize],
-) -> Result<Network, WorkloadError> {
+) -> Result<Network, InputError> {
     let mut position = vec![0usize; specs.len()];
     for (pos, &i) in order.iter().enumerate() {
         position[i] = pos;

@@ -10,12 +10,13 @@
 mod build;
 mod emit;
 mod load;
+mod locate;
 mod problem;
 mod raw;
 mod shapes;
 
 pub use emit::to_trace_toml;
-pub use load::{builtin, builtin_names, builtin_text, from_toml_str, onnx_stem, WorkloadError};
+pub use load::{builtin, builtin_names, builtin_text, from_toml_str, onnx_stem};
 pub use problem::{ConvProblem, LayerWork, Op, Padding, Placement};
 
 use serde::{Deserialize, Serialize};

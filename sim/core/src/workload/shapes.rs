@@ -1,9 +1,9 @@
 //! One layer's validated keys ([`Spec`]) and its shape inference.
 
-use super::build::Ctx;
-use super::load::WorkloadError;
+use super::locate::Ctx;
 use super::raw::{IntOrList, RawLayer};
 use super::{ConvParams, FmapShape, HostOp, LayerKind, PoolKind, PoolParams};
+use crate::input::InputError;
 
 /// A layer's keys after per-layer validation, before shapes are known.
 pub(super) struct Spec {
@@ -37,8 +37,8 @@ impl Spec {
         name: String,
         kind: String,
         l: &RawLayer,
-    ) -> Result<Spec, WorkloadError> {
-        let fraction = |key: &str, v: Option<f64>| -> Result<Option<f64>, WorkloadError> {
+    ) -> Result<Spec, InputError> {
+        let fraction = |key: &str, v: Option<f64>| -> Result<Option<f64>, InputError> {
             match v {
                 Some(x) if !(0.0..=1.0).contains(&x) => {
                     Err(ctx.invalid(i, key, format!("= {x} is outside [0, 1]")))
@@ -46,7 +46,7 @@ impl Spec {
                 other => Ok(other),
             }
         };
-        let positive = |key: &str, v: Option<u32>| -> Result<Option<u32>, WorkloadError> {
+        let positive = |key: &str, v: Option<u32>| -> Result<Option<u32>, InputError> {
             match v {
                 Some(0) => Err(ctx.invalid(i, key, "= 0: must be at least 1".into())),
                 other => Ok(other),
@@ -86,7 +86,7 @@ fn pair(
     i: usize,
     key: &str,
     v: &Option<IntOrList>,
-) -> Result<Option<[u32; 2]>, WorkloadError> {
+) -> Result<Option<[u32; 2]>, InputError> {
     let Some(IntOrList(v)) = v else {
         return Ok(None);
     };
@@ -108,7 +108,7 @@ fn pair(
 }
 
 /// `p`, `[ph, pw]` or `[top, bottom, left, right]`.
-fn padding(ctx: &Ctx, i: usize, v: &Option<IntOrList>) -> Result<Option<[u32; 4]>, WorkloadError> {
+fn padding(ctx: &Ctx, i: usize, v: &Option<IntOrList>) -> Result<Option<[u32; 4]>, InputError> {
     let Some(IntOrList(v)) = v else {
         return Ok(None);
     };
@@ -130,9 +130,9 @@ pub(super) fn infer(
     i: usize,
     s: &Spec,
     ins: &[(String, FmapShape)],
-) -> Result<(LayerKind, FmapShape, FmapShape), WorkloadError> {
+) -> Result<(LayerKind, FmapShape, FmapShape), InputError> {
     let first = ins[0].1;
-    let single = || -> Result<FmapShape, WorkloadError> {
+    let single = || -> Result<FmapShape, InputError> {
         if ins.len() != 1 {
             return Err(ctx.invalid(
                 i,
@@ -178,7 +178,7 @@ pub(super) fn infer(
 
 /// A host layer: its operator, per-image work and output shape are given,
 /// because the host may compute anything.
-fn host(ctx: &Ctx, i: usize, s: &Spec) -> Result<(HostOp, FmapShape), WorkloadError> {
+fn host(ctx: &Ctx, i: usize, s: &Spec) -> Result<(HostOp, FmapShape), InputError> {
     let op = s.op.clone().ok_or_else(|| ctx.missing(i, "op"))?;
     if op.is_empty() {
         return Err(ctx.invalid(i, "op", "= \"\": name the operator".into()));
@@ -204,7 +204,7 @@ fn conv(
     i: usize,
     s: &Spec,
     input: FmapShape,
-) -> Result<(ConvParams, FmapShape), WorkloadError> {
+) -> Result<(ConvParams, FmapShape), InputError> {
     let filters = s.filters.ok_or_else(|| ctx.missing(i, "filters"))?;
     let kernel = s.kernel.ok_or_else(|| ctx.missing(i, "kernel"))?;
     let g = s.groups;
@@ -242,7 +242,7 @@ fn pool(
     i: usize,
     s: &Spec,
     input: FmapShape,
-) -> Result<(PoolParams, FmapShape), WorkloadError> {
+) -> Result<(PoolParams, FmapShape), InputError> {
     let kind = if s.kind == "maxpool" {
         PoolKind::Max
     } else {
@@ -341,7 +341,7 @@ fn output_hw(
     stride: [u32; 2],
     pad: [u32; 4],
     dil: [u32; 2],
-) -> Result<(u32, u32), WorkloadError> {
+) -> Result<(u32, u32), InputError> {
     let hp = u64::from(input.h) + u64::from(pad[0]) + u64::from(pad[1]);
     let wp = u64::from(input.w) + u64::from(pad[2]) + u64::from(pad[3]);
     let ext_h = u64::from(dil[0]) * (u64::from(kernel[0]) - 1) + 1;
@@ -375,7 +375,7 @@ fn combine(
     s: &Spec,
     ins: &[(String, FmapShape)],
     concat: bool,
-) -> Result<FmapShape, WorkloadError> {
+) -> Result<FmapShape, InputError> {
     if ins.len() < 2 {
         return Err(ctx.invalid(
             i,
@@ -401,7 +401,7 @@ fn combine(
             } else {
                 "shapes must be equal to add"
             };
-            return Err(WorkloadError::ShapeMismatch {
+            return Err(InputError::ShapeMismatch {
                 loc: ctx.loc(i, "inputs"),
                 layer: s.name.clone(),
                 message: format!("input `{n0}` is {s0} but input `{n}` is {sh}: {what}"),
