@@ -55,20 +55,22 @@ fn ceil_nonneg(x: f64) -> f64 {
 /// Cycles with DRAM serialized as on the chip, and with DRAM hidden.
 pub(crate) fn cycles(
     model: &LayerModel<'_>,
-    m: &RowStationaryMapping,
+    map: &RowStationaryMapping,
     st: &StripSums,
     counts: &RawCounts,
 ) -> (f64, f64) {
-    let (processing, filter_stall) = passes(model, m, st);
+    let (processing, filter_stall) = passes(model, map, st);
     let hw = model.hw;
-    let p = model.prob;
+    let prob = model.prob;
     let dram = |t: Tensor, k: usize| counts.cells[Level::Dram as usize][t as usize][k];
     let (ifmap_words, ofmap_words) = (dram(Tensor::Ifmap, 0), dram(Tensor::Psum, 1));
     let f = f64::from;
-    let outer =
-        f(p.g.div_ceil(m.g)) * f(p.n.div_ceil(m.n)) * f(p.e.div_ceil(m.e)) * f(p.m.div_ceil(m.m));
+    let outer = f(prob.g.div_ceil(map.g))
+        * f(prob.n.div_ceil(map.n))
+        * f(prob.e.div_ceil(map.e))
+        * f(prob.m.div_ceil(map.m));
     // An ifmap tile per channel chunk and filter-row fold.
-    let tiles = outer * f(p.c.div_ceil(m.q * m.r)) * f(m.fr);
+    let tiles = outer * f(prob.c.div_ceil(map.q * map.r)) * f(map.fr);
     // Bursts differ in size only by strip; use the mean burst per tile.
     let per_burst = |words: f64, n: f64| {
         if n == 0.0 {
@@ -121,19 +123,19 @@ struct StepKind {
 /// The accumulation steps of a strip whose folds need `rn` rows
 /// (`[tall, short]` fold class): channel chunks outermost, then folds,
 /// then segments, as docs/dataflow.md §3 orders them.
-fn step_kinds(model: &LayerModel<'_>, m: &RowStationaryMapping, rn: [u32; 2]) -> Kinds {
-    let p = model.prob;
-    let qr = m.q * m.r;
-    let (c_full, c_rest) = (qr.min(p.c), p.c % qr);
-    let full_cc = p.c / qr;
+fn step_kinds(model: &LayerModel<'_>, map: &RowStationaryMapping, rn: [u32; 2]) -> Kinds {
+    let prob = model.prob;
+    let qr = map.q * map.r;
+    let (c_full, c_rest) = (qr.min(prob.c), prob.c % qr);
+    let full_cc = prob.c / qr;
     let cc = [
         (c_full, u32::from(full_cc >= 1), true),
         (c_full, full_cc.saturating_sub(1), false),
         (c_rest, u32::from(c_rest > 0), full_cc == 0),
     ];
-    let folds = crate::mapping::balanced(p.r, m.fr);
-    let segs = model.segment_columns(m.fs);
-    let seg_taps = crate::mapping::balanced(p.s, m.fs);
+    let folds = crate::mapping::balanced(prob.r, map.fr);
+    let segs = model.segment_columns(map.fs);
+    let seg_taps = crate::mapping::balanced(prob.s, map.fs);
     let mut out = Kinds::default();
     for (c_s, c_k, first_cc) in cc {
         if c_k == 0 || c_s == 0 {
@@ -148,7 +150,7 @@ fn step_kinds(model: &LayerModel<'_>, m: &RowStationaryMapping, rn: [u32; 2]) ->
                 let kind = StepKind {
                     c_s,
                     rh,
-                    sw: if m.fs <= 1 { p.s } else { sw },
+                    sw: if map.fs <= 1 { prob.s } else { sw },
                     cn: cn as f64,
                     rn: rn[fi],
                     count,
@@ -196,8 +198,8 @@ impl Kinds {
 }
 
 /// Σ over passes of their time (DRAM hidden), and the filter-load stalls.
-fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (f64, f64) {
-    let p = model.prob;
+fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) -> (f64, f64) {
+    let prob = model.prob;
     let hw = model.hw;
     let wpc = |bits: u32| f64::from(hw.words_per_cycle(bits));
     let k = PassConst {
@@ -209,28 +211,32 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
         w_link: wpc(hw.noc.local_psum_bits),
         fill: f64::from(1 + hw.pe.mac_stages),
     };
-    let last = p.e % m.e;
+    let last = prob.e % map.e;
     let strips = [
-        (m.e.min(p.e), p.e / m.e, step_kinds(model, m, st.rn[0])),
+        (
+            map.e.min(prob.e),
+            prob.e / map.e,
+            step_kinds(model, map, st.rn[0]),
+        ),
         (
             last,
             1,
             if last > 0 {
-                step_kinds(model, m, st.rn[1])
+                step_kinds(model, map, st.rn[1])
             } else {
                 Kinds::default()
             },
         ),
     ];
     let half_filter_part = model.hw.filter_glb_words() as f64 / 2.0;
-    let pt = m.p * m.t;
+    let pt = map.p * map.t;
     let (mut total, mut stall) = (0.0, 0.0);
     let mut layer_start = true;
-    for (g_s, g_k) in chunk_sizes(p.g, m.g) {
-        for (n_s, n_k) in chunk_sizes(p.n, m.n) {
+    for (g_s, g_k) in chunk_sizes(prob.g, map.g) {
+        for (n_s, n_k) in chunk_sizes(prob.n, map.n) {
             for (e_s, e_k, kinds) in &strips {
                 let (e_s, e_k) = (*e_s, *e_k);
-                for (m_s, m_k) in chunk_sizes(p.m, m.m) {
+                for (m_s, m_k) in chunk_sizes(prob.m, map.m) {
                     for step in kinds.iter() {
                         let count = f64::from(g_k)
                             * f64::from(n_k)
@@ -241,7 +247,7 @@ fn passes(model: &LayerModel<'_>, m: &RowStationaryMapping, st: &StripSums) -> (
                             continue;
                         }
                         let tile = Tile { g_s, n_s, e_s, m_s };
-                        let run = |pt_s: u32| pass(model, m, &k, (&tile, step), pt_s);
+                        let run = |pt_s: u32| pass(model, map, &k, (&tile, step), pt_s);
                         // Passes of the tile: full ones, then a partial one.
                         let (full, rest) = (m_s / pt, m_s % pt);
                         let none = Pass::default();
@@ -315,22 +321,22 @@ struct Tile {
 /// `S` below are the fold's rows and the segment's taps.
 fn pass(
     model: &LayerModel<'_>,
-    m: &RowStationaryMapping,
+    map: &RowStationaryMapping,
     k: &PassConst,
     (tile, step): (&Tile, &StepKind),
     pt_s: u32,
 ) -> Pass {
-    let p = model.prob;
+    let prob = model.prob;
     let f = f64::from;
     let Tile { g_s, n_s, e_s, m_s } = *tile;
     let (c_s, rn, first) = (step.c_s, step.rn, step.first);
     let (ns, gs, es, pts, cs) = (f(n_s), f(g_s), f(e_s), f(pt_s), f(c_s));
-    let (big_f, big_r, big_s) = (f(p.f), f(step.rh), f(step.sw));
+    let (big_f, big_r, big_s) = (f(prob.f), f(step.rh), f(step.sw));
     let cn = step.cn;
-    let t_act = f(pt_s.div_ceil(m.p));
-    let r_act = f(c_s.div_ceil(m.q));
+    let t_act = f(pt_s.div_ceil(map.p));
+    let r_act = f(c_s.div_ceil(map.q));
     let columns = ns * big_f;
-    let column_taps = f(m.q.min(c_s)) * big_s * f(m.p.min(pt_s)) * k.keep;
+    let column_taps = f(map.q.min(c_s)) * big_s * f(map.p.min(pt_s)) * k.keep;
     let multicast = model.hw.noc.multicast;
     // With multicast each needed word leaves the GLB once; without, once per receiving PE.
     let ifmap_words = if multicast {
@@ -344,8 +350,8 @@ fn pass(
     // A psum transfer moves one chain's `p_act` psums of a column in
     // ceil(p_act / width) cycles: a partly filled last cycle is lost.
     let transfer = |width: f64| {
-        let (full, rest) = (pt_s / m.p, pt_s % m.p);
-        f(full) * (f(m.p) / width).ceil() + (f(rest) / width).ceil()
+        let (full, rest) = (pt_s / map.p, pt_s % map.p);
+        f(full) * (f(map.p) / width).ceil() + (f(rest) / width).ceil()
     };
     let gon = columns * gs * es * transfer(k.w_gon);
     let psum_in = if first {
@@ -358,9 +364,9 @@ fn pass(
         rows: es,
         gon: transfer(k.w_gon) / t_act,
         latency: f(model.hw.pe.mac_stages)
-            + (big_r * r_act - 1.0) * (f(m.p.min(pt_s)) / k.w_link).ceil(),
+            + (big_r * r_act - 1.0) * (f(map.p.min(pt_s)) / k.w_link).ceil(),
     };
-    let column = if lock_step(model, m, c_s, pt_s, (step.sw, cn as u64)) {
+    let column = if lock_step(model, map, c_s, pt_s, (step.sw, cn as u64)) {
         chains.lock_step_period(column_taps)
     } else {
         column_taps
@@ -375,7 +381,7 @@ fn pass(
         .max(1.0);
     let port = f(model.hw.glb.bank_port_words.max(1));
     let rows = |words: u32| (f(words) / port).ceil();
-    let transfer_rows = f(pt_s / m.p) * rows(m.p) + rows(pt_s % m.p);
+    let transfer_rows = f(pt_s / map.p) * rows(map.p) + rows(pt_s % map.p);
     let transfers = if first { 1.0 } else { 2.0 };
     let bank = transfers * columns * gs * es * transfer_rows / psum_banks;
     let busy = (columns * column)
@@ -383,7 +389,7 @@ fn pass(
         .max(psum_in)
         .max(gon)
         .max(bank);
-    let weights = if p.op.has_weights() {
+    let weights = if prob.op.has_weights() {
         gs * pts * cs * big_r * big_s * model.weight_factor
     } else {
         0.0
@@ -406,7 +412,7 @@ fn pass(
         // Psum columns a PE holds, counted up to two: like the lock step,
         // the cycles see the psum spad only through `min(words, 2p)` (the
         // mapping cache relies on it), which can only shorten the drain.
-        let p_act = f(m.p.min(pt_s)).max(1.0);
+        let p_act = f(map.p.min(pt_s)).max(1.0);
         let buffers = (f(model.hw.pe.psum_spad_words).min(2.0 * p_act) / p_act)
             .floor()
             .max(1.0);

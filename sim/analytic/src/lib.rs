@@ -53,7 +53,18 @@ impl LayerEstimate {
 }
 
 /// Evaluates `mapping` of `prob` on `hw`. The mapping is assumed legal
-/// (see [`crate::mapping::check`]); an illegal one gives meaningless numbers.
+/// (see [`crate::mapping::check()`]); an illegal one gives meaningless numbers.
+///
+/// ```
+/// use eyesim_core::fixtures::{alexnet_convs, eyeriss_v1};
+/// use eyesim_core::mapping::RowStationaryMapping;
+/// let (hw, conv1) = (eyeriss_v1(), alexnet_convs(4)[0]);
+/// // The chip's own CONV1 mapping (JSSC 2017 Table III).
+/// let m = RowStationaryMapping { e: 7, r: 1, t: 2, g: 1, p: 16, q: 1, n: 1, m: 96, fr: 1, fs: 1 };
+/// let est = eyesim_analytic::estimate_layer(&conv1, &m, &hw);
+/// assert_eq!(est.counts.macs.algorithmic, conv1.macs());
+/// assert_eq!(est.active_pes, 154);
+/// ```
 pub fn estimate_layer(
     prob: &ConvProblem,
     mapping: &RowStationaryMapping,

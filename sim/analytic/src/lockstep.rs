@@ -75,21 +75,21 @@ impl Chains {
 /// lock step with the GON (both conditions of the module comment).
 pub(super) fn lock_step(
     model: &LayerModel<'_>,
-    m: &RowStationaryMapping,
+    map: &RowStationaryMapping,
     c_s: u32,
     pt_s: u32,
     (taps, cn): (u32, u64),
 ) -> bool {
-    let (p, hw) = (model.prob, model.hw);
-    if !p.op.has_weights() {
+    let (prob, hw) = (model.prob, model.hw);
+    if !prob.op.has_weights() {
         return false;
     }
-    let p_act = u64::from(m.p.min(pt_s));
-    let q_act = u64::from(m.q.min(c_s));
+    let p_act = u64::from(map.p.min(pt_s));
+    let q_act = u64::from(map.q.min(c_s));
     // New ifmap columns per ofmap column after the first (`taps` of the
     // segment, `cn` the columns its ofmap row needs).
-    let new_cols = if p.f > 1 {
-        (cn - u64::from(taps).min(cn)).div_ceil(u64::from(p.f - 1))
+    let new_cols = if prob.f > 1 {
+        (cn - u64::from(taps).min(cn)).div_ceil(u64::from(prob.f - 1))
     } else {
         u64::from(taps)
     };

@@ -149,45 +149,45 @@ impl<'a> LayerModel<'a> {
     /// Columns needed by a full ofmap row for each segment class of `fs`
     /// segments: `[(CN, segments); 2]` (`mapping::balanced` classes).
     pub fn segment_columns(&self, fs: u32) -> [(u64, u32); 2] {
-        let p = self.prob;
+        let prob = self.prob;
         if fs <= 1 {
             return [(self.cn, 1), (0, 0)];
         }
-        crate::mapping::balanced(p.s, fs).map(|(taps, count)| {
+        crate::mapping::balanced(prob.s, fs).map(|(taps, count)| {
             let cn = if count == 0 {
                 0
             } else {
-                offsets_needed(p.f, taps, p.u_w, p.d_w).len() as u64
+                offsets_needed(prob.f, taps, prob.u_w, prob.d_w).len() as u64
             };
             (cn, count)
         })
     }
 
     /// Expected counts of `m` (docs/dataflow.md §4, summed in closed form).
-    pub fn counts(&self, m: &RowStationaryMapping, st: &StripSums) -> RawCounts {
-        let p = self.prob;
+    pub fn counts(&self, map: &RowStationaryMapping, st: &StripSums) -> RawCounts {
+        let prob = self.prob;
         let f = |x: u32| f64::from(x);
-        let (big_n, big_g, big_c, big_m) = (f(p.n), f(p.g), f(p.c), f(p.m));
-        let (big_e, big_f, big_r) = (f(p.e), f(p.f), f(p.r));
-        let strips = f(p.e.div_ceil(m.e));
-        let k_n = f(p.n.div_ceil(m.n));
-        let k_m = f(p.m.div_ceil(m.m));
-        let pt = m.p * m.t;
-        let passes = f(p.m.div_ceil(pt));
-        // Full filter chunks are multiples of p, so Σ t_act = ceil(M/p) for any t.
-        let t_act_sum = f(p.m.div_ceil(m.p));
-        let qr = m.q * m.r;
-        let k_c = f(p.c.div_ceil(qr));
-        let r_act_sum = f(p.c.div_ceil(m.q));
-        let weights = p.weights() as f64 * self.weight_factor;
+        let (big_n, big_g, big_c, big_m) = (f(prob.n), f(prob.g), f(prob.c), f(prob.m));
+        let (big_e, big_f, big_r) = (f(prob.e), f(prob.f), f(prob.r));
+        let strips = f(prob.e.div_ceil(map.e));
+        let k_n = f(prob.n.div_ceil(map.n));
+        let k_m = f(prob.m.div_ceil(map.m));
+        let pt = map.p * map.t;
+        let passes = f(prob.m.div_ceil(pt));
+        // Full filter chunks are multiples of prob, so Σ t_act = ceil(M/p) for any t.
+        let t_act_sum = f(prob.m.div_ceil(map.p));
+        let qr = map.q * map.r;
+        let k_c = f(prob.c.div_ceil(qr));
+        let r_act_sum = f(prob.c.div_ceil(map.q));
+        let weights = prob.weights() as f64 * self.weight_factor;
         let ofmap = big_n * big_g * big_m * big_e * big_f;
         let ngc = big_n * big_g * big_c;
         let multicast = self.hw.noc.multicast;
         // Every (channel chunk, fold, segment) is one accumulation step.
-        let (fr, fs) = (f(m.fr), f(m.fs));
+        let (fr, fs) = (f(map.fr), f(map.fs));
         let steps = k_c * fr * fs;
         let cn: f64 = self
-            .segment_columns(m.fs)
+            .segment_columns(map.fs)
             .iter()
             .map(|&(cn, k)| cn as f64 * f(k))
             .sum();
@@ -210,7 +210,7 @@ impl<'a> LayerModel<'a> {
             0.0,
             big_n * big_g * big_m * st.dram_out,
         );
-        let glb_ifmap_writes = ngc * f(p.wp()) * st.srn as f64 * k_m;
+        let glb_ifmap_writes = ngc * f(prob.wp()) * st.srn as f64 * k_m;
         out.set(Level::Glb, Tensor::Ifmap, glb_ifmap_reads, glb_ifmap_writes);
         out.set(Level::Glb, Tensor::Filter, glb_filter_reads, filter_moves);
         out.set(Level::Glb, Tensor::Psum, ofmap * steps, ofmap * steps);
@@ -232,10 +232,10 @@ impl<'a> LayerModel<'a> {
 }
 
 /// Taps that fall on real (not padding) ifmap positions, for the whole batch.
-fn real_taps(p: &ConvProblem) -> f64 {
-    let v = axis_real(p.e, p.r, p.u_h, p.d_h, p.pad.top, p.h);
-    let h = axis_real(p.f, p.s, p.u_w, p.d_w, p.pad.left, p.w);
-    let rest = [p.n, p.g, p.m, p.c]
+fn real_taps(prob: &ConvProblem) -> f64 {
+    let v = axis_real(prob.e, prob.r, prob.u_h, prob.d_h, prob.pad.top, prob.h);
+    let h = axis_real(prob.f, prob.s, prob.u_w, prob.d_w, prob.pad.left, prob.w);
+    let rest = [prob.n, prob.g, prob.m, prob.c]
         .iter()
         .map(|&x| f64::from(x))
         .product::<f64>();
@@ -262,30 +262,33 @@ fn axis_real(outs: u32, taps: u32, u: u32, d: u32, lo: u32, len: u32) -> u64 {
 /// Sums over the strips of height `e` and the `fr` folds of each (a
 /// handful of distinct sizes, but the real-row count depends on where the
 /// strip and the fold sit).
-fn strip_sums(p: &ConvProblem, hw: &HwConfig, e: u32, fr: u32) -> StripSums {
+fn strip_sums(prob: &ConvProblem, hw: &HwConfig, e: u32, fr: u32) -> StripSums {
     let e = e.max(1);
-    let fr = fr.clamp(1, p.r.max(1));
-    let classes = crate::mapping::balanced(p.r, fr);
-    let last_rows = p.e % e;
+    let fr = fr.clamp(1, prob.r.max(1));
+    let classes = crate::mapping::balanced(prob.r, fr);
+    let last_rows = prob.e % e;
     // Rows needed relative to the fold's first filter row, per fold class.
     let offsets = |e_s: u32| {
         classes.map(|(rh, k)| {
             if k == 0 {
                 Vec::new()
             } else {
-                offsets_needed(e_s, rh, p.u_h, p.d_h)
+                offsets_needed(e_s, rh, prob.u_h, prob.d_h)
             }
         })
     };
     let (full, last) = (offsets(e), offsets(last_rows));
-    let rlc_in = if p.network_input {
+    let rlc_in = if prob.network_input {
         None
     } else {
         hw.sparsity.rlc.as_ref()
     };
     let rlc_out = hw.sparsity.rlc.as_ref();
     let wb = hw.pe.word_bits;
-    let (top, bottom) = (u64::from(p.pad.top), u64::from(p.pad.top) + u64::from(p.h));
+    let (top, bottom) = (
+        u64::from(prob.pad.top),
+        u64::from(prob.pad.top) + u64::from(prob.h),
+    );
     let mut sums = StripSums {
         fr,
         rn_full: full[0].len() as u32,
@@ -296,10 +299,10 @@ fn strip_sums(p: &ConvProblem, hw: &HwConfig, e: u32, fr: u32) -> StripSums {
         ..StripSums::default()
     };
     let (tall, folds) = (classes[0].0, classes[0].1 + classes[1].1);
-    for k in 0..p.e.div_ceil(e) {
-        let e_s = e.min(p.e - k * e);
+    for k in 0..prob.e.div_ceil(e) {
+        let e_s = e.min(prob.e - k * e);
         let offs = if e_s == e { &full } else { &last };
-        let y0 = u64::from(k) * u64::from(e) * u64::from(p.u_h);
+        let y0 = u64::from(k) * u64::from(e) * u64::from(prob.u_h);
         for fold in 0..folds {
             // Folds of the tall class come first (`mapping::balanced`).
             let (class, r0) = if fold < classes[0].1 {
@@ -310,16 +313,21 @@ fn strip_sums(p: &ConvProblem, hw: &HwConfig, e: u32, fr: u32) -> StripSums {
                     classes[0].1 * tall + (fold - classes[0].1) * classes[1].0,
                 )
             };
-            let y = y0 + u64::from(r0) * u64::from(p.d_h);
+            let y = y0 + u64::from(r0) * u64::from(prob.d_h);
             let real = offs[class]
                 .iter()
                 .filter(|&&o| (top..bottom).contains(&(y + u64::from(o))))
                 .count() as u64;
             sums.srn += offs[class].len() as u64;
-            sums.dram_in += stream_words(real * u64::from(p.w), p.ifmap_zero_fraction, rlc_in, wb);
+            sums.dram_in += stream_words(
+                real * u64::from(prob.w),
+                prob.ifmap_zero_fraction,
+                rlc_in,
+                wb,
+            );
         }
-        let out_len = u64::from(e_s) * u64::from(p.f);
-        sums.dram_out += stream_words(out_len, p.ofmap_zero_fraction, rlc_out, wb);
+        let out_len = u64::from(e_s) * u64::from(prob.f);
+        sums.dram_out += stream_words(out_len, prob.ofmap_zero_fraction, rlc_out, wb);
     }
     sums
 }

@@ -49,14 +49,15 @@ pub mod sweep;
 
 pub use eyesim_core::{cancel, tomldoc, InputError, InputKind, Location};
 
-/// Workloads (`eyesim-core`), and [`load`] from a name or a trace file.
+/// Workloads (`eyesim-core`), and `load` ([`io::load_network`]) from a
+/// name or a trace file.
 pub mod workload {
     pub use crate::io::load_network as load;
     pub use eyesim_core::workload::*;
 }
 
-/// Hardware configs (`eyesim-core`), and [`load`] / [`open_source`] from a
-/// name or a TOML file.
+/// Hardware configs (`eyesim-core`), and `load` ([`io::load_hw`]) /
+/// `open_source` ([`io::open_hw_source`]) from a name or a TOML file.
 pub mod hw {
     pub use crate::io::{load_hw as load, open_hw_source as open_source};
     pub use eyesim_core::hw::*;

@@ -236,7 +236,7 @@ impl InputError {
         errors.sort_by_key(|e| {
             e.location()
                 .and_then(|l| l.line_col)
-                .unwrap_or((usize::MAX, 0))
+                .unwrap_or((u32::MAX, 0))
         });
         if errors.len() == 1 {
             errors.pop().expect("one error")

@@ -16,7 +16,7 @@ pub struct Location {
     /// File path, built-in name, or a description such as an override.
     pub origin: String,
     /// 1-based line and column (in characters), when known.
-    pub line_col: Option<(usize, usize)>,
+    pub line_col: Option<(u32, u32)>,
 }
 
 impl Location {
@@ -38,14 +38,17 @@ impl fmt::Display for Location {
     }
 }
 
-/// 1-based (line, column) of byte `offset` in `text`; columns count characters.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// 1-based (line, column) of byte `offset` in `text`; columns count
+/// characters. 32 bits keep every error small (inputs past 4 G lines
+/// saturate).
+pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let col = before[line_start..].chars().count() + 1;
-    (line, col)
+    let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    (narrow(line), narrow(col))
 }
 
 /// One key of a TOML document with its dotted path and source range.

@@ -216,7 +216,7 @@ impl Controller<'_> {
         let p = self.ctx.prob;
         let (h, w, wp) = (p.h as usize, p.w as usize, p.wp() as usize);
         let rn = rows.needed() as usize;
-        let len = t.ns as usize * t.gs as usize * t.cs as usize * rn * wp;
+        let len = t.images as usize * t.groups as usize * t.channels as usize * rn * wp;
         let (late, fault) = self.dram_fault();
         // A fresh tile is cleared (padding is stored as zeros); a lost burst
         // leaves the previous tile's values in place.
@@ -228,11 +228,11 @@ impl Controller<'_> {
         let mut words = 0;
         let mut stream = Vec::with_capacity(rows.real as usize * w);
         let mut plane = 0;
-        for k in 0..t.ns {
-            for gi in 0..t.gs {
-                for c in 0..t.cs {
-                    let ch = ((t.g0 + gi) * p.c + t.c0 + c) as usize;
-                    let src = ((t.n0 + k) as usize * (p.g * p.c) as usize + ch) * h * w;
+        for k in 0..t.images {
+            for gi in 0..t.groups {
+                for c in 0..t.channels {
+                    let ch = ((t.first_group + gi) * p.c + t.first_channel + c) as usize;
+                    let src = ((t.first_image + k) as usize * (p.g * p.c) as usize + ch) * h * w;
                     stream.clear();
                     for &y in &rows.rows {
                         if let Some(r) = StripRows::real_row(p, rows.base + y) {
@@ -361,7 +361,7 @@ impl Controller<'_> {
             return 0;
         }
         let ((_, rh), (_, sw)) = self.tile_at[s.tile];
-        (s.gs * s.pts * s.cs * rh * sw) as usize
+        (s.groups * s.pass_filters * s.channels * rh * sw) as usize
     }
 
     /// The pass's weights as DRAM holds them, `[g][filter][channel][R][S]`,
@@ -375,10 +375,10 @@ impl Controller<'_> {
         let rs = (p.r * p.s) as usize;
         let ((r0, rh), (s0, sw)) = self.tile_at[s.tile];
         let whole = rh == p.r && sw == p.s;
-        for g in s.g0..s.g0 + s.gs {
-            for f in s.mf..s.mf + s.pts {
-                let row = ((g * p.m + f) * p.c + s.c0) as usize * rs;
-                let block = &self.ctx.ops.weights[row..row + s.cs as usize * rs];
+        for g in s.first_group..s.first_group + s.groups {
+            for f in s.pass_first_filter..s.pass_first_filter + s.pass_filters {
+                let row = ((g * p.m + f) * p.c + s.first_channel) as usize * rs;
+                let block = &self.ctx.ops.weights[row..row + s.channels as usize * rs];
                 if whole {
                     out.extend_from_slice(block);
                     continue;
@@ -408,22 +408,23 @@ impl Controller<'_> {
     /// ofmap is what DRAM then holds.
     fn write_back(&mut self, t: &OfmapTile) -> Result<(), RunError> {
         let p = self.ctx.prob;
-        let run = (t.es * p.f) as usize;
+        let run = (t.strip_rows * p.f) as usize;
         let (late, fault) = self.dram_fault();
         let mut words = 0;
         let mut stream = Vec::with_capacity(run);
         let mut first = true;
-        for k in 0..t.ns {
-            for gi in 0..t.gs {
+        for k in 0..t.images {
+            for gi in 0..t.groups {
                 // The tile is `[n][g][e][F][m]`: a filter's stream is strided.
-                let plane = ((k * t.gs + gi) as usize) * run * t.ms as usize;
-                for ml in 0..t.ms {
+                let plane = ((k * t.groups + gi) as usize) * run * t.block_filters as usize;
+                for ml in 0..t.block_filters {
                     stream.clear();
-                    let bias = self.ctx.ops.bias[((t.g0 + gi) * p.m + t.mc0 + ml) as usize];
+                    let bias = self.ctx.ops.bias
+                        [((t.first_group + gi) * p.m + t.block_first_filter + ml) as usize];
                     let tile = &self.glb.psum[plane + ml as usize..];
                     stream.extend(
                         tile.iter()
-                            .step_by(t.ms as usize)
+                            .step_by(t.block_filters as usize)
                             .take(run)
                             .map(|&a| finalize(p, a, bias)),
                     );
@@ -439,8 +440,10 @@ impl Controller<'_> {
                         continue;
                     }
                     let vals = self.dram.load(&stored).map_err(RunError::Corrupted)?;
-                    let plane = ((t.n0 + k) * p.g + t.g0 + gi) * p.m + t.mc0 + ml;
-                    let out = (plane as usize * p.e as usize + t.e0 as usize) * p.f as usize;
+                    let plane = ((t.first_image + k) * p.g + t.first_group + gi) * p.m
+                        + t.block_first_filter
+                        + ml;
+                    let out = (plane as usize * p.e as usize + t.first_row as usize) * p.f as usize;
                     let n = vals.len().min(run);
                     self.ofmap[out..out + n].copy_from_slice(&vals[..n]);
                 }

@@ -196,6 +196,18 @@ pub enum SimError {
 
 /// Simulates one layer on real data and checks its ofmap against
 /// `data::reference` (unless `opts.check` is off).
+///
+/// ```
+/// use eyesim_core::{data, fixtures, mapping};
+/// let hw = fixtures::eyeriss_v1();
+/// // A small 3x3 convolution: 8 channels, 16 filters, 8x8 ifmap, padding 1.
+/// let prob = fixtures::conv(1, 1, 8, 16, 8, 3, 1, 1);
+/// let map = mapping::smallest(&prob, &hw);
+/// let layer_data = data::generate(&prob, 1);
+/// let sim = eyesim_engine::simulate_layer(&prob, &map, &hw, &layer_data, &Default::default())?;
+/// assert_eq!(sim.counts.macs.algorithmic, prob.macs()); // every ofmap value checked bit for bit
+/// # Ok::<(), eyesim_engine::SimError>(())
+/// ```
 pub fn simulate_layer(
     prob: &ConvProblem,
     mapping: &RowStationaryMapping,

@@ -32,25 +32,29 @@ mod ifmap;
 /// The work of one pass, in indices of the layer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PassSpec {
-    /// First group and group count.
-    pub g0: u32,
-    pub gs: u32,
+    /// First group of the pass.
+    pub first_group: u32,
+    /// Groups in the pass.
+    pub groups: u32,
     /// Images of the tile.
-    pub ns: u32,
+    pub images: u32,
     /// Strip rows.
-    pub es: u32,
-    /// First filter of the GLB filter block and its size (`m_s`).
-    pub mc0: u32,
-    pub ms: u32,
-    /// First filter of the pass (within the group) and count (`pt_s`).
-    pub mf: u32,
-    pub pts: u32,
-    /// First channel of the chunk and count (`c_s`).
-    pub c0: u32,
-    pub cs: u32,
+    pub strip_rows: u32,
+    /// First filter of the GLB filter block.
+    pub block_first_filter: u32,
+    /// Filters in the GLB filter block (`m_s`).
+    pub block_filters: u32,
+    /// First filter of the pass (within the group).
+    pub pass_first_filter: u32,
+    /// Filters in the pass (`pt_s`).
+    pub pass_filters: u32,
+    /// First channel of the channel chunk.
+    pub first_channel: u32,
+    /// Channels in the chunk (`c_s`).
+    pub channels: u32,
     /// Whether this is the first accumulation step (first channel chunk,
     /// fold and segment: psums start from zero).
-    pub first_cc: bool,
+    pub first_accumulation: bool,
     /// Index of the filter tile (fold and segment) among the layer's.
     pub tile: usize,
 }
@@ -214,9 +218,9 @@ impl<'a, 'b> PassSim<'a, 'b> {
             filter_rows: Vec::new(),
             work: Vec::new(),
             pe_counts: PeCounters::default(),
-            total: spec.ns * ctx.prob.f,
+            total: spec.images * ctx.prob.f,
             start,
-            r_act: spec.cs.div_ceil(ctx.map.q),
+            r_act: spec.channels.div_ceil(ctx.map.q),
             filter_gin: filter::FilterGin::new(from),
             ifmap_gin: ifmap::IfmapGin::new(rows.needed(), start),
             psum_gin: PsumGin {
@@ -241,24 +245,24 @@ impl<'a, 'b> PassSim<'a, 'b> {
     fn place(&mut self) {
         let (prob, m) = (self.ctx.prob, self.ctx.map);
         let r_act = self.r_act;
-        let t_act = self.spec.pts.div_ceil(m.p);
-        let es = self.spec.es;
+        let t_act = self.spec.pass_filters.div_ceil(m.p);
+        let es = self.spec.strip_rows;
         let active: Vec<CopySlot> = self
             .ctx
             .slots
             .iter()
             .copied()
-            .filter(|s| s.ri < r_act && s.ti < t_act && s.gi < self.spec.gs)
+            .filter(|s| s.ri < r_act && s.ti < t_act && s.gi < self.spec.groups)
             .collect();
-        let mut index = vec![u32::MAX; (self.spec.gs * t_act * r_act) as usize];
+        let mut index = vec![u32::MAX; (self.spec.groups * t_act * r_act) as usize];
         for (a, s) in active.iter().enumerate() {
             index[((s.gi * t_act + s.ti) * r_act + s.ri) as usize] = a as u32;
         }
         let pe_index = |a: u32, i: u32, j: u32| (a * prob.r + i) * es + j;
         let span = self.ctx.cols.span;
         for (a, slot) in active.iter().enumerate() {
-            let q_act = (self.spec.cs - slot.ri * m.q).min(m.q);
-            let p_act = (self.spec.pts - slot.ti * m.p).min(m.p);
+            let q_act = (self.spec.channels - slot.ri * m.q).min(m.q);
+            let p_act = (self.spec.pass_filters - slot.ti * m.p).min(m.p);
             for i in 0..prob.r {
                 let mut row = Vec::with_capacity(es as usize);
                 for j in 0..es {
@@ -283,7 +287,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
                 self.filter_rows.push(row);
             }
         }
-        for gi in 0..self.spec.gs {
+        for gi in 0..self.spec.groups {
             for ti in 0..t_act {
                 for j in 0..es {
                     let mut members = Vec::with_capacity((r_act * prob.r) as usize);
@@ -293,7 +297,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
                             members.push(pe_index(a, i, j));
                         }
                     }
-                    let p_act = (self.spec.pts - ti * m.p).min(m.p);
+                    let p_act = (self.spec.pass_filters - ti * m.p).min(m.p);
                     self.chains.push(Chain {
                         members,
                         gi,
@@ -337,7 +341,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
             })
             .collect();
         let ifmap_classes = if multicast {
-            self.spec.gs * self.r_act * rn
+            self.spec.groups * self.r_act * rn
         } else {
             n
         };
@@ -361,7 +365,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
     /// its last tap finished.
     pub(crate) fn run(mut self) -> Result<(u64, u64), String> {
         self.maybe_send_ifmap();
-        if !self.spec.first_cc {
+        if !self.spec.first_accumulation {
             self.maybe_send_psum();
         }
         while let Some((_, ev)) = self.events.pop() {
@@ -435,8 +439,9 @@ impl<'a, 'b> PassSim<'a, 'b> {
     fn psum_addr(&self, c: &Chain, step: u32, k: u32) -> usize {
         let (prob, sp) = (self.ctx.prob, &self.spec);
         let (img, f) = (step / prob.f, step % prob.f);
-        let ml = sp.mf - sp.mc0 + c.ti * self.ctx.map.p + k;
-        ((((img * sp.gs + c.gi) * sp.es + c.j) * prob.f + f) * sp.ms + ml) as usize
+        let ml = sp.pass_first_filter - sp.block_first_filter + c.ti * self.ctx.map.p + k;
+        ((((img * sp.groups + c.gi) * sp.strip_rows + c.j) * prob.f + f) * sp.block_filters + ml)
+            as usize
     }
 
     /// The psum GIN reads chain `ci`'s psums of column `b` from the GLB and

@@ -7,15 +7,19 @@ use super::plan::{chunks, parts, StripRows};
 use crate::mapping::RowStationaryMapping;
 use crate::workload::ConvProblem;
 
-/// An ifmap tile: the strip's rows of `cs` channels of `gs` groups of `ns` images.
+/// An ifmap tile: the strip's rows of `channels` channels of `groups`
+/// groups of `images` images.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct IfmapTile {
-    pub g0: u32,
-    pub gs: u32,
-    pub n0: u32,
-    pub ns: u32,
-    pub c0: u32,
-    pub cs: u32,
+    /// First group and group count.
+    pub first_group: u32,
+    pub groups: u32,
+    /// First image and image count.
+    pub first_image: u32,
+    pub images: u32,
+    /// First channel and channel count.
+    pub first_channel: u32,
+    pub channels: u32,
     /// Index of the strip's [`StripRows`] (for the fold being loaded).
     pub strip: usize,
 }
@@ -23,16 +27,18 @@ pub(crate) struct IfmapTile {
 /// An ofmap tile written back after its last channel chunk.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OfmapTile {
-    pub g0: u32,
-    pub gs: u32,
-    pub n0: u32,
-    pub ns: u32,
+    /// First group and group count.
+    pub first_group: u32,
+    pub groups: u32,
+    /// First image and image count.
+    pub first_image: u32,
+    pub images: u32,
     /// First ofmap row of the strip and its rows.
-    pub e0: u32,
-    pub es: u32,
+    pub first_row: u32,
+    pub strip_rows: u32,
     /// First filter of the GLB filter block and its size.
-    pub mc0: u32,
-    pub ms: u32,
+    pub block_first_filter: u32,
+    pub block_filters: u32,
 }
 
 /// One step of the top controller.
@@ -51,11 +57,11 @@ pub(crate) enum Step {
 /// The filter tiles of a mapping: every fold of the filter rows with
 /// every segment of a filter row, `((r0, rh), (s0, sw))`, folds outermost.
 pub(crate) fn filter_tiles(
-    p: &ConvProblem,
-    m: &RowStationaryMapping,
+    prob: &ConvProblem,
+    map: &RowStationaryMapping,
 ) -> Vec<((u32, u32), (u32, u32))> {
-    let segs = parts(p.s, m.fs);
-    parts(p.r, m.fr)
+    let segs = parts(prob.s, map.fs);
+    parts(prob.r, map.fr)
         .into_iter()
         .flat_map(|f| segs.iter().map(move |&s| (f, s)))
         .collect()
@@ -63,45 +69,45 @@ pub(crate) fn filter_tiles(
 
 /// The strips' needed rows (one entry per strip and fold) and the
 /// controller's steps, in execution order.
-pub(crate) fn steps(p: &ConvProblem, m: &RowStationaryMapping) -> (Vec<StripRows>, Vec<Step>) {
+pub(crate) fn steps(prob: &ConvProblem, map: &RowStationaryMapping) -> (Vec<StripRows>, Vec<Step>) {
     let mut strips = Vec::new();
     let mut out = Vec::new();
-    let folds = parts(p.r, m.fr);
-    let segs = parts(p.s, m.fs).len();
-    for (g0, gs) in chunks(p.g, m.g) {
-        for (n0, ns) in chunks(p.n, m.n) {
-            for (e0, es) in chunks(p.e, m.e) {
+    let folds = parts(prob.r, map.fr);
+    let segs = parts(prob.s, map.fs).len();
+    for (g0, gs) in chunks(prob.g, map.g) {
+        for (n0, ns) in chunks(prob.n, map.n) {
+            for (e0, es) in chunks(prob.e, map.e) {
                 let first = strips.len();
-                strips.extend(folds.iter().map(|&f| StripRows::new(p, e0, es, f)));
-                for (mc0, ms) in chunks(p.m, m.m) {
-                    let words = (ns * gs * ms * es * p.f) as usize;
+                strips.extend(folds.iter().map(|&f| StripRows::new(prob, e0, es, f)));
+                for (mc0, ms) in chunks(prob.m, map.m) {
+                    let words = (ns * gs * ms * es * prob.f) as usize;
                     out.push(Step::PsumTile { words });
-                    for (c0, cs) in chunks(p.c, m.q * m.r) {
+                    for (c0, cs) in chunks(prob.c, map.q * map.r) {
                         for k in 0..folds.len() {
                             let strip = first + k;
                             out.push(Step::Load(IfmapTile {
-                                g0,
-                                gs,
-                                n0,
-                                ns,
-                                c0,
-                                cs,
+                                first_group: g0,
+                                groups: gs,
+                                first_image: n0,
+                                images: ns,
+                                first_channel: c0,
+                                channels: cs,
                                 strip,
                             }));
                             for l in 0..segs {
-                                for (mf, pts) in chunks(ms, m.p * m.t) {
+                                for (mf, pts) in chunks(ms, map.p * map.t) {
                                     let spec = PassSpec {
-                                        g0,
-                                        gs,
-                                        ns,
-                                        es,
-                                        mc0,
-                                        ms,
-                                        mf: mc0 + mf,
-                                        pts,
-                                        c0,
-                                        cs,
-                                        first_cc: c0 == 0 && k == 0 && l == 0,
+                                        first_group: g0,
+                                        groups: gs,
+                                        images: ns,
+                                        strip_rows: es,
+                                        block_first_filter: mc0,
+                                        block_filters: ms,
+                                        pass_first_filter: mc0 + mf,
+                                        pass_filters: pts,
+                                        first_channel: c0,
+                                        channels: cs,
+                                        first_accumulation: c0 == 0 && k == 0 && l == 0,
                                         tile: k * segs + l,
                                     };
                                     out.push(Step::Pass { spec, strip });
@@ -110,14 +116,14 @@ pub(crate) fn steps(p: &ConvProblem, m: &RowStationaryMapping) -> (Vec<StripRows
                         }
                     }
                     out.push(Step::Store(OfmapTile {
-                        g0,
-                        gs,
-                        n0,
-                        ns,
-                        e0,
-                        es,
-                        mc0,
-                        ms,
+                        first_group: g0,
+                        groups: gs,
+                        first_image: n0,
+                        images: ns,
+                        first_row: e0,
+                        strip_rows: es,
+                        block_first_filter: mc0,
+                        block_filters: ms,
                     }));
                 }
             }

@@ -92,7 +92,7 @@ impl SearchCache {
         SearchCache::default()
     }
 
-    /// The same mapping as [`search`]`(prob, hw, objective)`. Objectives
+    /// The same mapping as [`search()`]`(prob, hw, objective)`. Objectives
     /// other than `energy` are passed to the plain search.
     pub fn search(
         &self,

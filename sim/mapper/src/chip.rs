@@ -14,6 +14,7 @@
 
 use crate::space::for_each_in_group;
 use crate::stats::Level;
+use crate::tie::fuzzy;
 use crate::workload::ConvProblem;
 use eyesim_analytic::model::LayerModel;
 use eyesim_core::mapping::{groups, RowStationaryMapping};
@@ -52,7 +53,7 @@ pub(crate) fn search_chip(
                     fuzzy(dram, d)
                         .then(fuzzy(energy, e))
                         .then(bp.cmp(&pes))
-                        .then_with(|| key(&m).cmp(&key(&bm)))
+                        .then_with(|| m.cmp(&bm))
                         .is_lt()
                 });
                 if better {
@@ -62,16 +63,4 @@ pub(crate) fn search_chip(
         }
     }
     best.map(|b| b.3)
-}
-
-fn fuzzy(a: f64, b: f64) -> std::cmp::Ordering {
-    if (a - b).abs() <= 1e-9 * a.abs().max(b.abs()) {
-        std::cmp::Ordering::Equal
-    } else {
-        a.total_cmp(&b)
-    }
-}
-
-fn key(m: &RowStationaryMapping) -> [u32; 8] {
-    [m.e, m.r, m.t, m.g, m.p, m.q, m.n, m.m]
 }

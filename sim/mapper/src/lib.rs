@@ -15,6 +15,7 @@ pub mod search;
 mod space;
 #[cfg(test)]
 mod tests;
+mod tie;
 
 pub use cache::SearchCache;
 pub use network::{

@@ -62,6 +62,16 @@ pub enum AnalyticError {
 /// Maps (or takes the pinned mapping of) and estimates every layer of `net`
 /// on `hw`. Layers are independent and run on worker threads; the result
 /// order is the network's layer order whatever the thread count.
+///
+/// ```
+/// let net = eyesim_core::workload::builtin("alexnet").unwrap();
+/// let hw = eyesim_core::fixtures::eyeriss_v1();
+/// let rows = eyesim_mapper::estimate_network(&net, &hw, &Default::default())?;
+/// assert_eq!(rows.len(), net.layers.len());
+/// let total: f64 = rows.iter().map(|r| r.energy.total()).sum();
+/// assert!(total > 0.0);
+/// # Ok::<(), eyesim_mapper::AnalyticError>(())
+/// ```
 pub fn estimate_network(
     net: &Network,
     hw: &HwConfig,

@@ -22,6 +22,7 @@
 
 use crate::hw::HwConfig;
 use crate::space::for_each_in_group;
+use crate::tie::fuzzy;
 use crate::workload::ConvProblem;
 use eyesim_analytic::model::LayerModel;
 use eyesim_core::mapping::check::check;
@@ -100,6 +101,15 @@ impl std::str::FromStr for Objective {
 /// The best legal mapping of `prob` on `hw` for `objective`. When none
 /// exists, the error names the limit that even the smallest mapping
 /// (e = r = t = g = p = q = n = m = 1) violates.
+///
+/// ```
+/// use eyesim_core::fixtures::{alexnet_convs, eyeriss_v1};
+/// let (hw, conv3) = (eyeriss_v1(), alexnet_convs(4)[2]);
+/// let m = eyesim_mapper::search(&conv3, &hw, eyesim_mapper::Objective::Energy)?;
+/// assert!(eyesim_core::mapping::check(&m, &conv3, &hw).is_ok());
+/// assert_eq!(eyesim_analytic::active_pes(&conv3, &m), 156); // as on the chip
+/// # Ok::<(), eyesim_core::mapping::MapError>(())
+/// ```
 pub fn search(
     prob: &ConvProblem,
     hw: &HwConfig,
@@ -257,17 +267,5 @@ pub(crate) fn compare(
             let pes = |c: &Candidate| eyesim_analytic::active_pes(prob, &c.mapping);
             pes(b).cmp(&pes(a))
         })
-        .then_with(|| key(&a.mapping).cmp(&key(&b.mapping)))
-}
-
-fn fuzzy(a: f64, b: f64) -> Ordering {
-    if (a - b).abs() <= 1e-9 * a.abs().max(b.abs()) {
-        Ordering::Equal
-    } else {
-        a.total_cmp(&b)
-    }
-}
-
-fn key(m: &RowStationaryMapping) -> [u32; 8] {
-    [m.e, m.r, m.t, m.g, m.p, m.q, m.n, m.m]
+        .then_with(|| a.mapping.cmp(&b.mapping))
 }

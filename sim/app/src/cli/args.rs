@@ -62,7 +62,7 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
-/// The exit status for `err`: its [`Exit`] code, else 1.
+/// The exit status for `err`: its `Exit` code, else 1.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     err.downcast_ref::<Exit>().map_or(1, |e| e.code)
 }

@@ -66,7 +66,7 @@ pub fn generate_with_shift(prob: &ConvProblem, seed: u64, product_shift: u32) ->
 }
 
 /// [`generate_with_shift`] plus the reference ofmap of the generated data
-/// (what [`super::reference`] returns), computed from the psums that the
+/// (what [`super::reference()`] returns), computed from the psums that the
 /// calibration needs anyway.
 pub fn generate_with_reference(
     prob: &ConvProblem,

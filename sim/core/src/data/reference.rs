@@ -1,5 +1,6 @@
 //! The golden model: a plain convolution / FC / pooling with the chip's
-//! arithmetic ([`super::arith`]).
+//! arithmetic ([`super::mac`], [`super::tap`], [`super::merge`],
+//! [`super::finalize`]).
 //!
 //! Each output plane `(image, filter)` is computed by one thread with plain
 //! loops over `(c, r, s)` then over the output rows and columns that the tap
@@ -52,7 +53,8 @@ use crate::workload::{ConvProblem, Op};
 ///
 /// # Panics
 /// When `data` does not have the sizes `prob` implies (a programming error:
-/// [`super::generate`] and [`super::load_npy`] always produce matching data).
+/// [`super::generate()`] and every [`super::LayerDataSource`] produce
+/// matching data).
 pub fn reference(prob: &ConvProblem, data: &LayerData, product_shift: u32) -> Vec<i16> {
     let mut out = reference_psums(prob, data, product_shift);
     apply_finalize(prob, &data.bias, &mut out);

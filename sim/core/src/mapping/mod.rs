@@ -37,7 +37,10 @@ pub fn builtin_mappings(name: &str) -> Option<MappingSet> {
 
 /// One layer's row-stationary mapping. Field names follow ISCA 2016 (`fr`
 /// and `fs` are eyesim's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Mappings are ordered lexicographically in field order (`e r t g p q n m
+/// fr fs`): the mapper's last tie-break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RowStationaryMapping {
     /// Ofmap rows computed by one logical PE set per strip (1 ≤ e ≤ E).
     /// A set wider than the array is split into vertically stacked segments.
@@ -66,6 +69,23 @@ pub struct RowStationaryMapping {
     /// (for rows that do not fit the spads; 1 = no segmentation).
     #[serde(default = "one")]
     pub fs: u32,
+}
+
+impl RowStationaryMapping {
+    /// The eight letters of the mapping, each with its value, in the order
+    /// of ISCA 2016 and of `mappings.toml` (`fr` and `fs` are not letters).
+    pub fn letters(&self) -> [(&'static str, u32); 8] {
+        [
+            ("e", self.e),
+            ("r", self.r),
+            ("t", self.t),
+            ("g", self.g),
+            ("p", self.p),
+            ("q", self.q),
+            ("n", self.n),
+            ("m", self.m),
+        ]
+    }
 }
 
 fn one() -> u32 {

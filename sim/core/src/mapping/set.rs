@@ -92,8 +92,8 @@ impl MappingSet {
         let mut doc = toml::Table::new();
         for (layer, m) in &self.entries {
             let mut t = toml::Table::new();
-            for (k, v) in FIELDS.iter().zip(values(m)) {
-                t.insert((*k).to_string(), toml::Value::Integer(i64::from(v)));
+            for (k, v) in m.letters() {
+                t.insert(k.to_string(), toml::Value::Integer(i64::from(v)));
             }
             // Written only when used, so unfolded mappings read as before.
             for (k, v) in OPTIONAL.iter().zip([m.fr, m.fs]) {
@@ -176,10 +176,6 @@ impl MappingSet {
         }
         Ok(set)
     }
-}
-
-fn values(m: &RowStationaryMapping) -> [u32; 8] {
-    [m.e, m.r, m.t, m.g, m.p, m.q, m.n, m.m]
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ impl PassSim<'_, '_> {
         let role = self.pes[k0].role;
         let (q, p) = (self.ctx.map.q, self.ctx.map.p);
         let (rr, ss) = (prob.r as usize, prob.s as usize);
-        let (cs, pts) = (self.spec.cs as usize, self.spec.pts as usize);
+        let (cs, pts) = (self.spec.channels as usize, self.spec.pass_filters as usize);
         let compress = self.ctx.hw.sparsity.weight_compression;
         for cl in 0..role.q_act {
             let ch = (role.ri * q + cl) as usize;

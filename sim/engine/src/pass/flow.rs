@@ -60,7 +60,7 @@ impl PassSim<'_, '_> {
             if let Some(tr) = self.trace.as_deref_mut() {
                 tr.span(Track::Pe(pos.0, pos.1), "taps", start, start + dur);
             }
-            if bottom && self.spec.first_cc {
+            if bottom && self.spec.first_accumulation {
                 self.chains[chain as usize].flights.push_back(Flight {
                     step: s,
                     pos: 0,
@@ -146,7 +146,7 @@ impl PassSim<'_, '_> {
         let pos = self.chains[c].flights[fi].pos;
         let p = self.chains[c].p_act as usize;
         let mut vals = std::mem::take(&mut self.scratch);
-        if pos == 0 && self.spec.first_cc {
+        if pos == 0 && self.spec.first_accumulation {
             vals.clear();
             vals.resize(p, identity(op));
         } else {
@@ -161,7 +161,7 @@ impl PassSim<'_, '_> {
         pe.passed += 1;
         pe.passed_at[step as usize % RING] = t;
         self.work.push(Work::TryStart(k as u32));
-        if pos == 0 && !self.spec.first_cc {
+        if pos == 0 && !self.spec.first_accumulation {
             let ch = &mut self.chains[c];
             ch.consumed_at[step as usize % RING] = t;
             ch.consumed += 1;

@@ -172,10 +172,10 @@ impl PassSim<'_, '_> {
         let (rn, q) = (self.rows.needed(), self.ctx.map.q);
         let mut reads = 0;
         let mut words = std::mem::take(&mut self.scratch);
-        for gi in 0..sp.gs {
-            for ch in 0..sp.cs {
+        for gi in 0..sp.groups {
+            for ch in 0..sp.channels {
                 let class = (gi * self.r_act + ch / q) * rn + yi;
-                let plane = ((img * sp.gs + gi) * sp.cs + ch) * rn + yi;
+                let plane = ((img * sp.groups + gi) * sp.channels + ch) * rn + yi;
                 self.read_ifmap_row(plane, f, &mut words);
                 reads += new as u64;
                 let tag = self.tags.ifmap.tag(class);
@@ -197,7 +197,7 @@ impl PassSim<'_, '_> {
         for k in self.ifmap_gin.members[yi as usize].clone() {
             let r = self.pes[k as usize].role;
             for cl in 0..r.q_act {
-                let plane = ((img * sp.gs + r.gi) * sp.cs + r.ri * q + cl) * rn + yi;
+                let plane = ((img * sp.groups + r.gi) * sp.channels + r.ri * q + cl) * rn + yi;
                 self.read_ifmap_row(plane, f, &mut words);
                 reads += words.len() as u64;
                 let tag = self.tags.ifmap.tag(k);
