@@ -82,7 +82,7 @@ fn for_pareto_tiles(
     // m = k·p·t (or M), largest first, one per distinct ceil(M/m).
     for k in ChunkCounts::new(units) {
         let m = (k * pt).min(prob.m);
-        let fit = ChunkCounts::new(prob.n).find(|&n| {
+        let fit = largest_fitting_chunk(prob.n, |n| {
             check_glb(&RowStationaryMapping { n, m, ..base }, prob, hw, rn_full).is_ok()
         });
         let Some(n) = fit else { continue };
@@ -94,6 +94,29 @@ fn for_pareto_tiles(
             break;
         }
     }
+}
+
+/// The largest of the distinct chunk sizes `ceil(total/j)` for which
+/// `fits` holds, when `fits` is monotone (it holds for every size below one
+/// that fits, as the GLB tile's words grow with the images it holds).
+/// `O(log total)` calls, so the search costs the same at any batch size.
+fn largest_fitting_chunk(total: u32, fits: impl Fn(u32) -> bool) -> Option<u32> {
+    if total == 0 || !fits(1) {
+        return None;
+    }
+    // The largest size that fits, by bisection: fits(lo) holds throughout.
+    let (mut lo, mut hi) = (1, total);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    // The largest distinct chunk size not above it: the smallest chunk
+    // count j with ceil(total/j) <= lo is ceil(total/lo).
+    Some(total.div_ceil(total.div_ceil(lo)))
 }
 
 /// The distinct values of `ceil(x/j)` for `j = 1..=x`, largest first:
@@ -122,5 +145,25 @@ impl Iterator for ChunkCounts {
             self.x.div_ceil(self.x.div_ceil(v - 1))
         };
         Some(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_fitting_chunk_is_the_first_that_fits_in_chunk_order() {
+        for total in [1, 2, 3, 7, 10, 96, 1000, 4097] {
+            for bound in 0..=total + 1 {
+                let fits = |n: u32| n <= bound;
+                let linear = ChunkCounts::new(total).find(|&n| fits(n));
+                assert_eq!(
+                    largest_fitting_chunk(total, fits),
+                    linear,
+                    "{total} {bound}"
+                );
+            }
+        }
     }
 }
