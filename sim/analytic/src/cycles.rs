@@ -53,6 +53,7 @@ fn ceil_nonneg(x: f64) -> f64 {
 }
 
 /// Cycles with DRAM serialized as on the chip, and with DRAM hidden.
+#[inline]
 pub(crate) fn cycles(
     model: &LayerModel<'_>,
     map: &RowStationaryMapping,

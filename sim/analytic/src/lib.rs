@@ -75,6 +75,7 @@ pub fn estimate_layer(
 }
 
 /// Evaluates one mapping with a prepared model.
+#[inline]
 pub fn evaluate(model: &LayerModel<'_>, mapping: &RowStationaryMapping) -> LayerEstimate {
     let st = model.strip(mapping.e, mapping.fr);
     let raw = model.counts(mapping, &st);
@@ -88,11 +89,13 @@ pub fn evaluate(model: &LayerModel<'_>, mapping: &RowStationaryMapping) -> Layer
 }
 
 /// PEs in the footprint of `m`: `ceil(R/fr)`·e·r·t·g (the tallest fold's set).
+#[inline]
 pub fn active_pes(prob: &ConvProblem, m: &RowStationaryMapping) -> u32 {
     m.fold_rows(prob) * m.e * m.r * m.t * m.g
 }
 
 /// Cycles (serialized, processing) of one mapping, for the mapper.
+#[inline]
 pub fn cycles_of(
     model: &LayerModel<'_>,
     mapping: &RowStationaryMapping,

@@ -40,11 +40,13 @@ pub struct RawCounts {
 
 impl RawCounts {
     /// Sets the expected reads and writes of one cell.
+    #[inline]
     pub fn set(&mut self, level: Level, tensor: Tensor, reads: f64, writes: f64) {
         self.cells[level as usize][tensor as usize] = [reads, writes];
     }
 
     /// Energy in the hwconfig's unit.
+    #[inline]
     pub fn energy(&self, hw: &HwConfig) -> f64 {
         let c = &hw.energy;
         let costs = [c.dram, c.glb, c.noc, c.rf];
@@ -139,6 +141,7 @@ impl<'a> LayerModel<'a> {
 
     /// Strip sums of strip height `e` with `fr` folds (computed on the fly
     /// beyond `e_max` or for other folds than the search's).
+    #[inline]
     pub fn strip(&self, e: u32, fr: u32) -> StripSums {
         match self.strips.get(e.wrapping_sub(1) as usize) {
             Some(s) if s.fr == fr => *s,
@@ -148,6 +151,7 @@ impl<'a> LayerModel<'a> {
 
     /// Columns needed by a full ofmap row for each segment class of `fs`
     /// segments: `[(CN, segments); 2]` (`mapping::balanced` classes).
+    #[inline]
     pub fn segment_columns(&self, fs: u32) -> [(u64, u32); 2] {
         let prob = self.prob;
         if fs <= 1 {
@@ -164,6 +168,7 @@ impl<'a> LayerModel<'a> {
     }
 
     /// Expected counts of `m` (docs/dataflow.md §4, summed in closed form).
+    #[inline]
     pub fn counts(&self, map: &RowStationaryMapping, st: &StripSums) -> RawCounts {
         let prob = self.prob;
         let f = |x: u32| f64::from(x);

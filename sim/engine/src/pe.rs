@@ -173,6 +173,7 @@ impl Pe {
     /// window: the FIFO holds, channel by channel, the `new_cols` columns
     /// first needed by this column; the window's taps are the padded
     /// columns `x0 + s·dilation`. Missing words leave the spad stale.
+    #[inline]
     pub(crate) fn load_window(&mut self, new_cols: &[u32], x0: u32, dilation: u32) {
         let span = self.span;
         for cl in 0..self.role.q_act as usize {
@@ -199,6 +200,7 @@ impl Pe {
 
     /// Runs all taps of `step` on the window in `self.win`; returns the
     /// cycles taken (one per non-skipped tap).
+    #[inline]
     pub(crate) fn compute_step(
         &mut self,
         step: u32,

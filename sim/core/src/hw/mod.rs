@@ -61,6 +61,7 @@ pub struct GlbConfig {
 
 impl GlbConfig {
     /// Feature-map (ifmap + psum) capacity in words.
+    #[inline]
     pub fn fmap_words(&self) -> u64 {
         u64::from(self.banks) * u64::from(self.bank_words)
     }
@@ -122,10 +123,12 @@ pub struct RlcFormat {
 
 impl RlcFormat {
     /// Longest zero run one pair can encode.
+    #[inline]
     pub fn max_run(&self) -> u32 {
         (1u32 << self.run_bits) - 1
     }
     /// (run, level) pairs per DRAM word; the rest of the word holds the last-word flag.
+    #[inline]
     pub fn pairs_per_word(&self) -> u32 {
         (self.word_bits - 1) / (self.run_bits + self.level_bits)
     }
@@ -157,6 +160,7 @@ pub enum EnergyUnit {
 
 impl EnergyUnit {
     /// The label printed next to every energy figure and in the `energy_unit` column.
+    #[inline]
     pub fn label(self) -> &'static str {
         match self {
             EnergyUnit::Normalized => "MAC-normalized",
@@ -207,14 +211,17 @@ pub struct HwConfig {
 
 impl HwConfig {
     /// Words that a network of `bits` width carries per core cycle (at least 1).
+    #[inline]
     pub fn words_per_cycle(&self, bits: u32) -> u32 {
         (bits / self.pe.word_bits).max(1)
     }
     /// GLB filter-part capacity in words.
+    #[inline]
     pub fn filter_glb_words(&self) -> u64 {
         u64::from(self.glb.filter_kib) * 1024 * 8 / u64::from(self.pe.word_bits)
     }
     /// DRAM words (of `pe.word_bits`) moved per core cycle.
+    #[inline]
     pub fn dram_words_per_core_cycle(&self) -> f64 {
         f64::from(self.dram.bus_bits) / f64::from(self.pe.word_bits) * self.dram.link_mhz
             / self.clock.core_mhz

@@ -122,6 +122,7 @@ pub enum MapError {
 
 /// Checks `m` against `prob` and `hw` as docs/dataflow.md §2 defines.
 /// Reports the first violated limit, in the order of that page.
+#[inline]
 pub fn check(m: &RowStationaryMapping, prob: &ConvProblem, hw: &HwConfig) -> Result<(), MapError> {
     for (field, v) in [
         ("e", m.e),
@@ -174,6 +175,7 @@ pub fn check(m: &RowStationaryMapping, prob: &ConvProblem, hw: &HwConfig) -> Res
 
 /// The spad limits alone (they do not depend on the strip); `s` is the
 /// taps of the widest segment of a filter row.
+#[inline]
 pub fn check_spads(
     p: u32,
     q: u32,
@@ -215,6 +217,7 @@ pub fn check_spads(
 }
 
 /// The set footprint of strip height `e` with `fr` folds, or why the set does not fit.
+#[inline]
 pub fn geometry(e: u32, fr: u32, prob: &ConvProblem, hw: &HwConfig) -> Result<Geometry, MapError> {
     let probe = RowStationaryMapping {
         e,
@@ -253,6 +256,7 @@ fn bound(field: &'static str, value: u32, bound: u32, why: &'static str) -> Resu
 }
 
 /// The GLB bank limit, given `rn_max` rows needed by a full strip.
+#[inline]
 pub fn check_glb(
     m: &RowStationaryMapping,
     prob: &ConvProblem,
@@ -290,6 +294,7 @@ pub fn glb_allocation(m: &RowStationaryMapping, prob: &ConvProblem) -> (u64, u64
 }
 
 /// Ifmap and psum tile words of a mapping in the GLB.
+#[inline]
 pub fn glb_tile_words(m: &RowStationaryMapping, prob: &ConvProblem, rn_max: u32) -> (u64, u64) {
     let ng = u64::from(m.n) * u64::from(m.g);
     let ifmap = ng * u64::from(m.q) * u64::from(m.r) * u64::from(rn_max) * u64::from(prob.wp());

@@ -58,11 +58,13 @@ impl Geometry {
     }
 
     /// Copies the array can hold.
+    #[inline]
     pub fn capacity(&self) -> u32 {
         self.copies_v * self.copies_h
     }
 
     /// PEs of one set (`ceil(R/fr)` · e).
+    #[inline]
     pub fn set_pes(&self, m: &RowStationaryMapping) -> u32 {
         self.set_rows * m.e
     }
@@ -92,6 +94,7 @@ impl Geometry {
     }
 
     /// Array position of PE (filter row `i`, set column `j`) of the copy at `slot`.
+    #[inline]
     pub fn pe_position(&self, slot: &CopySlot, i: u32, j: u32) -> (u32, u32) {
         let seg = j / self.seg_cols;
         let col = j % self.seg_cols;

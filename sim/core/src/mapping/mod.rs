@@ -127,6 +127,7 @@ impl RowStationaryMapping {
     /// could not: its controller has no filter-row folding and no
     /// segmentation of a filter row (a PE holds whole rows). Such mappings
     /// are evaluated all the same; the layer tables flag them.
+    #[inline]
     pub fn beyond_chip(&self) -> Option<&'static str> {
         match (self.fr > 1, self.fs > 1) {
             (true, true) => Some("folded and segmented filter rows"),
@@ -137,11 +138,13 @@ impl RowStationaryMapping {
     }
 
     /// Filter rows of the tallest fold: `ceil(R / fr)`.
+    #[inline]
     pub fn fold_rows(&self, prob: &ConvProblem) -> u32 {
         prob.r.div_ceil(self.fr.max(1))
     }
 
     /// Taps of the widest segment: `ceil(S / fs)`.
+    #[inline]
     pub fn segment_taps(&self, prob: &ConvProblem) -> u32 {
         prob.s.div_ceil(self.fs.max(1))
     }

@@ -25,6 +25,7 @@ pub const LEVELS: [Level; 4] = [Level::Dram, Level::Glb, Level::Noc, Level::Rf];
 
 impl Level {
     /// Lowercase name used in CSVs.
+    #[inline]
     pub fn name(self) -> &'static str {
         match self {
             Level::Dram => "dram",
@@ -56,6 +57,7 @@ pub const TENSORS: [Tensor; 3] = [Tensor::Ifmap, Tensor::Filter, Tensor::Psum];
 
 impl Tensor {
     /// Lowercase name used in CSVs.
+    #[inline]
     pub fn name(self) -> &'static str {
         match self {
             Tensor::Ifmap => "ifmap",
@@ -79,6 +81,7 @@ pub struct Access {
 
 impl Access {
     /// Reads plus writes.
+    #[inline]
     pub fn total(&self) -> u64 {
         self.reads + self.writes
     }
@@ -123,20 +126,24 @@ pub struct LevelCounts {
 
 impl LevelCounts {
     /// Counts at `level` (not `Alu`) for `tensor`.
+    #[inline]
     pub fn get(&self, level: Level, tensor: Tensor) -> Access {
         assert!(level != Level::Alu, "alu has no per-tensor counts");
         self.cells[level.index()][tensor.index()]
     }
     /// Mutable counts at `level` (not `Alu`) for `tensor`.
+    #[inline]
     pub fn at(&mut self, level: Level, tensor: Tensor) -> &mut Access {
         assert!(level != Level::Alu, "alu has no per-tensor counts");
         &mut self.cells[level.index()][tensor.index()]
     }
     /// Adds `reads` and `writes` at one cell.
+    #[inline]
     pub fn add(&mut self, level: Level, tensor: Tensor, reads: u64, writes: u64) {
         *self.at(level, tensor) += Access { reads, writes };
     }
     /// Total accesses (reads + writes) at a storage level, over all tensors.
+    #[inline]
     pub fn level_total(&self, level: Level) -> u64 {
         TENSORS.iter().map(|&t| self.get(level, t).total()).sum()
     }
@@ -181,6 +188,7 @@ pub struct Energy {
 
 impl Energy {
     /// Energy of one tensor at one storage level.
+    #[inline]
     pub fn get(&self, level: Level, tensor: Tensor) -> f64 {
         if level == Level::Alu {
             return 0.0;
@@ -188,6 +196,7 @@ impl Energy {
         self.cells[level.index()][tensor.index()]
     }
     /// Energy at one level (for `Alu`, the MAC energy).
+    #[inline]
     pub fn level(&self, level: Level) -> f64 {
         if level == Level::Alu {
             return self.alu;
@@ -195,14 +204,17 @@ impl Energy {
         self.cells[level.index()].iter().sum()
     }
     /// Energy of one tensor over all storage levels.
+    #[inline]
     pub fn tensor(&self, tensor: Tensor) -> f64 {
         self.cells.iter().map(|row| row[tensor.index()]).sum()
     }
     /// Data-movement energy (all storage levels).
+    #[inline]
     pub fn movement(&self) -> f64 {
         LEVELS.iter().map(|&l| self.level(l)).sum()
     }
     /// Total energy.
+    #[inline]
     pub fn total(&self) -> f64 {
         self.movement() + self.alu
     }

@@ -17,6 +17,7 @@ pub enum Op {
 
 impl Op {
     /// Whether the operation reads weights.
+    #[inline]
     pub fn has_weights(self) -> bool {
         self == Op::Mac
     }
@@ -88,15 +89,18 @@ pub struct ConvProblem {
 
 impl ConvProblem {
     /// Padded ifmap height.
+    #[inline]
     pub fn hp(&self) -> u32 {
         self.h + self.pad.top + self.pad.bottom
     }
     /// Padded ifmap width.
+    #[inline]
     pub fn wp(&self) -> u32 {
         self.w + self.pad.left + self.pad.right
     }
     /// Algorithmic MACs (or pooling taps) for the whole batch, counting taps
     /// that fall on padding, as papers do.
+    #[inline]
     pub fn macs(&self) -> u64 {
         [
             self.n, self.g, self.m, self.c, self.e, self.f, self.r, self.s,
@@ -106,6 +110,7 @@ impl ConvProblem {
         .product()
     }
     /// Weights over all groups (0 for pooling).
+    #[inline]
     pub fn weights(&self) -> u64 {
         if !self.op.has_weights() {
             return 0;
@@ -116,6 +121,7 @@ impl ConvProblem {
             .product()
     }
     /// Ifmap values for the whole batch (unpadded).
+    #[inline]
     pub fn ifmap_values(&self) -> u64 {
         [self.n, self.g, self.c, self.h, self.w]
             .iter()
@@ -123,6 +129,7 @@ impl ConvProblem {
             .product()
     }
     /// Ofmap values for the whole batch.
+    #[inline]
     pub fn ofmap_values(&self) -> u64 {
         [self.n, self.g, self.m, self.e, self.f]
             .iter()
@@ -130,6 +137,7 @@ impl ConvProblem {
             .product()
     }
     /// The same problem with all sparsity removed.
+    #[inline]
     pub fn dense(mut self) -> Self {
         self.weight_density = 1.0;
         self.ifmap_zero_fraction = 0.0;
@@ -196,6 +204,7 @@ pub enum Placement {
 
 impl Placement {
     /// `array`, `GLB-side`, `host` or `-`.
+    #[inline]
     pub fn label(self) -> &'static str {
         match self {
             Placement::Array => "array",
@@ -208,6 +217,7 @@ impl Placement {
 
 impl LayerWork {
     /// Where this work runs.
+    #[inline]
     pub fn placement(&self) -> Placement {
         match self {
             LayerWork::Array(_) => Placement::Array,
