@@ -121,6 +121,28 @@ fn validate_reports_every_error_of_each_file() {
     }
 }
 
+#[test]
+fn validate_reports_every_error_of_a_floors_file_in_file_order() {
+    let t = tempfile::tempdir().unwrap();
+    let floors = "conv1 = 0.5\nconv9 = 0.3\nconv2 = 2\npool1 = 0.5\nfc6 = \"x\"\n";
+    std::fs::write(t.path().join("alexnet-floors.toml"), floors).unwrap();
+    let o = eyesim_in(t.path(), &["validate", "alexnet-floors.toml"]);
+    let e = fails_with(&o, "1 of 1 files failed validation");
+    let wants = [
+        "alexnet-floors.toml:2:1: key `conv9`: is not a layer of `alexnet`",
+        "alexnet-floors.toml:3:1: key `conv2`: 2 is not a density in (0, 1]",
+        "alexnet-floors.toml:4:1: key `pool1`: is a layer without weights",
+        "alexnet-floors.toml:5:1: key `fc6`: must be a number",
+    ];
+    let mut at = 0;
+    for want in wants {
+        let i = e[at..]
+            .find(want)
+            .unwrap_or_else(|| panic!("{want} after byte {at}: {e}"));
+        at += i + want.len();
+    }
+}
+
 const TOY: &str = "[network]\nname = \"toy\"\nbatch = 1\ninput = [4, 6, 6]\n\n\
 [[layer]]\nname = \"conv1\"\nkind = \"conv\"\nfilters = 4\nkernel = 3\npadding = 1\n";
 

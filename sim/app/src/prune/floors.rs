@@ -48,7 +48,8 @@ impl Floors {
     /// Per-layer floors from the text of a floors file (`origin` names it in
     /// errors), on top of `self`. Every key must be a layer of `net` that has
     /// weights, every value a number in (0, 1]; errors name the file, line,
-    /// column and key.
+    /// column and key, and every bad key is reported (as
+    /// [`PruneError::SeveralFloors`] when there is more than one).
     pub fn with_file(
         mut self,
         text: &str,
@@ -69,6 +70,7 @@ impl Floors {
             .filter(|l| has_weights(net, l))
             .map(|l| l.name.as_str())
             .collect();
+        let mut errors = Vec::new();
         for (key, item) in doc.as_table().iter() {
             let at = doc
                 .as_table()
@@ -91,20 +93,32 @@ impl Floors {
                         None => format!("is not a layer of `{}`", net.name),
                     },
                 };
-                return Err(err(why));
+                errors.push(err(why));
+                continue;
             }
             let value = match item.as_value() {
                 Some(v) => v.as_float().or_else(|| v.as_integer().map(|i| i as f64)),
                 None => None,
             };
             let Some(value) = value else {
-                return Err(err("must be a number (a weight density)".to_string()));
+                errors.push(err("must be a number (a weight density)".to_string()));
+                continue;
             };
-            check_density(value).map_err(|why| err(format!("{value} {why}")))?;
-            self.per_layer.insert(key.to_string(), value);
+            match check_density(value) {
+                Ok(()) => {
+                    self.per_layer.insert(key.to_string(), value);
+                }
+                Err(why) => errors.push(err(format!("{value} {why}"))),
+            }
         }
-        self.origin = Some(origin.to_string());
-        Ok(self)
+        match errors.len() {
+            0 => {
+                self.origin = Some(origin.to_string());
+                Ok(self)
+            }
+            1 => Err(errors.remove(0)),
+            _ => Err(PruneError::SeveralFloors(errors)),
+        }
     }
 }
 

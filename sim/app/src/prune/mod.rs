@@ -103,6 +103,9 @@ pub enum PruneError {
         /// What is wrong.
         why: String,
     },
+    /// Several problems in one floors file, in file order.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    SeveralFloors(Vec<PruneError>),
     /// The analytic model could not estimate a layer.
     #[error(transparent)]
     Analytic(#[from] AnalyticError),
