@@ -15,12 +15,10 @@ pub struct SimulateBench {
     net: String,
     #[command(flatten)]
     hw: HwArg,
-    /// Layers to simulate, comma-separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "conv1,conv2,conv3,conv4,conv5"
-    )]
+    /// Layers to simulate, comma-separated (default: AlexNet's CONV1-5, or
+    /// every PE-array layer of another network, e.g. `--net vgg16` for the
+    /// whole VGG-16 at batch 3).
+    #[arg(long, value_delimiter = ',')]
     layers: Vec<String>,
     /// Images per batch (default: the network's).
     #[arg(long, value_name = "N")]
@@ -53,15 +51,29 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
     if let Some(n) = b.batch {
         net.batch = n.max(1);
     }
+    let names: Vec<String> = match (b.layers.is_empty(), net.name.as_str()) {
+        (false, _) => b.layers.clone(),
+        (true, "alexnet") => (1..=5).map(|i| format!("conv{i}")).collect(),
+        (true, _) => net
+            .layers
+            .iter()
+            .filter(|l| matches!(LayerWork::of(l, net.batch), LayerWork::Array(_)))
+            .map(|l| l.name.clone())
+            .collect(),
+    };
     let mut mappings = vec![None; net.layers.len()];
     let mut layers = Vec::new();
-    for name in &b.layers {
+    let mut convs = Vec::new();
+    for name in &names {
         let i = net
             .layers
             .iter()
             .position(|l| &l.name == name)
             .with_context(|| format!("network `{}` has no layer `{name}`", net.name))?;
         if let LayerWork::Array(p) = LayerWork::of(&net.layers[i], net.batch) {
+            if p.op.has_weights() {
+                convs.push(p);
+            }
             mappings[i] = Some(
                 mapping::search(&p, &hw, Objective::Energy)
                     .with_context(|| format!("mapping layer `{name}`"))?,
@@ -102,7 +114,11 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
     sayln!(
         "{} {} on {}, batch {}, {} threads, data generated + checked against the reference",
         net.name,
-        b.layers.join(","),
+        if names.len() > 6 {
+            format!("{} layers", names.len())
+        } else {
+            names.join(",")
+        },
         hw.name,
         net.batch,
         threads
@@ -126,6 +142,16 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
         cycles as f64 / best / 1e6,
         events as f64 / best / 1e6,
         peak_rss_kib().map_or("?".into(), |k| (k / 1024).to_string())
+    );
+    // The machine's limit, measured now: the same MACs as dense GEMMs.
+    let (gemm, gemm_macs) = super::bench_gemm::gemm_limit(&convs, threads);
+    let gemm = gemm.as_secs_f64();
+    sayln!(
+        "GEMM limit: a dense f32 GEMM of the same {:.2} G MACs (im2col shapes, im2col itself not timed; nalgebra) takes {gemm:.3} s \
+         on {threads} threads ({:.1} G MAC/s); eyesim takes {:.1}x that",
+        gemm_macs as f64 / 1e9,
+        gemm_macs as f64 / gemm / 1e9,
+        best / gemm
     );
     Ok(())
 }

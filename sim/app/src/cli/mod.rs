@@ -16,6 +16,7 @@ macro_rules! sayln {
 
 mod args;
 mod bench;
+mod bench_gemm;
 mod bench_import;
 mod bench_prune;
 mod bench_simulate;
