@@ -385,8 +385,11 @@ fn pass(
     let transfer_rows = f(pt_s / map.p) * rows(map.p) + rows(pt_s % map.p);
     let transfers = if first { 1.0 } else { 2.0 };
     let bank = transfers * columns * gs * es * transfer_rows / psum_banks;
+    // A PE computes a column once its whole window is in; in a pass bound
+    // by the ifmap stream the last PE row's last column comes after the
+    // stream's end (docs/engine.md, "The last column after the ifmap stream").
     let busy = (columns * column)
-        .max(ifmap_stream)
+        .max(ifmap_stream + column)
         .max(psum_in)
         .max(gon)
         .max(bank);
