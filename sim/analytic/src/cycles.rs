@@ -391,8 +391,7 @@ fn pass(
     let busy = (columns * column)
         .max(ifmap_stream + column)
         .max(psum_in)
-        .max(gon)
-        .max(bank);
+        .max(gon);
     let weights = if prob.op.has_weights() {
         gs * pts * cs * big_r * big_s * model.weight_factor
     } else {
@@ -431,9 +430,32 @@ fn pass(
     };
     let cold = load.max(window);
     let warm = (load - drain).max(window);
-    let ramp = k.fill + big_r * r_act - 1.0;
+    // A pass of one column ends with the GON serializing the psums of the
+    // last row's filter copies: they share its ifmap words by multicast, so
+    // they finish their only column together (rows and groups read other
+    // words, so the serial ifmap stream staggers them).
+    let gon_tail = if columns < 2.0 {
+        (transfer(k.w_gon) - transfer(k.w_gon) / t_act).max(0.0)
+    } else {
+        0.0
+    };
+    let ramp = k.fill + big_r * r_act - 1.0 + gon_tail;
+    // Before its first taps a chain's bottom PE takes `fifo_words / p_act`
+    // columns of psums (at least one) from the psum GIN: those reads use
+    // the bank port during the window and the ramp, so a port-bound pass
+    // is shorter than the port plus both (docs/engine.md, "Short pooling
+    // passes").
+    let depth = (f(model.hw.pe.fifo_words) / f(map.p.min(pt_s)).max(1.0))
+        .floor()
+        .max(1.0);
+    let prefetch = if first {
+        0.0
+    } else {
+        depth.min(columns) * gs * es * transfer_rows / psum_banks
+    };
+    let time = (busy + warm + ramp).max(bank + warm + ramp - prefetch.min(warm + ramp));
     Pass {
-        time: busy + warm + ramp,
+        time,
         weights,
         hidden: cold - warm,
     }
