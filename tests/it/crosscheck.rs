@@ -280,6 +280,58 @@ fn a_one_bank_psum_tile_is_timed_by_its_port() {
     }
 }
 
+/// An unpadded dense layer: `(h, w)` input, `(r, s)` filter, `(e, f)`
+/// output, `(u_h, u_w)` stride.
+fn small_layer(
+    op: eyesim::workload::Op,
+    (n, g, c, m): (u32, u32, u32, u32),
+    (h, w): (u32, u32),
+    (r, s): (u32, u32),
+    (e, f): (u32, u32),
+    (u_h, u_w): (u32, u32),
+) -> eyesim::workload::ConvProblem {
+    eyesim::workload::ConvProblem {
+        op,
+        n,
+        g,
+        c,
+        m,
+        h,
+        w,
+        r,
+        s,
+        e,
+        f,
+        u_h,
+        u_w,
+        d_h: 1,
+        d_w: 1,
+        pad: eyesim::workload::Padding::default(),
+        weight_density: 1.0,
+        ifmap_zero_fraction: 0.0,
+        ofmap_zero_fraction: 0.0,
+        network_input: false,
+        relu: false,
+    }
+}
+
+/// Processing cycles of `map` by the analytic model and by the simulator
+/// (which checks the ofmap bit for bit).
+fn processing_cycles(
+    prob: &eyesim::workload::ConvProblem,
+    map: &str,
+    hw: &eyesim::hw::HwConfig,
+) -> (u64, u64) {
+    let set = eyesim::mapping::MappingSet::from_toml_str(&format!("[l]\n{map}"), "test").unwrap();
+    let map = *set.get("l").unwrap();
+    eyesim::mapping::check(&map, prob, hw).unwrap();
+    let data = eyesim::data::generate(prob, 3);
+    let opts = eyesim::engine::SimOptions::default();
+    let sim = eyesim::engine::simulate_layer(prob, &map, hw, &data, &opts).unwrap();
+    let est = eyesim::analytic::estimate_layer(prob, &map, hw);
+    (est.processing_cycles, sim.processing_cycles)
+}
+
 /// A pass bound by the ifmap stream ends with the last PE row's last column
 /// after the stream (docs/engine.md, "The last column after the ifmap
 /// stream"): an FC-like layer with one output per image streams 28 words a
@@ -287,10 +339,6 @@ fn a_one_bank_psum_tile_is_timed_by_its_port() {
 /// charged as 32 (−18%) before it counted that column.
 #[test]
 fn a_stream_bound_pass_ends_with_its_last_column() {
-    use eyesim::analytic::estimate_layer;
-    use eyesim::engine::{simulate_layer, SimOptions};
-    use eyesim::mapping::{check, RowStationaryMapping};
-    use eyesim::workload::{ConvProblem, Op, Padding};
     let mut hw = eyesim::hw::load("tiny").unwrap();
     (hw.array.rows, hw.array.cols) = (4, 6);
     (
@@ -298,115 +346,44 @@ fn a_stream_bound_pass_ends_with_its_last_column() {
         hw.pe.filter_spad_words,
         hw.pe.psum_spad_words,
     ) = (12, 28, 4);
-    let prob = ConvProblem {
-        op: Op::Mac,
-        n: 2,
-        g: 1,
-        c: 2,
-        m: 1,
-        h: 2,
-        w: 7,
-        r: 2,
-        s: 7,
-        e: 1,
-        f: 1,
-        u_h: 1,
-        u_w: 1,
-        d_h: 1,
-        d_w: 1,
-        pad: Padding::default(),
-        weight_density: 1.0,
-        ifmap_zero_fraction: 0.0,
-        ofmap_zero_fraction: 0.0,
-        network_input: false,
-        relu: false,
-    };
-    let map = RowStationaryMapping {
-        e: 1,
-        r: 1,
-        t: 1,
-        g: 1,
-        p: 1,
-        q: 1,
-        n: 2,
-        m: 1,
-        fr: 1,
-        fs: 1,
-    };
-    check(&map, &prob, &hw).unwrap();
-    let data = eyesim::data::generate(&prob, 3);
-    let sim = simulate_layer(&prob, &map, &hw, &data, &SimOptions::default()).unwrap();
-    let est = estimate_layer(&prob, &map, &hw);
-    assert_eq!(sim.processing_cycles, 78, "two passes of 39 cycles");
-    let gap = (est.processing_cycles as f64 / sim.processing_cycles as f64 - 1.0).abs();
-    assert!(
-        gap <= 0.10,
-        "analytic {} vs simulated {}",
-        est.processing_cycles,
-        sim.processing_cycles
+    let prob = small_layer(
+        eyesim::workload::Op::Mac,
+        (2, 1, 2, 1),
+        (2, 7),
+        (2, 7),
+        (1, 1),
+        (1, 1),
     );
+    let map = "e = 1\nr = 1\nt = 1\ng = 1\np = 1\nq = 1\nn = 2\nm = 1\n";
+    let (analytic, simulated) = processing_cycles(&prob, map, &hw);
+    assert_eq!(simulated, 78, "two passes of 39 cycles");
+    let gap = (analytic as f64 / simulated as f64 - 1.0).abs();
+    assert!(gap <= 0.10, "analytic {analytic} vs simulated {simulated}");
 }
 
 /// A short pooling pass is bound by its one psum bank's port, whose reads
 /// the PE's psum FIFO takes during the window (docs/engine.md, "Short
-/// pooling passes"): a 3×1 max pool folded `fr3` on a 1×1 array takes 7
-/// cycles a pass, which the analytic model charged as 10 (+29% over the
-/// layer) while it added the window and the ramp on top of the port.
+/// passes bound by the psum bank port"): a 3×1 max pool folded `fr3` on a
+/// 1×1 array takes 7 cycles a pass, which the analytic model charged as 10
+/// (+29% over the layer) while it added the window and the ramp on top of
+/// the port.
 #[test]
 fn a_port_bound_pass_overlaps_its_window_with_the_psum_reads() {
-    use eyesim::analytic::estimate_layer;
-    use eyesim::engine::{simulate_layer, SimOptions};
-    use eyesim::mapping::{check, RowStationaryMapping};
-    use eyesim::workload::{ConvProblem, Op, Padding};
     let mut hw = eyesim::hw::load("tiny").unwrap();
     (hw.array.rows, hw.array.cols) = (1, 1);
     (hw.pe.ifmap_spad_words, hw.pe.filter_spad_words) = (2, 43);
     (hw.pe.psum_spad_words, hw.pe.fifo_words) = (6, 3);
-    let prob = ConvProblem {
-        op: Op::Max,
-        n: 1,
-        g: 2,
-        c: 1,
-        m: 1,
-        h: 6,
-        w: 6,
-        r: 3,
-        s: 1,
-        e: 2,
-        f: 3,
-        u_h: 2,
-        u_w: 2,
-        d_h: 1,
-        d_w: 1,
-        pad: Padding::default(),
-        weight_density: 1.0,
-        ifmap_zero_fraction: 0.0,
-        ofmap_zero_fraction: 0.0,
-        network_input: false,
-        relu: false,
-    };
-    let map = RowStationaryMapping {
-        e: 1,
-        r: 1,
-        t: 1,
-        g: 1,
-        p: 1,
-        q: 1,
-        n: 1,
-        m: 1,
-        fr: 3,
-        fs: 1,
-    };
-    check(&map, &prob, &hw).unwrap();
-    let data = eyesim::data::generate(&prob, 5);
-    let sim = simulate_layer(&prob, &map, &hw, &data, &SimOptions::default()).unwrap();
-    let est = estimate_layer(&prob, &map, &hw);
-    assert_eq!(sim.processing_cycles, 84, "12 passes of 7 cycles");
-    let gap = (est.processing_cycles as f64 / sim.processing_cycles as f64 - 1.0).abs();
-    assert!(
-        gap <= 0.10,
-        "analytic {} vs simulated {}",
-        est.processing_cycles,
-        sim.processing_cycles
+    let prob = small_layer(
+        eyesim::workload::Op::Max,
+        (1, 2, 1, 1),
+        (6, 6),
+        (3, 1),
+        (2, 3),
+        (2, 2),
     );
+    let map = "e = 1\nr = 1\nt = 1\ng = 1\np = 1\nq = 1\nn = 1\nm = 1\nfr = 3\n";
+    let (analytic, simulated) = processing_cycles(&prob, map, &hw);
+    assert_eq!(simulated, 84, "12 passes of 7 cycles");
+    let gap = (analytic as f64 / simulated as f64 - 1.0).abs();
+    assert!(gap <= 0.10, "analytic {analytic} vs simulated {simulated}");
 }
