@@ -118,6 +118,10 @@ const IO_APIS: &[&str] = &[
     "tempfile::",
 ];
 
+/// Standard-library modules that reach the file system, the environment,
+/// processes or the network.
+const IO_MODULES: &[&str] = &["fs", "env", "net", "process"];
+
 #[test]
 fn the_model_crates_do_no_file_io() {
     let mut found = Vec::new();
@@ -130,6 +134,17 @@ fn the_model_crates_do_no_file_io() {
             for api in IO_APIS {
                 if code.contains(api) {
                     found.push(format!("{}: {api}", file.display()));
+                }
+            }
+            // Imports through a `use` tree, e.g. `use std::{fs, io};`.
+            for path in named_paths(&code) {
+                let io = match path.as_slice() {
+                    [std, module, ..] if std == "std" => IO_MODULES.contains(&module.as_str()),
+                    [first, ..] => first == "tempfile",
+                    [] => false,
+                };
+                if io {
+                    found.push(format!("{}: use {}", file.display(), path.join("::")));
                 }
             }
         }
