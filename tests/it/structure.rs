@@ -116,6 +116,9 @@ const IO_APIS: &[&str] = &[
     "std::net",
     "std::process",
     "tempfile::",
+    ".exists()",
+    ".metadata(",
+    "canonicalize(",
 ];
 
 /// Standard-library modules that reach the file system, the environment,
@@ -350,11 +353,42 @@ fn resolve(
     Some((module, i))
 }
 
-/// Module files that have child modules: they hold what their children
-/// share and re-export them, so they take no part in cycles.
-fn is_parent(m: &[String], mods: &BTreeMap<Vec<String>, PathBuf>) -> bool {
-    mods.keys()
-        .any(|k| k.len() == m.len() + 1 && k.starts_with(m))
+/// Paths named through a module that a `use` brought into scope
+/// (`use crate::prune::rank;` then `rank::by_energy(…)`), rewritten as
+/// paths from the `use`.
+fn aliased_paths(
+    at: &[String],
+    code: &str,
+    uses: &[Vec<String>],
+    mods: &BTreeMap<Vec<String>, PathBuf>,
+) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for path in uses {
+        let base: &[String] = match path.split_last() {
+            Some((last, rest)) if last == "self" => rest,
+            _ => path,
+        };
+        let Some(name) = base.last() else { continue };
+        match resolve(at, base, mods) {
+            Some((_, i)) if i == base.len() => {}
+            _ => continue,
+        }
+        let needle = format!("{name}::");
+        for (i, _) in code.match_indices(&needle) {
+            let before = code[..i].chars().last();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            let item: String = code[i + needle.len()..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let mut p = base.to_vec();
+            p.push(item);
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// Cycles between a crate's files, each as its files.
@@ -372,7 +406,10 @@ fn file_cycles(src: &Path) -> Vec<Vec<String>> {
         })
         .collect();
     for (m, file) in &mods {
-        for path in named_paths(&code(file)) {
+        let code = code(file);
+        let mut paths = named_paths(&code);
+        paths.extend(aliased_paths(m, &code, &paths, &mods));
+        for path in paths {
             let Some((mut target, at)) = resolve(m, &path, &mods) else {
                 continue;
             };
@@ -383,7 +420,9 @@ fn file_cycles(src: &Path) -> Vec<Vec<String>> {
                     None => break,
                 }
             }
-            if &target != m && !is_parent(&target, &mods) && !is_parent(m, &mods) {
+            // A module's root holds what its children share and re-exports
+            // them: edges between a file and its own ancestors are structure.
+            if !target.starts_with(m) && !m.starts_with(&target) {
                 graph.update_edge(nodes[m], nodes[&target], ());
             }
         }
@@ -432,5 +471,28 @@ fn the_cycle_finder_finds_a_planted_cycle() {
         vec![vec!["a.rs".to_string(), "b.rs".to_string()]]
     );
     std::fs::write(src.join("b.rs"), "pub struct Beta;\n").unwrap();
+    assert!(file_cycles(src).is_empty());
+}
+
+#[test]
+fn the_cycle_finder_sees_module_roots_and_aliased_modules() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    std::fs::create_dir(src.join("p")).unwrap();
+    std::fs::write(src.join("lib.rs"), "mod p;\nmod q;\n").unwrap();
+    // `p.rs` has a child module, and names `q` through a `use`.
+    std::fs::write(
+        src.join("p.rs"),
+        "mod inner;\nuse crate::q;\npub fn f() {\n    q::g()\n}\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("p/inner.rs"), "pub fn h() {\n    super::f()\n}\n").unwrap();
+    std::fs::write(src.join("q.rs"), "pub fn g() {\n    crate::p::f()\n}\n").unwrap();
+    assert_eq!(
+        file_cycles(src),
+        vec![vec!["p.rs".to_string(), "q.rs".to_string()]]
+    );
+    // A child naming its parent is structure, not a cycle.
+    std::fs::write(src.join("q.rs"), "pub fn g() {}\n").unwrap();
     assert!(file_cycles(src).is_empty());
 }

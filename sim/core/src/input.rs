@@ -276,9 +276,22 @@ mod tests {
             scope: String::new(),
             key: format!("k{line}"),
         };
-        let InputError::Several(v) = InputError::one_or_several(vec![at(9), at(2)]) else {
-            panic!("two errors are several")
+        let override_error = InputError::UnknownOverride {
+            key: "x".into(),
+            hint: String::new(),
+            valid: String::new(),
         };
-        assert_eq!(v[0].to_string(), "f:2:1: missing required key `k2`");
+        let InputError::Several(v) = InputError::one_or_several(vec![override_error, at(9), at(2)])
+        else {
+            panic!("three errors are several")
+        };
+        let lines: Vec<String> = v.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0], "f:2:1: missing required key `k2`");
+        assert_eq!(lines[1], "f:9:1: missing required key `k9`");
+        assert!(
+            lines[2].starts_with("cannot override `x`"),
+            "no position: last"
+        );
     }
 }

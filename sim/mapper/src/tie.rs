@@ -21,5 +21,11 @@ mod tests {
         assert_eq!(fuzzy(1.0, 1.0 + 1e-12), Ordering::Equal);
         assert_eq!(fuzzy(1.0, 1.001), Ordering::Less);
         assert_eq!(fuzzy(0.0, 0.0), Ordering::Equal);
+        assert_eq!(
+            fuzzy(1e12, 1e12 + 1.0),
+            Ordering::Equal,
+            "relative, not absolute"
+        );
+        assert_eq!(fuzzy(2.0, 1.0), Ordering::Greater);
     }
 }

@@ -31,6 +31,8 @@ mod tests {
     fn csv_field_quotes_only_when_needed() {
         assert_eq!(csv_field("conv1"), "conv1");
         assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("a\nb"), "\"a\nb\"");
     }
 
     #[test]
