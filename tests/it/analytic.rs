@@ -5,38 +5,10 @@ use eyesim::analytic::{estimate_layer, estimate_network, EstimateOptions};
 use eyesim::hw::{self, HwConfig};
 use eyesim::mapping::{self, Objective, RowStationaryMapping};
 use eyesim::stats::{self, Level, Tensor};
-use eyesim::workload::{self, ConvProblem, LayerWork, Op, Padding};
+use eyesim::workload::{self, ConvProblem, LayerWork};
 
 fn conv(n: u32, c: u32, m: u32, h: u32, r: u32, pad: u32) -> ConvProblem {
-    let e = h + 2 * pad - r + 1;
-    ConvProblem {
-        op: Op::Mac,
-        n,
-        g: 1,
-        c,
-        m,
-        h,
-        w: h,
-        r,
-        s: r,
-        e,
-        f: e,
-        u_h: 1,
-        u_w: 1,
-        d_h: 1,
-        d_w: 1,
-        pad: Padding {
-            top: pad,
-            bottom: pad,
-            left: pad,
-            right: pad,
-        },
-        weight_density: 1.0,
-        ifmap_zero_fraction: 0.0,
-        ofmap_zero_fraction: 0.0,
-        network_input: false,
-        relu: true,
-    }
+    eyesim_core::fixtures::conv(n, 1, c, m, h, r, 1, pad)
 }
 
 /// ISCA 2016 Fig. 10 (docs/reference.md §7), 10⁹ MAC-normalized units: (layer, ALU, DRAM, RF).

@@ -3,7 +3,9 @@
 
 use eyesim::analytic::EstimateOptions;
 use eyesim::crosscheck::{self, chip, run_both, BothOptions, Quantity, Tolerances};
+use eyesim::workload::Op;
 use eyesim::{hw, workload};
+use eyesim_core::fixtures::layer;
 use std::path::Path;
 use std::process::Command;
 
@@ -280,41 +282,6 @@ fn a_one_bank_psum_tile_is_timed_by_its_port() {
     }
 }
 
-/// An unpadded dense layer: `(h, w)` input, `(r, s)` filter, `(e, f)`
-/// output, `(u_h, u_w)` stride.
-fn small_layer(
-    op: eyesim::workload::Op,
-    (n, g, c, m): (u32, u32, u32, u32),
-    (h, w): (u32, u32),
-    (r, s): (u32, u32),
-    (e, f): (u32, u32),
-    (u_h, u_w): (u32, u32),
-) -> eyesim::workload::ConvProblem {
-    eyesim::workload::ConvProblem {
-        op,
-        n,
-        g,
-        c,
-        m,
-        h,
-        w,
-        r,
-        s,
-        e,
-        f,
-        u_h,
-        u_w,
-        d_h: 1,
-        d_w: 1,
-        pad: eyesim::workload::Padding::default(),
-        weight_density: 1.0,
-        ifmap_zero_fraction: 0.0,
-        ofmap_zero_fraction: 0.0,
-        network_input: false,
-        relu: false,
-    }
-}
-
 /// Processing cycles of `map` by the analytic model and by the simulator
 /// (which checks the ofmap bit for bit).
 fn processing_cycles(
@@ -346,14 +313,8 @@ fn a_stream_bound_pass_ends_with_its_last_column() {
         hw.pe.filter_spad_words,
         hw.pe.psum_spad_words,
     ) = (12, 28, 4);
-    let prob = small_layer(
-        eyesim::workload::Op::Mac,
-        (2, 1, 2, 1),
-        (2, 7),
-        (2, 7),
-        (1, 1),
-        (1, 1),
-    );
+    let mut prob = layer(Op::Mac, 2, 1, 2, 1, (2, 7), (2, 7), 1, 0);
+    prob.relu = false;
     let map = "e = 1\nr = 1\nt = 1\ng = 1\np = 1\nq = 1\nn = 2\nm = 1\n";
     let (analytic, simulated) = processing_cycles(&prob, map, &hw);
     assert_eq!(simulated, 78, "two passes of 39 cycles");
@@ -372,14 +333,7 @@ fn a_port_bound_pass_overlaps_its_window_with_the_psum_reads() {
     (hw.array.rows, hw.array.cols) = (1, 1);
     (hw.pe.ifmap_spad_words, hw.pe.filter_spad_words) = (2, 43);
     (hw.pe.psum_spad_words, hw.pe.fifo_words) = (6, 3);
-    let prob = small_layer(
-        eyesim::workload::Op::Max,
-        (1, 2, 1, 1),
-        (6, 6),
-        (3, 1),
-        (2, 3),
-        (2, 2),
-    );
+    let prob = layer(Op::Max, 1, 2, 1, 1, (6, 6), (3, 1), 2, 0);
     let map = "e = 1\nr = 1\nt = 1\ng = 1\np = 1\nq = 1\nn = 1\nm = 1\nfr = 3\n";
     let (analytic, simulated) = processing_cycles(&prob, map, &hw);
     assert_eq!(simulated, 84, "12 passes of 7 cycles");

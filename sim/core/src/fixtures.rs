@@ -9,22 +9,32 @@ pub fn eyeriss_v1() -> HwConfig {
     crate::hw::builtin("eyeriss-v1").expect("the shipped eyeriss-v1 config loads")
 }
 
-/// A dense convolution problem with square kernels, strides and symmetric padding.
+/// A dense problem of `op`: `h×w` input, `r×s` window, stride `u` and
+/// padding `pad` on every side; ReLU after a convolution.
 #[allow(clippy::too_many_arguments)]
-pub fn conv(n: u32, g: u32, c: u32, m: u32, h: u32, r: u32, u: u32, pad: u32) -> ConvProblem {
-    let e = (h + 2 * pad - r) / u + 1;
+pub fn layer(
+    op: Op,
+    n: u32,
+    g: u32,
+    c: u32,
+    m: u32,
+    (h, w): (u32, u32),
+    (r, s): (u32, u32),
+    u: u32,
+    pad: u32,
+) -> ConvProblem {
     ConvProblem {
-        op: Op::Mac,
+        op,
         n,
         g,
         c,
         m,
         h,
-        w: h,
+        w,
         r,
-        s: r,
-        e,
-        f: e,
+        s,
+        e: (h + 2 * pad - r) / u + 1,
+        f: (w + 2 * pad - s) / u + 1,
         u_h: u,
         u_w: u,
         d_h: 1,
@@ -39,8 +49,14 @@ pub fn conv(n: u32, g: u32, c: u32, m: u32, h: u32, r: u32, u: u32, pad: u32) ->
         ifmap_zero_fraction: 0.0,
         ofmap_zero_fraction: 0.0,
         network_input: false,
-        relu: true,
+        relu: op == Op::Mac,
     }
+}
+
+/// A dense convolution problem with square kernels, strides and symmetric padding.
+#[allow(clippy::too_many_arguments)]
+pub fn conv(n: u32, g: u32, c: u32, m: u32, h: u32, r: u32, u: u32, pad: u32) -> ConvProblem {
+    layer(Op::Mac, n, g, c, m, (h, h), (r, r), u, pad)
 }
 
 /// AlexNet CONV1–5 at batch `n` (CONV2, 4, 5 grouped).

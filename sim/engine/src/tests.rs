@@ -5,7 +5,7 @@
 use super::*;
 use crate::hw::*;
 use crate::stats::{Level, Tensor};
-use crate::workload::{Op, Padding};
+use crate::workload::Op;
 
 /// The shipped `tiny` config resized to the geometry these hand counts
 /// assume: a 6×5 array, 48/12/8-word spads, an 8 KiB GLB of 8 banks of 256
@@ -29,6 +29,7 @@ pub(crate) fn tiny_hw() -> HwConfig {
     hw
 }
 
+/// [`eyesim_core::fixtures::layer`] with the window's sizes spelled out.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv(
     op: Op,
@@ -43,36 +44,7 @@ pub(crate) fn conv(
     u: u32,
     pad: u32,
 ) -> ConvProblem {
-    let e = (h + 2 * pad - r) / u + 1;
-    let f = (w + 2 * pad - s) / u + 1;
-    ConvProblem {
-        op,
-        n,
-        g,
-        c,
-        m,
-        h,
-        w,
-        r,
-        s,
-        e,
-        f,
-        u_h: u,
-        u_w: u,
-        d_h: 1,
-        d_w: 1,
-        pad: Padding {
-            top: pad,
-            bottom: pad,
-            left: pad,
-            right: pad,
-        },
-        weight_density: 1.0,
-        ifmap_zero_fraction: 0.0,
-        ofmap_zero_fraction: 0.0,
-        network_input: false,
-        relu: op == Op::Mac,
-    }
+    eyesim_core::fixtures::layer(op, n, g, c, m, (h, w), (r, s), u, pad)
 }
 
 /// Generated data with the given ifmap zero fraction and weight zero fraction.
