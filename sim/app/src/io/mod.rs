@@ -27,25 +27,7 @@ pub fn load_network(name_or_path: &str) -> Result<Network, InputError> {
     if let Some((file, text)) = workload::builtin_text(name_or_path) {
         return workload::from_toml_str(text, file);
     }
-    let path = Path::new(name_or_path);
-    if let Some(stem) = workload::onnx_stem(path) {
-        return Err(InputError::OnnxModel {
-            path: name_or_path.to_string(),
-            stem,
-        });
-    }
-    if !path.exists() {
-        return Err(InputError::NotFound {
-            kind: InputKind::Trace,
-            name: name_or_path.to_string(),
-            builtins: workload::builtin_names().join(", "),
-        });
-    }
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Io {
-        kind: InputKind::Trace,
-        path: name_or_path.to_string(),
-        source,
-    })?;
+    let text = read_input(InputKind::Trace, name_or_path)?;
     workload::from_toml_str(&text, name_or_path)
 }
 
@@ -55,26 +37,38 @@ pub fn open_hw_source(name_or_path: &str) -> Result<HwSource, InputError> {
     if let Some(source) = HwSource::builtin(name_or_path) {
         return Ok(source);
     }
-    let path = Path::new(name_or_path);
-    if workload::onnx_stem(path).is_some() {
-        return Err(InputError::OnnxForHardware {
-            path: name_or_path.to_string(),
-            builtins: hw_builtin_names().join(", "),
-        });
-    }
-    if !path.exists() {
-        return Err(InputError::NotFound {
-            kind: InputKind::HwConfig,
-            name: name_or_path.to_string(),
-            builtins: hw_builtin_names().join(", "),
-        });
-    }
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Io {
-        kind: InputKind::HwConfig,
-        path: name_or_path.to_string(),
-        source,
-    })?;
+    let text = read_input(InputKind::HwConfig, name_or_path)?;
     Ok(HwSource::from_toml_str(&text, name_or_path))
+}
+
+/// The text of the input file `path` names; an ONNX model, a missing file
+/// or an unreadable one is an [`InputError`] that says which input it was
+/// meant to be.
+fn read_input(kind: InputKind, path: &str) -> Result<String, InputError> {
+    let builtins = match kind {
+        InputKind::Trace => workload::builtin_names(),
+        InputKind::HwConfig => hw_builtin_names(),
+    }
+    .join(", ");
+    if let Some(stem) = workload::onnx_stem(Path::new(path)) {
+        let path = path.to_string();
+        return Err(match kind {
+            InputKind::Trace => InputError::OnnxModel { path, stem },
+            InputKind::HwConfig => InputError::OnnxForHardware { path, builtins },
+        });
+    }
+    if !Path::new(path).exists() {
+        return Err(InputError::NotFound {
+            kind,
+            name: path.to_string(),
+            builtins,
+        });
+    }
+    std::fs::read_to_string(path).map_err(|source| InputError::Io {
+        kind,
+        path: path.to_string(),
+        source,
+    })
 }
 
 /// Loads a built-in config by name (`eyeriss-v1`, `eyeriss-isca16-256pe`,
