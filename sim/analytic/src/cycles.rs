@@ -367,10 +367,21 @@ fn pass(
         latency: f(model.hw.pe.mac_stages)
             + (big_r * r_act - 1.0) * (f(map.p.min(pt_s)) / k.w_link).ceil(),
     };
-    let column = if lock_step(model, map, c_s, pt_s, (step.sw, cn as u64)) {
+    // With one psum buffer (`2·p > psum_spad_words`) a PE starts its next
+    // column only once this column's psums have left it, `mac_stages`
+    // after its last tap (docs/engine.md, "One psum buffer").
+    let single_buffer = 2 * map.p.min(pt_s) > model.hw.pe.psum_spad_words;
+    let lock_stepped = lock_step(model, map, c_s, pt_s, (step.sw, cn as u64));
+    let column = if lock_stepped {
         chains.lock_step_period(column_taps)
     } else {
         column_taps
+    };
+    // Only between columns: the last one's drain is in the ramp.
+    let buffer_waits = if single_buffer && !lock_stepped {
+        (columns - 1.0).max(0.0) * f(model.hw.pe.mac_stages)
+    } else {
+        0.0
     };
     let ifmap_stream = (ifmap_words - first_window) / k.w_ifmap;
     // The psum GIN and the GON share the psum tile's GLB banks: every
@@ -388,10 +399,21 @@ fn pass(
     // A PE computes a column once its whole window is in; in a pass bound
     // by the ifmap stream the last PE row's last column comes after the
     // stream's end (docs/engine.md, "The last column after the ifmap stream").
-    let busy = (columns * column)
+    let pe_busy = (columns * column + buffer_waits)
         .max(ifmap_stream + column)
-        .max(psum_in)
-        .max(gon);
+        .max(psum_in);
+    // The last column of a row's filter copies ends together when the
+    // multicast paces them: in a one-column pass, or one bound by the
+    // ifmap stream. The GON then serializes their psums after the PEs'
+    // last taps, unless it is the bottleneck anyway (docs/engine.md, "The
+    // GON tail of the last column").
+    let stream_bound = ifmap_stream + column >= columns * column + buffer_waits;
+    let gon_tail = if columns < 2.0 || stream_bound {
+        (transfer(k.w_gon) - transfer(k.w_gon) / t_act).max(0.0)
+    } else {
+        0.0
+    };
+    let busy = (pe_busy + gon_tail).max(gon);
     let weights = if prob.op.has_weights() {
         gs * pts * cs * big_r * big_s * model.weight_factor
     } else {
@@ -430,16 +452,7 @@ fn pass(
     };
     let cold = load.max(window);
     let warm = (load - drain).max(window);
-    // A pass of one column ends with the GON serializing the psums of the
-    // last row's filter copies: they share its ifmap words by multicast, so
-    // they finish their only column together (rows and groups read other
-    // words, so the serial ifmap stream staggers them).
-    let gon_tail = if columns < 2.0 {
-        (transfer(k.w_gon) - transfer(k.w_gon) / t_act).max(0.0)
-    } else {
-        0.0
-    };
-    let ramp = k.fill + big_r * r_act - 1.0 + gon_tail;
+    let ramp = k.fill + big_r * r_act - 1.0;
     // Before its first taps a chain's bottom PE takes `fifo_words / p_act`
     // columns of psums (at least one) from the psum GIN: those reads use
     // the bank port during the window and the ramp, so a port-bound pass

@@ -2,7 +2,7 @@
 //! mapping is computed once, so evaluating one mapping is a few dozen
 //! floating-point operations and no allocation.
 
-use super::sparsity::{stream_words, TapSplit};
+use super::sparsity::{RlcStreams, TapSplit};
 use crate::hw::HwConfig;
 use crate::mapping::check::offsets_needed;
 use crate::mapping::RowStationaryMapping;
@@ -99,6 +99,29 @@ pub struct LayerModel<'a> {
     pub e_max: u32,
     /// Strip sums, indexed by `e - 1`.
     pub strips: Vec<StripSums>,
+    /// Expected DRAM words of the ifmap's and the ofmap's streams.
+    streams: Streams,
+}
+
+/// Expected DRAM words of one layer's ifmap and ofmap streams.
+pub(crate) struct Streams {
+    ifmap: RlcStreams,
+    ofmap: RlcStreams,
+}
+
+impl Streams {
+    /// Tables for every stream length the layer's strips can have: an
+    /// ifmap stream is at most the whole plane, an ofmap one too.
+    fn new(prob: &ConvProblem, hw: &HwConfig) -> Streams {
+        let rlc = hw.sparsity.rlc.as_ref();
+        let rlc_in = if prob.network_input { None } else { rlc };
+        let wb = hw.pe.word_bits;
+        let plane = |a: u32, b: u32| u64::from(a) * u64::from(b);
+        Streams {
+            ifmap: RlcStreams::new(prob.ifmap_zero_fraction, rlc_in, wb, plane(prob.h, prob.w)),
+            ofmap: RlcStreams::new(prob.ofmap_zero_fraction, rlc, wb, plane(prob.e, prob.f)),
+        }
+    }
 }
 
 impl<'a> LayerModel<'a> {
@@ -121,10 +144,11 @@ impl<'a> LayerModel<'a> {
             1.0
         };
         let cn = offsets_needed(prob.f, prob.s, prob.u_w, prob.d_w).len() as u64;
+        let streams = Streams::new(prob, hw);
         let strips = (1..=e_max)
             .map(|e| {
                 let fr = crate::mapping::folds_for(prob, hw, e).unwrap_or(1);
-                strip_sums(prob, hw, e, fr)
+                strip_sums(prob, &streams, e, fr)
             })
             .collect();
         LayerModel {
@@ -136,6 +160,7 @@ impl<'a> LayerModel<'a> {
             weight_factor,
             e_max,
             strips,
+            streams,
         }
     }
 
@@ -145,7 +170,7 @@ impl<'a> LayerModel<'a> {
     pub fn strip(&self, e: u32, fr: u32) -> StripSums {
         match self.strips.get(e.wrapping_sub(1) as usize) {
             Some(s) if s.fr == fr => *s,
-            _ => strip_sums(self.prob, self.hw, e, fr),
+            _ => strip_sums(self.prob, &self.streams, e, fr),
         }
     }
 
@@ -267,7 +292,7 @@ fn axis_real(outs: u32, taps: u32, u: u32, d: u32, lo: u32, len: u32) -> u64 {
 /// Sums over the strips of height `e` and the `fr` folds of each (a
 /// handful of distinct sizes, but the real-row count depends on where the
 /// strip and the fold sit).
-fn strip_sums(prob: &ConvProblem, hw: &HwConfig, e: u32, fr: u32) -> StripSums {
+fn strip_sums(prob: &ConvProblem, streams: &Streams, e: u32, fr: u32) -> StripSums {
     let e = e.max(1);
     let fr = fr.clamp(1, prob.r.max(1));
     let classes = crate::mapping::balanced(prob.r, fr);
@@ -283,13 +308,6 @@ fn strip_sums(prob: &ConvProblem, hw: &HwConfig, e: u32, fr: u32) -> StripSums {
         })
     };
     let (full, last) = (offsets(e), offsets(last_rows));
-    let rlc_in = if prob.network_input {
-        None
-    } else {
-        hw.sparsity.rlc.as_ref()
-    };
-    let rlc_out = hw.sparsity.rlc.as_ref();
-    let wb = hw.pe.word_bits;
     let (top, bottom) = (
         u64::from(prob.pad.top),
         u64::from(prob.pad.top) + u64::from(prob.h),
@@ -324,15 +342,10 @@ fn strip_sums(prob: &ConvProblem, hw: &HwConfig, e: u32, fr: u32) -> StripSums {
                 .filter(|&&o| (top..bottom).contains(&(y + u64::from(o))))
                 .count() as u64;
             sums.srn += offs[class].len() as u64;
-            sums.dram_in += stream_words(
-                real * u64::from(prob.w),
-                prob.ifmap_zero_fraction,
-                rlc_in,
-                wb,
-            );
+            sums.dram_in += streams.ifmap.words(real * u64::from(prob.w));
         }
         let out_len = u64::from(e_s) * u64::from(prob.f);
-        sums.dram_out += stream_words(out_len, prob.ofmap_zero_fraction, rlc_out, wb);
+        sums.dram_out += streams.ofmap.words(out_len);
     }
     sums
 }

@@ -77,35 +77,196 @@ impl TapSplit {
 
 /// Expected DRAM words (of `word_bits`) of one stream of `len` values of
 /// which a fraction `zero` is zero, coded with `rlc` (or plain when `None`).
-///
-/// A pair ends at every non-zero value, at the (max_run+1)-th zero of a run
-/// (its level is then a zero) and at the end of the stream. In a long stream
-/// pairs end at the rate `1 / Σ_{k=0}^{max_run} zero^k`; the stream end adds
-/// one more pair when the stream ends in zeros (probability `zero`). Pairs
-/// are packed `pairs_per_word` to a word; each stream is rounded up to whole
-/// words separately. Exact for dense streams.
+/// See [`RlcStreams`]; for many streams of one layer, build that once.
 pub(crate) fn stream_words(len: u64, zero: f64, rlc: Option<&RlcFormat>, word_bits: u32) -> f64 {
-    let Some(rlc) = rlc else {
-        return len as f64;
-    };
-    if len == 0 {
-        return 0.0;
-    }
-    let pairs = if zero <= 0.0 {
-        len as f64
-    } else {
-        let mut sum = 0.0;
-        let mut pow = 1.0;
-        for _ in 0..=rlc.max_run() {
-            sum += pow;
-            pow *= zero;
+    RlcStreams::new(zero, rlc, word_bits, len).words(len)
+}
+
+/// Expected DRAM words of run-length-coded streams whose values are zero
+/// independently with probability `zero`, for every stream length up to a
+/// bound (docs/dataflow.md §7, "Expected RLC words").
+///
+/// A pair ends at every non-zero value and at the `(max_run+1)`-th zero of
+/// a run; a stream ending in zeros adds one more pair (a trailing run, or
+/// the split of a final `(max_run, 0)`, `data::rlc`). Each stream is then
+/// rounded up to whole words *separately*, so what counts is the mean of
+/// `ceil(pairs / pairs_per_word)`, not the rounded mean: on short streams
+/// (a 2-row strip of a 13-wide ofmap is 26 values) the two differ by up to
+/// a word in three. The table holds that mean, from the exact distribution
+/// of the pair count modulo `pairs_per_word` (a Markov chain over the open
+/// run length), up to the length where the chain has forgotten its start;
+/// from there every further value adds the stationary pair rate.
+pub(crate) struct RlcStreams {
+    /// How words follow from the length.
+    kind: StreamKind,
+    /// Sub-words (of `word_bits`) per DRAM word.
+    sub_words: f64,
+}
+
+enum StreamKind {
+    /// No coding: one word per value.
+    Plain,
+    /// No zeros: one pair per value, exactly.
+    Dense { per_word: u64 },
+    /// Every value zero: the pair count is a function of the length.
+    AllZero { per_word: u64, group: u64 },
+    /// `table[L]` = expected DRAM words of a stream of `L` values, for
+    /// `L < table.len()`; beyond, `step` more per value.
+    Random { table: Vec<f64>, step: f64 },
+}
+
+/// Probability mass below which a run-length state is dropped: far below
+/// what an `f64` sum of words can resolve.
+const NEGLIGIBLE: f64 = 1e-18;
+/// Distance from the stationary regime at which the table stops.
+const CONVERGED: f64 = 1e-13;
+/// Stream length up to which the table runs when the chain has not
+/// converged: beyond it a value adds the last step's words.
+const EXTRAPOLATE_FROM: u64 = 4096;
+
+impl RlcStreams {
+    /// Tables stream lengths up to `max_len` (longer ones still work, by
+    /// extrapolation once the chain has converged, or by a longer table).
+    pub(crate) fn new(zero: f64, rlc: Option<&RlcFormat>, word_bits: u32, max_len: u64) -> Self {
+        let Some(rlc) = rlc else {
+            return RlcStreams {
+                kind: StreamKind::Plain,
+                sub_words: 1.0,
+            };
+        };
+        let per_word = u64::from(rlc.pairs_per_word().max(1));
+        let kind = if zero <= 0.0 {
+            StreamKind::Dense { per_word }
+        } else if zero >= 1.0 {
+            StreamKind::AllZero {
+                per_word,
+                group: u64::from(rlc.max_run()) + 1,
+            }
+        } else {
+            let (table, step) = chain_table(zero, u64::from(rlc.max_run()), per_word, max_len);
+            StreamKind::Random { table, step }
+        };
+        RlcStreams {
+            kind,
+            sub_words: f64::from(rlc.word_bits.div_ceil(word_bits)),
         }
-        len as f64 / sum + zero
-    };
-    let per_word = f64::from(rlc.pairs_per_word().max(1));
-    let sub_words = f64::from(rlc.word_bits.div_ceil(word_bits));
-    // The tolerance keeps float noise from adding a word to an exact fit.
-    (pairs / per_word - 1e-9).ceil().max(1.0) * sub_words
+    }
+
+    /// Expected words (of `word_bits`) of one stream of `len` values.
+    pub(crate) fn words(&self, len: u64) -> f64 {
+        if len == 0 {
+            return 0.0;
+        }
+        let dram_words = match &self.kind {
+            StreamKind::Plain => return len as f64,
+            StreamKind::Dense { per_word } => len.div_ceil(*per_word) as f64,
+            // `L` zeros: a pair per complete group, one for the rest or
+            // for the split of a final full group.
+            StreamKind::AllZero { per_word, group } => (len / group + 1).div_ceil(*per_word) as f64,
+            StreamKind::Random { table, step } => match table.get(len as usize) {
+                Some(&w) => w,
+                None => {
+                    let last = table.len() - 1;
+                    table[last] + (len - last as u64) as f64 * step
+                }
+            },
+        };
+        dram_words * self.sub_words
+    }
+}
+
+/// The exact mean of `ceil(pairs / per_word)` for stream lengths from 0
+/// up to where the chain is stationary (at most `max(max_len, 4096)`), and
+/// the mean words a value adds from there on.
+///
+/// State: the open run of zeros `r` (index `r`, 0 after a non-zero value)
+/// or "a full group just closed" (index `max_run + 1`: no open run, but the
+/// stream's last value was a zero), each split by pairs mod `per_word`.
+fn chain_table(zero: f64, max_run: u64, per_word: u64, max_len: u64) -> (Vec<f64>, f64) {
+    let k = per_word as usize;
+    // Runs longer than the stream, or of negligible probability, are dropped.
+    let deep = (NEGLIGIBLE.ln() / zero.ln()).ceil().max(1.0) as u64;
+    // Past `max_len` the chain runs on until it converges (up to
+    // `EXTRAPOLATE_FROM` values), so that longer streams extrapolate
+    // from a stationary chain.
+    let steps = max_len.max(EXTRAPOLATE_FROM);
+    let runs = max_run.min(steps).min(deep) as usize;
+    let closed = runs + 1;
+    let states = runs + 2;
+    let mut p = vec![0.0; states * k];
+    let mut next = vec![0.0; states * k];
+    p[0] = 1.0;
+    let mut table = vec![0.0];
+    let mut step = 0.0;
+    let mut settled = 0;
+    // Mean pairs closed so far (before the end-of-stream pair).
+    let mut pairs = 0.0;
+    for _ in 0..steps {
+        next.fill(0.0);
+        let mut at_max_run = 0.0;
+        for s in 0..states {
+            let r = if s == closed { 0 } else { s };
+            for j in 0..k {
+                let mass = p[s * k + j];
+                if mass == 0.0 {
+                    continue;
+                }
+                let j1 = (j + 1) % k;
+                next[j1] += mass * (1.0 - zero);
+                if r as u64 == max_run {
+                    at_max_run += mass;
+                    next[closed * k + j1] += mass * zero;
+                } else if r < runs {
+                    next[(r + 1) * k + j] += mass * zero;
+                }
+            }
+        }
+        // Every non-zero value closes a pair; so does a zero after a full run.
+        pairs += (1.0 - zero) + at_max_run * zero;
+        std::mem::swap(&mut p, &mut next);
+        let words = mean_words(&p, k, pairs);
+        let before = *table.last().unwrap_or(&0.0);
+        let delta = words - before;
+        table.push(words);
+        if (delta - step).abs() < CONVERGED && off_uniform(&p, k) < CONVERGED {
+            settled += 1;
+            // A few steady steps in a row: the chain is stationary.
+            if settled >= 4 {
+                return (table, delta);
+            }
+        } else {
+            settled = 0;
+        }
+        step = delta;
+    }
+    (table, step)
+}
+
+/// Mean of `ceil(pairs_at_end / k)` given the state distribution `p` and
+/// the mean pairs closed before the end: a stream whose last value is zero
+/// (every state but 0) ends with one more pair, and only the pair count
+/// mod `k` decides the rounding, so the mean is
+/// `(E[pairs_at_end] + E[(−pairs_at_end) mod k]) / k`.
+fn mean_words(p: &[f64], k: usize, pairs: f64) -> f64 {
+    let (mut end_pairs, mut pad) = (0.0, 0.0);
+    for (s, row) in p.chunks(k).enumerate() {
+        let extra = usize::from(s != 0);
+        for (j, &mass) in row.iter().enumerate() {
+            end_pairs += mass * extra as f64;
+            pad += mass * ((k - (j + extra) % k) % k) as f64;
+        }
+    }
+    (pairs + end_pairs + pad) / k as f64
+}
+
+/// Σ over states of how far the pair count mod `k` is from uniform.
+fn off_uniform(p: &[f64], k: usize) -> f64 {
+    p.chunks(k)
+        .map(|row| {
+            let mean = row.iter().sum::<f64>() / k as f64;
+            row.iter().map(|&m| (m - mean).abs()).sum::<f64>()
+        })
+        .sum()
 }
 
 #[cfg(test)]
@@ -117,6 +278,66 @@ mod tests {
         level_bits: 16,
         word_bits: 64,
     };
+
+    /// The exact mean words of a stream of `len` values, each zero with
+    /// probability `zero`: every zero pattern coded by the real encoder.
+    fn enumerated(len: u32, zero: f64, fmt: &RlcFormat) -> f64 {
+        let mut mean = 0.0;
+        for mask in 0u32..1 << len {
+            let zeros = mask.count_ones() as i32;
+            let p = zero.powi(zeros) * (1.0 - zero).powi(len as i32 - zeros);
+            let values: Vec<i16> = (0..len)
+                .map(|i| if mask >> i & 1 == 1 { 0 } else { 7 })
+                .collect();
+            mean += p * eyesim_core::data::rlc::encode(&values, fmt).len() as f64;
+        }
+        mean * f64::from(fmt.word_bits.div_ceil(16))
+    }
+
+    #[test]
+    fn mean_words_match_every_zero_pattern_through_the_encoder() {
+        // 1-bit runs: groups of two zeros close pairs, and a stream can end
+        // in a full group (the split pair).
+        let short = RlcFormat {
+            run_bits: 1,
+            level_bits: 16,
+            word_bits: 64,
+        };
+        for fmt in [FMT, short] {
+            for zero in [0.0, 0.2, 0.5, 0.793, 0.97, 1.0] {
+                let streams = RlcStreams::new(zero, Some(&fmt), 16, 14);
+                for len in 0..=14 {
+                    let want = enumerated(len, zero, &fmt);
+                    let got = streams.words(u64::from(len));
+                    assert!(
+                        (got - want).abs() < 1e-9,
+                        "{fmt:?} z {zero} L {len}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rounding_each_short_stream_is_not_rounding_the_mean() {
+        // AlexNet CONV3 on tiny: 26-value ofmap streams at 79.3% zeros. The
+        // mean pair count is 6.2 (3 words of 64 b when rounded up), the
+        // mean of the rounded counts 2.39 words.
+        let words = RlcStreams::new(0.793, Some(&FMT), 16, 26).words(26) / 4.0;
+        assert!((words - 2.3917).abs() < 1e-3, "{words}");
+    }
+
+    #[test]
+    fn long_streams_continue_the_table_at_the_stationary_rate() {
+        for zero in [0.1, 0.5, 0.9] {
+            let short = RlcStreams::new(zero, Some(&FMT), 16, 40);
+            let long = RlcStreams::new(zero, Some(&FMT), 16, 6000);
+            for len in [500, 3000, 6000, 50_000] {
+                let (a, b) = (short.words(len), long.words(len));
+                assert!((a - b).abs() < 1e-6 * b, "z {zero} L {len}: {a} vs {b}");
+            }
+        }
+    }
 
     #[test]
     fn dense_stream_is_exact() {
