@@ -371,7 +371,8 @@ fn pass(
     // column only once this column's psums have left it, `mac_stages`
     // after its last tap (docs/engine.md, "One psum buffer").
     let single_buffer = 2 * map.p.min(pt_s) > model.hw.pe.psum_spad_words;
-    let lock_stepped = lock_step(model, map, c_s, pt_s, (step.sw, cn as u64));
+    // A single column has no next column to wait for.
+    let lock_stepped = columns >= 2.0 && lock_step(model, map, c_s, pt_s, (step.sw, cn as u64));
     let column = if lock_stepped {
         chains.lock_step_period(column_taps)
     } else {
@@ -398,22 +399,34 @@ fn pass(
     let bank = transfers * columns * gs * es * transfer_rows / psum_banks;
     // A PE computes a column once its whole window is in; in a pass bound
     // by the ifmap stream the last PE row's last column comes after the
-    // stream's end (docs/engine.md, "The last column after the ifmap stream").
-    let pe_busy = (columns * column + buffer_waits)
-        .max(ifmap_stream + column)
-        .max(psum_in);
-    // The last column of a row's filter copies ends together when the
-    // multicast paces them: in a one-column pass, or one bound by the
-    // ifmap stream. The GON then serializes their psums after the PEs'
-    // last taps, unless it is the bottleneck anyway (docs/engine.md, "The
-    // GON tail of the last column").
-    let stream_bound = ifmap_stream + column >= columns * column + buffer_waits;
+    // stream's end (docs/engine.md, "The last column after the ifmap
+    // stream"). That column is its taps alone: the lock step's wait for
+    // the GON is the GON tail below.
+    let after_stream = ifmap_stream + column_taps;
+    // The last column of a row's filter copies, of every group, ends
+    // together when the multicast paces them: in a one-column pass, or one
+    // bound by the ifmap stream. The GON then serializes their psums after
+    // the PEs' last taps, unless it is the bottleneck anyway
+    // (docs/engine.md, "The GON tail of the last column").
+    let stream_bound = after_stream >= columns * column + buffer_waits;
+    // One chain's transfer; the last row holds `g_s · t_act` chains.
+    let chain_gon = transfer(k.w_gon) / t_act;
     let gon_tail = if columns < 2.0 || stream_bound {
-        (transfer(k.w_gon) - transfer(k.w_gon) / t_act).max(0.0)
+        (gs * transfer(k.w_gon) - chain_gon).max(0.0)
     } else {
         0.0
     };
-    let busy = (pe_busy + gon_tail).max(gon);
+    // After the last tap: the MAC pipeline, the chain and the GON. A pass
+    // of several columns overlaps the chain's hops with its columns (one
+    // cycle each remains); the one column of a one-column pass goes up
+    // the chain alone, a hop per link of `ceil(p / link width)` cycles,
+    // then takes one chain's GON transfer.
+    let ramp = if columns >= 2.0 {
+        k.fill + big_r * r_act - 1.0
+    } else {
+        let hop = (f(map.p.min(pt_s)) / k.w_link).ceil();
+        f(model.hw.pe.mac_stages) + (big_r * r_act - 1.0) * hop + chain_gon
+    };
     let weights = if prob.op.has_weights() {
         gs * pts * cs * big_r * big_s * model.weight_factor
     } else {
@@ -421,6 +434,24 @@ fn pass(
     };
     let filter_gin = if multicast { weights } else { weights * es };
     let load = ceil_nonneg(filter_gin / k.w_filter);
+    // The filter GIN sends a PE row's filter words (`p·q·S` of one copy
+    // and filter row) as one transfer, in whole cycles: the last copy has
+    // its filters after this.
+    let last_filters = if multicast && prob.op.has_weights() {
+        let row = |p_s: u32, q_s: u32| {
+            ceil_nonneg(f(p_s * q_s) * big_s * model.weight_factor / k.w_filter)
+        };
+        let copies = |total: u32, per: u32| [(per.min(total), total / per), (total % per, 1)];
+        let mut cycles = 0.0;
+        for (p_s, p_k) in copies(pt_s, map.p) {
+            for (q_s, q_k) in copies(c_s, map.q) {
+                cycles += f(p_k * q_k) * row(p_s, q_s);
+            }
+        }
+        gs * big_r * cycles
+    } else {
+        load
+    };
     let window = first_window / k.w_ifmap;
     // The next pass's filters load from this pass's last tap on, while the
     // GON drains (docs/engine.md, "Filters loading during a GON backlog").
@@ -448,11 +479,45 @@ fn pass(
             .min(buffers * gon / columns + transfer(k.w_gon) - column_taps)
             .max(0.0)
     } else {
-        0.0
+        // One column: the pipeline, the chain and the GON still run after
+        // the last tap.
+        ramp
     };
     let cold = load.max(window);
     let warm = (load - drain).max(window);
-    let ramp = k.fill + big_r * r_act - 1.0;
+    // Each strip row's psums reach the GON once that row has its filters
+    // and its window, so the GON (and its bank port) works through the
+    // earlier rows while the later ones wait: from the first copy's
+    // filters (the filter GIN delivers the copies one after the other) and
+    // the first row's window (the first part of the stream) on.
+    let first_copy = (load - drain).max(0.0) / (gs * t_act);
+    let first_row = first_copy.max(window * (big_r / f(rn)).min(1.0)) + column;
+    let gon_path = first_row + gon - chain_gon;
+    let lead = if columns < 2.0 {
+        // One column: the multicast of the window makes the last row's
+        // copies finish together; the filter GIN, which delivers one copy
+        // after the other, staggers them (the GON serves the earlier
+        // copies meanwhile); the psum GIN's reads precede the taps.
+        (window + after_stream + gon_tail)
+            .max(last_filters - drain + column)
+            .max(psum_in + column)
+            .max(gon_path)
+    } else {
+        // The stream runs on while the later copies still wait for their
+        // filters, as far as their FIFOs hold the columns' new words.
+        let new_cols = if prob.f > 1 {
+            ((cn - big_s.min(cn)) / f(prob.f - 1)).ceil()
+        } else {
+            big_s
+        };
+        let ahead = (f(model.hw.pe.fifo_words) / (f(map.q.min(c_s)) * new_cols).max(1.0)).floor();
+        let per_column = ifmap_stream / (columns - 1.0);
+        let stream_start = (warm - ahead * per_column).max(window);
+        let compute = (columns * column + buffer_waits).max(psum_in);
+        (stream_start + after_stream + gon_tail)
+            .max(warm + compute + if stream_bound { gon_tail } else { 0.0 })
+            .max(gon_path)
+    };
     // Before its first taps a chain's bottom PE takes `fifo_words / p_act`
     // columns of psums (at least one) from the psum GIN: those reads use
     // the bank port during the window and the ramp, so a port-bound pass
@@ -466,7 +531,15 @@ fn pass(
     } else {
         depth.min(columns) * gs * es * transfer_rows / psum_banks
     };
-    let time = (busy + warm + ramp).max(bank + warm + ramp - prefetch.min(warm + ramp));
+    let port = if first || columns < 2.0 {
+        // The GON's writes follow the rows from the first one on; the psum
+        // GIN's reads (of a one-column pass) may all come first.
+        let writes = bank / transfers;
+        (bank - writes).max(first_row) + writes - chain_gon + ramp
+    } else {
+        bank + warm + ramp - prefetch.min(warm + ramp)
+    };
+    let time = (lead + ramp).max(port);
     Pass {
         time,
         weights,
