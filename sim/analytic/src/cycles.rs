@@ -52,6 +52,13 @@ fn ceil_nonneg(x: f64) -> f64 {
     floor + if floor < x { 1.0 } else { 0.0 }
 }
 
+/// `x.floor()` for `0 ≤ x < 2^63`, bit for bit, without the libm call
+/// (see [`ceil_nonneg`]).
+fn floor_nonneg(x: f64) -> f64 {
+    debug_assert!((0.0..9.2e18).contains(&x), "{x}");
+    x as i64 as f64
+}
+
 /// Cycles with DRAM serialized as on the chip, and with DRAM hidden.
 #[inline]
 pub(crate) fn cycles(
@@ -352,9 +359,10 @@ fn pass(
     // ceil(p_act / width) cycles: a partly filled last cycle is lost.
     let transfer = |width: f64| {
         let (full, rest) = (pt_s / map.p, pt_s % map.p);
-        f(full) * (f(map.p) / width).ceil() + (f(rest) / width).ceil()
+        f(full) * ceil_nonneg(f(map.p) / width) + ceil_nonneg(f(rest) / width)
     };
-    let gon = columns * gs * es * transfer(k.w_gon);
+    let gon_transfer = transfer(k.w_gon);
+    let gon = columns * gs * es * gon_transfer;
     let psum_in = if first {
         0.0
     } else {
@@ -363,9 +371,9 @@ fn pass(
     let chains = Chains {
         per_row: gs * t_act,
         rows: es,
-        gon: transfer(k.w_gon) / t_act,
+        gon: gon_transfer / t_act,
         latency: f(model.hw.pe.mac_stages)
-            + (big_r * r_act - 1.0) * (f(map.p.min(pt_s)) / k.w_link).ceil(),
+            + (big_r * r_act - 1.0) * ceil_nonneg(f(map.p.min(pt_s)) / k.w_link),
     };
     // With one psum buffer (`2·p > psum_spad_words`) a PE starts its next
     // column only once this column's psums have left it, `mac_stages`
@@ -389,11 +397,10 @@ fn pass(
     // transfer takes one port cycle of the bank of each 64-b row it touches,
     // and the tile's rows are interleaved over its banks. A small tile (one
     // bank) can make that port the bottleneck of the pass.
-    let psum_banks = (f(n_s) * gs * f(m_s) * es * big_f / f(model.hw.glb.bank_words))
-        .ceil()
-        .max(1.0);
+    let psum_banks =
+        ceil_nonneg(f(n_s) * gs * f(m_s) * es * big_f / f(model.hw.glb.bank_words)).max(1.0);
     let port = f(model.hw.glb.bank_port_words.max(1));
-    let rows = |words: u32| (f(words) / port).ceil();
+    let rows = |words: u32| ceil_nonneg(f(words) / port);
     let transfer_rows = f(pt_s / map.p) * rows(map.p) + rows(pt_s % map.p);
     let transfers = if first { 1.0 } else { 2.0 };
     let bank = transfers * columns * gs * es * transfer_rows / psum_banks;
@@ -410,9 +417,9 @@ fn pass(
     // (docs/engine.md, "The GON tail of the last column").
     let stream_bound = after_stream >= columns * column + buffer_waits;
     // One chain's transfer; the last row holds `g_s · t_act` chains.
-    let chain_gon = transfer(k.w_gon) / t_act;
+    let chain_gon = gon_transfer / t_act;
     let gon_tail = if columns < 2.0 || stream_bound {
-        (gs * transfer(k.w_gon) - chain_gon).max(0.0)
+        (gs * gon_transfer - chain_gon).max(0.0)
     } else {
         0.0
     };
@@ -424,7 +431,7 @@ fn pass(
     let ramp = if columns >= 2.0 {
         k.fill + big_r * r_act - 1.0
     } else {
-        let hop = (f(map.p.min(pt_s)) / k.w_link).ceil();
+        let hop = ceil_nonneg(f(map.p.min(pt_s)) / k.w_link);
         f(model.hw.pe.mac_stages) + (big_r * r_act - 1.0) * hop + chain_gon
     };
     let weights = if prob.op.has_weights() {
@@ -437,7 +444,7 @@ fn pass(
     // The filter GIN sends a PE row's filter words (`p·q·S` of one copy
     // and filter row) as one transfer, in whole cycles: the last copy has
     // its filters after this.
-    let last_filters = if multicast && prob.op.has_weights() {
+    let last_filters = if columns < 2.0 && multicast && prob.op.has_weights() {
         let row = |p_s: u32, q_s: u32| {
             ceil_nonneg(f(p_s * q_s) * big_s * model.weight_factor / k.w_filter)
         };
@@ -469,14 +476,13 @@ fn pass(
         // the cycles see the psum spad only through `min(words, 2p)` (the
         // mapping cache relies on it), which can only shorten the drain.
         let p_act = f(map.p.min(pt_s)).max(1.0);
-        let buffers = (f(model.hw.pe.psum_spad_words).min(2.0 * p_act) / p_act)
-            .floor()
-            .max(1.0);
+        let buffers =
+            floor_nonneg(f(model.hw.pe.psum_spad_words).min(2.0 * p_act) / p_act).max(1.0);
         let pe_side = ((columns - 1.0) * column)
             .max(ifmap_stream)
             .max(psum_in * (columns - buffers).max(0.0) / columns);
         (column_taps + chains.latency + gon * after_first - pe_side)
-            .min(buffers * gon / columns + transfer(k.w_gon) - column_taps)
+            .min(buffers * gon / columns + gon_transfer - column_taps)
             .max(0.0)
     } else {
         // One column: the pipeline, the chain and the GON still run after
@@ -506,11 +512,12 @@ fn pass(
         // The stream runs on while the later copies still wait for their
         // filters, as far as their FIFOs hold the columns' new words.
         let new_cols = if prob.f > 1 {
-            ((cn - big_s.min(cn)) / f(prob.f - 1)).ceil()
+            ceil_nonneg((cn - big_s.min(cn)) / f(prob.f - 1))
         } else {
             big_s
         };
-        let ahead = (f(model.hw.pe.fifo_words) / (f(map.q.min(c_s)) * new_cols).max(1.0)).floor();
+        let ahead =
+            floor_nonneg(f(model.hw.pe.fifo_words) / (f(map.q.min(c_s)) * new_cols).max(1.0));
         let per_column = ifmap_stream / (columns - 1.0);
         let stream_start = (warm - ahead * per_column).max(window);
         let compute = (columns * column + buffer_waits).max(psum_in);
@@ -523,9 +530,7 @@ fn pass(
     // the bank port during the window and the ramp, so a port-bound pass
     // is shorter than the port plus both (docs/engine.md, "Short pooling
     // passes").
-    let depth = (f(model.hw.pe.fifo_words) / f(map.p.min(pt_s)).max(1.0))
-        .floor()
-        .max(1.0);
+    let depth = floor_nonneg(f(model.hw.pe.fifo_words) / f(map.p.min(pt_s)).max(1.0)).max(1.0);
     let prefetch = if first {
         0.0
     } else {
@@ -549,7 +554,7 @@ fn pass(
 
 #[cfg(test)]
 mod tests {
-    use super::ceil_nonneg;
+    use super::{ceil_nonneg, floor_nonneg};
 
     #[test]
     fn ceil_nonneg_is_ceil() {
@@ -566,6 +571,7 @@ mod tests {
         ];
         for x in xs.into_iter().chain((0..1000).map(|i| f64::from(i) * 0.37)) {
             assert_eq!(ceil_nonneg(x).to_bits(), x.ceil().to_bits(), "{x}");
+            assert_eq!(floor_nonneg(x).to_bits(), x.floor().to_bits(), "{x}");
         }
     }
 
