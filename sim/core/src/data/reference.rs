@@ -173,8 +173,42 @@ pub fn reach(offset: i64, stride: u32, len: u32, outs: u32) -> (usize, usize) {
     (lo as usize, hi.max(lo) as usize)
 }
 
-/// Computes one output plane (`plane_idx` = image·g·m + filter).
+/// Computes one output plane (`plane_idx` = image·g·m + filter), with an
+/// AVX2 build of the same loops when the CPU has it (32-bit products and
+/// shifts eight or more to an instruction, where SSE2 has to emulate them):
+/// the same integer operations, so the same bits.
 fn compute_plane(
+    prob: &ConvProblem,
+    data: &LayerData,
+    input: &Input,
+    shift: u32,
+    plane_idx: usize,
+    out: &mut [i16],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { compute_plane_avx2(prob, data, input, shift, plane_idx, out) };
+    }
+    plane_loops(prob, data, input, shift, plane_idx, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn compute_plane_avx2(
+    prob: &ConvProblem,
+    data: &LayerData,
+    input: &Input,
+    shift: u32,
+    plane_idx: usize,
+    out: &mut [i16],
+) {
+    plane_loops(prob, data, input, shift, plane_idx, out);
+}
+
+/// The loops of [`compute_plane`], inlined into each build of it.
+#[inline(always)]
+fn plane_loops(
     prob: &ConvProblem,
     data: &LayerData,
     input: &Input,

@@ -226,3 +226,44 @@ fn result_is_independent_of_thread_count() {
         assert_eq!(reference_psums_threads(&p, &d, 8, t), one, "{t} threads");
     }
 }
+
+/// Every plane through the baseline build of the loops and through the
+/// dispatched one (the AVX2 build on a CPU that has it): the same bits.
+#[test]
+fn both_builds_of_the_loops_agree() {
+    let mut shapes = Vec::new();
+    for op in [Op::Mac, Op::Max, Op::Avg] {
+        let mut p = problem(op, 3, 5, 13, 17, 3, 5);
+        (p.u_h, p.u_w, p.d_w) = (2, 3, 2);
+        p.pad = Padding {
+            top: 1,
+            bottom: 2,
+            left: 2,
+            right: 1,
+        };
+        shapes.push(shaped(p));
+        shapes.push(problem(op, 4, 6, 3, 3, 3, 3));
+        shapes.push(problem(op, 2, 3, 31, 9, 1, 1));
+    }
+    for p in &shapes {
+        for shift in [0, 5, 8, 16, 20, 40] {
+            let d = generate_with_shift(p, 7, shift);
+            let input = Input {
+                values: &d.ifmap,
+                row_len: p.w.div_ceil(p.u_w) as usize,
+            };
+            let phased = column_phases(p, &d.ifmap);
+            let input = Input {
+                values: phased.as_deref().unwrap_or(input.values),
+                ..input
+            };
+            let plane = (p.e * p.f) as usize;
+            for idx in 0..(p.n * p.g * p.m) as usize {
+                let (mut a, mut b) = (vec![PSUM_INIT; plane], vec![PSUM_INIT; plane]);
+                plane_loops(p, &d, &input, shift, idx, &mut a);
+                compute_plane(p, &d, &input, shift, idx, &mut b);
+                assert_eq!(a, b, "{p:?} shift {shift} plane {idx}");
+            }
+        }
+    }
+}
