@@ -4,7 +4,7 @@
 
 use super::components::GlbStats;
 use crate::hw::GlbConfig;
-use std::collections::BTreeSet;
+use std::collections::VecDeque;
 
 /// Bank timing and tile storage.
 pub(crate) struct GlobalBuffer {
@@ -21,7 +21,7 @@ pub(crate) struct GlobalBuffer {
     /// Cycles at which each bank's port is booked. A calendar rather than a
     /// "free after" time: a backlogged GON books rows ahead, and a psum GIN
     /// read may still use a bank in an idle cycle before those bookings.
-    booked: Vec<BTreeSet<u64>>,
+    booked: Vec<Calendar>,
     /// Statistics.
     pub stats: GlbStats,
 }
@@ -35,7 +35,7 @@ impl GlobalBuffer {
             filters: Vec::new(),
             ifmap_banks: 0,
             psum_banks: 0,
-            booked: vec![BTreeSet::new(); cfg.banks as usize],
+            booked: vec![Calendar::default(); cfg.banks as usize],
             stats: GlbStats {
                 bank_busy_cycles: vec![0; cfg.banks as usize],
                 ..GlbStats::default()
@@ -82,9 +82,7 @@ impl GlobalBuffer {
         // only moves forward.
         for row in first..=last {
             let cal = &mut self.booked[bank(row)];
-            while cal.first().is_some_and(|&c| c < now) {
-                cal.pop_first();
-            }
+            cal.forget_before(now);
         }
         // The earliest start at which every row's bank is free when the
         // transfer reaches it.
@@ -125,6 +123,41 @@ impl GlobalBuffer {
 
     /// Passes are barriers: bank timing restarts at the pass start.
     pub(crate) fn reset_timing(&mut self, _at: u64) {
-        self.booked.iter_mut().for_each(BTreeSet::clear);
+        self.booked.iter_mut().for_each(Calendar::clear);
+    }
+}
+
+/// A bank port's booked cycles, in increasing order. Bookings come mostly
+/// in time order, so a sorted ring with binary search beats a tree: the
+/// front is forgotten as time passes, inserts land at or near the back.
+#[derive(Clone, Default)]
+struct Calendar {
+    cycles: VecDeque<u64>,
+}
+
+impl Calendar {
+    fn forget_before(&mut self, now: u64) {
+        while self.cycles.front().is_some_and(|&c| c < now) {
+            self.cycles.pop_front();
+        }
+    }
+
+    fn contains(&self, cycle: &u64) -> bool {
+        self.cycles.binary_search(cycle).is_ok()
+    }
+
+    fn insert(&mut self, cycle: u64) {
+        match self.cycles.back() {
+            Some(&last) if last >= cycle => {
+                if let Err(at) = self.cycles.binary_search(&cycle) {
+                    self.cycles.insert(at, cycle);
+                }
+            }
+            _ => self.cycles.push_back(cycle),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.cycles.clear();
     }
 }
