@@ -299,6 +299,20 @@ fn processing_cycles(
     (est.processing_cycles, sim.processing_cycles)
 }
 
+/// `tiny` with an `rows × cols` array and the given ifmap, filter and psum
+/// spads and FIFO, in words.
+fn tiny_with((rows, cols): (u32, u32), spads: [u32; 3], fifo: u32) -> eyesim::hw::HwConfig {
+    let mut hw = eyesim::hw::load("tiny").unwrap();
+    (hw.array.rows, hw.array.cols) = (rows, cols);
+    [
+        hw.pe.ifmap_spad_words,
+        hw.pe.filter_spad_words,
+        hw.pe.psum_spad_words,
+    ] = spads;
+    hw.pe.fifo_words = fifo;
+    hw
+}
+
 /// A pass bound by the ifmap stream ends with the last PE row's last column
 /// after the stream (docs/engine.md, "The last column after the ifmap
 /// stream"): an FC-like layer with one output per image streams 28 words a
@@ -306,13 +320,8 @@ fn processing_cycles(
 /// charged as 32 (−18%) before it counted that column.
 #[test]
 fn a_stream_bound_pass_ends_with_its_last_column() {
-    let mut hw = eyesim::hw::load("tiny").unwrap();
-    (hw.array.rows, hw.array.cols) = (4, 6);
-    (
-        hw.pe.ifmap_spad_words,
-        hw.pe.filter_spad_words,
-        hw.pe.psum_spad_words,
-    ) = (12, 28, 4);
+    let fifo = eyesim::hw::load("tiny").unwrap().pe.fifo_words;
+    let hw = tiny_with((4, 6), [12, 28, 4], fifo);
     let mut prob = layer(Op::Mac, 2, 1, 2, 1, (2, 7), (2, 7), 1, 0);
     prob.relu = false;
     let map = "e = 1\nr = 1\nt = 1\ng = 1\np = 1\nq = 1\nn = 2\nm = 1\n";
@@ -329,10 +338,7 @@ fn a_stream_bound_pass_ends_with_its_last_column() {
 /// the port.
 #[test]
 fn a_port_bound_pass_overlaps_its_window_with_the_psum_reads() {
-    let mut hw = eyesim::hw::load("tiny").unwrap();
-    (hw.array.rows, hw.array.cols) = (1, 1);
-    (hw.pe.ifmap_spad_words, hw.pe.filter_spad_words) = (2, 43);
-    (hw.pe.psum_spad_words, hw.pe.fifo_words) = (6, 3);
+    let hw = tiny_with((1, 1), [2, 43, 6], 3);
     let prob = layer(Op::Max, 1, 2, 1, 1, (6, 6), (3, 1), 2, 0);
     let map = "e = 1\nr = 1\nt = 1\ng = 1\np = 1\nq = 1\nn = 1\nm = 1\nfr = 3\n";
     let (analytic, simulated) = processing_cycles(&prob, map, &hw);
@@ -380,10 +386,7 @@ fn a_stream_paced_pass_ends_with_the_gon_tail_of_its_last_column() {
 /// charged the GON after the whole window: 45 cycles against 34 (+32%).
 #[test]
 fn the_gon_works_during_the_stream_of_a_one_column_pass() {
-    let mut hw = eyesim::hw::load("tiny").unwrap();
-    (hw.array.rows, hw.array.cols) = (4, 6);
-    (hw.pe.ifmap_spad_words, hw.pe.filter_spad_words) = (4, 6);
-    (hw.pe.psum_spad_words, hw.pe.fifo_words) = (11, 4);
+    let hw = tiny_with((4, 6), [4, 6, 11], 4);
     let mut prob = layer(Op::Avg, 1, 2, 1, 1, (7, 2), (1, 2), 1, 0);
     (prob.u_w, prob.pad.right, prob.f) = (2, 1, 1);
     let map = "e = 7\nr = 1\nt = 1\ng = 2\np = 1\nq = 1\nn = 1\nm = 1\n";
@@ -399,10 +402,7 @@ fn the_gon_works_during_the_stream_of_a_one_column_pass() {
 /// after the filter load.
 #[test]
 fn the_stream_runs_ahead_of_the_filter_load() {
-    let mut hw = eyesim::hw::load("tiny").unwrap();
-    (hw.array.rows, hw.array.cols) = (6, 6);
-    (hw.pe.ifmap_spad_words, hw.pe.filter_spad_words) = (9, 10);
-    (hw.pe.psum_spad_words, hw.pe.fifo_words) = (8, 5);
+    let hw = tiny_with((6, 6), [9, 10, 8], 5);
     let mut prob = layer(Op::Mac, 2, 1, 1, 6, (7, 4), (7, 4), 1, 0);
     prob.relu = false;
     prob.u_w = 2;
