@@ -120,11 +120,13 @@ fn agree(prob: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig, seed: u64)
 }
 
 /// Maps and runs `cases` random layers on random configs; returns how many
-/// mappings folded and segmented, and the worst cycle gap with its case.
-fn random_cases(cases: u32) -> (usize, usize, f64, String) {
+/// mappings folded and segmented, every case's cycle gap, and the worst
+/// gap with its case.
+fn random_cases(cases: u32) -> (usize, usize, Vec<f64>, (f64, String)) {
     let mut rng = ChaCha8Rng::seed_from_u64(13);
     let (mut folded, mut segmented) = (0, 0);
     let mut worst = (0.0, String::new());
+    let mut gaps = Vec::new();
     for case in 0..cases {
         let hw = random_hw(&mut rng);
         let prob = random_layer(&mut rng);
@@ -134,11 +136,12 @@ fn random_cases(cases: u32) -> (usize, usize, f64, String) {
         folded += usize::from(m.fr > 1);
         segmented += usize::from(m.fs > 1);
         let gap = agree(&prob, &m, &hw, rng.gen());
+        gaps.push(gap);
         if gap > worst.0 {
             worst = (gap, format!("case {case}: {m} of {prob:?} on {hw:?}"));
         }
     }
-    (folded, segmented, worst.0, worst.1)
+    (folded, segmented, gaps, worst)
 }
 
 #[test]
@@ -151,6 +154,16 @@ fn random_layers_map_on_random_arrays_and_spads_and_both_models_agree() {
     );
 }
 
+/// Until the test below holds: no more random small layers beyond the
+/// cycle tolerance than the 4 of issue 13 §2, and none beyond 12.5%.
+#[test]
+fn random_small_layers_beyond_the_cycle_tolerance_do_not_grow() {
+    let (_, _, gaps, (worst, case)) = random_cases(300);
+    let beyond = gaps.iter().filter(|&&g| g > CYCLES).count();
+    assert!(beyond <= 4, "{beyond} of 300 beyond {CYCLES}");
+    assert!(worst <= 0.125, "cycles {:+.1}%: {case}", 100.0 * worst);
+}
+
 /// Issue 13 §2, still open: on these small and odd shapes the analytic
 /// model's cycles are up to 12.5% off the simulator's (4 of the 300 cases
 /// beyond the 10% tolerance; 78 before the stream-bound last column, the
@@ -159,7 +172,7 @@ fn random_layers_map_on_random_arrays_and_spads_and_both_models_agree() {
 #[test]
 #[ignore = "issue 13 §2: 4 of 300 small layers are beyond the cycle tolerance"]
 fn random_small_layers_hold_the_cycle_tolerance() {
-    let (_, _, worst, case) = random_cases(300);
+    let (_, _, _, (worst, case)) = random_cases(300);
     assert!(worst <= CYCLES, "cycles {:+.1}%: {case}", 100.0 * worst);
 }
 

@@ -174,9 +174,9 @@ pub fn reach(offset: i64, stride: u32, len: u32, outs: u32) -> (usize, usize) {
 }
 
 /// Computes one output plane (`plane_idx` = image·g·m + filter), with an
-/// AVX2 build of the same loops when the CPU has it (32-bit products and
-/// shifts eight or more to an instruction, where SSE2 has to emulate them):
-/// the same integer operations, so the same bits.
+/// AVX2 build of the same loops when the CPU has it (32-bit products eight
+/// to an instruction, where SSE2 has no 32-bit multiply and emulates one
+/// with shuffles): the same integer operations, so the same bits.
 fn compute_plane(
     prob: &ConvProblem,
     data: &LayerData,

@@ -243,7 +243,15 @@ fn both_builds_of_the_loops_agree() {
         };
         shapes.push(shaped(p));
         shapes.push(problem(op, 4, 6, 3, 3, 3, 3));
-        shapes.push(problem(op, 2, 3, 31, 9, 1, 1));
+        let mut batched = problem(op, 2, 3, 31, 9, 1, 1);
+        (batched.n, batched.g) = (2, 2);
+        shapes.push(batched);
+    }
+    // The dispatch must really reach the AVX2 build where the CPU has it,
+    // or this compares one build with itself.
+    #[cfg(target_arch = "x86_64")]
+    if !std::arch::is_x86_feature_detected!("avx2") {
+        eprintln!("no AVX2 on this CPU: only the baseline build is compared");
     }
     for p in &shapes {
         for shift in [0, 5, 8, 16, 20, 40] {
@@ -261,6 +269,14 @@ fn both_builds_of_the_loops_agree() {
             for idx in 0..(p.n * p.g * p.m) as usize {
                 let (mut a, mut b) = (vec![PSUM_INIT; plane], vec![PSUM_INIT; plane]);
                 plane_loops(p, &d, &input, shift, idx, &mut a);
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2 (checked just above).
+                    unsafe { compute_plane_avx2(p, &d, &input, shift, idx, &mut b) };
+                } else {
+                    compute_plane(p, &d, &input, shift, idx, &mut b);
+                }
+                #[cfg(not(target_arch = "x86_64"))]
                 compute_plane(p, &d, &input, shift, idx, &mut b);
                 assert_eq!(a, b, "{p:?} shift {shift} plane {idx}");
             }
