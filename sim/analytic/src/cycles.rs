@@ -368,12 +368,13 @@ fn pass(
     } else {
         columns * gs * es * transfer(k.w_psum)
     };
+    // A psum hop up the chain: one chain's psums over the local link.
+    let hop = ceil_nonneg(f(map.p.min(pt_s)) / k.w_link);
     let chains = Chains {
         per_row: gs * t_act,
         rows: es,
         gon: gon_transfer / t_act,
-        latency: f(model.hw.pe.mac_stages)
-            + (big_r * r_act - 1.0) * ceil_nonneg(f(map.p.min(pt_s)) / k.w_link),
+        latency: f(model.hw.pe.mac_stages) + (big_r * r_act - 1.0) * hop,
     };
     // With one psum buffer (`2·p > psum_spad_words`) a PE starts its next
     // column only once this column's psums have left it, `mac_stages`
@@ -431,7 +432,6 @@ fn pass(
     let ramp = if columns >= 2.0 {
         k.fill + big_r * r_act - 1.0
     } else {
-        let hop = ceil_nonneg(f(map.p.min(pt_s)) / k.w_link);
         f(model.hw.pe.mac_stages) + (big_r * r_act - 1.0) * hop + chain_gon
     };
     let weights = if prob.op.has_weights() {
@@ -448,10 +448,9 @@ fn pass(
         let row = |p_s: u32, q_s: u32| {
             ceil_nonneg(f(p_s * q_s) * big_s * model.weight_factor / k.w_filter)
         };
-        let copies = |total: u32, per: u32| [(per.min(total), total / per), (total % per, 1)];
         let mut cycles = 0.0;
-        for (p_s, p_k) in copies(pt_s, map.p) {
-            for (q_s, q_k) in copies(c_s, map.q) {
+        for (p_s, p_k) in chunk_sizes(pt_s, map.p) {
+            for (q_s, q_k) in chunk_sizes(c_s, map.q) {
                 cycles += f(p_k * q_k) * row(p_s, q_s);
             }
         }
