@@ -27,19 +27,14 @@ fn chunk_sizes(total: u32, k: u32) -> [(u32, u32); 2] {
     [(k.min(total), total / k.max(1)), (total % k.max(1), 1)]
 }
 
-/// Core cycles of one DRAM burst of `words`.
+/// Expected core cycles of one DRAM burst of `words`.
 fn burst(model: &LayerModel<'_>, words: f64) -> f64 {
-    dram_burst(model.hw, words)
+    model.link.burst(words)
 }
 
-/// Core cycles of one DRAM burst of `words` on `hw`'s link.
+/// Expected core cycles of one DRAM burst of `words` on `hw`'s link.
 pub(crate) fn dram_burst(hw: &crate::hw::HwConfig, words: f64) -> f64 {
-    if words <= 0.0 {
-        return 0.0;
-    }
-    let bus = f64::from((hw.dram.bus_bits / hw.pe.word_bits).max(1));
-    ceil_nonneg(ceil_nonneg(words / bus) * hw.clock.core_mhz / hw.dram.link_mhz)
-        + f64::from(hw.dram.crossing_cycles)
+    super::link::LinkClock::new(hw).burst(words)
 }
 
 /// `x.ceil()` for `0 ≤ x < 2^63`, bit for bit, without the libm call that
@@ -67,34 +62,94 @@ pub(crate) fn cycles(
     st: &StripSums,
     counts: &RawCounts,
 ) -> (f64, f64) {
-    let (processing, filter_stall) = passes(model, map, st);
+    let (processing, filter_stall, first_weights) = passes(model, map, st);
     let hw = model.hw;
     let prob = model.prob;
-    let dram = |t: Tensor, k: usize| counts.cells[Level::Dram as usize][t as usize][k];
-    let (ifmap_words, ofmap_words) = (dram(Tensor::Ifmap, 0), dram(Tensor::Psum, 1));
-    let f = f64::from;
-    let outer = f(prob.g.div_ceil(map.g))
-        * f(prob.n.div_ceil(map.n))
-        * f(prob.e.div_ceil(map.e))
-        * f(prob.m.div_ceil(map.m));
-    // An ifmap tile per channel chunk and filter-row fold.
-    let tiles = outer * f(prob.c.div_ceil(map.q * map.r)) * f(map.fr);
-    // Bursts differ in size only by strip; use the mean burst per tile.
-    let per_burst = |words: f64, n: f64| {
-        if n == 0.0 {
-            0.0
-        } else {
-            n * burst(model, words / n)
-        }
-    };
-    let fmap = per_burst(ifmap_words, tiles) + per_burst(ofmap_words, outer);
+    // The layer's first ifmap burst and the filter burst issued when it is
+    // in have known phases: both are exact, not expectations.
+    let first_ifmap = f64::from(prob.g.min(map.g))
+        * f64::from(prob.n.min(map.n))
+        * f64::from(prob.c.min(map.q * map.r))
+        * st.tiles.first;
+    let (ifmap_in, filters_in) = model.link.layer_start(first_ifmap, first_weights);
+    let filter_stall = filter_stall + filters_in - burst(model, first_weights);
+    let fmap = ifmap_bursts(model, map, st) + ofmap_bursts(model, map) + ifmap_in
+        - burst(model, first_ifmap);
     let total = if hw.dram.overlap {
-        let all = fmap + per_burst(dram(Tensor::Filter, 0), tiles);
+        let filters = counts.cells[Level::Dram as usize][Tensor::Filter as usize][0];
+        let tiles = tiles(prob, map);
+        let all = fmap
+            + if tiles == 0.0 {
+                0.0
+            } else {
+                tiles * burst(model, filters / tiles)
+            };
         (processing + filter_stall).max(all)
     } else {
         processing + filter_stall + fmap
     };
     (total, processing)
+}
+
+/// Ifmap tiles of `map`: one per outer chunk, channel chunk and fold.
+fn tiles(prob: &crate::workload::ConvProblem, map: &RowStationaryMapping) -> f64 {
+    let f = f64::from;
+    f(prob.g.div_ceil(map.g))
+        * f(prob.n.div_ceil(map.n))
+        * f(prob.e.div_ceil(map.e))
+        * f(prob.m.div_ceil(map.m))
+        * f(prob.c.div_ceil(map.q * map.r))
+        * f(map.fr)
+}
+
+/// Every ifmap tile load is one burst: the streams of its groups, images
+/// and channels for one strip and fold, reloaded for each filter chunk.
+/// Summed one distinct tile size at a time, since a burst's time is not
+/// linear in its words (rounding to link cycles; none for an empty tile).
+fn ifmap_bursts(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) -> f64 {
+    let prob = model.prob;
+    let per_filter_chunk = f64::from(prob.m.div_ceil(map.m));
+    let mut sum = 0.0;
+    for (g_s, g_k) in chunk_sizes(prob.g, map.g) {
+        for (n_s, n_k) in chunk_sizes(prob.n, map.n) {
+            for (c_s, c_k) in chunk_sizes(prob.c, map.q * map.r) {
+                let streams = f64::from(g_s) * f64::from(n_s) * f64::from(c_s);
+                let k = f64::from(g_k) * f64::from(n_k) * f64::from(c_k);
+                if streams == 0.0 || k == 0.0 {
+                    continue;
+                }
+                model.visit_tiles(map.e, st, |words, count| {
+                    let n = k * f64::from(count) * per_filter_chunk;
+                    sum += n * burst(model, streams * words);
+                });
+            }
+        }
+    }
+    sum
+}
+
+/// Every ofmap tile is written back as one burst: the streams of its
+/// groups, images and filters for one strip.
+fn ofmap_bursts(model: &LayerModel<'_>, map: &RowStationaryMapping) -> f64 {
+    let prob = model.prob;
+    let strips = [(map.e.min(prob.e), prob.e / map.e), (prob.e % map.e, 1)];
+    let mut sum = 0.0;
+    for (g_s, g_k) in chunk_sizes(prob.g, map.g) {
+        for (n_s, n_k) in chunk_sizes(prob.n, map.n) {
+            for (m_s, m_k) in chunk_sizes(prob.m, map.m) {
+                for (e_s, e_k) in strips {
+                    let f = f64::from;
+                    let k = f(g_k) * f(n_k) * f(m_k) * f(e_k);
+                    if k == 0.0 || e_s == 0 {
+                        continue;
+                    }
+                    let words = f(g_s) * f(n_s) * f(m_s) * model.ofmap_stream_words(e_s);
+                    sum += k * burst(model, words);
+                }
+            }
+        }
+    }
+    sum
 }
 
 /// Per-pass geometry that does not change across the loop nest.
@@ -124,6 +179,8 @@ struct StepKind {
     rn: u32,
     /// Steps of this kind per strip.
     count: u32,
+    /// How many of them load an ifmap tile (a fold's first segment).
+    tiles: u32,
     /// Whether it is the first step (psums start at zero, no psum GIN).
     first: bool,
 }
@@ -155,6 +212,7 @@ fn step_kinds(model: &LayerModel<'_>, map: &RowStationaryMapping, rn: [u32; 2]) 
                 if count == 0 {
                     continue;
                 }
+                let tiles = if si == 0 { c_k * f_k } else { 0 };
                 let kind = StepKind {
                     c_s,
                     rh,
@@ -162,17 +220,20 @@ fn step_kinds(model: &LayerModel<'_>, map: &RowStationaryMapping, rn: [u32; 2]) 
                     cn: cn as f64,
                     rn: rn[fi],
                     count,
+                    tiles,
                     first: false,
                 };
                 if first_cc && fi == 0 && si == 0 {
                     out.push(StepKind {
                         count: 1,
+                        tiles: 1,
                         first: true,
                         ..kind
                     });
                     if count > 1 {
                         out.push(StepKind {
                             count: count - 1,
+                            tiles: tiles - 1,
                             ..kind
                         });
                     }
@@ -206,7 +267,9 @@ impl Kinds {
 }
 
 /// Σ over passes of their time (DRAM hidden), and the filter-load stalls.
-fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) -> (f64, f64) {
+/// Processing cycles, filter stalls, and the weights of the layer's first
+/// pass.
+fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) -> (f64, f64, f64) {
     let prob = model.prob;
     let hw = model.hw;
     let wpc = |bits: u32| f64::from(hw.words_per_cycle(bits));
@@ -240,17 +303,16 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
     let pt = map.p * map.t;
     let (mut total, mut stall) = (0.0, 0.0);
     let mut layer_start = true;
+    let mut first_weights = 0.0;
     for (g_s, g_k) in chunk_sizes(prob.g, map.g) {
         for (n_s, n_k) in chunk_sizes(prob.n, map.n) {
             for (e_s, e_k, kinds) in &strips {
                 let (e_s, e_k) = (*e_s, *e_k);
                 for (m_s, m_k) in chunk_sizes(prob.m, map.m) {
                     for step in kinds.iter() {
-                        let count = f64::from(g_k)
-                            * f64::from(n_k)
-                            * f64::from(e_k)
-                            * f64::from(m_k)
-                            * f64::from(step.count);
+                        let outer =
+                            f64::from(g_k) * f64::from(n_k) * f64::from(e_k) * f64::from(m_k);
+                        let count = outer * f64::from(step.count);
                         if count == 0.0 || g_s == 0 || n_s == 0 || e_s == 0 || m_s == 0 {
                             continue;
                         }
@@ -268,6 +330,7 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
                             // The layer's first pass has no previous pass to
                             // load its filters behind.
                             total += if full > 0 { pf.hidden } else { pr.hidden };
+                            first_weights = if full > 0 { l_full } else { l_rest };
                         }
                         let loads = [l_full, l_rest];
                         let tile_stall = if loads.iter().all(|&l| l <= half_filter_part) {
@@ -283,25 +346,69 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
                             if layer_start {
                                 stall += hidden;
                             }
+                            // A later load that outlasts its pass is issued as
+                            // soon as the one before it is in: a run of bursts.
+                            let (c_full, c_rest) =
+                                (model.link.chained(l_full), model.link.chained(l_rest));
                             let later_full =
-                                f64::from(full.saturating_sub(1)) * (b_full - t_full).max(0.0);
+                                f64::from(full.saturating_sub(1)) * (c_full - t_full).max(0.0);
                             let later_rest = if full > 0 && rest > 0 {
-                                (b_rest - t_full).max(0.0)
+                                (c_rest - t_full).max(0.0)
                             } else {
                                 0.0
                             };
-                            first_load + later_full + later_rest
+                            // A load still on the link when the previous pass
+                            // ends holds up the fold's ifmap tile, which then
+                            // queues behind it (`LinkClock::queue_saving`).
+                            let ifmap = f64::from(g_s)
+                                * f64::from(n_s)
+                                * f64::from(step.c_s)
+                                * f64::from(step.rn)
+                                * f64::from(prob.w);
+                            let queued = (first_load - model.link.queue_saving(ifmap)).max(0.0);
+                            let tiles = f64::from(step.tiles);
+                            let firsts =
+                                tiles * queued + (f64::from(step.count) - tiles) * first_load;
+                            outer * firsts + count * (later_full + later_rest)
                         } else {
-                            f64::from(full) * burst(model, l_full) + burst(model, l_rest)
+                            count * (f64::from(full) * burst(model, l_full) + burst(model, l_rest))
                         };
-                        stall += count * tile_stall;
+                        stall += tile_stall;
                         layer_start = false;
                     }
                 }
             }
         }
     }
-    (total, stall)
+    (total, stall, first_weights)
+}
+
+/// Mean bank rows the chains of one strip row touch per ofmap column. The
+/// psum tile is `[n][g][e][F][m]`, filters innermost, so copy `ti`'s
+/// chain moves `p_s` psums from `X·m_s + ti·p`; over the tile's columns
+/// `X` that start runs through the multiples of `gcd(m_s, port)` modulo the
+/// port, and a transfer that is not aligned touches one row more
+/// (docs/engine.md, "Unaligned psum transfers").
+fn column_rows(m_s: u32, p: u32, pt_s: u32, port: u32) -> f64 {
+    let step = gcd(m_s, port);
+    let phases = port / step;
+    let mut rows = 0u64;
+    for (ti, start) in (0..pt_s).step_by(p.max(1) as usize).enumerate() {
+        let p_s = p.min(pt_s - start);
+        for k in 0..phases {
+            let base = (k * step + ti as u32 * p) % port;
+            rows += u64::from((base + p_s - 1) / port + 1);
+        }
+    }
+    rows as f64 / f64::from(phases)
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a.max(1)
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 /// One pass as [`passes`] sums it.
@@ -400,9 +507,7 @@ fn pass(
     // bank) can make that port the bottleneck of the pass.
     let psum_banks =
         ceil_nonneg(f(n_s) * gs * f(m_s) * es * big_f / f(model.hw.glb.bank_words)).max(1.0);
-    let port = f(model.hw.glb.bank_port_words.max(1));
-    let rows = |words: u32| ceil_nonneg(f(words) / port);
-    let transfer_rows = f(pt_s / map.p) * rows(map.p) + rows(pt_s % map.p);
+    let transfer_rows = column_rows(m_s, map.p, pt_s, model.hw.glb.bank_port_words.max(1));
     let transfers = if first { 1.0 } else { 2.0 };
     let bank = transfers * columns * gs * es * transfer_rows / psum_banks;
     // A PE computes a column once its whole window is in; in a pass bound
@@ -444,7 +549,7 @@ fn pass(
     // The filter GIN sends a PE row's filter words (`p·q·S` of one copy
     // and filter row) as one transfer, in whole cycles: the last copy has
     // its filters after this.
-    let last_filters = if columns < 2.0 && multicast && prob.op.has_weights() {
+    let last_filters = if multicast && prob.op.has_weights() {
         let row = |p_s: u32, q_s: u32| {
             ceil_nonneg(f(p_s * q_s) * big_s * model.weight_factor / k.w_filter)
         };
@@ -520,8 +625,21 @@ fn pass(
         let per_column = ifmap_stream / (columns - 1.0);
         let stream_start = (warm - ahead * per_column).max(window);
         let compute = (columns * column + buffer_waits).max(psum_in);
+        // Each image starts with a whole window again: the last stream
+        // row's PEs compute all `F` columns of the last image only once its
+        // window is in, after every earlier word of the stream
+        // (docs/engine.md, "Image boundaries").
+        // Its last column is its taps alone, as after the stream.
+        let per_image = (big_f - 1.0) * (column + buffer_waits / columns) + column_taps;
+        let last_image = window + (ns - 1.0) * ifmap_words / (ns * k.w_ifmap) + per_image;
+        // The filter GIN delivers the copies one after the other, a PE row
+        // per transfer in whole cycles; the last copy then taps its columns
+        // back to back, its window long in.
+        let last_copy = (last_filters - drain).max(window) + columns * column_taps;
         (stream_start + after_stream + gon_tail)
             .max(warm + compute + if stream_bound { gon_tail } else { 0.0 })
+            .max(last_copy)
+            .max(last_image + gon_tail)
             .max(gon_path)
     };
     // Before its first taps a chain's bottom PE takes `fifo_words / p_act`
@@ -553,7 +671,21 @@ fn pass(
 
 #[cfg(test)]
 mod tests {
-    use super::{ceil_nonneg, floor_nonneg};
+    use super::{ceil_nonneg, column_rows, floor_nonneg};
+
+    #[test]
+    fn unaligned_psum_transfers_touch_more_rows() {
+        // p = 3 from 0, 3, 6, 9, …: rows 1, 2, 2, 1 on a 4-word port.
+        assert_eq!(column_rows(3, 3, 3, 4), 1.5);
+        // p = 5 always spans two rows; aligned p = 4 always one.
+        assert_eq!(column_rows(5, 5, 5, 4), 2.0);
+        assert_eq!(column_rows(8, 4, 8, 4), 2.0);
+        // Two copies of p = 2 in an 8-filter tile: starts 0 and 2, one row each.
+        assert_eq!(column_rows(8, 2, 4, 4), 2.0);
+        // A copy of 2 psums spans two rows from 3 mod 4 only (1.25), and a
+        // partial last copy of 1 psum is always one row.
+        assert_eq!(column_rows(3, 2, 3, 4), 1.25 + 1.0);
+    }
 
     #[test]
     fn ceil_nonneg_is_ceil() {

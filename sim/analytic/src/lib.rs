@@ -14,6 +14,7 @@ use eyesim_core::{hw, mapping, stats, workload};
 
 mod cycles;
 mod eltwise;
+mod link;
 mod lockstep;
 pub mod model;
 pub mod reuse;

@@ -2,6 +2,7 @@
 //! mapping is computed once, so evaluating one mapping is a few dozen
 //! floating-point operations and no allocation.
 
+use super::link::LinkClock;
 use super::sparsity::{RlcStreams, TapSplit};
 use crate::hw::HwConfig;
 use crate::mapping::check::offsets_needed;
@@ -26,6 +27,52 @@ pub struct StripSums {
     pub dram_in: f64,
     /// Expected DRAM words of one image-filter's ofmap streams, Σ over strips.
     pub dram_out: f64,
+    /// The distinct ifmap tile sizes among the strips and folds.
+    pub tiles: TileWords,
+}
+
+/// The distinct sizes of one image-channel's ifmap streams for one (strip,
+/// fold), and how many (strip, fold)s have each: a tile is one DRAM burst,
+/// and bursts are summed one size at a time (docs/dataflow.md §6). Holds
+/// up to [`TileWords::CAP`] sizes; beyond that it is not `complete`, and
+/// [`LayerModel::visit_tiles`] walks the strips again.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TileWords {
+    sizes: [(f64, u32); TileWords::CAP],
+    len: u8,
+    complete: bool,
+    /// The size of the layer's first tile (the first strip's first fold).
+    pub first: f64,
+}
+
+impl TileWords {
+    /// Distinct sizes held inline: padding at the top and at the bottom,
+    /// two fold classes and a last strip rarely give more.
+    pub const CAP: usize = 8;
+
+    fn new() -> TileWords {
+        TileWords {
+            complete: true,
+            ..TileWords::default()
+        }
+    }
+
+    fn add(&mut self, words: f64) {
+        let held = &mut self.sizes[..usize::from(self.len)];
+        if let Some(size) = held.iter_mut().find(|(w, _)| *w == words) {
+            size.1 += 1;
+        } else if usize::from(self.len) < TileWords::CAP {
+            self.sizes[usize::from(self.len)] = (words, 1);
+            self.len += 1;
+        } else {
+            self.complete = false;
+        }
+    }
+
+    /// `(words, how many)`, when every size is held.
+    pub fn sizes(&self) -> Option<&[(f64, u32)]> {
+        self.complete.then(|| &self.sizes[..usize::from(self.len)])
+    }
 }
 
 /// Expected counts before rounding: `[level][tensor][read, write]`, plus MACs
@@ -101,6 +148,8 @@ pub struct LayerModel<'a> {
     pub strips: Vec<StripSums>,
     /// Expected DRAM words of the ifmap's and the ofmap's streams.
     streams: Streams,
+    /// The DRAM link's clock against the core's.
+    pub(crate) link: LinkClock,
 }
 
 /// Expected DRAM words of one layer's ifmap and ofmap streams.
@@ -161,6 +210,7 @@ impl<'a> LayerModel<'a> {
             e_max,
             strips,
             streams,
+            link: LinkClock::new(hw),
         }
     }
 
@@ -172,6 +222,23 @@ impl<'a> LayerModel<'a> {
             Some(s) if s.fr == fr => *s,
             _ => strip_sums(self.prob, &self.streams, e, fr),
         }
+    }
+
+    /// Calls `visit(words)` with the expected DRAM words of one
+    /// image-channel's ifmap streams for every (strip, fold) of `st`, one
+    /// distinct size at a time with how many have it.
+    pub fn visit_tiles(&self, e: u32, st: &StripSums, mut visit: impl FnMut(f64, u32)) {
+        match st.tiles.sizes() {
+            Some(sizes) => sizes.iter().for_each(|&(w, k)| visit(w, k)),
+            None => strip_folds(self.prob, &self.streams, e, st.fr, |_, w| visit(w, 1)),
+        }
+    }
+
+    /// Expected DRAM words of one image-filter's ofmap stream of `rows` rows.
+    pub fn ofmap_stream_words(&self, rows: u32) -> f64 {
+        self.streams
+            .ofmap
+            .words(u64::from(rows) * u64::from(self.prob.f))
     }
 
     /// Columns needed by a full ofmap row for each segment class of `fs`
@@ -295,9 +362,40 @@ fn axis_real(outs: u32, taps: u32, u: u32, d: u32, lo: u32, len: u32) -> u64 {
 fn strip_sums(prob: &ConvProblem, streams: &Streams, e: u32, fr: u32) -> StripSums {
     let e = e.max(1);
     let fr = fr.clamp(1, prob.r.max(1));
+    let (full, last) = fold_offsets(prob, e, fr);
+    let mut sums = StripSums {
+        fr,
+        rn_full: full[0].len() as u32,
+        rn: [
+            [full[0].len() as u32, full[1].len() as u32],
+            [last[0].len() as u32, last[1].len() as u32],
+        ],
+        tiles: TileWords::new(),
+        ..StripSums::default()
+    };
+    let (srn, dram_in) = (&mut sums.srn, &mut sums.dram_in);
+    let tiles = &mut sums.tiles;
+    let mut first = None;
+    strip_folds(prob, streams, e, fr, |rows, words| {
+        first.get_or_insert(words);
+        *srn += rows;
+        *dram_in += words;
+        tiles.add(words);
+    });
+    sums.tiles.first = first.unwrap_or(0.0);
+    for k in 0..prob.e.div_ceil(e) {
+        let e_s = e.min(prob.e - k * e);
+        sums.dram_out += streams.ofmap.words(u64::from(e_s) * u64::from(prob.f));
+    }
+    sums
+}
+
+/// Rows needed relative to a fold's first filter row, per fold class
+/// (`mapping::balanced`), for a full strip and for the last one.
+type FoldOffsets = [Vec<u32>; 2];
+
+fn fold_offsets(prob: &ConvProblem, e: u32, fr: u32) -> (FoldOffsets, FoldOffsets) {
     let classes = crate::mapping::balanced(prob.r, fr);
-    let last_rows = prob.e % e;
-    // Rows needed relative to the fold's first filter row, per fold class.
     let offsets = |e_s: u32| {
         classes.map(|(rh, k)| {
             if k == 0 {
@@ -307,20 +405,27 @@ fn strip_sums(prob: &ConvProblem, streams: &Streams, e: u32, fr: u32) -> StripSu
             }
         })
     };
-    let (full, last) = (offsets(e), offsets(last_rows));
+    (offsets(e), offsets(prob.e % e))
+}
+
+/// Calls `visit(rows, words)` for every (strip, fold) of strip height `e`
+/// and `fr` folds: the padded rows it needs, and the expected DRAM words of
+/// one image-channel's streams of its real rows.
+fn strip_folds(
+    prob: &ConvProblem,
+    streams: &Streams,
+    e: u32,
+    fr: u32,
+    mut visit: impl FnMut(u64, f64),
+) {
+    let e = e.max(1);
+    let fr = fr.clamp(1, prob.r.max(1));
+    let classes = crate::mapping::balanced(prob.r, fr);
+    let (full, last) = fold_offsets(prob, e, fr);
     let (top, bottom) = (
         u64::from(prob.pad.top),
         u64::from(prob.pad.top) + u64::from(prob.h),
     );
-    let mut sums = StripSums {
-        fr,
-        rn_full: full[0].len() as u32,
-        rn: [
-            [full[0].len() as u32, full[1].len() as u32],
-            [last[0].len() as u32, last[1].len() as u32],
-        ],
-        ..StripSums::default()
-    };
     let (tall, folds) = (classes[0].0, classes[0].1 + classes[1].1);
     for k in 0..prob.e.div_ceil(e) {
         let e_s = e.min(prob.e - k * e);
@@ -341,13 +446,12 @@ fn strip_sums(prob: &ConvProblem, streams: &Streams, e: u32, fr: u32) -> StripSu
                 .iter()
                 .filter(|&&o| (top..bottom).contains(&(y + u64::from(o))))
                 .count() as u64;
-            sums.srn += offs[class].len() as u64;
-            sums.dram_in += streams.ifmap.words(real * u64::from(prob.w));
+            visit(
+                offs[class].len() as u64,
+                streams.ifmap.words(real * u64::from(prob.w)),
+            );
         }
-        let out_len = u64::from(e_s) * u64::from(prob.f);
-        sums.dram_out += streams.ofmap.words(out_len);
     }
-    sums
 }
 
 #[cfg(test)]

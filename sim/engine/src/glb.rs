@@ -22,6 +22,8 @@ pub(crate) struct GlobalBuffer {
     /// "free after" time: a backlogged GON books rows ahead, and a psum GIN
     /// read may still use a bank in an idle cycle before those bookings.
     booked: Vec<Calendar>,
+    /// Scratch: the port cycle of each row of the transfer being booked.
+    slots: Vec<u64>,
     /// Statistics.
     pub stats: GlbStats,
 }
@@ -36,6 +38,7 @@ impl GlobalBuffer {
             ifmap_banks: 0,
             psum_banks: 0,
             booked: vec![Calendar::default(); cfg.banks as usize],
+            slots: Vec::new(),
             stats: GlbStats {
                 bank_busy_cycles: vec![0; cfg.banks as usize],
                 ..GlbStats::default()
@@ -84,17 +87,38 @@ impl GlobalBuffer {
             let cal = &mut self.booked[bank(row)];
             cal.forget_before(now);
         }
+        // A port serves one row a cycle: a row that the transfer reaches in
+        // the same cycle as an earlier row of the same bank (an unaligned
+        // transfer within one bank) waits for the next cycle.
+        let mut slots = std::mem::take(&mut self.slots);
+        let fill = |slots: &mut Vec<u64>, start: u64| {
+            slots.clear();
+            for row in first..=last {
+                let mut cycle = start + offset(row);
+                if let Some(prev) = (first..row).rev().find(|&r| bank(r) == bank(row)) {
+                    cycle = cycle.max(slots[prev - first] + 1);
+                }
+                slots.push(cycle);
+            }
+        };
         // The earliest start at which every row's bank is free when the
         // transfer reaches it.
         let mut start = at;
-        while (first..=last).any(|row| self.booked[bank(row)].contains(&(start + offset(row)))) {
+        loop {
+            fill(&mut slots, start);
+            let busy =
+                (first..=last).any(|row| self.booked[bank(row)].contains(&slots[row - first]));
+            if !busy {
+                break;
+            }
             start += 1;
         }
         for row in first..=last {
             let b = bank(row);
-            self.booked[b].insert(start + offset(row));
+            self.booked[b].insert(slots[row - first]);
             self.stats.bank_busy_cycles[b] += 1;
         }
+        self.slots = slots;
         self.stats.conflict_stall_cycles += start - at;
         start
     }
