@@ -17,15 +17,12 @@
 //! Passes are grouped by their distinct chunk sizes, so the cost does not
 //! grow with the number of passes.
 
+use super::banks::{column_rows, PsumLayout};
+use super::bursts::{ifmap_bursts, ofmap_bursts, tiles};
 use super::lockstep::{lock_step, Chains};
-use super::model::{LayerModel, RawCounts, StripSums};
+use super::model::{chunk_sizes, LayerModel, RawCounts, StripSums};
 use crate::mapping::RowStationaryMapping;
 use crate::stats::{Level, Tensor};
-
-/// `(size, how many chunks)` of `chunks(total, k)`; at most two entries.
-fn chunk_sizes(total: u32, k: u32) -> [(u32, u32); 2] {
-    [(k.min(total), total / k.max(1)), (total % k.max(1), 1)]
-}
 
 /// Expected core cycles of one DRAM burst of `words`.
 fn burst(model: &LayerModel<'_>, words: f64) -> f64 {
@@ -89,67 +86,6 @@ pub(crate) fn cycles(
         processing + filter_stall + fmap
     };
     (total, processing)
-}
-
-/// Ifmap tiles of `map`: one per outer chunk, channel chunk and fold.
-fn tiles(prob: &crate::workload::ConvProblem, map: &RowStationaryMapping) -> f64 {
-    let f = f64::from;
-    f(prob.g.div_ceil(map.g))
-        * f(prob.n.div_ceil(map.n))
-        * f(prob.e.div_ceil(map.e))
-        * f(prob.m.div_ceil(map.m))
-        * f(prob.c.div_ceil(map.q * map.r))
-        * f(map.fr)
-}
-
-/// Every ifmap tile load is one burst: the streams of its groups, images
-/// and channels for one strip and fold, reloaded for each filter chunk.
-/// Summed one distinct tile size at a time, since a burst's time is not
-/// linear in its words (rounding to link cycles; none for an empty tile).
-fn ifmap_bursts(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) -> f64 {
-    let prob = model.prob;
-    let per_filter_chunk = f64::from(prob.m.div_ceil(map.m));
-    let mut sum = 0.0;
-    for (g_s, g_k) in chunk_sizes(prob.g, map.g) {
-        for (n_s, n_k) in chunk_sizes(prob.n, map.n) {
-            for (c_s, c_k) in chunk_sizes(prob.c, map.q * map.r) {
-                let streams = f64::from(g_s) * f64::from(n_s) * f64::from(c_s);
-                let k = f64::from(g_k) * f64::from(n_k) * f64::from(c_k);
-                if streams == 0.0 || k == 0.0 {
-                    continue;
-                }
-                model.visit_tiles(map.e, st, |words, count| {
-                    let n = k * f64::from(count) * per_filter_chunk;
-                    sum += n * burst(model, streams * words);
-                });
-            }
-        }
-    }
-    sum
-}
-
-/// Every ofmap tile is written back as one burst: the streams of its
-/// groups, images and filters for one strip.
-fn ofmap_bursts(model: &LayerModel<'_>, map: &RowStationaryMapping) -> f64 {
-    let prob = model.prob;
-    let strips = [(map.e.min(prob.e), prob.e / map.e), (prob.e % map.e, 1)];
-    let mut sum = 0.0;
-    for (g_s, g_k) in chunk_sizes(prob.g, map.g) {
-        for (n_s, n_k) in chunk_sizes(prob.n, map.n) {
-            for (m_s, m_k) in chunk_sizes(prob.m, map.m) {
-                for (e_s, e_k) in strips {
-                    let f = f64::from;
-                    let k = f(g_k) * f(n_k) * f(m_k) * f(e_k);
-                    if k == 0.0 || e_s == 0 {
-                        continue;
-                    }
-                    let words = f(g_s) * f(n_s) * f(m_s) * model.ofmap_stream_words(e_s);
-                    sum += k * burst(model, words);
-                }
-            }
-        }
-    }
-    sum
 }
 
 /// Per-pass geometry that does not change across the loop nest.
@@ -266,9 +202,8 @@ impl Kinds {
     }
 }
 
-/// Σ over passes of their time (DRAM hidden), and the filter-load stalls.
-/// Processing cycles, filter stalls, and the weights of the layer's first
-/// pass.
+/// Σ over passes of their time (DRAM hidden), the filter-load stalls, and
+/// the weights of the layer's first pass.
 fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) -> (f64, f64, f64) {
     let prob = model.prob;
     let hw = model.hw;
@@ -383,34 +318,6 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
     (total, stall, first_weights)
 }
 
-/// Mean bank rows the chains of one strip row touch per ofmap column. The
-/// psum tile is `[n][g][e][F][m]`, filters innermost, so copy `ti`'s
-/// chain moves `p_s` psums from `X·m_s + ti·p`; over the tile's columns
-/// `X` that start runs through the multiples of `gcd(m_s, port)` modulo the
-/// port, and a transfer that is not aligned touches one row more
-/// (docs/engine.md, "Unaligned psum transfers").
-fn column_rows(m_s: u32, p: u32, pt_s: u32, port: u32) -> f64 {
-    let step = gcd(m_s, port);
-    let phases = port / step;
-    let mut rows = 0u64;
-    for (ti, start) in (0..pt_s).step_by(p.max(1) as usize).enumerate() {
-        let p_s = p.min(pt_s - start);
-        for k in 0..phases {
-            let base = (k * step + ti as u32 * p) % port;
-            rows += u64::from((base + p_s - 1) / port + 1);
-        }
-    }
-    rows as f64 / f64::from(phases)
-}
-
-fn gcd(a: u32, b: u32) -> u32 {
-    if b == 0 {
-        a.max(1)
-    } else {
-        gcd(b, a % b)
-    }
-}
-
 /// One pass as [`passes`] sums it.
 #[derive(Clone, Copy, Default)]
 struct Pass {
@@ -509,7 +416,26 @@ fn pass(
         ceil_nonneg(f(n_s) * gs * f(m_s) * es * big_f / f(model.hw.glb.bank_words)).max(1.0);
     let transfer_rows = column_rows(m_s, map.p, pt_s, model.hw.glb.bank_port_words.max(1));
     let transfers = if first { 1.0 } else { 2.0 };
-    let bank = transfers * columns * gs * es * transfer_rows / psum_banks;
+    let port_words = model.hw.glb.bank_port_words.max(1);
+    let even = transfers * gs * es * transfer_rows / psum_banks;
+    // The two streams lock only when they run back to back: when the
+    // banks, spread evenly, are already busier than the PEs' columns.
+    let locked = if first || columns < 2.0 || psum_banks < 2.0 || even < column {
+        0.0
+    } else {
+        let p_act = map.p.min(pt_s).max(1);
+        let lead = (model.hw.pe.psum_spad_words.min(2 * p_act) / p_act).max(1);
+        let layout = PsumLayout {
+            groups: g_s,
+            rows: e_s,
+            width: prob.f,
+            filters: m_s,
+            port: port_words,
+            banks: psum_banks as u32,
+        };
+        layout.locked_rows(map.p, pt_s, lead, 2.0 * gs * es * transfer_rows)
+    };
+    let bank = columns * even.max(locked);
     // A PE computes a column once its whole window is in; in a pass bound
     // by the ifmap stream the last PE row's last column comes after the
     // stream's end (docs/engine.md, "The last column after the ifmap
@@ -671,21 +597,7 @@ fn pass(
 
 #[cfg(test)]
 mod tests {
-    use super::{ceil_nonneg, column_rows, floor_nonneg};
-
-    #[test]
-    fn unaligned_psum_transfers_touch_more_rows() {
-        // p = 3 from 0, 3, 6, 9, …: rows 1, 2, 2, 1 on a 4-word port.
-        assert_eq!(column_rows(3, 3, 3, 4), 1.5);
-        // p = 5 always spans two rows; aligned p = 4 always one.
-        assert_eq!(column_rows(5, 5, 5, 4), 2.0);
-        assert_eq!(column_rows(8, 4, 8, 4), 2.0);
-        // Two copies of p = 2 in an 8-filter tile: starts 0 and 2, one row each.
-        assert_eq!(column_rows(8, 2, 4, 4), 2.0);
-        // A copy of 2 psums spans two rows from 3 mod 4 only (1.25), and a
-        // partial last copy of 1 psum is always one row.
-        assert_eq!(column_rows(3, 2, 3, 4), 1.25 + 1.0);
-    }
+    use super::{ceil_nonneg, floor_nonneg};
 
     #[test]
     fn ceil_nonneg_is_ceil() {

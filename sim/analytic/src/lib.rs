@@ -12,6 +12,8 @@
 
 use eyesim_core::{hw, mapping, stats, workload};
 
+mod banks;
+mod bursts;
 mod cycles;
 mod eltwise;
 mod link;

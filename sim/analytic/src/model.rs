@@ -75,6 +75,11 @@ impl TileWords {
     }
 }
 
+/// `(size, how many chunks)` of `chunks(total, k)`; at most two entries.
+pub(crate) fn chunk_sizes(total: u32, k: u32) -> [(u32, u32); 2] {
+    [(k.min(total), total / k.max(1)), (total % k.max(1), 1)]
+}
+
 /// Expected counts before rounding: `[level][tensor][read, write]`, plus MACs
 /// `[algorithmic, performed, gated, skipped]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
