@@ -160,8 +160,7 @@ fn random_layers_map_on_random_arrays_and_spads_and_both_models_agree() {
 /// analytic model differ in time", were modelled).
 #[test]
 fn random_small_layers_hold_the_cycle_tolerance() {
-    let (_, _, gaps, (worst, case)) = random_cases(300);
-    assert_eq!(gaps.len(), 300);
+    let (_, _, _, (worst, case)) = random_cases(300);
     assert!(worst <= CYCLES, "cycles {:+.1}%: {case}", 100.0 * worst);
 }
 
@@ -302,4 +301,56 @@ fn a_wide_fc_input_is_segmented() {
     assert!(m.fs >= 3, "{m}");
     assert!(m.fr >= 3, "32 filter rows on 12 array rows: {m}");
     assert!(agree(&prob.dense(), &m, &hw, 5) <= CYCLES);
+}
+
+/// A random legal mapping of `prob` on `hw`, keeping the searched
+/// mapping's folds and segments (which legality may need); `None` when 400
+/// draws find none.
+fn random_mapping(
+    rng: &mut ChaCha8Rng,
+    prob: &ConvProblem,
+    hw: &HwConfig,
+) -> Option<RowStationaryMapping> {
+    let base = mapping::search(prob, hw, Objective::Energy).ok()?;
+    (0..400).find_map(|_| {
+        let mut m = base;
+        m.e = rng.gen_range(1..=prob.e);
+        (m.r, m.q) = (rng.gen_range(1..=prob.c), rng.gen_range(1..=prob.c));
+        (m.p, m.t) = (rng.gen_range(1..=prob.m), rng.gen_range(1..=prob.m));
+        m.m = rng.gen_range(1..=prob.m);
+        (m.n, m.g) = (rng.gen_range(1..=prob.n), rng.gen_range(1..=prob.g));
+        check(&m, prob, hw).is_ok().then_some(m)
+    })
+}
+
+/// Mappings the mapper would not choose: dense counts agree exactly on
+/// every one, and cycles within the tolerance on all but a few (issue 13
+/// §2 asks it of the searched mappings, above; on arbitrary ones 5 of 297
+/// are still 10.9–14.8% off, by mechanisms not yet found). A ratchet: it
+/// fails if more drift beyond.
+#[test]
+fn random_legal_mappings_count_exactly_and_few_are_beyond_the_cycle_tolerance() {
+    let mut rng = ChaCha8Rng::seed_from_u64(29);
+    let (mut tried, mut beyond, mut worst) = (0, 0, (0.0, String::new()));
+    for case in 0..300 {
+        let hw = random_hw(&mut rng);
+        let prob = random_layer(&mut rng);
+        let Some(m) = random_mapping(&mut rng, &prob, &hw) else {
+            continue;
+        };
+        tried += 1;
+        let gap = agree(&prob, &m, &hw, rng.gen());
+        beyond += usize::from(gap > CYCLES);
+        if gap > worst.0 {
+            worst = (gap, format!("case {case}: {m} of {prob:?}"));
+        }
+    }
+    assert!(tried >= 290, "{tried} legal mappings drawn");
+    assert!(beyond <= 5, "{beyond} of {tried} beyond {CYCLES}");
+    assert!(
+        worst.0 <= 0.15,
+        "cycles {:+.1}%: {}",
+        100.0 * worst.0,
+        worst.1
+    );
 }

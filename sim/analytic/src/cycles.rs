@@ -17,7 +17,7 @@
 //! Passes are grouped by their distinct chunk sizes, so the cost does not
 //! grow with the number of passes.
 
-use super::banks::{column_rows, PsumLayout};
+use super::banks::{column_rows, PassOffsets, PsumLayout};
 use super::bursts::{ifmap_bursts, ofmap_bursts, tiles};
 use super::lockstep::{lock_step, Chains};
 use super::model::{chunk_sizes, LayerModel, RawCounts, StripSums};
@@ -304,7 +304,14 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
                             let tiles = f64::from(step.tiles);
                             let firsts =
                                 tiles * queued + (f64::from(step.count) - tiles) * first_load;
-                            outer * firsts + count * (later_full + later_rest)
+                            // The layer's first load follows its first ifmap
+                            // tile, so nothing queues behind it.
+                            let unqueued = if layer_start && tiles > 0.0 {
+                                first_load - queued
+                            } else {
+                                0.0
+                            };
+                            outer * firsts + unqueued + count * (later_full + later_rest)
                         } else {
                             count * (f64::from(full) * burst(model, l_full) + burst(model, l_rest))
                         };
@@ -414,7 +421,29 @@ fn pass(
     // bank) can make that port the bottleneck of the pass.
     let psum_banks =
         ceil_nonneg(f(n_s) * gs * f(m_s) * es * big_f / f(model.hw.glb.bank_words)).max(1.0);
-    let transfer_rows = column_rows(m_s, map.p, pt_s, model.hw.glb.bank_port_words.max(1));
+    // The passes of this size within the tile's filter block: the full ones
+    // from filter 0 on, `p·t` apart, or the one partial pass after them.
+    let pt = map.p * map.t;
+    let passes = if pt_s == pt {
+        PassOffsets {
+            first: 0,
+            step: pt,
+            count: m_s / pt,
+        }
+    } else {
+        PassOffsets {
+            first: m_s / pt * pt,
+            step: 0,
+            count: 1,
+        }
+    };
+    let transfer_rows = column_rows(
+        m_s,
+        map.p,
+        pt_s,
+        model.hw.glb.bank_port_words.max(1),
+        passes,
+    );
     let transfers = if first { 1.0 } else { 2.0 };
     let port_words = model.hw.glb.bank_port_words.max(1);
     let even = transfers * gs * es * transfer_rows / psum_banks;
@@ -433,7 +462,7 @@ fn pass(
             port: port_words,
             banks: psum_banks as u32,
         };
-        layout.locked_rows(map.p, pt_s, lead, 2.0 * gs * es * transfer_rows)
+        layout.locked_rows((map.p, pt_s, lead), 2.0 * gs * es * transfer_rows, passes)
     };
     let bank = columns * even.max(locked);
     // A PE computes a column once its whole window is in; in a pass bound

@@ -462,6 +462,43 @@ fn strip_folds(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eyesim_core::fixtures::{alexnet_convs, eyeriss_v1};
+
+    /// Σ count · words over what `visit_tiles` gives.
+    fn visited(model: &LayerModel<'_>, e: u32, st: &StripSums) -> (f64, u32) {
+        let (mut words, mut tiles) = (0.0, 0);
+        model.visit_tiles(e, st, |w, k| {
+            words += w * f64::from(k);
+            tiles += k;
+        });
+        (words, tiles)
+    }
+
+    #[test]
+    fn tile_sizes_held_inline_or_walked_again_agree_with_the_counts() {
+        let hw = eyeriss_v1();
+        // CONV1 (stride 4, no padding) and CONV2 (padding 2 at both ends,
+        // so the first and last strips have fewer real rows).
+        for prob in &alexnet_convs(4)[..2] {
+            let model = LayerModel::new(prob, &hw);
+            for e in [1, 3, 7, prob.e] {
+                let st = model.strip(e, 1);
+                let sizes = st.tiles.sizes().expect("a few sizes");
+                assert!(!sizes.is_empty());
+                let walked = StripSums {
+                    tiles: TileWords::default(),
+                    ..st
+                };
+                assert!(walked.tiles.sizes().is_none());
+                let (inline, n) = visited(&model, e, &st);
+                let (again, m) = visited(&model, e, &walked);
+                // One tile per strip and fold; their words are the counts'.
+                assert_eq!((n, m), (prob.e.div_ceil(e), prob.e.div_ceil(e)));
+                assert!((inline - st.dram_in).abs() < 1e-6 * st.dram_in, "{inline}");
+                assert!((again - st.dram_in).abs() < 1e-6 * st.dram_in, "{again}");
+            }
+        }
+    }
 
     #[test]
     fn axis_real_counts_padding() {

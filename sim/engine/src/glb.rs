@@ -61,8 +61,11 @@ impl GlobalBuffer {
 
     /// A psum transfer of `p` consecutive words from `base`, moving `width`
     /// words per cycle, no earlier than `at`: each bank row it touches is
-    /// accessed once, at the cycle its first word moves. Returns the start
-    /// cycle (later than `at` when a row's bank is busy: a bank conflict).
+    /// accessed once, at the cycle its first word moves, or a cycle after
+    /// the transfer's previous row on the same bank (a port serves one row
+    /// a cycle). Returns the start cycle (later than `at` when a row's bank
+    /// is busy: a bank conflict) and the end: `ceil(p / width)` cycles
+    /// later, or the cycle after its last row's access if that is later.
     pub(crate) fn psum_transfer(
         &mut self,
         base: usize,
@@ -70,9 +73,9 @@ impl GlobalBuffer {
         width: u64,
         at: u64,
         now: u64,
-    ) -> u64 {
+    ) -> (u64, u64) {
         if p == 0 {
-            return at;
+            return (at, at);
         }
         let port = self.cfg.bank_port_words as usize;
         let (first, last) = (base / port, (base + p as usize - 1) / port);
@@ -118,9 +121,11 @@ impl GlobalBuffer {
             self.booked[b].insert(slots[row - first]);
             self.stats.bank_busy_cycles[b] += 1;
         }
+        let end =
+            (start + u64::from(p).div_ceil(width)).max(slots.last().map_or(start, |&c| c + 1));
         self.slots = slots;
         self.stats.conflict_stall_cycles += start - at;
-        start
+        (start, end)
     }
 
     /// An ifmap GIN read of the tile words `first..=last`: each 64-b bank
@@ -183,5 +188,41 @@ impl Calendar {
 
     fn clear(&mut self) {
         self.cycles.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GlobalBuffer;
+    use crate::hw::builtin;
+
+    /// A GLB whose psum tile sits in one bank, with 4-word port rows.
+    fn one_psum_bank() -> GlobalBuffer {
+        let cfg = builtin("tiny").unwrap().glb;
+        assert_eq!(cfg.bank_port_words, 4);
+        let mut glb = GlobalBuffer::new(cfg);
+        glb.assign(0, 16);
+        glb
+    }
+
+    #[test]
+    fn a_port_serves_one_row_a_cycle() {
+        let mut glb = one_psum_bank();
+        // Words 2..=4 span rows 0 and 1 of the one bank, both reached in
+        // the transfer's first cycle: the second row waits a cycle, and the
+        // transfer ends after it, not after ceil(3 / 4) = 1 cycle.
+        assert_eq!(glb.psum_transfer(2, 3, 4, 10, 10), (10, 12));
+        assert_eq!(glb.stats.bank_busy_cycles[0], 2);
+        // Both of its cycles are booked: a transfer of row 2 waits for 12.
+        assert_eq!(glb.psum_transfer(8, 4, 4, 10, 10), (12, 13));
+        assert_eq!(glb.stats.conflict_stall_cycles, 2);
+    }
+
+    #[test]
+    fn an_aligned_transfer_takes_its_own_cycles() {
+        let mut glb = one_psum_bank();
+        assert_eq!(glb.psum_transfer(4, 4, 4, 10, 10), (10, 11));
+        assert_eq!(glb.psum_transfer(8, 4, 4, 11, 11), (11, 12));
+        assert_eq!(glb.stats.conflict_stall_cycles, 0);
     }
 }

@@ -455,9 +455,8 @@ impl<'a, 'b> PassSim<'a, 'b> {
         let c = &self.chains[ci as usize];
         let p = c.p_act;
         let base = self.psum_addr(c, b, 0);
-        let start = self.glb.psum_transfer(base, p, width, now, now);
+        let (start, mut end) = self.glb.psum_transfer(base, p, width, now, now);
         self.stats.psum_gin.stall_cycles += start - now;
-        let mut end = start + ceil_div(u64::from(p), width);
         let mut vals = std::mem::take(&mut self.scratch);
         vals.clear();
         vals.extend_from_slice(&self.glb.psum[base..base + p as usize]);

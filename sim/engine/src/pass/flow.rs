@@ -192,9 +192,9 @@ impl PassSim<'_, '_> {
             }
             Some(FaultKind::Flip(_)) | None => {}
         }
-        let start = self.glb.psum_transfer(base, p, width, at, now);
+        let (start, end) = self.glb.psum_transfer(base, p, width, at, now);
         self.stats.gon.stall_cycles += start - now;
-        let dur = ceil_div(u64::from(p), width);
+        let dur = end - start;
         self.gon_free = start + dur;
         let top = *self.chains[c].members.last().expect("chains are non-empty") as usize;
         let mut vals = self.leave_pe(c, 0, top, start);
