@@ -33,7 +33,12 @@ impl PassOffsets {
 /// multiples of `gcd(m_s, port)` modulo the port, and a transfer that is
 /// not aligned touches one row more (docs/engine.md, "Unaligned psum
 /// transfers").
-pub(super) fn column_rows(m_s: u32, p: u32, pt_s: u32, port: u32, passes: PassOffsets) -> f64 {
+fn column_rows(m_s: u32, p: u32, pt_s: u32, port: u32, passes: PassOffsets) -> f64 {
+    let aligned = |x: u32| x % port == 0;
+    if aligned(m_s) && aligned(p) && aligned(passes.first) && aligned(passes.step) {
+        // Every transfer starts on a row: `ceil(p_s / port)` rows each.
+        return f64::from(pt_s / p * (p / port) + (pt_s % p).div_ceil(port));
+    }
     let step = gcd(m_s, port);
     let phases = port / step;
     let mut rows = 0u64;
@@ -47,6 +52,34 @@ pub(super) fn column_rows(m_s: u32, p: u32, pt_s: u32, port: u32, passes: PassOf
         }
     }
     rows as f64 / (f64::from(phases) * f64::from(passes.count.max(1)))
+}
+
+/// `(rows a column, passes)` of a filter block of `m_s` filters for its
+/// full passes of `pt = p·t` filters and for its partial pass, as
+/// [`column_rows`] gives them: computed once per block size, since every
+/// tile and step of a mapping shares them.
+pub(super) fn block_rows(m_s: u32, p: u32, pt: u32, port: u32) -> [(f64, PassOffsets); 2] {
+    let full = PassOffsets {
+        first: 0,
+        step: pt,
+        count: m_s / pt.max(1),
+    };
+    let rest = PassOffsets {
+        first: m_s / pt.max(1) * pt,
+        step: 0,
+        count: 1,
+    };
+    let rows = |pt_s: u32, passes: PassOffsets| {
+        if pt_s == 0 || passes.count == 0 {
+            0.0
+        } else {
+            column_rows(m_s, p, pt_s, port, passes)
+        }
+    };
+    [
+        (rows(pt.min(m_s), full), full),
+        (rows(m_s % pt.max(1), rest), rest),
+    ]
 }
 
 /// Where the chains' psums of one column sit in the GLB: the psum tile is
@@ -95,22 +128,19 @@ impl PsumLayout {
 
     fn locked_pass(&self, p: u32, pt_s: u32, lead: u32, rows: f64, offset: u32) -> f64 {
         let copies = pt_s.div_ceil(p.max(1));
-        let chains = || {
-            (0..self.groups).flat_map(move |gi| {
-                (0..copies).flat_map(move |ti| (0..self.rows).map(move |j| (gi, ti, j)))
-            })
-        };
-        let bank = |c, f| self.bank(c, f, p, offset);
-        if chains().any(|c| bank(c, 0) != bank(c, lead)) {
-            return 0.0;
-        }
-        let first = chains().next().map(|c| bank(c, 0));
-        let mut changes = 0;
-        let mut last = first;
-        for c in chains().skip(1) {
-            let b = Some(bank(c, 0));
-            changes += usize::from(b != last);
-            last = b;
+        let (mut first, mut last, mut changes) = (None, None, 0);
+        for gi in 0..self.groups {
+            for ti in 0..copies {
+                for j in 0..self.rows {
+                    let bank = self.bank((gi, ti, j), 0, p, offset);
+                    if bank != self.bank((gi, ti, j), lead, p, offset) {
+                        return 0.0;
+                    }
+                    changes += usize::from(last.is_some_and(|l| l != bank));
+                    first.get_or_insert(bank);
+                    last = Some(bank);
+                }
+            }
         }
         // The order is cyclic: the next column starts again at the first chain.
         changes += usize::from(last != first);

@@ -17,12 +17,13 @@
 //! Passes are grouped by their distinct chunk sizes, so the cost does not
 //! grow with the number of passes.
 
-use super::banks::{column_rows, PassOffsets, PsumLayout};
+use super::banks::{block_rows, PassOffsets, PsumLayout};
 use super::bursts::{ifmap_bursts, ofmap_bursts, tiles};
 use super::lockstep::{lock_step, Chains};
 use super::model::{chunk_sizes, LayerModel, RawCounts, StripSums};
 use crate::mapping::RowStationaryMapping;
 use crate::stats::{Level, Tensor};
+use std::cell::Cell;
 
 /// Expected core cycles of one DRAM burst of `words`.
 fn burst(model: &LayerModel<'_>, words: f64) -> f64 {
@@ -239,11 +240,22 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
     let (mut total, mut stall) = (0.0, 0.0);
     let mut layer_start = true;
     let mut first_weights = 0.0;
+    let m_chunks = chunk_sizes(prob.m, map.m);
+    let port = hw.glb.bank_port_words.max(1);
+    let rows = m_chunks.map(|(m_s, _)| block_rows(m_s, map.p, pt, port));
     for (g_s, g_k) in chunk_sizes(prob.g, map.g) {
         for (n_s, n_k) in chunk_sizes(prob.n, map.n) {
             for (e_s, e_k, kinds) in &strips {
                 let (e_s, e_k) = (*e_s, *e_k);
-                for (m_s, m_k) in chunk_sizes(prob.m, map.m) {
+                for (&(m_s, m_k), rows) in m_chunks.iter().zip(&rows) {
+                    let tile = Tile {
+                        g_s,
+                        n_s,
+                        e_s,
+                        m_s,
+                        rows,
+                        locked: Cell::new([None; 2]),
+                    };
                     for step in kinds.iter() {
                         let outer =
                             f64::from(g_k) * f64::from(n_k) * f64::from(e_k) * f64::from(m_k);
@@ -251,7 +263,6 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
                         if count == 0.0 || g_s == 0 || n_s == 0 || e_s == 0 || m_s == 0 {
                             continue;
                         }
-                        let tile = Tile { g_s, n_s, e_s, m_s };
                         let run = |pt_s: u32| pass(model, map, &k, (&tile, step), pt_s);
                         // Passes of the tile: full ones, then a partial one.
                         let (full, rest) = (m_s / pt, m_s % pt);
@@ -283,12 +294,13 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
                             }
                             // A later load that outlasts its pass is issued as
                             // soon as the one before it is in: a run of bursts.
-                            let (c_full, c_rest) =
-                                (model.link.chained(l_full), model.link.chained(l_rest));
-                            let later_full =
-                                f64::from(full.saturating_sub(1)) * (c_full - t_full).max(0.0);
+                            let later_full = if full > 1 {
+                                f64::from(full - 1) * model.link.chained_stall(l_full, t_full)
+                            } else {
+                                0.0
+                            };
                             let later_rest = if full > 0 && rest > 0 {
-                                (c_rest - t_full).max(0.0)
+                                model.link.chained_stall(l_rest, t_full)
                             } else {
                                 0.0
                             };
@@ -338,11 +350,16 @@ struct Pass {
 
 /// The loop-nest chunk a pass belongs to: groups, images, strip rows and
 /// the GLB's filters.
-struct Tile {
+struct Tile<'a> {
     g_s: u32,
     n_s: u32,
     e_s: u32,
     m_s: u32,
+    /// Psum rows a column of its full and its partial passes (`block_rows`).
+    rows: &'a [(f64, PassOffsets); 2],
+    /// The psum streams' lock step of its full and partial passes, once
+    /// worked out: it does not depend on the step.
+    locked: Cell<[Option<f64>; 2]>,
 }
 
 /// Time of one pass with `pt_s` filters, and the weights it loads. A pass
@@ -357,7 +374,9 @@ fn pass(
 ) -> Pass {
     let prob = model.prob;
     let f = f64::from;
-    let Tile { g_s, n_s, e_s, m_s } = *tile;
+    let Tile {
+        g_s, n_s, e_s, m_s, ..
+    } = *tile;
     let (c_s, rn, first) = (step.c_s, step.rn, step.first);
     let (ns, gs, es, pts, cs) = (f(n_s), f(g_s), f(e_s), f(pt_s), f(c_s));
     let (big_f, big_r, big_s) = (f(prob.f), f(step.rh), f(step.sw));
@@ -421,37 +440,19 @@ fn pass(
     // bank) can make that port the bottleneck of the pass.
     let psum_banks =
         ceil_nonneg(f(n_s) * gs * f(m_s) * es * big_f / f(model.hw.glb.bank_words)).max(1.0);
-    // The passes of this size within the tile's filter block: the full ones
-    // from filter 0 on, `p·t` apart, or the one partial pass after them.
-    let pt = map.p * map.t;
-    let passes = if pt_s == pt {
-        PassOffsets {
-            first: 0,
-            step: pt,
-            count: m_s / pt,
-        }
-    } else {
-        PassOffsets {
-            first: m_s / pt * pt,
-            step: 0,
-            count: 1,
-        }
-    };
-    let transfer_rows = column_rows(
-        m_s,
-        map.p,
-        pt_s,
-        model.hw.glb.bank_port_words.max(1),
-        passes,
-    );
+    // The full passes of the tile's filter block, or its partial one.
+    let (transfer_rows, passes) = tile.rows[usize::from(pt_s != map.p * map.t)];
     let transfers = if first { 1.0 } else { 2.0 };
     let port_words = model.hw.glb.bank_port_words.max(1);
     let even = transfers * gs * es * transfer_rows / psum_banks;
     // The two streams lock only when they run back to back: when the
     // banks, spread evenly, are already busier than the PEs' columns.
-    let locked = if first || columns < 2.0 || psum_banks < 2.0 || even < column {
-        0.0
-    } else {
+    let may_lock = !(first || columns < 2.0 || psum_banks < 2.0 || even < column);
+    let kind = usize::from(pt_s != map.p * map.t);
+    let locked = || {
+        if let Some(rows) = tile.locked.get()[kind] {
+            return rows;
+        }
         let p_act = map.p.min(pt_s).max(1);
         let lead = (model.hw.pe.psum_spad_words.min(2 * p_act) / p_act).max(1);
         let layout = PsumLayout {
@@ -462,9 +463,13 @@ fn pass(
             port: port_words,
             banks: psum_banks as u32,
         };
-        layout.locked_rows((map.p, pt_s, lead), 2.0 * gs * es * transfer_rows, passes)
+        let rows = layout.locked_rows((map.p, pt_s, lead), 2.0 * gs * es * transfer_rows, passes);
+        let mut memo = tile.locked.get();
+        memo[kind] = Some(rows);
+        tile.locked.set(memo);
+        rows
     };
-    let bank = columns * even.max(locked);
+    let bank = columns * even;
     // A PE computes a column once its whole window is in; in a pass bound
     // by the ifmap stream the last PE row's last column comes after the
     // stream's end (docs/engine.md, "The last column after the ifmap
@@ -614,7 +619,16 @@ fn pass(
         let writes = bank / transfers;
         (bank - writes).max(first_row) + writes - chain_gon + ramp
     } else {
-        bank + warm + ramp - prefetch.min(warm + ramp)
+        let port_of = |bank: f64| bank + warm + ramp - prefetch.min(warm + ramp);
+        let even_port = port_of(bank);
+        // The lock can cost at most all the rows; work it out only when
+        // that much would lengthen the pass.
+        let most = columns * (2.0 * gs * es * transfer_rows).max(even);
+        if may_lock && port_of(most) > (lead + ramp).max(even_port) {
+            port_of(columns * even.max(locked()))
+        } else {
+            even_port
+        }
     };
     let time = (lead + ramp).max(port);
     Pass {

@@ -36,18 +36,43 @@ pub struct LinkClock {
     bus_words: f64,
     /// Core cycles from the link's last cycle into the core clock.
     crossing: f64,
+    /// For `b` up to [`MAX_CHAIN_DENOMINATOR`]: the mean step of a run of
+    /// bursts of `r` link cycles, `r < b` ([`LinkClock::chained`]), worked
+    /// out once, since the mapper asks for it on every candidate.
+    chain_steps: [f64; MAX_CHAIN_DENOMINATOR as usize],
+    /// Likewise, `E − L·a/b` of a lone burst of `L ≡ r (mod b)` link
+    /// cycles ([`LinkClock::burst`]).
+    burst_extra: [f64; MAX_CHAIN_DENOMINATOR as usize],
 }
 
 impl LinkClock {
     /// The link of `hw`.
     pub fn new(hw: &HwConfig) -> LinkClock {
         let (a, b) = ratio(hw.clock.core_mhz / hw.dram.link_mhz);
-        LinkClock {
+        LinkClock::with_ratio(
+            (a, b),
+            f64::from((hw.dram.bus_bits / hw.pe.word_bits).max(1)),
+            f64::from(hw.dram.crossing_cycles),
+        )
+    }
+
+    fn with_ratio((a, b): (u64, u64), bus_words: f64, crossing: f64) -> LinkClock {
+        let mut link = LinkClock {
             a,
             b,
-            bus_words: f64::from((hw.dram.bus_bits / hw.pe.word_bits).max(1)),
-            crossing: f64::from(hw.dram.crossing_cycles),
+            bus_words,
+            crossing,
+            chain_steps: [0.0; MAX_CHAIN_DENOMINATOR as usize],
+            burst_extra: [0.0; MAX_CHAIN_DENOMINATOR as usize],
+        };
+        if b <= MAX_CHAIN_DENOMINATOR {
+            for r in 0..b {
+                link.burst_extra[r as usize] = link.phase_extra(r);
+                let settled: f64 = (0..b).map(|first| link.settled_step(first, r)).sum();
+                link.chain_steps[r as usize] = settled / b as f64;
+            }
         }
+        link
     }
 
     /// Expected core cycles of one burst of `words` (none for no words: the
@@ -94,6 +119,19 @@ impl LinkClock {
         self.burst(words) - link * self.a as f64 / self.b as f64
     }
 
+    /// How long a burst of `words` in a run (see [`LinkClock::chained`])
+    /// outlasts a pass of `pass` cycles. A step of the run takes at most
+    /// `L·a/b + crossing + a/b + 2` cycles (its wait for the edge is under a
+    /// link cycle, and two roundings), so most passes need no run at all.
+    pub fn chained_stall(&self, words: f64, pass: f64) -> f64 {
+        let link = (words / self.bus_words).ceil().max(0.0);
+        let ratio = self.a as f64 / self.b as f64;
+        if words <= 0.0 || (link + 1.0) * ratio + self.crossing + 2.0 <= pass {
+            return 0.0;
+        }
+        (self.chained(words) - pass).max(0.0)
+    }
+
     /// Expected core cycles of one burst of `words` in a run of such bursts,
     /// each issued when the one before it is in: its ready cycle is then
     /// not random but the previous burst's last link edge, rounded up to
@@ -111,10 +149,7 @@ impl LinkClock {
         }
         let link = (words / self.bus_words).ceil() as u64;
         let whole = link / self.b * self.b;
-        let settled: f64 = (0..self.b)
-            .map(|r| self.settled_step(r, link - whole))
-            .sum();
-        (whole * self.a / self.b) as f64 + settled / self.b as f64
+        (whole * self.a / self.b) as f64 + self.chain_steps[(link - whole) as usize]
     }
 
     /// The mean core cycles of a step of `link` link cycles over the cycle
@@ -147,17 +182,29 @@ impl LinkClock {
 
     /// `E[ceil(wait + L·a/b)]` over the uniform phase of the ready cycle.
     fn expected_core_cycles(&self, link: u64) -> f64 {
-        let (a, b) = (u128::from(self.a), u128::from(self.b));
-        let start = (u128::from(link) * a) % b;
-        let residues = residue_sum(start + a, b) - residue_sum(start, b);
-        let (af, bf) = (self.a as f64, self.b as f64);
-        link as f64 * af / bf + (af - 1.0) / (2.0 * bf) + residues as f64 / (af * bf)
+        let whole = link as f64 * self.a as f64 / self.b as f64;
+        if self.b <= MAX_CHAIN_DENOMINATOR {
+            return whole + self.burst_extra[(link % self.b) as usize];
+        }
+        whole + self.phase_extra(link % self.b)
+    }
+
+    /// `E[ceil(wait + L·a/b)] − L·a/b`, which depends on `L` only modulo `b`.
+    fn phase_extra(&self, link_mod_b: u64) -> f64 {
+        let (a, b) = (self.a, self.b);
+        let start = link_mod_b * (a % b) % b;
+        // Whole periods of `b` terms sum to `b(b−1)/2` each; the `a mod b`
+        // terms left start at `start` (all below `2b`: no overflow).
+        let whole = (a / b) as f64 * (b * (b - 1) / 2) as f64;
+        let residues = whole + (residue_sum(start + a % b, b) - residue_sum(start, b)) as f64;
+        let (af, bf) = (a as f64, b as f64);
+        (af - 1.0) / (2.0 * bf) + residues / (af * bf)
     }
 }
 
 /// `Σ_{k<n} ((−k) mod b)`: each whole block of `b` sums to `b(b−1)/2`,
 /// and a partial block of `r` to `Σ_{i=1}^{r−1} (b − i)`.
-fn residue_sum(n: u128, b: u128) -> u128 {
+fn residue_sum(n: u64, b: u64) -> u64 {
     let (blocks, r) = (n / b, n % b);
     let partial = if r == 0 {
         0
@@ -215,12 +262,7 @@ mod tests {
     }
 
     fn clock(a: u64, b: u64) -> LinkClock {
-        LinkClock {
-            a,
-            b,
-            bus_words: 4.0,
-            crossing: 0.0,
-        }
+        LinkClock::with_ratio((a, b), 4.0, 0.0)
     }
 
     #[test]
@@ -257,10 +299,7 @@ mod tests {
     /// eyeriss-v1's link: 200 and 60 MHz, 4 words a link cycle, a
     /// 3-cycle crossing.
     fn eyeriss_link() -> LinkClock {
-        LinkClock {
-            crossing: 3.0,
-            ..clock(10, 3)
-        }
+        LinkClock::with_ratio((10, 3), 4.0, 3.0)
     }
 
     #[test]
@@ -299,10 +338,7 @@ mod tests {
         // shows 10 cycles each (ready 13, 23, 33, … in at 23, 33, 43, …).
         assert_eq!(eyeriss_link().chained(6.0), 10.0);
         for (a, b) in RATIOS {
-            let link = LinkClock {
-                crossing: 3.0,
-                ..clock(a, b)
-            };
+            let link = LinkClock::with_ratio((a, b), 4.0, 3.0);
             for words in [1.0, 4.0, 9.0, 50.0, 1000.0] {
                 let l = (words / 4.0_f64).ceil() as u64;
                 // From every phase of a first burst's end, a run of 3,000.
@@ -333,6 +369,20 @@ mod tests {
     }
 
     #[test]
+    fn a_run_step_never_exceeds_its_bound() {
+        for (a, b) in RATIOS {
+            let link = LinkClock::with_ratio((a, b), 4.0, 3.0);
+            for words in [1.0, 6.0, 9.0, 50.0, 1000.0] {
+                let bound = ((words / 4.0_f64).ceil() + 1.0) * a as f64 / b as f64 + 5.0;
+                assert!(link.chained(words) <= bound, "{a}/{b} {words}");
+                assert_eq!(link.chained_stall(words, bound), 0.0);
+                let short = link.chained(words) - 1.0;
+                assert!((link.chained_stall(words, short) - 1.0).abs() < 1e-9);
+            }
+        }
+    }
+
+    #[test]
     fn a_queued_burst_saves_the_wait_and_the_crossing() {
         // 10 words: 11.8 + 3 on its own, 10 on average behind another.
         assert!((eyeriss_link().queue_saving(10.0) - 4.8).abs() < 1e-12);
@@ -340,10 +390,7 @@ mod tests {
         // By brute force: a burst queued behind one that ends at every
         // phase of the link clock ends, on average, `burst − saving` later.
         for (a, b) in RATIOS {
-            let link = LinkClock {
-                crossing: 3.0,
-                ..clock(a, b)
-            };
+            let link = LinkClock::with_ratio((a, b), 4.0, 3.0);
             for words in [3.0, 10.0, 77.0] {
                 let l = (words / 4.0_f64).ceil() as u64;
                 let mut total = 0;
