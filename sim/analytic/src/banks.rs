@@ -34,7 +34,7 @@ impl PassOffsets {
 /// not aligned touches one row more (docs/engine.md, "Unaligned psum
 /// transfers").
 fn column_rows(m_s: u32, p: u32, pt_s: u32, port: u32, passes: PassOffsets) -> f64 {
-    let aligned = |x: u32| x % port == 0;
+    let aligned = |x: u32| x.is_multiple_of(port);
     if aligned(m_s) && aligned(p) && aligned(passes.first) && aligned(passes.step) {
         // Every transfer starts on a row: `ceil(p_s / port)` rows each.
         return f64::from(pt_s / p * (p / port) + (pt_s % p).div_ceil(port));
