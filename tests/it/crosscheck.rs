@@ -289,14 +289,7 @@ fn processing_cycles(
     map: &str,
     hw: &eyesim::hw::HwConfig,
 ) -> (u64, u64) {
-    let set = eyesim::mapping::MappingSet::from_toml_str(&format!("[l]\n{map}"), "test").unwrap();
-    let map = *set.get("l").unwrap();
-    eyesim::mapping::check(&map, prob, hw).unwrap();
-    let data = eyesim::data::generate(prob, 3);
-    let opts = eyesim::engine::SimOptions::default();
-    let sim = eyesim::engine::simulate_layer(prob, &map, hw, &data, &opts).unwrap();
-    let est = eyesim::analytic::estimate_layer(prob, &map, hw);
-    (est.processing_cycles, sim.processing_cycles)
+    both_cycles(prob, map, hw)[0]
 }
 
 /// `tiny` with an `rows × cols` array and the given ifmap, filter and psum
