@@ -45,10 +45,12 @@ fn column_rows(m_s: u32, p: u32, pt_s: u32, port: u32, passes: PassOffsets) -> f
     for (offset, weight) in passes.residues(port) {
         for (ti, start) in (0..pt_s).step_by(p.max(1) as usize).enumerate() {
             let p_s = p.min(pt_s - start);
-            for k in 0..phases {
-                let base = (k * step + offset + ti as u32 * p) % port;
-                rows += u64::from(weight) * u64::from((base + p_s - 1) / port + 1);
-            }
+            // The starts `r + j·step`, `j < phases`, `r` the start modulo
+            // `step`, touch `Σ_j floor((r + p_s − 1 + j·step) / port) + 1`
+            // rows, and (Hermite's identity) that sum of floors is
+            // `floor((r + p_s − 1) / step)`.
+            let r = (offset + ti as u32 * p) % step;
+            rows += u64::from(weight) * u64::from((r + p_s - 1) / step + phases);
         }
     }
     rows as f64 / (f64::from(phases) * f64::from(passes.count.max(1)))
@@ -179,6 +181,59 @@ mod tests {
         // A copy of 2 psums spans two rows from 3 mod 4 only (1.25), and a
         // partial last copy of 1 psum is always one row.
         assert_eq!(column_rows(3, 2, 3, 4, ONE), 1.25 + 1.0);
+    }
+
+    #[test]
+    fn the_closed_form_counts_the_rows_of_every_start() {
+        // Every transfer of every column of a tile, one by one.
+        for (m_s, p, t, port) in [
+            (3, 3, 1, 4),
+            (7, 2, 3, 4),
+            (10, 4, 2, 4),
+            (12, 5, 2, 8),
+            (6, 1, 6, 4),
+        ] {
+            let pt = p * t;
+            for (pt_s, passes) in [
+                (
+                    pt.min(m_s),
+                    PassOffsets {
+                        first: 0,
+                        step: pt,
+                        count: m_s / pt,
+                    },
+                ),
+                (
+                    m_s % pt,
+                    PassOffsets {
+                        first: m_s / pt * pt,
+                        step: 0,
+                        count: 1,
+                    },
+                ),
+            ] {
+                if pt_s == 0 || passes.count == 0 {
+                    continue;
+                }
+                let (mut rows, mut columns) = (0, 0);
+                for pass in 0..passes.count {
+                    for x in 0..port * 3 {
+                        columns += 1;
+                        for ti in 0..pt_s.div_ceil(p) {
+                            let p_s = p.min(pt_s - ti * p);
+                            let base = x * m_s + passes.first + pass * passes.step + ti * p;
+                            rows += (base + p_s - 1) / port - base / port + 1;
+                        }
+                    }
+                }
+                let brute = f64::from(rows) / f64::from(columns);
+                let got = column_rows(m_s, p, pt_s, port, passes);
+                assert!(
+                    (got - brute).abs() < 1e-12,
+                    "{m_s} {p} {t} {port}: {got} {brute}"
+                );
+            }
+        }
     }
 
     #[test]
