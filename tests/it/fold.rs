@@ -325,8 +325,8 @@ fn random_mapping(
 
 /// Mappings the mapper would not choose: dense counts agree exactly on
 /// every one, and cycles within the tolerance on all but a few (issue 13
-/// §2 asks it of the searched mappings, above; on arbitrary ones 5 of 297
-/// are still 10.9–14.8% off, by mechanisms not yet found). A ratchet: it
+/// §2 asks it of the searched mappings, above; on arbitrary ones 4 of 297
+/// are still 10.9–12.8% off, by mechanisms not yet found). A ratchet: it
 /// fails if more drift beyond.
 #[test]
 fn random_legal_mappings_count_exactly_and_few_are_beyond_the_cycle_tolerance() {
@@ -346,9 +346,9 @@ fn random_legal_mappings_count_exactly_and_few_are_beyond_the_cycle_tolerance() 
         }
     }
     assert!(tried >= 290, "{tried} legal mappings drawn");
-    assert!(beyond <= 5, "{beyond} of {tried} beyond {CYCLES}");
+    assert!(beyond <= 4, "{beyond} of {tried} beyond {CYCLES}");
     assert!(
-        worst.0 <= 0.15,
+        worst.0 <= 0.13,
         "cycles {:+.1}%: {}",
         100.0 * worst.0,
         worst.1

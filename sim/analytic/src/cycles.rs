@@ -615,9 +615,12 @@ fn pass(
     };
     let port = if first || columns < 2.0 {
         // The GON's writes follow the rows from the first one on; the psum
-        // GIN's reads (of a one-column pass) may all come first.
+        // GIN's reads (of a one-column pass) may all come first. The first
+        // write waits for the first row's psums, through the pipeline and
+        // the chain: that latency comes before the writes, not after them
+        // (docs/engine.md, "The port of a one-column pass").
         let writes = bank / transfers;
-        (bank - writes).max(first_row) + writes - chain_gon + ramp
+        (bank - writes).max(first_row + ramp - chain_gon) + writes
     } else {
         let port_of = |bank: f64| bank + warm + ramp - prefetch.min(warm + ramp);
         let even_port = port_of(bank);
