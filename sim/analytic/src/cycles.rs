@@ -23,16 +23,10 @@ use super::lockstep::{lock_step, Chains};
 use super::model::{chunk_sizes, LayerModel, RawCounts, StripSums};
 use crate::mapping::RowStationaryMapping;
 use crate::stats::{Level, Tensor};
-use std::cell::Cell;
 
 /// Expected core cycles of one DRAM burst of `words`.
 fn burst(model: &LayerModel<'_>, words: f64) -> f64 {
     model.link.burst(words)
-}
-
-/// Expected core cycles of one DRAM burst of `words` on `hw`'s link.
-pub(crate) fn dram_burst(hw: &crate::hw::HwConfig, words: f64) -> f64 {
-    super::link::LinkClock::new(hw).burst(words)
 }
 
 /// `x.ceil()` for `0 ≤ x < 2^63`, bit for bit, without the libm call that
@@ -254,7 +248,6 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
                         e_s,
                         m_s,
                         rows,
-                        locked: Cell::new([None; 2]),
                     };
                     for step in kinds.iter() {
                         let outer =
@@ -357,9 +350,6 @@ struct Tile<'a> {
     m_s: u32,
     /// Psum rows a column of its full and its partial passes (`block_rows`).
     rows: &'a [(f64, PassOffsets); 2],
-    /// The psum streams' lock step of its full and partial passes, once
-    /// worked out: it does not depend on the step.
-    locked: Cell<[Option<f64>; 2]>,
 }
 
 /// Time of one pass with `pt_s` filters, and the weights it loads. A pass
@@ -448,11 +438,7 @@ fn pass(
     // The two streams lock only when they run back to back: when the
     // banks, spread evenly, are already busier than the PEs' columns.
     let may_lock = !(first || columns < 2.0 || psum_banks < 2.0 || even < column);
-    let kind = usize::from(pt_s != map.p * map.t);
     let locked = || {
-        if let Some(rows) = tile.locked.get()[kind] {
-            return rows;
-        }
         let p_act = map.p.min(pt_s).max(1);
         let lead = (model.hw.pe.psum_spad_words.min(2 * p_act) / p_act).max(1);
         let layout = PsumLayout {
@@ -463,11 +449,7 @@ fn pass(
             port: port_words,
             banks: psum_banks as u32,
         };
-        let rows = layout.locked_rows((map.p, pt_s, lead), 2.0 * gs * es * transfer_rows, passes);
-        let mut memo = tile.locked.get();
-        memo[kind] = Some(rows);
-        tile.locked.set(memo);
-        rows
+        layout.locked_rows((map.p, pt_s, lead), 2.0 * gs * es * transfer_rows, passes)
     };
     let bank = columns * even;
     // A PE computes a column once its whole window is in; in a pass bound

@@ -2,7 +2,7 @@
 //! no PE-array work; the operands stream DRAM → GLB → datapath → GLB → DRAM
 //! (docs/counters.md, "Add layers" and "Global pooling").
 
-use super::cycles::dram_burst;
+use super::link::LinkClock;
 use super::sparsity::stream_words;
 use super::LayerEstimate;
 use crate::hw::HwConfig;
@@ -43,7 +43,8 @@ pub fn estimate_eltwise(
         skipped: 0,
     };
     // Per plane, one burst brings every operand in and one takes the sum out.
-    let dram = planes * (dram_burst(hw, dram_in / planes) + dram_burst(hw, dram_out / planes));
+    let link = LinkClock::new(hw);
+    let dram = planes * (link.burst(dram_in / planes) + link.burst(dram_out / planes));
     datapath_estimate(counts, operand_words, dram, hw)
 }
 
@@ -100,8 +101,9 @@ pub fn estimate_global_pool(
     };
     // One burst per plane in, one per image out.
     let batch = f64::from(batch);
-    let dram = planes as f64 * dram_burst(hw, dram_in / planes as f64)
-        + batch * dram_burst(hw, dram_out / batch);
+    let link = LinkClock::new(hw);
+    let dram =
+        planes as f64 * link.burst(dram_in / planes as f64) + batch * link.burst(dram_out / batch);
     datapath_estimate(counts, values, dram, hw)
 }
 

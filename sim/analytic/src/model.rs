@@ -235,7 +235,13 @@ impl<'a> LayerModel<'a> {
     pub fn visit_tiles(&self, e: u32, st: &StripSums, mut visit: impl FnMut(f64, u32)) {
         match st.tiles.sizes() {
             Some(sizes) => sizes.iter().for_each(|&(w, k)| visit(w, k)),
-            None => strip_folds(self.prob, &self.streams, e, st.fr, |_, w| visit(w, 1)),
+            None => {
+                let (e, fr) = (e.max(1), st.fr.clamp(1, self.prob.r.max(1)));
+                let (full, last) = fold_offsets(self.prob, e, fr);
+                strip_folds(self.prob, &self.streams, (e, fr), (&full, &last), |_, w| {
+                    visit(w, 1)
+                })
+            }
         }
     }
 
@@ -381,7 +387,7 @@ fn strip_sums(prob: &ConvProblem, streams: &Streams, e: u32, fr: u32) -> StripSu
     let (srn, dram_in) = (&mut sums.srn, &mut sums.dram_in);
     let tiles = &mut sums.tiles;
     let mut first = None;
-    strip_folds(prob, streams, e, fr, |rows, words| {
+    strip_folds(prob, streams, (e, fr), (&full, &last), |rows, words| {
         first.get_or_insert(words);
         *srn += rows;
         *dram_in += words;
@@ -414,19 +420,17 @@ fn fold_offsets(prob: &ConvProblem, e: u32, fr: u32) -> (FoldOffsets, FoldOffset
 }
 
 /// Calls `visit(rows, words)` for every (strip, fold) of strip height `e`
-/// and `fr` folds: the padded rows it needs, and the expected DRAM words of
-/// one image-channel's streams of its real rows.
+/// and `fr` folds (both already clamped, with their [`fold_offsets`]): the
+/// padded rows it needs, and the expected DRAM words of one image-channel's
+/// streams of its real rows.
 fn strip_folds(
     prob: &ConvProblem,
     streams: &Streams,
-    e: u32,
-    fr: u32,
+    (e, fr): (u32, u32),
+    (full, last): (&FoldOffsets, &FoldOffsets),
     mut visit: impl FnMut(u64, f64),
 ) {
-    let e = e.max(1);
-    let fr = fr.clamp(1, prob.r.max(1));
     let classes = crate::mapping::balanced(prob.r, fr);
-    let (full, last) = fold_offsets(prob, e, fr);
     let (top, bottom) = (
         u64::from(prob.pad.top),
         u64::from(prob.pad.top) + u64::from(prob.h),
@@ -434,7 +438,7 @@ fn strip_folds(
     let (tall, folds) = (classes[0].0, classes[0].1 + classes[1].1);
     for k in 0..prob.e.div_ceil(e) {
         let e_s = e.min(prob.e - k * e);
-        let offs = if e_s == e { &full } else { &last };
+        let offs = if e_s == e { full } else { last };
         let y0 = u64::from(k) * u64::from(e) * u64::from(prob.u_h);
         for fold in 0..folds {
             // Folds of the tall class come first (`mapping::balanced`).

@@ -22,7 +22,7 @@ pub(crate) struct GlobalBuffer {
     /// "free after" time: a backlogged GON books rows ahead, and a psum GIN
     /// read may still use a bank in an idle cycle before those bookings.
     booked: Vec<Calendar>,
-    /// Scratch: the port cycle of each row of the transfer being booked.
+    /// Scratch: each row's port cycle, from the start of the transfer being booked.
     slots: Vec<u64>,
     /// Statistics.
     pub stats: GlbStats,
@@ -92,38 +92,41 @@ impl GlobalBuffer {
         }
         // A port serves one row a cycle: a row that the transfer reaches in
         // the same cycle as an earlier row of the same bank (an unaligned
-        // transfer within one bank) waits for the next cycle.
-        let mut slots = std::mem::take(&mut self.slots);
-        let fill = |slots: &mut Vec<u64>, start: u64| {
-            slots.clear();
+        // transfer within one bank) waits for the next cycle. The delays
+        // from the start do not depend on the start.
+        // Rows on as many banks as there are rows (the usual case) need none.
+        let distinct = last - first < self.psum_banks as usize;
+        let mut delays = std::mem::take(&mut self.slots);
+        delays.clear();
+        if !distinct {
             for row in first..=last {
-                let mut cycle = start + offset(row);
+                let mut delay = offset(row);
                 if let Some(prev) = (first..row).rev().find(|&r| bank(r) == bank(row)) {
-                    cycle = cycle.max(slots[prev - first] + 1);
+                    delay = delay.max(delays[prev - first] + 1);
                 }
-                slots.push(cycle);
+                delays.push(delay);
+            }
+        }
+        let delay = |row: usize| {
+            if distinct {
+                offset(row)
+            } else {
+                delays[row - first]
             }
         };
         // The earliest start at which every row's bank is free when the
         // transfer reaches it.
         let mut start = at;
-        loop {
-            fill(&mut slots, start);
-            let busy =
-                (first..=last).any(|row| self.booked[bank(row)].contains(&slots[row - first]));
-            if !busy {
-                break;
-            }
+        while (first..=last).any(|row| self.booked[bank(row)].contains(&(start + delay(row)))) {
             start += 1;
         }
         for row in first..=last {
             let b = bank(row);
-            self.booked[b].insert(slots[row - first]);
+            self.booked[b].insert(start + delay(row));
             self.stats.bank_busy_cycles[b] += 1;
         }
-        let end =
-            (start + u64::from(p).div_ceil(width)).max(slots.last().map_or(start, |&c| c + 1));
-        self.slots = slots;
+        let end = (start + u64::from(p).div_ceil(width)).max(start + delay(last) + 1);
+        self.slots = delays;
         self.stats.conflict_stall_cycles += start - at;
         (start, end)
     }
