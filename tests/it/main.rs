@@ -19,6 +19,7 @@ mod onnx;
 mod prune;
 mod prune_net;
 mod python;
+mod silicon;
 mod simulate;
 mod simulate_cli;
 mod structure;

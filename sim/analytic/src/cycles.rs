@@ -229,7 +229,8 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
             },
         ),
     ];
-    let half_filter_part = model.hw.filter_glb_words() as f64 / 2.0;
+    let filter_part = model.hw.filter_glb_words() as f64;
+    let half_filter_part = filter_part / 2.0;
     let pt = map.p * map.t;
     let (mut total, mut stall) = (0.0, 0.0);
     let mut layer_start = true;
@@ -317,6 +318,21 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
                                 0.0
                             };
                             outer * firsts + unqueued + count * (later_full + later_rest)
+                        } else if loads.iter().all(|&l| l <= filter_part) {
+                            let steady = behind_gin(model, full, rest > 0, &pf, &pr);
+                            // The layer's first pass has no previous pass to
+                            // load behind: its whole burst stalls it.
+                            let first_run = if layer_start {
+                                let (first, prev) = match (full > 0, rest > 0) {
+                                    (true, true) => (&pf, &pr),
+                                    (true, false) => (&pf, &pf),
+                                    (false, _) => (&pr, &pr),
+                                };
+                                burst(model, first.weights) - stall_behind(model, prev, first)
+                            } else {
+                                0.0
+                            };
+                            count * steady + first_run
                         } else {
                             count * (f64::from(full) * burst(model, l_full) + burst(model, l_rest))
                         };
@@ -330,6 +346,32 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
     (total, stall, first_weights)
 }
 
+/// The filter stall of one run of a tile's passes (`full` full ones, then
+/// a partial one when `rest`) whose loads fit the GLB filter part but not
+/// half of it: each load is issued once the previous pass's filter GIN has
+/// read that pass's weights out of the part, and stalls its pass by what
+/// it outlasts of the rest of the previous pass (docs/engine.md, "The
+/// filter part is free once its GIN is done"). A run's first pass follows
+/// the previous run's last one, taken as this run's last.
+fn behind_gin(model: &LayerModel<'_>, full: u32, rest: bool, pf: &Pass, pr: &Pass) -> f64 {
+    let mut stall = 0.0;
+    if full > 0 {
+        stall += stall_behind(model, if rest { pr } else { pf }, pf);
+        stall += f64::from(full - 1) * stall_behind(model, pf, pf);
+    }
+    if rest {
+        stall += stall_behind(model, if full > 0 { pf } else { pr }, pr);
+    }
+    stall
+}
+
+/// What the filter load of `next`, issued when `prev`'s filter GIN is done,
+/// outlasts of the rest of `prev`.
+fn stall_behind(model: &LayerModel<'_>, prev: &Pass, next: &Pass) -> f64 {
+    let rest_of_prev = (prev.time - prev.filters_read).max(0.0);
+    (burst(model, next.weights) - rest_of_prev).max(0.0)
+}
+
 /// One pass as [`passes`] sums it.
 #[derive(Clone, Copy, Default)]
 struct Pass {
@@ -339,6 +381,10 @@ struct Pass {
     weights: f64,
     /// The part of its filter load the previous pass's drain hides.
     hidden: f64,
+    /// When, from its start, its filter GIN has read the last of its
+    /// weights out of the GLB filter part: its GIN starts at the previous
+    /// pass's last tap, a drain before the pass.
+    filters_read: f64,
 }
 
 /// The loop-nest chunk a pass belongs to: groups, images, strip rows and
@@ -620,6 +666,7 @@ fn pass(
         time,
         weights,
         hidden: cold - warm,
+        filters_read: (last_filters - drain).max(0.0),
     }
 }
 

@@ -278,7 +278,10 @@ impl Controller<'_> {
 
     /// Runs the pass at `plan[i]` once its filters are in the GLB, and
     /// issues the next pass's filter load as soon as the filter part has
-    /// room for it (during this pass when it fits half the part).
+    /// room for it: at this pass's start when it fits half the part (double
+    /// buffering); once this pass's filter GIN has read its weights out of
+    /// the part when it fits the whole part; otherwise at the next pass
+    /// (docs/engine.md, "The filter part is free once its GIN is done").
     fn pass(
         &mut self,
         plan: &[Step],
@@ -292,10 +295,14 @@ impl Controller<'_> {
         let load = self.filters.take().expect("the pass's filters were issued");
         let chip_start = self.chip_t.max(load.done);
         self.glb.filters = load.values;
+        let part = self.ctx.hw.filter_glb_words();
+        let mut after_gin = None;
         if let Some((next, next_spec)) = next_pass(plan, i) {
             let words = self.moved_words(&self.filter_values(&next_spec));
-            if words <= self.ctx.hw.filter_glb_words() / 2 {
+            if words <= part / 2 {
                 self.issue_filters(next, &next_spec, chip_start);
+            } else if words <= part {
+                after_gin = Some((next, next_spec));
             }
         }
         let start = self.proc_t;
@@ -319,10 +326,17 @@ impl Controller<'_> {
             start,
             self.last_tap,
         );
-        let (end, last_tap) = sim.run().map_err(RunError::Internal)?;
-        self.proc_t = end;
-        self.last_tap = last_tap;
-        self.chip_t = chip_start + (end - start);
+        let done = sim.run().map_err(RunError::Internal)?;
+        self.proc_t = done.end;
+        self.last_tap = done.last_tap;
+        self.chip_t = chip_start + (done.end - start);
+        if let Some((next, next_spec)) = after_gin {
+            // A filter GIN that finished before the pass began (during the
+            // previous pass's drain) frees the part at the start, no earlier:
+            // this pass's own weights were in the part until then.
+            let freed = chip_start + done.filters_read.saturating_sub(start);
+            self.issue_filters(next, &next_spec, freed);
+        }
         Ok(())
     }
 

@@ -74,6 +74,17 @@ pub(crate) struct PassSinks<'b> {
     pub trace: Option<&'b mut Recorder>,
 }
 
+/// When a pass's work ended, on the processing timeline.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PassEnd {
+    /// Its last cycle (the GON's last write).
+    pub end: u64,
+    /// The cycle its last tap finished (its filter spads are free from then).
+    pub last_tap: u64,
+    /// The cycle the filter GIN finished reading the GLB filter part.
+    pub filters_read: u64,
+}
+
 /// Static context shared by all passes of a layer, or of one filter tile
 /// of it: then `prob` is the layer with `R` and `S` the tile's rows and
 /// taps, and `cols` the tile's segment; `geo` is always the mapping's.
@@ -361,9 +372,8 @@ impl<'a, 'b> PassSim<'a, 'b> {
         };
     }
 
-    /// Runs the pass to completion; returns its last cycle and the cycle
-    /// its last tap finished.
-    pub(crate) fn run(mut self) -> Result<(u64, u64), String> {
+    /// Runs the pass to completion.
+    pub(crate) fn run(mut self) -> Result<PassEnd, String> {
         self.maybe_send_ifmap();
         if !self.spec.first_accumulation {
             self.maybe_send_psum();
@@ -386,7 +396,11 @@ impl<'a, 'b> PassSim<'a, 'b> {
             .map(|p| p.done_at)
             .max()
             .unwrap_or(self.start);
-        Ok((self.end, last_tap))
+        Ok(PassEnd {
+            end: self.end,
+            last_tap,
+            filters_read: self.filter_gin.finished,
+        })
     }
 
     fn handle(&mut self, ev: Ev) {

@@ -180,10 +180,30 @@ fn summary(both: &BothResults, sim: &[LayerResult], rows: &[Comparison], hw: &Hw
     let is_chip_run = net.name == "alexnet" && hw.name == "eyeriss-v1" && net.batch == 4;
     if is_chip_run {
         if let Some(chip_rows) = chip::compare_alexnet(sim, hw.clock.core_mhz, hw.pe.word_bits) {
-            chip_section(&mut s, &chip_rows);
+            chip_section(&mut s, "AlexNet CONV1-5, batch 4", &chip_rows);
+        }
+        if runs_the_chips_mappings(sim) {
+            let per_layer =
+                chip::compare_alexnet_per_layer(sim, hw.clock.core_mhz, hw.pe.word_bits);
+            if let Some(rows) = per_layer {
+                chip_section(&mut s, "per layer, the chip's own mappings", &rows);
+            }
         }
     }
     s
+}
+
+/// Whether CONV1–5 ran under Table III's mappings (`--mapping chip`): only
+/// then is Table V's per-layer comparison like for like.
+fn runs_the_chips_mappings(sim: &[LayerResult]) -> bool {
+    let Some(set) = crate::mapping::builtin_mappings("chip") else {
+        return false;
+    };
+    let all = set.layers().all(|layer| {
+        sim.iter()
+            .any(|r| r.layer == layer && r.mapping.as_ref() == set.get(layer))
+    });
+    all
 }
 
 fn energy_section(s: &mut String, analytic: &[LayerResult], sim: &[LayerResult], unit: &str) {
@@ -246,11 +266,8 @@ fn latency_section(s: &mut String, sim: &[LayerResult], hw: &HwConfig) {
     );
 }
 
-fn chip_section(s: &mut String, rows: &[chip::ChipRow]) {
-    let _ = writeln!(
-        s,
-        "\nagainst the Eyeriss chip (JSSC 2017, AlexNet CONV1-5, batch 4):"
-    );
+fn chip_section(s: &mut String, what: &str, rows: &[chip::ChipRow]) {
+    let _ = writeln!(s, "\nagainst the Eyeriss chip (JSSC 2017, {what}):");
     let _ = writeln!(
         s,
         "  {:<24} {:>10} {:>10} {:>8} {:>6}",

@@ -12,6 +12,12 @@ pub struct ChipLayer {
     pub layer: &'static str,
     /// Processing latency in ms (DRAM traffic assumed fully overlapped).
     pub processing_ms: f64,
+    /// Total latency in ms (DRAM traffic not overlapped).
+    pub total_ms: f64,
+    /// GLB accesses, MB (10^6 bytes).
+    pub glb_mb: f64,
+    /// DRAM accesses, MB (10^6 bytes).
+    pub dram_mb: f64,
     /// Active PEs of the chip's mapping.
     pub active_pes: u32,
 }
@@ -21,26 +27,41 @@ pub const ALEXNET_LAYERS: [ChipLayer; 5] = [
     ChipLayer {
         layer: "conv1",
         processing_ms: 16.5,
+        total_ms: 20.9,
+        glb_mb: 18.5,
+        dram_mb: 5.0,
         active_pes: 154,
     },
     ChipLayer {
         layer: "conv2",
         processing_ms: 39.2,
+        total_ms: 41.9,
+        glb_mb: 77.6,
+        dram_mb: 4.0,
         active_pes: 135,
     },
     ChipLayer {
         layer: "conv3",
         processing_ms: 21.8,
+        total_ms: 23.6,
+        glb_mb: 50.2,
+        dram_mb: 3.0,
         active_pes: 156,
     },
     ChipLayer {
         layer: "conv4",
         processing_ms: 16.0,
+        total_ms: 18.4,
+        glb_mb: 37.4,
+        dram_mb: 2.1,
         active_pes: 156,
     },
     ChipLayer {
         layer: "conv5",
         processing_ms: 10.0,
+        total_ms: 10.5,
+        glb_mb: 24.9,
+        dram_mb: 1.3,
         active_pes: 156,
     },
 ];
@@ -128,6 +149,47 @@ pub fn compare_alexnet(
         chip: ALEXNET_GLB_MB,
         tolerance: 0.20,
     });
+    Some(rows)
+}
+
+/// Per-layer tolerances of the chip comparison with the chip's own
+/// mappings: latency, GLB traffic, DRAM traffic.
+pub const PER_LAYER_TOLERANCE: [f64; 3] = [0.10, 0.15, 0.20];
+
+/// CONV1–5 against Table V layer by layer: processing and total latency
+/// (±10%), GLB (±15%) and DRAM traffic (±20%). Meant for results under the
+/// chip's own mappings (`--mapping chip`). `None` when a layer is missing.
+pub fn compare_alexnet_per_layer(
+    results: &[LayerResult],
+    core_mhz: f64,
+    word_bits: u32,
+) -> Option<Vec<ChipRow>> {
+    let ms = |cycles: u64| cycles as f64 / (core_mhz * 1e3);
+    let mb = |words: u64| words as f64 * f64::from(word_bits) / 8.0 / 1e6;
+    let [latency, glb, dram] = PER_LAYER_TOLERANCE;
+    let mut rows = Vec::new();
+    for chip in ALEXNET_LAYERS {
+        let r = results.iter().find(|r| r.layer == chip.layer)?;
+        let mut row = |what: &str, model: f64, chip_value: f64, tolerance: f64| {
+            rows.push(ChipRow {
+                what: format!("{} {what}", chip.layer),
+                model,
+                chip: chip_value,
+                tolerance,
+            });
+        };
+        row(
+            "processing ms",
+            ms(r.processing_cycles),
+            chip.processing_ms,
+            latency,
+        );
+        row("total ms", ms(r.cycles), chip.total_ms, latency);
+        let glb_words = r.counts.level_total(Level::Glb);
+        row("GLB MB", mb(glb_words), chip.glb_mb, glb);
+        let dram_words = r.counts.level_total(Level::Dram);
+        row("DRAM MB", mb(dram_words), chip.dram_mb, dram);
+    }
     Some(rows)
 }
 

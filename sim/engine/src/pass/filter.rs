@@ -15,11 +15,18 @@ pub(crate) struct FilterGin {
     from: u64,
     /// Row sends done.
     done: u32,
+    /// Cycle the last row's words were read and delivered: from then on the
+    /// GLB filter part no longer holds anything this pass needs.
+    pub(crate) finished: u64,
 }
 
 impl FilterGin {
     pub(crate) fn new(from: u64) -> Self {
-        FilterGin { from, done: 0 }
+        FilterGin {
+            from,
+            done: 0,
+            finished: from,
+        }
     }
 }
 
@@ -162,6 +169,7 @@ impl PassSim<'_, '_> {
         }
         self.filter_gin.done += 1;
         if self.filter_gin.done as usize == self.filter_rows.len() {
+            self.filter_gin.finished = self.events.now();
             if let Some(tr) = self.trace.as_deref_mut() {
                 tr.span(
                     Track::FilterGin,
