@@ -22,8 +22,9 @@ pub(crate) struct GlobalBuffer {
     /// "free after" time: a backlogged GON books rows ahead, and a psum GIN
     /// read may still use a bank in an idle cycle before those bookings.
     booked: Vec<Calendar>,
-    /// Scratch: each row's port cycle, from the start of the transfer being booked.
-    slots: Vec<u64>,
+    /// Scratch: each row of the transfer being booked, as its bank and its
+    /// port cycle from the transfer's start.
+    rows: Vec<(usize, u64)>,
     /// Statistics.
     pub stats: GlbStats,
 }
@@ -38,7 +39,7 @@ impl GlobalBuffer {
             ifmap_banks: 0,
             psum_banks: 0,
             booked: vec![Calendar::default(); cfg.banks as usize],
-            slots: Vec::new(),
+            rows: Vec::new(),
             stats: GlbStats {
                 bank_busy_cycles: vec![0; cfg.banks as usize],
                 ..GlbStats::default()
@@ -79,54 +80,48 @@ impl GlobalBuffer {
         }
         let port = self.cfg.bank_port_words as usize;
         let (first, last) = (base / port, (base + p as usize - 1) / port);
-        let bank = |row: usize| {
-            (self.ifmap_banks as usize + row % self.psum_banks as usize) % self.cfg.banks as usize
-        };
-        // Cycle offset at which the transfer reaches each row's first word.
-        let offset = |row: usize| ((row * port).max(base) - base) as u64 / width;
-        // Bookings before the current cycle can never matter again: time
-        // only moves forward.
+        // Rows on as many banks as there are rows (the usual case) never
+        // share a bank within the transfer.
+        let psum_banks = self.psum_banks as usize;
+        let distinct = last - first < psum_banks;
+        // Each row's bank, and the cycle, from the start, at which the
+        // transfer reaches it. A port serves one row a cycle: a row that the
+        // transfer reaches in the same cycle as an earlier row of the same
+        // bank (an unaligned transfer within one bank) waits for the next
+        // cycle. The delays from the start do not depend on the start.
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.clear();
+        let mut in_tile = first % psum_banks;
         for row in first..=last {
-            let cal = &mut self.booked[bank(row)];
-            cal.forget_before(now);
-        }
-        // A port serves one row a cycle: a row that the transfer reaches in
-        // the same cycle as an earlier row of the same bank (an unaligned
-        // transfer within one bank) waits for the next cycle. The delays
-        // from the start do not depend on the start.
-        // Rows on as many banks as there are rows (the usual case) need none.
-        let distinct = last - first < self.psum_banks as usize;
-        let mut delays = std::mem::take(&mut self.slots);
-        delays.clear();
-        if !distinct {
-            for row in first..=last {
-                let mut delay = offset(row);
-                if let Some(prev) = (first..row).rev().find(|&r| bank(r) == bank(row)) {
-                    delay = delay.max(delays[prev - first] + 1);
+            let bank = (self.ifmap_banks as usize + in_tile) % self.cfg.banks as usize;
+            let mut delay = ((row * port).max(base) - base) as u64 / width;
+            if !distinct {
+                if let Some(&(_, prev)) = rows.iter().rev().find(|&&(b, _)| b == bank) {
+                    delay = delay.max(prev + 1);
                 }
-                delays.push(delay);
             }
+            rows.push((bank, delay));
+            in_tile = if in_tile + 1 == psum_banks { 0 } else { in_tile + 1 };
+            // Bookings before the current cycle can never matter again:
+            // time only moves forward.
+            self.booked[bank].forget_before(now);
         }
-        let delay = |row: usize| {
-            if distinct {
-                offset(row)
-            } else {
-                delays[row - first]
-            }
-        };
         // The earliest start at which every row's bank is free when the
         // transfer reaches it.
         let mut start = at;
-        while (first..=last).any(|row| self.booked[bank(row)].contains(&(start + delay(row)))) {
+        while rows
+            .iter()
+            .any(|&(bank, delay)| self.booked[bank].contains(&(start + delay)))
+        {
             start += 1;
         }
-        for row in first..=last {
-            let b = bank(row);
-            self.booked[b].insert(start + delay(row));
-            self.stats.bank_busy_cycles[b] += 1;
+        for &(bank, delay) in &rows {
+            self.booked[bank].insert(start + delay);
+            self.stats.bank_busy_cycles[bank] += 1;
         }
-        let end = (start + u64::from(p).div_ceil(width)).max(start + delay(last) + 1);
-        self.slots = delays;
+        let last_delay = rows.last().map_or(0, |&(_, d)| d);
+        let end = (start + u64::from(p).div_ceil(width)).max(start + last_delay + 1);
+        self.rows = rows;
         self.stats.conflict_stall_cycles += start - at;
         (start, end)
     }

@@ -3,7 +3,7 @@
 //! whole ofmap column's `p·q·S` taps (docs/dataflow.md §5) in bulk; the
 //! cycle and access counts are those of doing it tap by tap.
 
-use super::datapath::{identity, mac};
+use super::datapath::{identity, mac_row, mac_taps};
 use crate::hw::SparsityFeatures;
 use crate::workload::Op;
 use std::collections::VecDeque;
@@ -170,23 +170,23 @@ impl Pe {
     }
 
     /// Places the ifmap words of a column into the spad and reads the
-    /// window: the FIFO holds, channel by channel, the `new_cols` columns
-    /// first needed by this column; the window's taps are the padded
-    /// columns `x0 + s·dilation`. Missing words leave the spad stale.
+    /// window: the FIFO holds, channel by channel, the words of the columns
+    /// first needed by this column, which go to spad slots `new_slots`; the
+    /// window's taps are read from slots `window` (`ColumnPlan::slots_at`).
+    /// Missing words leave the spad stale.
     #[inline]
-    pub(crate) fn load_window(&mut self, new_cols: &[u32], x0: u32, dilation: u32) {
+    pub(crate) fn load_window(&mut self, new_slots: &[u32], window: &[u32]) {
         let span = self.span;
         for cl in 0..self.role.q_act as usize {
             let row = &mut self.ifmap_spad[cl * span..(cl + 1) * span];
-            for &x in new_cols {
-                match self.ifmap_fifo.pop_front() {
-                    Some(v) => row[x as usize % span] = v,
-                    None => self.starved += 1,
-                }
+            let here = new_slots.len().min(self.ifmap_fifo.len());
+            for (&x, v) in new_slots.iter().zip(self.ifmap_fifo.drain(..here)) {
+                row[x as usize] = v;
             }
+            self.starved += (new_slots.len() - here) as u64;
             let win = &mut self.win[cl * self.s_taps..(cl + 1) * self.s_taps];
-            for (s, w) in win.iter_mut().enumerate() {
-                *w = row[(x0 + s as u32 * dilation) as usize % span];
+            for (w, &x) in win.iter_mut().zip(window) {
+                *w = row[x as usize];
             }
         }
     }
@@ -220,9 +220,11 @@ impl Pe {
             self.performed += c.performed - before;
             return cycles;
         }
+        if self.weights_all_nonzero {
+            return self.dense_weights_step(slot, sparsity, shift, c);
+        }
         let wc = sparsity.weight_compression;
         let mut cycles = 0u64;
-        let mut any_tap = false;
         self.any_flag.fill(false);
         for cs in 0..self.taps {
             let x = self.win[cs];
@@ -247,31 +249,57 @@ impl Pe {
             cycles += considered;
             let w = &self.fspad[cs * p..(cs + 1) * p];
             if x != 0 {
-                for (a, &wk) in acc.iter_mut().zip(w) {
-                    *a = mac(*a, x, wk, shift);
-                }
+                mac_row(acc, x, w, shift);
             }
-            if self.weights_all_nonzero {
-                any_tap = true;
-            } else {
-                for (f, &wk) in self.any_flag.iter_mut().zip(w) {
-                    *f |= wk != 0;
-                }
+            for (f, &wk) in self.any_flag.iter_mut().zip(w) {
+                *f |= wk != 0;
             }
         }
-        let any = if self.weights_all_nonzero {
-            if any_tap {
-                p as u32
-            } else {
-                0
-            }
-        } else {
-            self.any_flag.iter().filter(|&&f| f).count() as u32
-        };
+        let any = self.any_flag.iter().filter(|&&f| f).count() as u32;
         self.any[slot] = any;
         count_psum_spad(c, c.performed - before, any);
         self.performed += c.performed - before;
         cycles
+    }
+
+    /// [`Pe::compute_step`] when every weight in the spad is non-zero (no
+    /// weight is gated or compressed away): the counts follow from the
+    /// window's zeros alone, and only its non-zero taps need a MAC.
+    fn dense_weights_step(
+        &mut self,
+        slot: usize,
+        sparsity: &SparsityFeatures,
+        shift: u32,
+        c: &mut PeCounters,
+    ) -> u64 {
+        let p = self.role.p_act as usize;
+        let acc = &mut self.acc[slot * p..(slot + 1) * p];
+        let (taps, pw) = (self.taps as u64, p as u64);
+        let zeros = self.win.iter().filter(|&&x| x == 0).count() as u64;
+        // A zero tap is skipped (no cycle), gated (a cycle, no reads), or,
+        // with neither, a MAC like any other (that adds nothing).
+        let processed = if sparsity.zero_skipping {
+            c.skipped += zeros * pw;
+            taps - zeros
+        } else if sparsity.zero_gating {
+            c.gated += zeros * pw;
+            taps - zeros
+        } else {
+            taps
+        };
+        c.rf_ifmap_reads += taps * pw;
+        c.rf_filter_reads += processed * pw;
+        c.performed += processed * pw;
+        mac_taps(acc, &self.win, &self.fspad, shift);
+        let any = if processed > 0 { p as u32 } else { 0 };
+        self.any[slot] = any;
+        count_psum_spad(c, processed * pw, any);
+        self.performed += processed * pw;
+        if sparsity.zero_skipping {
+            processed * pw
+        } else {
+            taps * pw
+        }
     }
 
     fn pool_step(acc: &mut [i16], win: &[i16], op: Op, any: &mut u32, c: &mut PeCounters) -> u64 {
@@ -299,11 +327,9 @@ impl Pe {
     /// dropped delivery) reads as `fill`.
     pub(crate) fn take_psums(&mut self, p: usize, fill: i16, out: &mut Vec<i16>) {
         out.clear();
-        for _ in 0..p {
-            out.push(self.psum_fifo.pop_front().unwrap_or_else(|| {
-                self.starved += 1;
-                fill
-            }));
-        }
+        let here = p.min(self.psum_fifo.len());
+        out.extend(self.psum_fifo.drain(..here));
+        out.resize(p, fill);
+        self.starved += (p - here) as u64;
     }
 }

@@ -90,10 +90,14 @@ pub(crate) struct ColumnPlan {
     columns: Vec<u32>,
     /// Where ofmap column `f`'s entries of `columns` start.
     start: Vec<usize>,
+    /// `columns`, each as its slot in a PE's ifmap spad row (`x mod span`).
+    slots: Vec<u32>,
+    /// For every `f` in turn, the spad slots of its window's `sw` taps.
+    window: Vec<u32>,
+    /// Taps of a window (`sw`).
+    taps: usize,
     /// Padded columns one window spans: `(S − 1)·Dw + 1` (`S` the segment's taps).
     pub span: u32,
-    /// Where ofmap column 0's window starts: `s0·Dw` for the segment of taps from `s0`.
-    pub offset: u32,
 }
 
 impl ColumnPlan {
@@ -118,13 +122,33 @@ impl ColumnPlan {
             new_cols.push(fresh);
         }
         start.push(columns.len());
+        let span = (sw.max(1) - 1) * prob.d_w + 1;
+        // The spad is a ring of `span` slots per channel: the modulo is
+        // worked out once per layer, not on every word a PE places.
+        let slots = columns.iter().map(|&x| x % span).collect();
+        let window = (0..prob.f)
+            .flat_map(|f| (0..sw).map(move |s| (f * prob.u_w + offset + s * prob.d_w) % span))
+            .collect();
         ColumnPlan {
             new_cols,
             columns,
             start,
-            span: (sw.max(1) - 1) * prob.d_w + 1,
-            offset,
+            slots,
+            window,
+            taps: sw as usize,
+            span,
         }
+    }
+
+    /// The spad slots of the columns first needed at ofmap column `f`
+    /// (those of [`ColumnPlan::new_at`]), and of its window's taps.
+    #[inline]
+    pub(crate) fn slots_at(&self, f: u32) -> (&[u32], &[u32]) {
+        let f = f as usize;
+        (
+            &self.slots[self.start[f]..self.start[f + 1]],
+            &self.window[f * self.taps..(f + 1) * self.taps],
+        )
     }
 
     /// The padded columns first needed at ofmap column `f`.
@@ -138,12 +162,31 @@ impl ColumnPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::Op;
 
     #[test]
     fn chunks_end_with_remainder() {
         let v: Vec<_> = chunks(10, 4).collect();
         assert_eq!(v, vec![(0, 4), (4, 4), (8, 2)]);
         assert_eq!(chunks(3, 8).collect::<Vec<_>>(), vec![(0, 3)]);
+    }
+
+    #[test]
+    fn slots_are_the_columns_modulo_the_span() {
+        // A 5-tap row, dilation 2, stride 2, its segment of taps 1 and 2.
+        let mut prob = eyesim_core::fixtures::layer(Op::Mac, 1, 1, 1, 1, (9, 12), (1, 5), 1, 1);
+        (prob.d_w, prob.u_w) = (2, 2);
+        prob.f = (prob.wp() - (prob.s - 1) * prob.d_w - 1) / prob.u_w + 1;
+        let plan = ColumnPlan::new(&prob, (1, 2));
+        assert_eq!(plan.span, 3);
+        for f in 0..prob.f {
+            let (new, window) = plan.slots_at(f);
+            let want: Vec<u32> = plan.new_at(f).iter().map(|x| x % 3).collect();
+            assert_eq!(new, want.as_slice());
+            // Column 0's window starts at the segment's first tap, `1·Dw`.
+            let x0 = f * 2 + 2;
+            assert_eq!(window, [x0 % 3, (x0 + 2) % 3]);
+        }
     }
 
     #[test]

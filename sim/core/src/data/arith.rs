@@ -29,6 +29,66 @@ pub fn mac(acc: i16, x: i16, w: i16, product_shift: u32) -> i16 {
     acc.wrapping_add((product >> product_shift.min(31)) as i16)
 }
 
+/// `acc[k] = mac(acc[k], x, w[k], shift)` for every filter `k`, written
+/// with 16-bit multiplies (the low and high halves of each product), which
+/// the compiler turns into vector code: the shifted product's 16 bits are
+/// bits `shift..shift + 16` of the 32-bit product.
+#[inline(always)]
+pub fn mac_row(acc: &mut [i16], x: i16, w: &[i16], shift: u32) {
+    let s = shift.min(31);
+    let high = |wk: i16| ((i32::from(x) * i32::from(wk)) >> 16) as i16;
+    match s {
+        0 => {
+            for (a, &wk) in acc.iter_mut().zip(w) {
+                *a = a.wrapping_add(x.wrapping_mul(wk));
+            }
+        }
+        1..=15 => {
+            for (a, &wk) in acc.iter_mut().zip(w) {
+                let lo = x.wrapping_mul(wk) as u16;
+                let hi = high(wk) as u16;
+                *a = a.wrapping_add(((lo >> s) | (hi << (16 - s))) as i16);
+            }
+        }
+        _ => {
+            for (a, &wk) in acc.iter_mut().zip(w) {
+                *a = a.wrapping_add(high(wk) >> (s - 16));
+            }
+        }
+    }
+}
+
+/// One column of a PE's taps: `acc[k] = mac(acc[k], x, w[k], shift)` for
+/// every tap `x` of `xs` that is not zero (a zero adds nothing), with `w`
+/// the tap's `acc.len()` weights, consecutive in `weights`. Runs an AVX2
+/// build where the CPU has it.
+pub fn mac_taps(acc: &mut [i16], xs: &[i16], weights: &[i16], shift: u32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { mac_taps_avx2(acc, xs, weights, shift) };
+    }
+    mac_taps_loops(acc, xs, weights, shift);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn mac_taps_avx2(acc: &mut [i16], xs: &[i16], weights: &[i16], shift: u32) {
+    mac_taps_loops(acc, xs, weights, shift);
+}
+
+#[inline(always)]
+fn mac_taps_loops(acc: &mut [i16], xs: &[i16], weights: &[i16], shift: u32) {
+    if acc.is_empty() {
+        return;
+    }
+    for (&x, w) in xs.iter().zip(weights.chunks_exact(acc.len())) {
+        if x != 0 {
+            mac_row(acc, x, w, shift);
+        }
+    }
+}
+
 /// One tap of the 1-D primitive for any op: a MAC for convolutions, a running
 /// maximum for max pooling, a wrapping sum for average pooling (`w` is
 /// ignored for pooling).
@@ -75,6 +135,68 @@ pub fn finalize(prob: &ConvProblem, psum: i16, bias: i16) -> i16 {
 mod tests {
     use super::*;
     use crate::workload::Padding;
+
+    #[test]
+    fn both_builds_of_mac_taps_are_mac_tap_by_tap() {
+        let xs: Vec<i16> = (0..33)
+            .map(|k| if k % 4 == 0 { 0 } else { k * 977 - 9000 })
+            .collect();
+        let p = 16;
+        let weights: Vec<i16> = (0..33 * p)
+            .map(|k| (k as i16).wrapping_mul(-4093))
+            .collect();
+        for shift in [0, 5, 8, 16, 20, 31] {
+            let mut want = vec![7i16; p];
+            for (t, &x) in xs.iter().enumerate() {
+                for (k, a) in want.iter_mut().enumerate() {
+                    *a = mac(*a, x, weights[t * p + k], shift);
+                }
+            }
+            let mut got = vec![7i16; p];
+            mac_taps_loops(&mut got, &xs, &weights, shift);
+            assert_eq!(got, want, "shift {shift}");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let mut got = vec![7i16; p];
+                // SAFETY: the CPU has AVX2 (checked just above).
+                unsafe { mac_taps_avx2(&mut got, &xs, &weights, shift) };
+                assert_eq!(got, want, "AVX2, shift {shift}");
+            }
+        }
+    }
+
+    #[test]
+    fn mac_row_is_mac_for_every_shift() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as i16
+        };
+        let edges = [0, 1, -1, i16::MIN, i16::MAX, 256, -256];
+        for shift in 0..40 {
+            for round in 0..200 {
+                let x = if round < edges.len() {
+                    edges[round]
+                } else {
+                    next()
+                };
+                let w: Vec<i16> = (0..19)
+                    .map(|k| if k < 7 { edges[k] } else { next() })
+                    .collect();
+                let start: Vec<i16> = (0..19).map(|_| next()).collect();
+                let mut got = start.clone();
+                mac_row(&mut got, x, &w, shift);
+                let want: Vec<i16> = start
+                    .iter()
+                    .zip(&w)
+                    .map(|(&a, &wk)| mac(a, x, wk, shift))
+                    .collect();
+                assert_eq!(got, want, "shift {shift}, x {x}");
+            }
+        }
+    }
 
     fn prob(op: Op, r: u32, s: u32, relu: bool) -> ConvProblem {
         ConvProblem {

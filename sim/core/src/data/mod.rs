@@ -15,7 +15,7 @@ mod generate;
 pub mod reference;
 pub mod rlc;
 
-pub use arith::{finalize, mac, merge, tap, PSUM_INIT};
+pub use arith::{finalize, mac, mac_row, mac_taps, merge, tap, PSUM_INIT};
 pub use generate::{
     generate, generate_with_reference, generate_with_shift, ACTIVATION_MAX, DEFAULT_PRODUCT_SHIFT,
     INPUT_MAX, WEIGHT_MAX, WEIGHT_MIN,

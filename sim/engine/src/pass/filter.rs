@@ -4,7 +4,7 @@
 //! that copy). Rows are served in order; a row's PEs may start once their
 //! row has arrived.
 
-use super::{ceil_div, Ev, PassSim, Work};
+use super::{ceil_div, Ev, PassSim, Pe, Work};
 use crate::fault::{flip16, FaultKind, FaultSite};
 use crate::stats::{Level, Tensor};
 use crate::trace::Track;
@@ -92,9 +92,18 @@ impl PassSim<'_, '_> {
         let mut reads = 0u64;
         let mut delivered = 0u64;
         let mut delay = 0u64;
+        let chunks = words.values.len().div_ceil(width as usize);
         for &k in &targets {
             let class = if hw.noc.multicast { row } else { k };
-            for chunk in 0..words.values.len().div_ceil(width as usize) {
+            // With no fault among this row's transfers, they deliver the
+            // row's words to the same PEs in order: in one go.
+            if !self.inject.hits(FaultSite::FilterGin, chunks as u64) {
+                self.inject.skip(FaultSite::FilterGin, chunks as u64);
+                reads += words.values.len() as u64;
+                delivered += self.deliver_filters(class, &words, 0, words.values.len());
+                continue;
+            }
+            for chunk in 0..chunks {
                 let lo = chunk * width as usize;
                 let hi = (lo + width as usize).min(words.values.len());
                 reads += (hi - lo) as u64;
@@ -145,17 +154,23 @@ impl PassSim<'_, '_> {
         for &k in self.tags.filter.receivers(tag).iter() {
             let pe = &mut self.pes[k as usize];
             for _ in 0..copies {
-                if compress {
-                    for (&a, &v) in words.addrs[lo..hi].iter().zip(&values) {
-                        pe.receive_filter_at(a, v);
-                    }
-                } else {
-                    pe.receive_filters(&values);
-                }
-                delivered += values.len() as u64;
+                delivered += receive(pe, compress, &words.addrs[lo..hi], &values);
             }
         }
         (delivered, delay)
+    }
+
+    /// The fault-free transfers of `words[lo..hi]` to class `class`, as one
+    /// delivery; returns the words delivered.
+    fn deliver_filters(&mut self, class: u32, words: &RowWords, lo: usize, hi: usize) -> u64 {
+        let tag = self.tags.filter.tag(class);
+        let compress = self.ctx.hw.sparsity.weight_compression;
+        let (addrs, values) = (&words.addrs[lo..hi], &words.values[lo..hi]);
+        let mut delivered = 0;
+        for &k in self.tags.filter.receivers(tag).iter() {
+            delivered += receive(&mut self.pes[k as usize], compress, addrs, values);
+        }
+        delivered
     }
 
     /// Row `row`'s words have arrived: its PEs may start.
@@ -180,4 +195,17 @@ impl PassSim<'_, '_> {
             }
         }
     }
+}
+
+/// `pe` takes filter words `values` (at spad addresses `addrs` with weight
+/// compression, in spad order without); returns how many.
+fn receive(pe: &mut Pe, compress: bool, addrs: &[u32], values: &[i16]) -> u64 {
+    if compress {
+        for (&a, &v) in addrs.iter().zip(values) {
+            pe.receive_filter_at(a, v);
+        }
+    } else {
+        pe.receive_filters(values);
+    }
+    values.len() as u64
 }

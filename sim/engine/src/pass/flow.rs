@@ -41,8 +41,8 @@ impl PassSim<'_, '_> {
             let f = s % prob.f;
             let hw = self.ctx.hw;
             let pe = &mut self.pes[ki];
-            let x0 = f * prob.u_w + self.ctx.cols.offset;
-            pe.load_window(self.ctx.cols.new_at(f), x0, prob.d_w);
+            let (new_slots, window) = self.ctx.cols.slots_at(f);
+            pe.load_window(new_slots, window);
             let dur = pe.compute_step(
                 s,
                 self.ctx.prob.op,
