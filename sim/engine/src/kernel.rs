@@ -5,15 +5,22 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+/// An event and its place in time: `(cycle, seq)` packed into one key
+/// (cycle in the high half), so the heap compares one integer.
 struct Entry<E> {
-    cycle: u64,
-    seq: u64,
+    key: u128,
     event: E,
+}
+
+impl<E> Entry<E> {
+    fn cycle(&self) -> u64 {
+        (self.key >> 64) as u64
+    }
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, o: &Self) -> bool {
-        self.cycle == o.cycle && self.seq == o.seq
+        self.key == o.key
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -25,7 +32,7 @@ impl<E> PartialOrd for Entry<E> {
 impl<E> Ord for Entry<E> {
     // BinaryHeap is a max-heap; the earliest (cycle, seq) must come out first.
     fn cmp(&self, o: &Self) -> Ordering {
-        (o.cycle, o.seq).cmp(&(self.cycle, self.seq))
+        o.key.cmp(&self.key)
     }
 }
 
@@ -64,8 +71,7 @@ impl<E> EventQueue<E> {
         debug_assert!(cycle >= self.now, "event scheduled in the past");
         let cycle = cycle.max(self.now);
         self.heap.push(Entry {
-            cycle,
-            seq: self.seq,
+            key: (u128::from(cycle) << 64) | u128::from(self.seq),
             event,
         });
         self.seq += 1;
@@ -74,9 +80,9 @@ impl<E> EventQueue<E> {
     /// Advances time to the next event and returns it.
     pub(crate) fn pop(&mut self) -> Option<(u64, E)> {
         let e = self.heap.pop()?;
-        self.now = e.cycle;
+        self.now = e.cycle();
         self.processed += 1;
-        Some((e.cycle, e.event))
+        Some((self.now, e.event))
     }
 }
 
