@@ -9,8 +9,9 @@
 //!   half the filter part (stalling only for what the previous pass does not
 //!   cover; the link idles during passes, so the first pass after a tile
 //!   load overlaps the previous tile's last pass, and only the layer's first
-//!   load has nothing to overlap). Loads that do not fit half the filter
-//!   part are serialized.
+//!   load has nothing to overlap). A load that fits the whole part overlaps
+//!   the rest of the previous pass once that pass's filter GIN has read its
+//!   weights out of the part; larger loads are serialized.
 //! * Each burst costs its link cycles, rounded up, plus the config's
 //!   `dram.crossing_cycles` (the async FIFO into the core clock).
 //!
@@ -319,7 +320,7 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
                             };
                             outer * firsts + unqueued + count * (later_full + later_rest)
                         } else if loads.iter().all(|&l| l <= filter_part) {
-                            let steady = behind_gin(model, full, rest > 0, &pf, &pr);
+                            let steady = behind_gin(model, full, rest > 0, (&pf, &pr), filter_part);
                             // The layer's first pass has no previous pass to
                             // load behind: its whole burst stalls it.
                             let first_run = if layer_start {
@@ -328,7 +329,8 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
                                     (true, false) => (&pf, &pf),
                                     (false, _) => (&pr, &pr),
                                 };
-                                burst(model, first.weights) - stall_behind(model, prev, first)
+                                burst(model, first.weights)
+                                    - stall_behind(model, prev, first, filter_part)
                             } else {
                                 0.0
                             };
@@ -347,29 +349,40 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
 }
 
 /// The filter stall of one run of a tile's passes (`full` full ones, then
-/// a partial one when `rest`) whose loads fit the GLB filter part but not
-/// half of it: each load is issued once the previous pass's filter GIN has
-/// read that pass's weights out of the part, and stalls its pass by what
-/// it outlasts of the rest of the previous pass (docs/engine.md, "The
-/// filter part is free once its GIN is done"). A run's first pass follows
-/// the previous run's last one, taken as this run's last.
-fn behind_gin(model: &LayerModel<'_>, full: u32, rest: bool, pf: &Pass, pr: &Pass) -> f64 {
+/// a partial one when `rest`) whose full passes' loads fit the GLB filter
+/// part but not half of it. A run's first pass follows the previous run's
+/// last one, taken as this run's last.
+fn behind_gin(
+    model: &LayerModel<'_>,
+    full: u32,
+    rest: bool,
+    (pf, pr): (&Pass, &Pass),
+    part: f64,
+) -> f64 {
     let mut stall = 0.0;
     if full > 0 {
-        stall += stall_behind(model, if rest { pr } else { pf }, pf);
-        stall += f64::from(full - 1) * stall_behind(model, pf, pf);
+        stall += stall_behind(model, if rest { pr } else { pf }, pf, part);
+        stall += f64::from(full - 1) * stall_behind(model, pf, pf, part);
     }
     if rest {
-        stall += stall_behind(model, if full > 0 { pf } else { pr }, pr);
+        stall += stall_behind(model, if full > 0 { pf } else { pr }, pr, part);
     }
     stall
 }
 
-/// What the filter load of `next`, issued when `prev`'s filter GIN is done,
-/// outlasts of the rest of `prev`.
-fn stall_behind(model: &LayerModel<'_>, prev: &Pass, next: &Pass) -> f64 {
-    let rest_of_prev = (prev.time - prev.filters_read).max(0.0);
-    (burst(model, next.weights) - rest_of_prev).max(0.0)
+/// What the filter load of `next` stalls it after `prev` (docs/engine.md,
+/// "The filter part is free once its GIN is done"): when both passes'
+/// weights fit the part together, the load is issued at `prev`'s start and
+/// stalls `next` by what it outlasts `prev`; otherwise it is issued once
+/// `prev`'s filter GIN has read `prev`'s weights out of the part, and
+/// stalls `next` by what it outlasts the rest of `prev`.
+fn stall_behind(model: &LayerModel<'_>, prev: &Pass, next: &Pass, part: f64) -> f64 {
+    let overlap = if prev.weights + next.weights <= part {
+        prev.time
+    } else {
+        (prev.time - prev.filters_read).max(0.0)
+    };
+    (burst(model, next.weights) - overlap).max(0.0)
 }
 
 /// One pass as [`passes`] sums it.

@@ -278,10 +278,11 @@ impl Controller<'_> {
 
     /// Runs the pass at `plan[i]` once its filters are in the GLB, and
     /// issues the next pass's filter load as soon as the filter part has
-    /// room for it: at this pass's start when it fits half the part (double
-    /// buffering); once this pass's filter GIN has read its weights out of
-    /// the part when it fits the whole part; otherwise at the next pass
-    /// (docs/engine.md, "The filter part is free once its GIN is done").
+    /// room for it: at this pass's start when both passes' weights fit the
+    /// part together (double buffering); once this pass's filter GIN has
+    /// read its weights out of the part when the next pass's fit the part
+    /// alone; otherwise at the next pass (docs/engine.md, "The filter part
+    /// is free once its GIN is done").
     fn pass(
         &mut self,
         plan: &[Step],
@@ -299,7 +300,8 @@ impl Controller<'_> {
         let mut after_gin = None;
         if let Some((next, next_spec)) = next_pass(plan, i) {
             let words = self.moved_words(&self.filter_values(&next_spec));
-            if words <= part / 2 {
+            let holding = self.moved_words(&self.glb.filters);
+            if holding + words <= part {
                 self.issue_filters(next, &next_spec, chip_start);
             } else if words <= part {
                 after_gin = Some((next, next_spec));

@@ -101,7 +101,11 @@ impl GlobalBuffer {
                 }
             }
             rows.push((bank, delay));
-            in_tile = if in_tile + 1 == psum_banks { 0 } else { in_tile + 1 };
+            in_tile = if in_tile + 1 == psum_banks {
+                0
+            } else {
+                in_tile + 1
+            };
             // Bookings before the current cycle can never matter again:
             // time only moves forward.
             self.booked[bank].forget_before(now);

@@ -96,6 +96,14 @@ impl ChipRow {
     }
 }
 
+/// Cycles to ms at `core_mhz`, and words of `word_bits` to MB (10⁶ bytes).
+fn units(core_mhz: f64, word_bits: u32) -> (impl Fn(u64) -> f64, impl Fn(u64) -> f64) {
+    (
+        move |cycles: u64| cycles as f64 / (core_mhz * 1e3),
+        move |words: u64| words as f64 * f64::from(word_bits) / 8.0 / 1e6,
+    )
+}
+
 /// Compares CONV1–5 results with the chip. `None` when a layer is missing.
 /// `core_mhz` converts cycles to ms; `word_bits` converts words to bytes.
 pub fn compare_alexnet(
@@ -103,8 +111,7 @@ pub fn compare_alexnet(
     core_mhz: f64,
     word_bits: u32,
 ) -> Option<Vec<ChipRow>> {
-    let ms = |cycles: u64| cycles as f64 / (core_mhz * 1e3);
-    let mb = |words: u64| words as f64 * f64::from(word_bits) / 8.0 / 1e6;
+    let (ms, mb) = units(core_mhz, word_bits);
     let mut rows = Vec::new();
     let (mut total, mut dram, mut glb) = (0.0, 0u64, 0u64);
     for chip in ALEXNET_LAYERS {
@@ -164,8 +171,7 @@ pub fn compare_alexnet_per_layer(
     core_mhz: f64,
     word_bits: u32,
 ) -> Option<Vec<ChipRow>> {
-    let ms = |cycles: u64| cycles as f64 / (core_mhz * 1e3);
-    let mb = |words: u64| words as f64 * f64::from(word_bits) / 8.0 / 1e6;
+    let (ms, mb) = units(core_mhz, word_bits);
     let [latency, glb, dram] = PER_LAYER_TOLERANCE;
     let mut rows = Vec::new();
     for chip in ALEXNET_LAYERS {
@@ -199,8 +205,7 @@ pub fn compare_alexnet_per_layer(
 /// of every array layer whose name starts with `conv`.
 pub fn per_layer_table(results: &[LayerResult], core_mhz: f64, word_bits: u32, pes: u32) -> String {
     use std::fmt::Write as _;
-    let ms = |cycles: u64| cycles as f64 / (core_mhz * 1e3);
-    let mb = |words: u64| words as f64 * f64::from(word_bits) / 8.0 / 1e6;
+    let (ms, mb) = units(core_mhz, word_bits);
     let mut s = format!(
         "  {:<10} {:>14} {:>9} {:>8} {:>8} {:>4} {:>6}\n",
         "layer", "processing ms", "total ms", "GLB MB", "DRAM MB", "PEs", "util"

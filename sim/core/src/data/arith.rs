@@ -1,8 +1,10 @@
 //! The chip's 16-bit fixed-point arithmetic (docs/dataflow.md §5).
 //!
-//! Every function here is shared by the reference model and the simulator so
-//! that both compute the same bits by construction. All additions wrap in 16
-//! bits; wrapping addition is associative and commutative, so the order in
+//! The simulator's PEs compute with these functions; the reference
+//! convolution writes the same arithmetic out again on its own
+//! (`reference.rs`), so that two implementations agree. `mac_row` and
+//! `mac_taps` are `mac` over a PE's filters, checked against it. All
+//! additions wrap in 16 bits; wrapping addition is associative and commutative, so the order in
 //! which taps are accumulated never changes the result.
 
 use crate::workload::{ConvProblem, Op};
