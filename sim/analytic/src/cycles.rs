@@ -324,13 +324,9 @@ fn passes(model: &LayerModel<'_>, map: &RowStationaryMapping, st: &StripSums) ->
                             // The layer's first pass has no previous pass to
                             // load behind: its whole burst stalls it.
                             let first_run = if layer_start {
-                                let (first, prev) = match (full > 0, rest > 0) {
-                                    (true, true) => (&pf, &pr),
-                                    (true, false) => (&pf, &pf),
-                                    (false, _) => (&pr, &pr),
-                                };
+                                let (first, last) = run_ends(full, rest > 0, (&pf, &pr));
                                 burst(model, first.weights)
-                                    - stall_behind(model, prev, first, filter_part)
+                                    - stall_behind(model, last, first, filter_part)
                             } else {
                                 0.0
                             };
@@ -359,15 +355,25 @@ fn behind_gin(
     (pf, pr): (&Pass, &Pass),
     part: f64,
 ) -> f64 {
-    let mut stall = 0.0;
-    if full > 0 {
-        stall += stall_behind(model, if rest { pr } else { pf }, pf, part);
+    let (first, last) = run_ends(full, rest, (pf, pr));
+    let mut stall = stall_behind(model, last, first, part);
+    if full > 1 {
         stall += f64::from(full - 1) * stall_behind(model, pf, pf, part);
     }
-    if rest {
-        stall += stall_behind(model, if full > 0 { pf } else { pr }, pr, part);
+    if full > 0 && rest {
+        stall += stall_behind(model, pf, pr, part);
     }
     stall
+}
+
+/// The first and the last pass of a run of `full` full passes and, when
+/// `rest`, a partial one.
+fn run_ends<'p>(full: u32, rest: bool, (pf, pr): (&'p Pass, &'p Pass)) -> (&'p Pass, &'p Pass) {
+    match (full > 0, rest) {
+        (true, true) => (pf, pr),
+        (true, false) => (pf, pf),
+        (false, _) => (pr, pr),
+    }
 }
 
 /// What the filter load of `next` stalls it after `prev` (docs/engine.md,
