@@ -9,8 +9,10 @@
 //!    tile). Strips may be partial (CONV1: `e = 7` of `E = 55`).
 //! 2. **Least DRAM traffic**, the dominant energy term, as the analytic
 //!    model counts it.
-//! 3. **Least energy** among those, then the search's usual tie-breaks
-//!    (more active PEs, then the smallest `(e, r, t, g, p, q, n, m)`).
+//! 3. **Most active PEs** among those: fill the array. Table III does not
+//!    tell rules 3 and 4 apart; VGG-16's active-PE row (JSSC 2017 Table VI)
+//!    does, on CONV3-x (156 PEs, where least energy first gives 144).
+//! 4. **Least energy**, then the smallest `(e, r, t, g, p, q, n, m)`.
 
 use crate::space::for_each_in_group;
 use crate::stats::Level;
@@ -34,8 +36,8 @@ pub(crate) fn search_chip(
     keep: &impl Fn(&RowStationaryMapping) -> bool,
 ) -> Option<RowStationaryMapping> {
     let (prob, hw) = (model.prob, model.hw);
-    // (dram, energy, active PEs, mapping) of the best so far.
-    let mut best: Option<(f64, f64, u32, RowStationaryMapping)> = None;
+    // (dram, active PEs, energy, mapping) of the best so far.
+    let mut best: Option<(f64, u32, f64, RowStationaryMapping)> = None;
     for (p, q, fs) in groups(prob, hw) {
         {
             for_each_in_group(model, p, q, fs, |m, st| {
@@ -49,15 +51,15 @@ pub(crate) fn search_chip(
                     .sum();
                 let energy = raw.energy(hw);
                 let pes = eyesim_analytic::active_pes(prob, &m);
-                let better = best.is_none_or(|(d, e, bp, bm)| {
+                let better = best.is_none_or(|(d, bp, e, bm)| {
                     fuzzy(dram, d)
-                        .then(fuzzy(energy, e))
                         .then(bp.cmp(&pes))
+                        .then(fuzzy(energy, e))
                         .then_with(|| m.cmp(&bm))
                         .is_lt()
                 });
                 if better {
-                    best = Some((dram, energy, pes, m));
+                    best = Some((dram, pes, energy, m));
                 }
             });
         }

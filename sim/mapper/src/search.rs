@@ -61,7 +61,8 @@ pub enum Objective {
     /// Energy × cycles.
     Edp,
     /// The Eyeriss chip's own policy (JSSC 2017 Table III): uniform passes,
-    /// then least DRAM traffic, then least energy (`mapping::chip`).
+    /// then least DRAM traffic, then most active PEs, then least energy
+    /// (`mapping::chip`).
     Chip,
 }
 
