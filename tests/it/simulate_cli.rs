@@ -310,7 +310,7 @@ fn cli_simulations_too_large_for_memory_are_refused_up_front() {
         ),
         (
             vec!["simulate", "--layers", "conv1", "--max-memory", "5M"],
-            ["layer conv1", "about 10.0 MiB", "5.0 MiB limit"],
+            ["layer conv1", "about 13.1 MiB", "5.0 MiB limit"],
         ),
     ] {
         let mut a = args.clone();

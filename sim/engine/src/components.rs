@@ -108,6 +108,25 @@ pub struct ComponentStats {
     pub events: u64,
 }
 
+impl ComponentStats {
+    /// Adds what passes accumulate: the links, the PE array's cycles and
+    /// words, passes and events. The GLB's and DRAM's statistics and the
+    /// utilization are the controller's, set once per layer.
+    pub(crate) fn add_passes(&mut self, o: &ComponentStats) {
+        self.ifmap_gin += o.ifmap_gin;
+        self.filter_gin += o.filter_gin;
+        self.psum_gin += o.psum_gin;
+        self.gon += o.gon;
+        self.local_links += o.local_links;
+        self.pe.busy_cycles += o.pe.busy_cycles;
+        self.pe.stall_cycles += o.pe.stall_cycles;
+        self.pe.leftover_words += o.pe.leftover_words;
+        self.pe.starved_words += o.pe.starved_words;
+        self.passes += o.passes;
+        self.events += o.events;
+    }
+}
+
 /// Bytes of `components.csv`: one row per (layer, unit) with busy and stall
 /// cycles, words sent and delivered and the multicast fan-out. Unit
 /// `dram`: stall = serialized cycles, sends = words read, deliveries =

@@ -11,12 +11,14 @@
 
 use super::components::ComponentStats;
 use super::datapath::{finalize, Operands};
-use super::dram::{decoder_faults, DramLink};
+use super::dram::DramLink;
 use super::fault::{FaultKind, FaultSite, Injector};
+use super::fill::{fetch_ifmap_tile, filter_values, filter_words};
 use super::glb::GlobalBuffer;
-use super::pass::{LayerCtx, PassSim, PassSinks, PassSpec};
+use super::pass::{LayerCtx, PassEnd, PassSim, PassSinks, PassSpec};
 use super::plan::{ColumnPlan, StripRows};
-use super::steps::{filter_tiles, steps, IfmapTile, OfmapTile, Step};
+use super::segments;
+use super::steps::{filter_tiles, steps, FilterTile, IfmapTile, OfmapTile, Step};
 use super::trace::{Recorder, Track};
 use crate::hw::HwConfig;
 use crate::mapping::{Geometry, RowStationaryMapping};
@@ -34,6 +36,9 @@ pub(crate) struct Outcome {
     pub mac_pes: u32,
     pub trace: Option<Recorder>,
     pub inject: Injector,
+    /// Psum tiles whose run ahead the controller adopted.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub adopted: usize,
 }
 
 /// Why a layer's execution stopped.
@@ -60,7 +65,7 @@ struct Controller<'a> {
     /// Per filter tile (fold × segment): the context its passes run in.
     tiles: Vec<LayerCtx<'a>>,
     /// Per filter tile: its filter rows and taps, `((r0, rh), (s0, sw))`.
-    tile_at: Vec<((u32, u32), (u32, u32))>,
+    tile_at: Vec<FilterTile>,
     glb: GlobalBuffer,
     dram: DramLink,
     counts: LevelCounts,
@@ -80,6 +85,8 @@ struct Controller<'a> {
     /// filter spads are free from then on).
     last_tap: u64,
     filters: Option<FilterLoad>,
+    /// Psum tiles whose run ahead was adopted.
+    adopted: usize,
 }
 
 /// Runs `prob` under `map` on `hw` with real operands.
@@ -90,6 +97,7 @@ pub(crate) fn run_layer(
     ops: Operands<'_>,
     trace: bool,
     inject: Injector,
+    ahead: segments::Ahead,
 ) -> Result<Outcome, RunError> {
     let geo = Geometry::new(map, prob, &hw.array).ok_or_else(|| {
         RunError::Internal("the logical PE set does not fit the array".to_string())
@@ -144,8 +152,17 @@ pub(crate) fn run_layer(
         chip_t: 0,
         last_tap: 0,
         filters: None,
+        adopted: 0,
     };
-    c.execute()?;
+    // A fault is placed by its transfer's position in the layer, a trace
+    // records spans in order: both run in order (docs/engine.md, "One
+    // layer on several cores").
+    let ahead = if trace || c.inject.has_fault() {
+        segments::Ahead::on(1)
+    } else {
+        ahead
+    };
+    c.execute(ahead)?;
     let macs = &mut c.counts.macs;
     macs.algorithmic = macs.performed + macs.gated + macs.skipped;
     let processing = c.proc_t;
@@ -174,23 +191,73 @@ pub(crate) fn run_layer(
         mac_pes: computing,
         trace: c.trace,
         inject: c.inject,
+        adopted: c.adopted,
     })
 }
 
 impl Controller<'_> {
-    fn execute(&mut self) -> Result<(), RunError> {
+    fn execute(&mut self, ahead: segments::Ahead) -> Result<(), RunError> {
         let (strips, plan) = steps(self.ctx.prob, self.ctx.map);
+        let layer = segments::Layer {
+            ctx: &self.ctx,
+            tiles: &self.tiles,
+            tile_at: &self.tile_at,
+            dram: &self.dram,
+            strips: &strips,
+            plan: &plan,
+        };
+        let mut ahead = segments::run_ahead(&layer, ahead).into_iter();
+        // The current psum tile's run ahead, if adopted (it assumed the
+        // drain the controller reached), and the index of its next load
+        // and pass.
+        let mut tile: Option<segments::AheadTile> = None;
+        let (mut load, mut pass) = (0, 0);
         for (i, step) in plan.iter().enumerate() {
             match step {
-                Step::PsumTile { words } => self.glb.psum = vec![0; *words],
-                Step::Load(t) => self.load_ifmap_tile(&strips[t.strip], t)?,
-                Step::Pass { spec, strip } => {
-                    self.pass(&plan, i, *spec, &strips[*strip])?;
+                Step::PsumTile { words } => {
+                    self.glb.psum = vec![0; *words];
+                    let drain = self.drain();
+                    tile = ahead.next().flatten().filter(|a| a.drain == drain);
+                    (load, pass) = (0, 0);
                 }
-                Step::Store(t) => self.write_back(t)?,
+                Step::Load(t) => match &tile {
+                    // The run ahead moved the values through the DRAM codec
+                    // into its GLB; the controller books the transfer.
+                    Some(a) => {
+                        let (words, len) = a.loads[load];
+                        let (late, _) = self.dram_fault();
+                        self.ifmap_tile_in(words, len, late);
+                        load += 1;
+                    }
+                    None => self.load_ifmap_tile(&strips[t.strip], t)?,
+                },
+                Step::Pass { spec, strip } => {
+                    let pre = tile.as_ref().map(|a| a.passes[pass]);
+                    pass += 1;
+                    self.pass(&plan, i, *spec, &strips[*strip], pre)?;
+                }
+                Step::Store(t) => {
+                    if let Some(a) = tile.take() {
+                        self.adopted += 1;
+                        a.merge_into(
+                            &mut self.counts,
+                            &mut self.stats,
+                            &mut self.glb.stats,
+                            (&mut self.worked, &mut self.computed),
+                        );
+                        self.glb.psum = a.psum;
+                    }
+                    self.write_back(t)?;
+                }
             }
         }
         Ok(())
+    }
+
+    /// Cycles from the last tap of the last pass to now, on the processing
+    /// timeline: how far the next pass's filter GIN may run ahead of it.
+    fn drain(&self) -> u64 {
+        self.proc_t - self.last_tap
     }
 
     fn dram_span(&mut self, what: &'static str, from: u64, to: u64) {
@@ -213,67 +280,34 @@ impl Controller<'_> {
     /// stored padded (`RN·Wp` words per image-channel). The GLB tile keeps
     /// what it held where no value arrives.
     fn load_ifmap_tile(&mut self, rows: &StripRows, t: &IfmapTile) -> Result<(), RunError> {
-        let p = self.ctx.prob;
-        let (h, w, wp) = (p.h as usize, p.w as usize, p.wp() as usize);
-        let rn = rows.needed() as usize;
-        let len = t.images as usize * t.groups as usize * t.channels as usize * rn * wp;
         let (late, fault) = self.dram_fault();
-        // A fresh tile is cleared (padding is stored as zeros); a lost burst
-        // leaves the previous tile's values in place.
-        let mut tile = std::mem::take(&mut self.glb.ifmap);
-        tile.resize(len, 0);
-        if fault != Some(FaultKind::Drop) {
-            tile.fill(0);
-        }
-        let mut words = 0;
-        let mut stream = Vec::with_capacity(rows.real as usize * w);
-        let mut plane = 0;
-        for k in 0..t.images {
-            for gi in 0..t.groups {
-                for c in 0..t.channels {
-                    let ch = ((t.first_group + gi) * p.c + t.first_channel + c) as usize;
-                    let src = ((t.first_image + k) as usize * (p.g * p.c) as usize + ch) * h * w;
-                    stream.clear();
-                    for &y in &rows.rows {
-                        if let Some(r) = StripRows::real_row(p, rows.base + y) {
-                            let at = src + r as usize * w;
-                            stream.extend_from_slice(&self.ctx.ops.ifmap[at..at + w]);
-                        }
-                    }
-                    let mut stored = self.dram.store(&stream, !p.network_input);
-                    if plane == 0 {
-                        if let Some(FaultKind::Flip(bit)) = fault {
-                            stored.flip(bit);
-                        }
-                    }
-                    words += self.dram.words(&stored);
-                    let mut vals = self.dram.load(&stored).map_err(RunError::Corrupted)?;
-                    if matches!(stored, super::dram::Stored::Rlc(_)) {
-                        decoder_faults(&mut vals, &mut self.inject);
-                    }
-                    if fault != Some(FaultKind::Drop) {
-                        place_rows(
-                            p,
-                            rows,
-                            &vals,
-                            &mut tile[plane * rn * wp..(plane + 1) * rn * wp],
-                        );
-                    }
-                    plane += 1;
-                }
-            }
-        }
+        let previous = std::mem::take(&mut self.glb.ifmap);
+        let (tile, words) = fetch_ifmap_tile(
+            &self.ctx,
+            &self.dram,
+            &mut self.inject,
+            (rows, t),
+            fault,
+            previous,
+        )
+        .map_err(RunError::Corrupted)?;
+        let len = tile.len();
+        self.glb.ifmap = tile;
+        self.ifmap_tile_in(words, len, late);
+        Ok(())
+    }
+
+    /// Books an ifmap tile of `len` GLB words that moved `words` over the
+    /// DRAM link (`late` cycles late): counts, banks, link time.
+    fn ifmap_tile_in(&mut self, words: u64, len: usize, late: u64) {
         self.dram.count_read(words);
         self.counts.add(Level::Dram, Tensor::Ifmap, words, 0);
-        self.counts
-            .add(Level::Glb, Tensor::Ifmap, 0, tile.len() as u64);
-        self.glb.ifmap = tile;
-        self.glb.assign(self.glb.ifmap.len(), self.glb.psum.len());
-        self.glb.stream_ifmap(self.glb.ifmap.len() as u64);
+        self.counts.add(Level::Glb, Tensor::Ifmap, 0, len as u64);
+        self.glb.assign(len, self.glb.psum.len());
+        self.glb.stream_ifmap(len as u64);
         let from = self.chip_t;
         self.chip_t = self.dram.transfer(words, from, late);
         self.dram_span("ifmap load", from, self.chip_t);
-        Ok(())
     }
 
     /// Runs the pass at `plan[i]` once its filters are in the GLB, and
@@ -289,6 +323,7 @@ impl Controller<'_> {
         i: usize,
         spec: PassSpec,
         rows: &StripRows,
+        ahead: Option<segments::AheadPass>,
     ) -> Result<(), RunError> {
         if self.filters.as_ref().is_none_or(|f| f.pass != i) {
             self.issue_filters(i, &spec, self.chip_t);
@@ -311,6 +346,30 @@ impl Controller<'_> {
         if let Some(tr) = self.trace.as_mut() {
             tr.offset = chip_start - start;
         }
+        let done = match ahead {
+            Some(a) => a.at(start),
+            None => self.simulate_pass(spec, rows, start)?,
+        };
+        self.proc_t = done.end;
+        self.last_tap = done.last_tap;
+        self.chip_t = chip_start + (done.end - start);
+        if let Some((next, next_spec)) = after_gin {
+            // A filter GIN that finished before the pass began (during the
+            // previous pass's drain) frees the part at the start, no earlier:
+            // this pass's own weights were in the part until then.
+            let freed = chip_start + done.filters_read.saturating_sub(start);
+            self.issue_filters(next, &next_spec, freed);
+        }
+        Ok(())
+    }
+
+    /// Runs a pass on the PE array from `start`.
+    fn simulate_pass(
+        &mut self,
+        spec: PassSpec,
+        rows: &StripRows,
+        start: u64,
+    ) -> Result<PassEnd, RunError> {
         let sinks = PassSinks {
             glb: &mut self.glb,
             counts: &mut self.counts,
@@ -328,18 +387,7 @@ impl Controller<'_> {
             start,
             self.last_tap,
         );
-        let done = sim.run().map_err(RunError::Internal)?;
-        self.proc_t = done.end;
-        self.last_tap = done.last_tap;
-        self.chip_t = chip_start + (done.end - start);
-        if let Some((next, next_spec)) = after_gin {
-            // A filter GIN that finished before the pass began (during the
-            // previous pass's drain) frees the part at the start, no earlier:
-            // this pass's own weights were in the part until then.
-            let freed = chip_start + done.filters_read.saturating_sub(start);
-            self.issue_filters(next, &next_spec, freed);
-        }
-        Ok(())
+        sim.run().map_err(RunError::Internal)
     }
 
     /// Queues the DRAM burst of pass `i`'s filters, ready at chip cycle `at`.
@@ -372,42 +420,12 @@ impl Controller<'_> {
     }
 
     fn filter_values_len(&self, s: &PassSpec) -> usize {
-        let p = self.ctx.prob;
-        if !p.op.has_weights() {
-            return 0;
-        }
-        let ((_, rh), (_, sw)) = self.tile_at[s.tile];
-        (s.groups * s.pass_filters * s.channels * rh * sw) as usize
+        filter_words(self.ctx.prob, &self.tile_at, s)
     }
 
-    /// The pass's weights as DRAM holds them, `[g][filter][channel][R][S]`,
-    /// cut to the pass's filter tile: `[g][filter][channel][rh][sw]`.
+    /// The pass's weights as DRAM holds them ([`filter_values`]).
     fn filter_values(&self, s: &PassSpec) -> Vec<i16> {
-        let p = self.ctx.prob;
-        let mut out = Vec::with_capacity(self.filter_values_len(s));
-        if !p.op.has_weights() {
-            return out;
-        }
-        let rs = (p.r * p.s) as usize;
-        let ((r0, rh), (s0, sw)) = self.tile_at[s.tile];
-        let whole = rh == p.r && sw == p.s;
-        for g in s.first_group..s.first_group + s.groups {
-            for f in s.pass_first_filter..s.pass_first_filter + s.pass_filters {
-                let row = ((g * p.m + f) * p.c + s.first_channel) as usize * rs;
-                let block = &self.ctx.ops.weights[row..row + s.channels as usize * rs];
-                if whole {
-                    out.extend_from_slice(block);
-                    continue;
-                }
-                for ch in block.chunks(rs) {
-                    for i in r0..r0 + rh {
-                        let at = (i * p.s + s0) as usize;
-                        out.extend_from_slice(&ch[at..at + sw as usize]);
-                    }
-                }
-            }
-        }
-        out
+        filter_values(&self.ctx, &self.tile_at, s)
     }
 
     /// Weights a pass moves (non-zero ones only with weight compression).
@@ -471,21 +489,6 @@ impl Controller<'_> {
         self.chip_t = self.dram.transfer(words, from, late);
         self.dram_span("ofmap write-back", from, self.chip_t);
         Ok(())
-    }
-}
-
-/// Writes one decoded image-channel stream (the real rows, `W` values each)
-/// into its padded tile plane `[RN][Wp]`; a short stream leaves the rest
-/// as it was.
-fn place_rows(p: &ConvProblem, rows: &StripRows, vals: &[i16], plane: &mut [i16]) {
-    let (w, wp) = (p.w as usize, p.wp() as usize);
-    let mut it = vals.chunks(w);
-    for (slot, &y) in rows.rows.iter().enumerate() {
-        if StripRows::real_row(p, rows.base + y).is_some() {
-            let Some(row) = it.next() else { return };
-            let at = slot * wp + p.pad.left as usize;
-            plane[at..at + row.len()].copy_from_slice(row);
-        }
     }
 }
 

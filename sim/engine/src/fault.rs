@@ -240,6 +240,11 @@ impl Injector {
         }
     }
 
+    /// Whether a fault is to be injected at all.
+    pub(crate) fn has_fault(&self) -> bool {
+        self.fault.is_some()
+    }
+
     /// Counts one transfer at `site`; returns the fault's kind if this is
     /// the chosen transfer.
     #[inline]

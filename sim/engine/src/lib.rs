@@ -20,6 +20,7 @@ mod datapath;
 mod dram;
 mod eltwise;
 pub mod fault;
+mod fill;
 mod glb;
 mod kernel;
 mod memory;
@@ -28,6 +29,7 @@ mod pass;
 mod pe;
 mod plan;
 mod reduce;
+mod segments;
 mod steps;
 mod tags;
 mod trace;
@@ -57,6 +59,9 @@ pub struct SimOptions {
     pub check: bool,
     /// A fault to inject into one transfer.
     pub fault: Option<Fault>,
+    /// Threads the layer's psum tiles may run ahead on (1: in order).
+    /// Outputs do not depend on it.
+    pub threads: usize,
 }
 
 impl Default for SimOptions {
@@ -66,6 +71,7 @@ impl Default for SimOptions {
             trace: false,
             check: true,
             fault: None,
+            threads: 1,
         }
     }
 }
@@ -265,17 +271,25 @@ fn run(
         bias: &data.bias,
     };
     let inject = fault::Injector::new(opts.fault);
-    let out =
-        controller::run_layer(prob, mapping, hw, ops, opts.trace, inject).map_err(|e| match e {
-            controller::RunError::Corrupted(reason) => SimError::Corrupted {
-                layer: layer(),
-                reason,
-            },
-            controller::RunError::Internal(reason) => SimError::Internal {
-                layer: layer(),
-                reason,
-            },
-        })?;
+    let out = controller::run_layer(
+        prob,
+        mapping,
+        hw,
+        ops,
+        opts.trace,
+        inject,
+        segments::Ahead::on(opts.threads),
+    )
+    .map_err(|e| match e {
+        controller::RunError::Corrupted(reason) => SimError::Corrupted {
+            layer: layer(),
+            reason,
+        },
+        controller::RunError::Internal(reason) => SimError::Internal {
+            layer: layer(),
+            reason,
+        },
+    })?;
     if let Some(want) = reference {
         check_ofmap(prob, &out.ofmap, want, &opts.layer)?;
     }
@@ -382,4 +396,4 @@ fn check_ofmap(prob: &ConvProblem, got: &[i16], want: &[i16], layer: &str) -> Re
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

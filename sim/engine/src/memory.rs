@@ -44,7 +44,10 @@ fn prod(xs: &[u32]) -> u64 {
 
 /// What simulating `prob` under `map` on `hw` needs (with `trace`, the
 /// spans too). 16-bit values, two copies of the operands (generated or
-/// loaded, and the simulator's), three of the ofmap.
+/// loaded, and the simulator's), four of the ofmap (the reference, the
+/// simulated one, the GLB's and, run ahead on other cores, the psum tiles
+/// waiting for the controller), and a second GLB and PE array for a core
+/// running psum tiles ahead.
 pub fn memory_need(
     prob: &ConvProblem,
     map: &RowStationaryMapping,
@@ -58,7 +61,7 @@ pub fn memory_need(
     } else {
         0
     };
-    let ofmap = prod(&[p.n, p.g, p.m, p.e, p.f]).saturating_mul(6);
+    let ofmap = prod(&[p.n, p.g, p.m, p.e, p.f]).saturating_mul(8);
     let steps = chunks(p.g, map.g).count() as u64
         * chunks(p.n, map.n).count() as u64
         * chunks(p.e, map.e).count() as u64
@@ -72,7 +75,7 @@ pub fn memory_need(
         ifmap,
         weights,
         ofmap,
-        state: steps.saturating_mul(STEP_BYTES) + glb + pes,
+        state: steps.saturating_mul(STEP_BYTES) + 2 * (glb + pes),
         trace: if trace {
             span_bound(p, map).saturating_mul(SPAN_BYTES)
         } else {
@@ -118,7 +121,7 @@ mod tests {
         let a = memory_need(&p, &m, &hw, false);
         assert_eq!(a.ifmap, 4 * 96 * 27 * 27 * 4);
         assert_eq!(a.weights, 256 * 96 * 25 * 4);
-        assert_eq!(a.ofmap, 4 * 256 * 27 * 27 * 6);
+        assert_eq!(a.ofmap, 4 * 256 * 27 * 27 * 8);
         assert_eq!(a.trace, 0);
         p.n = 1_000_000;
         let b = memory_need(&p, &m, &hw, true);

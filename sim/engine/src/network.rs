@@ -170,6 +170,7 @@ fn simulate_one(
         trace: opts.trace,
         check: opts.check,
         fault: opts.fault,
+        threads: opts.threads,
     };
     let (sim, weights) = match LayerWork::of(layer, net.batch) {
         LayerWork::Array(prob) => {

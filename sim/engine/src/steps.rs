@@ -54,12 +54,12 @@ pub(crate) enum Step {
     Store(OfmapTile),
 }
 
+/// A filter tile: its filter rows and taps, `((r0, rh), (s0, sw))`.
+pub(crate) type FilterTile = ((u32, u32), (u32, u32));
+
 /// The filter tiles of a mapping: every fold of the filter rows with
 /// every segment of a filter row, `((r0, rh), (s0, sw))`, folds outermost.
-pub(crate) fn filter_tiles(
-    prob: &ConvProblem,
-    map: &RowStationaryMapping,
-) -> Vec<((u32, u32), (u32, u32))> {
+pub(crate) fn filter_tiles(prob: &ConvProblem, map: &RowStationaryMapping) -> Vec<FilterTile> {
     let segs = parts(prob.s, map.fs);
     parts(prob.r, map.fr)
         .into_iter()

@@ -205,6 +205,7 @@ fn simulate(
         trace: false,
         check: true,
         fault: None,
+        threads: 1,
     };
     let sim =
         engine::simulate_layer_against(&prob, &mapping, &plan.hw, &data, &reference, &sim_opts)?;
