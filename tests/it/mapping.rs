@@ -225,7 +225,7 @@ const TABLE_VI_PES: [u32; 13] = [
 ];
 
 #[test]
-fn the_chip_objective_fills_vggs_array_as_table_vi_on_conv3_to_conv5() {
+fn the_chip_objective_gives_table_vis_active_pes_except_the_named_gaps() {
     let hw = hw::load("eyeriss-v1").unwrap();
     let net = workload::load("vgg16").unwrap();
     let convs: Vec<_> = net

@@ -43,11 +43,9 @@ fn prod(xs: &[u32]) -> u64 {
 }
 
 /// What simulating `prob` under `map` on `hw` needs (with `trace`, the
-/// spans too). 16-bit values, two copies of the operands (generated or
-/// loaded, and the simulator's), four of the ofmap (the reference, the
-/// simulated one, the GLB's and, run ahead on other cores, the psum tiles
-/// waiting for the controller), and a second GLB and PE array for a core
-/// running psum tiles ahead.
+/// spans too) on one thread. 16-bit values, two copies of the operands
+/// (generated or loaded, and the simulator's), three of the ofmap. See
+/// [`MemoryNeed::run_ahead`] for a layer on several threads.
 pub fn memory_need(
     prob: &ConvProblem,
     map: &RowStationaryMapping,
@@ -61,7 +59,7 @@ pub fn memory_need(
     } else {
         0
     };
-    let ofmap = prod(&[p.n, p.g, p.m, p.e, p.f]).saturating_mul(8);
+    let ofmap = prod(&[p.n, p.g, p.m, p.e, p.f]).saturating_mul(6);
     let steps = chunks(p.g, map.g).count() as u64
         * chunks(p.n, map.n).count() as u64
         * chunks(p.e, map.e).count() as u64
@@ -69,18 +67,43 @@ pub fn memory_need(
         * (2 + chunks(p.c, map.q * map.r).count() as u64
             * u64::from(map.fr)
             * (1 + u64::from(map.fs) * chunks(map.m, map.p * map.t).count() as u64));
-    let glb = u64::from(hw.glb.size_kib) * 1024 * 2;
-    let pes = u64::from(hw.array.rows * hw.array.cols) * 4096;
     MemoryNeed {
         ifmap,
         weights,
         ofmap,
-        state: steps.saturating_mul(STEP_BYTES) + 2 * (glb + pes),
+        state: steps.saturating_mul(STEP_BYTES) + array_state(hw),
         trace: if trace {
             span_bound(p, map).saturating_mul(SPAN_BYTES)
         } else {
             0
         },
+    }
+}
+
+/// A GLB's tiles and a PE array's state: what each thread simulating
+/// passes holds.
+fn array_state(hw: &HwConfig) -> u64 {
+    let glb = u64::from(hw.glb.size_kib) * 1024 * 2;
+    let pes = u64::from(hw.array.rows * hw.array.cols) * 4096;
+    glb + pes
+}
+
+impl MemoryNeed {
+    /// The need of the layer when its psum tiles run ahead on `threads`
+    /// threads (`segments.rs`): one more copy of the ofmap (the tiles'
+    /// psums waiting for the controller), and a GLB and PE array for each
+    /// thread besides the controller's.
+    pub fn run_ahead(self, prob: &ConvProblem, hw: &HwConfig, threads: usize) -> MemoryNeed {
+        if threads < 2 {
+            return self;
+        }
+        let psums = prod(&[prob.n, prob.g, prob.m, prob.e, prob.f]).saturating_mul(2);
+        let workers = array_state(hw).saturating_mul(threads as u64 - 1);
+        MemoryNeed {
+            ofmap: self.ofmap.saturating_add(psums),
+            state: self.state.saturating_add(workers),
+            ..self
+        }
     }
 }
 
@@ -121,7 +144,11 @@ mod tests {
         let a = memory_need(&p, &m, &hw, false);
         assert_eq!(a.ifmap, 4 * 96 * 27 * 27 * 4);
         assert_eq!(a.weights, 256 * 96 * 25 * 4);
-        assert_eq!(a.ofmap, 4 * 256 * 27 * 27 * 8);
+        assert_eq!(a.ofmap, 4 * 256 * 27 * 27 * 6);
+        let ahead = a.run_ahead(&p, &hw, 3);
+        assert_eq!(ahead.ofmap, 4 * 256 * 27 * 27 * 8);
+        assert_eq!(ahead.state - a.state, 2 * super::array_state(&hw));
+        assert_eq!(a.run_ahead(&p, &hw, 1), a);
         assert_eq!(a.trace, 0);
         p.n = 1_000_000;
         let b = memory_need(&p, &m, &hw, true);

@@ -110,6 +110,17 @@ pub fn simulate_network_with(
         .collect()
 }
 
+/// Threads a layer's psum tiles run ahead on: all of `--threads` (layers
+/// finish at different times; the last ones then have the cores to
+/// themselves). A trace or a fault runs in order.
+fn ahead_threads(opts: &NetworkOptions) -> usize {
+    if opts.trace || opts.fault.is_some() {
+        1
+    } else {
+        opts.threads
+    }
+}
+
 /// Refuses a run whose largest layer, times the layers simulated at once,
 /// exceeds `opts.max_memory`.
 fn check_memory(
@@ -130,7 +141,8 @@ fn check_memory(
         ) else {
             continue;
         };
-        let need = super::memory_need(&prob, &m, hw, opts.trace);
+        let need =
+            super::memory_need(&prob, &m, hw, opts.trace).run_ahead(&prob, hw, ahead_threads(opts));
         if need.total().saturating_mul(at_once) > limit {
             let h = super::human_bytes;
             return Err(SimError::TooLarge {
@@ -170,7 +182,7 @@ fn simulate_one(
         trace: opts.trace,
         check: opts.check,
         fault: opts.fault,
-        threads: opts.threads,
+        threads: ahead_threads(opts),
     };
     let (sim, weights) = match LayerWork::of(layer, net.batch) {
         LayerWork::Array(prob) => {

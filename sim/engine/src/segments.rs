@@ -201,6 +201,11 @@ pub(crate) fn run_ahead(layer: &Layer<'_, '_>, how: Ahead) -> Vec<Option<AheadTi
             (assumed != Some(implied)).then_some((k, implied))
         })
         .collect();
+    // The runs about to be replaced are dropped first: one copy of the
+    // psums at a time.
+    for &(k, _) in &again {
+        out[k] = None;
+    }
     run_all(layer, &tiles, &again, threads, &mut out);
     out
 }

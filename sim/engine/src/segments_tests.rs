@@ -69,6 +69,17 @@ fn cases() -> Vec<(ConvProblem, RowStationaryMapping)> {
             conv(Op::Mac, 4, 1, 6, 10, 7, 7, 3, 3, 1, 1),
             mapping(1, 1, 2, 3, 2, 1, 6),
         ),
+        // A 7×7 filter on 6 PE rows: its rows folded in two, its taps in
+        // two segments (filter tiles other than the first, cut weights,
+        // several loads per channel chunk).
+        (
+            conv(Op::Mac, 2, 1, 3, 4, 12, 12, 7, 7, 1, 3),
+            RowStationaryMapping {
+                fr: 2,
+                fs: 2,
+                ..mapping(2, 1, 1, 2, 1, 1, 2)
+            },
+        ),
     ]
 }
 
@@ -81,7 +92,6 @@ fn psum_tiles_run_ahead_give_the_in_order_run_exactly() {
         let what = m.summary();
         let tiles = super::psum_tiles(&steps(&p, &m).1).len();
         assert!(tiles > 4, "{what}");
-        assert_eq!(one.adopted, 0, "{what}");
         // Two rounds guess every tile's drain right on these layers.
         assert_eq!(two.adopted, tiles, "{what}");
         assert_eq!(one.ofmap, two.ofmap, "{what}");
