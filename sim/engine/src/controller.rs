@@ -16,6 +16,7 @@ use super::fault::{FaultKind, FaultSite, Injector};
 use super::fill::{fetch_ifmap_tile, filter_values, filter_words};
 use super::glb::GlobalBuffer;
 use super::pass::{LayerCtx, PassEnd, PassSim, PassSinks, PassSpec};
+use super::pe::Pe;
 use super::plan::{ColumnPlan, StripRows};
 use super::segments;
 use super::steps::{filter_tiles, steps, FilterTile, IfmapTile, OfmapTile, Step};
@@ -87,6 +88,8 @@ struct Controller<'a> {
     filters: Option<FilterLoad>,
     /// Psum tiles whose run ahead was adopted.
     adopted: usize,
+    /// PEs of earlier passes, lending their buffers to the next pass's.
+    pe_pool: Vec<Pe>,
 }
 
 /// Runs `prob` under `map` on `hw` with real operands.
@@ -153,6 +156,7 @@ pub(crate) fn run_layer(
         last_tap: 0,
         filters: None,
         adopted: 0,
+        pe_pool: Vec::new(),
     };
     // A fault is placed by its transfer's position in the layer, a trace
     // records spans in order: both run in order (docs/engine.md, "One
@@ -378,6 +382,7 @@ impl Controller<'_> {
             worked: &mut self.worked,
             computed: &mut self.computed,
             trace: self.trace.as_mut(),
+            pool: &mut self.pe_pool,
         };
         let sim = PassSim::new(
             &self.tiles[spec.tile],

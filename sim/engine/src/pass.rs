@@ -72,6 +72,8 @@ pub(crate) struct PassSinks<'b> {
     /// Per array position: the PE performed a MAC.
     pub computed: &'b mut [bool],
     pub trace: Option<&'b mut Recorder>,
+    /// PEs of earlier passes, whose buffers this pass's PEs reuse.
+    pub pool: &'b mut Vec<Pe>,
 }
 
 /// When a pass's work ended, on the processing timeline.
@@ -161,6 +163,7 @@ pub(crate) struct PassSim<'a, 'b> {
     worked: &'b mut [bool],
     computed: &'b mut [bool],
     trace: Option<&'b mut Recorder>,
+    pool: &'b mut Vec<Pe>,
     events: EventQueue<Ev>,
     pes: Vec<Pe>,
     chains: Vec<Chain>,
@@ -205,6 +208,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
             worked,
             computed,
             trace,
+            pool,
         } = sinks;
         let from = filters_from.min(start);
         let mut sim = PassSim {
@@ -218,6 +222,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
             worked,
             computed,
             trace,
+            pool,
             events: EventQueue::new(from),
             pes: Vec::new(),
             chains: Vec::new(),
@@ -292,8 +297,9 @@ impl<'a, 'b> PassSim<'a, 'b> {
                     };
                     debug_assert_eq!(self.pes.len() as u32, pe_index(a as u32, i, j));
                     row.push(self.pes.len() as u32);
-                    self.pes
-                        .push(Pe::new(role, prob.s, span, prob.op.has_weights()));
+                    let old = self.pool.pop();
+                    let pe = Pe::new(old, role, prob.s, span, prob.op.has_weights());
+                    self.pes.push(pe);
                 }
                 self.filter_rows.push(row);
             }
@@ -396,6 +402,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
             .map(|p| p.done_at)
             .max()
             .unwrap_or(self.start);
+        self.pool.append(&mut self.pes);
         Ok(PassEnd {
             end: self.end,
             last_tap,

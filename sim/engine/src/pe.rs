@@ -48,6 +48,19 @@ pub(crate) struct PeRole {
     pub yi: u32,
 }
 
+/// A PE's buffers, kept from one pass to the next.
+#[derive(Default)]
+struct PeBuffers {
+    fspad: Vec<i16>,
+    ifmap_spad: Vec<i16>,
+    win: Vec<i16>,
+    acc: Vec<i16>,
+    any_flag: Vec<bool>,
+    nz: Vec<u32>,
+    ifmap_fifo: VecDeque<i16>,
+    psum_fifo: VecDeque<i16>,
+}
+
 /// One PE's state during a pass.
 ///
 /// Its data comes only from deliveries: the filter GIN writes its filter
@@ -100,31 +113,50 @@ pub(crate) struct Pe {
 impl Pe {
     /// A PE for `s_taps` taps per channel row whose ifmap window spans
     /// `span` padded columns; `weights` says whether the op has a filter.
-    pub(crate) fn new(role: PeRole, s_taps: u32, span: u32, weights: bool) -> Self {
+    /// `old`, a PE of an earlier pass, lends its buffers (cleared), so a
+    /// pass allocates nothing for its PEs once the array has run one.
+    pub(crate) fn new(
+        old: Option<Pe>,
+        role: PeRole,
+        s_taps: u32,
+        span: u32,
+        weights: bool,
+    ) -> Self {
         let p = role.p_act as usize;
         let taps = (role.q_act * s_taps) as usize;
         let span = span.max(1) as usize;
+        let mut b = old.map(Pe::into_buffers).unwrap_or_default();
+        let fresh = |v: &mut Vec<i16>, len: usize| {
+            v.clear();
+            v.resize(len, 0);
+            std::mem::take(v)
+        };
+        let fspad = fresh(&mut b.fspad, if weights { taps * p } else { 0 });
+        let ifmap_spad = fresh(&mut b.ifmap_spad, role.q_act as usize * span);
+        let win = fresh(&mut b.win, taps);
+        let acc = fresh(&mut b.acc, RING * p);
+        b.any_flag.clear();
+        b.any_flag.resize(p, false);
+        b.nz.clear();
+        b.ifmap_fifo.clear();
+        b.psum_fifo.clear();
         Pe {
             role,
             taps,
             s_taps: s_taps as usize,
-            fspad: if weights {
-                vec![0; taps * p]
-            } else {
-                Vec::new()
-            },
+            fspad,
             fspad_write: 0,
             filters_ready: false,
-            nz: Vec::new(),
+            nz: b.nz,
             weights_all_nonzero: true,
-            ifmap_fifo: VecDeque::new(),
-            ifmap_spad: vec![0; role.q_act as usize * span],
+            ifmap_fifo: b.ifmap_fifo,
+            ifmap_spad,
             span,
-            win: vec![0; taps],
-            psum_fifo: VecDeque::new(),
-            acc: vec![0; RING * p],
+            win,
+            psum_fifo: b.psum_fifo,
+            acc,
             any: [0; RING],
-            any_flag: vec![false; p],
+            any_flag: b.any_flag,
             performed: 0,
             starved: 0,
             next_step: 0,
@@ -134,6 +166,19 @@ impl Pe {
             passed_at: [0; RING],
             filters_at: 0,
             busy: 0,
+        }
+    }
+
+    fn into_buffers(self) -> PeBuffers {
+        PeBuffers {
+            fspad: self.fspad,
+            ifmap_spad: self.ifmap_spad,
+            win: self.win,
+            acc: self.acc,
+            any_flag: self.any_flag,
+            nz: self.nz,
+            ifmap_fifo: self.ifmap_fifo,
+            psum_fifo: self.psum_fifo,
         }
     }
 
@@ -157,14 +202,14 @@ impl Pe {
     /// The pass's filters are in: counts the non-zero weights per tap row.
     pub(crate) fn filters_arrived(&mut self) {
         let p = self.role.p_act as usize;
-        self.nz = if self.fspad.is_empty() {
-            vec![p as u32; self.taps]
+        self.nz.clear();
+        if self.fspad.is_empty() {
+            self.nz.resize(self.taps, p as u32);
         } else {
-            self.fspad
-                .chunks(p.max(1))
-                .map(|row| row.iter().filter(|&&w| w != 0).count() as u32)
-                .collect()
-        };
+            let rows = self.fspad.chunks(p.max(1));
+            let counts = rows.map(|row| row.iter().filter(|&&w| w != 0).count() as u32);
+            self.nz.extend(counts);
+        }
         self.weights_all_nonzero = self.nz.iter().all(|&n| n as usize == p);
         self.filters_ready = true;
     }

@@ -267,7 +267,7 @@ fn run_tile(layer: &Layer<'_, '_>, range: Range<usize>, drain: u64) -> Option<Ah
     let cells = (hw.array.rows * hw.array.cols) as usize;
     let (mut worked, mut computed) = (vec![false; cells], vec![false; cells]);
     let (mut proc_t, mut last_tap) = (drain, 0);
-    let (mut loads, mut passes) = (Vec::new(), Vec::new());
+    let (mut loads, mut passes, mut pool) = (Vec::new(), Vec::new(), Vec::new());
     for step in &layer.plan[range] {
         match step {
             Step::PsumTile { words } => glb.psum = vec![0; *words],
@@ -291,6 +291,7 @@ fn run_tile(layer: &Layer<'_, '_>, range: Range<usize>, drain: u64) -> Option<Ah
                     worked: &mut worked,
                     computed: &mut computed,
                     trace: None,
+                    pool: &mut pool,
                 };
                 let ctx = &layer.tiles[spec.tile];
                 let rows = &layer.strips[*strip];
