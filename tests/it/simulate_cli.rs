@@ -285,6 +285,11 @@ fn cli_simulations_too_large_for_memory_are_refused_up_front() {
     )
     .unwrap();
     let out = dir.path().join("out");
+    let conv1_on = |threads: &[&'static str]| {
+        let mut a = vec!["simulate", "--layers", "conv1", "--max-memory", "5M"];
+        a.extend_from_slice(threads);
+        a
+    };
     for (args, needles) in [
         (
             vec![
@@ -308,30 +313,14 @@ fn cli_simulations_too_large_for_memory_are_refused_up_front() {
             ],
             ["layer fc", "weights 61.0 GiB", "4.0 GiB limit"],
         ),
+        // Two threads: the psum tiles run ahead hold the ofmap once more
+        // (2.2 MiB), and a second GLB and PE array (0.9 MiB).
         (
-            vec![
-                "simulate",
-                "--layers",
-                "conv1",
-                "--max-memory",
-                "5M",
-                "--threads",
-                "1",
-            ],
+            conv1_on(&["--threads", "1"]),
             ["layer conv1", "about 10.0 MiB", "5.0 MiB limit"],
         ),
         (
-            // Two threads: the psum tiles run ahead hold the ofmap once
-            // more (2.2 MiB), and a second GLB and PE array (0.9 MiB).
-            vec![
-                "simulate",
-                "--layers",
-                "conv1",
-                "--max-memory",
-                "5M",
-                "--threads",
-                "2",
-            ],
+            conv1_on(&["--threads", "2"]),
             ["layer conv1", "about 13.1 MiB", "5.0 MiB limit"],
         ),
     ] {

@@ -168,7 +168,8 @@ pub struct SimDataArgs {
     /// Read real data from DIR/<layer>.{ifmap,weights,bias}.npy instead.
     #[arg(long, value_name = "DIR")]
     pub weights: Option<PathBuf>,
-    /// Worker threads (default: all cores). Results never depend on it.
+    /// Worker threads (default: all cores): layers at once, and within a
+    /// layer its psum tiles run ahead. Results never depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Most memory the simulation may use, e.g. 8G or 500M (default: the
