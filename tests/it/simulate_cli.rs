@@ -301,7 +301,7 @@ fn cli_simulations_too_large_for_memory_are_refused_up_front() {
                 "--max-memory",
                 "16G",
             ],
-            ["layer conv1", "ifmap 575.9 GiB", "16.0 GiB limit"],
+            ["layer conv1", "ifmap 863.8 GiB", "16.0 GiB limit"],
         ),
         (
             vec![
@@ -317,11 +317,11 @@ fn cli_simulations_too_large_for_memory_are_refused_up_front() {
         // (2.2 MiB), and a second GLB and PE array (0.9 MiB).
         (
             conv1_on(&["--threads", "1"]),
-            ["layer conv1", "about 10.0 MiB", "5.0 MiB limit"],
+            ["layer conv1", "about 11.3 MiB", "5.0 MiB limit"],
         ),
         (
             conv1_on(&["--threads", "2"]),
-            ["layer conv1", "about 13.1 MiB", "5.0 MiB limit"],
+            ["layer conv1", "about 14.4 MiB", "5.0 MiB limit"],
         ),
     ] {
         let mut a = args.clone();

@@ -4,6 +4,7 @@
 
 use super::plan::chunks;
 use super::trace::span_bound;
+use crate::data::reference;
 use crate::hw::HwConfig;
 use crate::mapping::RowStationaryMapping;
 use crate::workload::ConvProblem;
@@ -45,7 +46,8 @@ fn prod(xs: &[u32]) -> u64 {
 /// What simulating `prob` under `map` on `hw` needs (with `trace`, the
 /// spans too) on one thread. 16-bit values, two copies of the operands
 /// (generated or loaded, and the simulator's), three of the ofmap. See
-/// [`MemoryNeed::run_ahead`] for a layer on several threads.
+/// [`MemoryNeed::run_ahead`] for a layer on several threads. The reference
+/// convolution's padded ifmap and chunked weights count too.
 pub fn memory_need(
     prob: &ConvProblem,
     map: &RowStationaryMapping,
@@ -53,9 +55,23 @@ pub fn memory_need(
     trace: bool,
 ) -> MemoryNeed {
     let p = prob;
-    let ifmap = prod(&[p.n, p.g, p.c, p.h, p.w]).saturating_mul(4);
+    // The reference's own copies: the ifmap zero-padded (or split into
+    // column phases, which is smaller), and, for its blocked kernel, the
+    // weights in chunks of filters, each tap a row of lanes and an
+    // 8-byte offset.
+    let padded = prod(&[p.n, p.g, p.c, p.hp(), p.wp()]).saturating_mul(2);
+    let ifmap = prod(&[p.n, p.g, p.c, p.h, p.w])
+        .saturating_mul(4)
+        .saturating_add(padded);
     let weights = if p.op.has_weights() {
-        prod(&[p.g, p.m, p.c, p.r, p.s]).saturating_mul(4)
+        let taps = prod(&[p.g, p.m, p.c, p.r, p.s]).saturating_mul(4);
+        if reference::uses_kernel(p) {
+            let lanes = reference::KERNEL_FILTERS as u32;
+            let chunks = prod(&[p.g, p.m.div_ceil(lanes), p.c, p.r, p.s]);
+            taps.saturating_add(chunks.saturating_mul(u64::from(lanes) * 2 + 8))
+        } else {
+            taps
+        }
     } else {
         0
     };
@@ -142,8 +158,9 @@ mod tests {
         };
         crate::mapping::check(&m, &p, &hw).expect("Table III's CONV2 mapping is legal");
         let a = memory_need(&p, &m, &hw, false);
-        assert_eq!(a.ifmap, 4 * 96 * 27 * 27 * 4);
-        assert_eq!(a.weights, 256 * 96 * 25 * 4);
+        // CONV2's padding of 2 makes the reference's copy 31 x 31.
+        assert_eq!(a.ifmap, 4 * 96 * 27 * 27 * 4 + 4 * 96 * 31 * 31 * 2);
+        assert_eq!(a.weights, 256 * 96 * 25 * 4 + 16 * 96 * 25 * 40);
         assert_eq!(a.ofmap, 4 * 256 * 27 * 27 * 6);
         let ahead = a.run_ahead(&p, &hw, 3);
         assert_eq!(ahead.ofmap, 4 * 256 * 27 * 27 * 8);

@@ -13,6 +13,7 @@
 mod arith;
 mod generate;
 pub mod reference;
+mod reference_kernel;
 pub mod rlc;
 
 pub use arith::{finalize, mac, mac_row, mac_taps, merge, tap, PSUM_INIT};

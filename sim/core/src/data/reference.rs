@@ -2,23 +2,30 @@
 //! arithmetic ([`super::mac`], [`super::tap`], [`super::merge`],
 //! [`super::finalize`]).
 //!
-//! Each output plane `(image, filter)` is computed by one thread with plain
-//! loops over `(c, r, s)` then over the output rows and columns that the tap
-//! reaches; taps on padding are skipped because they see `x = 0`, which never
-//! changes a psum (see [`PSUM_INIT`]). Zero weights are skipped for the same
-//! reason. The loop order is free because wrapping 16-bit addition is
-//! associative and commutative; the innermost loop runs along an ofmap row so
-//! the compiler can vectorise it. With a horizontal stride `U > 1` the
-//! input planes are first split into `U` column phases (phase `p` holds
-//! columns `p, p+U, p+2U, …`), so that an ofmap row reads a contiguous run of
-//! one phase instead of a strided gather. Planes are split among threads in
-//! contiguous chunks, so the result is identical for any thread count.
+//! A MAC layer with eight or more filters per group goes through a blocked
+//! kernel (`reference_kernel`): sixteen filters by four ofmap columns at a
+//! time, summed in 32 bits over every tap, the way a GEMM kernel blocks its
+//! output. Other layers (pooling, depthwise and other few-filter groups)
+//! are computed one output plane `(image, filter)` at a time with plain
+//! loops over `(c, r, s)` then over the output rows and columns that the
+//! tap reaches; taps on padding are skipped because they see `x = 0`,
+//! which never changes a psum (see [`PSUM_INIT`]). Zero weights are skipped
+//! for the same reason. The loop order is free because wrapping 16-bit
+//! addition is associative and commutative; the innermost loop runs along
+//! an ofmap row so the compiler can vectorise it. With a horizontal stride
+//! `U > 1` the input planes are first split into `U` column phases (phase
+//! `p` holds columns `p, p+U, p+2U, …`), so that an ofmap row reads a
+//! contiguous run of one phase instead of a strided gather. Work is split
+//! among threads in contiguous runs of planes, so the result is identical
+//! for any thread count.
 //!
 //! The arithmetic is written here again, on purpose, rather than borrowed
 //! from `arith` (which the simulator's PEs use): the product and the sum
-//! are formed in 32 bits and the result folded to 16 bits once per tap,
-//! where `arith` truncates the product first and adds with 16-bit wrapping. Two
-//! implementations that agree are evidence; one shared one is not.
+//! are formed in 32 bits and the result folded to 16 bits (after every tap
+//! here, once per sum in the kernel: the same bits, as folding is reduction
+//! modulo 2^16), where `arith` truncates the product first and adds with
+//! 16-bit wrapping. Two implementations that agree are evidence; one shared
+//! one is not.
 
 /// One tap of the reference: `acc + (x·w >> shift)`, formed in 32 bits
 /// (|x·w| < 2^30, so neither the product nor the sum overflows) and folded
@@ -45,8 +52,12 @@ fn ref_finalize(prob: &ConvProblem, psum: i16, bias: i16) -> i16 {
 }
 
 use super::arith::PSUM_INIT;
+/// Filters the blocked kernel computes together (one chunk of lanes).
+pub use super::reference_kernel::FILTERS as KERNEL_FILTERS;
+use super::reference_kernel::{chunk_psums, PaddedInput, WeightChunk};
 use super::LayerData;
 use crate::workload::{ConvProblem, Op};
+use KERNEL_FILTERS as FILTERS;
 
 /// The reference ofmap `[n][g·m][e][f]` after its finalization (avg division,
 /// bias, ReLU).
@@ -98,6 +109,69 @@ pub fn reference_psums_threads(
     if plane == 0 || planes == 0 {
         return out;
     }
+    if uses_kernel(prob) {
+        kernel_psums(prob, data, product_shift, threads, &mut out);
+    } else {
+        plane_psums(prob, data, product_shift, threads, &mut out);
+    }
+    out
+}
+
+/// Whether a layer goes through the blocked kernel (`reference_kernel`):
+/// a MAC layer that is not one dot product per output, with enough
+/// filters per group to fill most of a chunk's lanes (a depthwise layer's
+/// one filter per group would waste fifteen of sixteen).
+pub fn uses_kernel(prob: &ConvProblem) -> bool {
+    prob.op == Op::Mac && !is_dense_window(prob) && prob.m as usize >= FILTERS / 2
+}
+
+/// The psums by chunks of [`FILTERS`] filters of one image and group, each
+/// a contiguous run of ofmap planes; chunks are split among threads in
+/// contiguous runs, so the result does not depend on the thread count.
+fn kernel_psums(prob: &ConvProblem, data: &LayerData, shift: u32, threads: usize, out: &mut [i16]) {
+    let (images, groups) = (prob.n as usize, prob.g as usize);
+    let inputs: Vec<PaddedInput> = (0..images * groups)
+        .map(|ig| PaddedInput::new(prob, data, ig / groups, ig % groups))
+        .collect();
+    let per_group = (prob.m as usize).div_ceil(FILTERS);
+    let chunks: Vec<WeightChunk> = (0..groups * per_group)
+        .map(|gc| {
+            WeightChunk::new(
+                prob,
+                data,
+                gc / per_group,
+                gc % per_group * FILTERS,
+                &inputs[0],
+            )
+        })
+        .collect();
+    let plane = (prob.e * prob.f) as usize;
+    let mut jobs = Vec::with_capacity(images * chunks.len());
+    let mut rest = out;
+    for img in 0..images {
+        for (gc, chunk) in chunks.iter().enumerate() {
+            let (planes, tail) = rest.split_at_mut(chunk.filters() * plane);
+            rest = tail;
+            jobs.push((&inputs[img * groups + gc / per_group], chunk, planes));
+        }
+    }
+    let per_thread = jobs.len().div_ceil(threads.clamp(1, jobs.len()));
+    std::thread::scope(|scope| {
+        for part in jobs.chunks_mut(per_thread) {
+            scope.spawn(move || {
+                for (input, chunk, planes) in part {
+                    chunk_psums(prob, input, chunk, shift, planes);
+                }
+            });
+        }
+    });
+}
+
+/// The psums one output plane `(image, filter)` at a time, planes split
+/// among threads in contiguous runs.
+fn plane_psums(prob: &ConvProblem, data: &LayerData, shift: u32, threads: usize, out: &mut [i16]) {
+    let plane = (prob.e * prob.f) as usize;
+    let planes = (prob.n * prob.g * prob.m) as usize;
     let per_thread = planes.div_ceil(threads.clamp(1, planes));
     let phased = column_phases(prob, &data.ifmap);
     let input = Input {
@@ -109,19 +183,12 @@ pub fn reference_psums_threads(
         for (chunk_idx, chunk) in out.chunks_mut(per_thread * plane).enumerate() {
             scope.spawn(move || {
                 for (i, out_plane) in chunk.chunks_mut(plane).enumerate() {
-                    compute_plane(
-                        prob,
-                        data,
-                        input,
-                        product_shift,
-                        chunk_idx * per_thread + i,
-                        out_plane,
-                    );
+                    let idx = chunk_idx * per_thread + i;
+                    compute_plane(prob, data, input, shift, idx, out_plane);
                 }
             });
         }
     });
-    out
 }
 
 /// The ifmap in phase layout `[n][g·c][phase][h][row_len]`: element `j` of

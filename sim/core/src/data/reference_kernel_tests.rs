@@ -1,0 +1,123 @@
+use super::*;
+use crate::data::generate::generate_with_shift;
+use crate::data::reference::{reference, reference_psums_threads, uses_kernel};
+use crate::data::testing::{naive, problem, shaped};
+use crate::workload::{Op, Padding};
+use rand::Rng;
+use rand_chacha::rand_core::SeedableRng;
+
+/// A random MAC layer with enough filters for the kernel: several chunks,
+/// a partial last one, groups, strides, dilation, asymmetric padding and
+/// ofmap rows that are not a multiple of the column block.
+fn random_problem(rng: &mut impl Rng) -> Option<ConvProblem> {
+    let (r, s) = (rng.gen_range(1..5), rng.gen_range(1..5));
+    let (h, w) = (rng.gen_range(r..12), rng.gen_range(s..16));
+    let mut p = problem(
+        Op::Mac,
+        rng.gen_range(1..5),
+        rng.gen_range(8..40),
+        h,
+        w,
+        r,
+        s,
+    );
+    p.n = rng.gen_range(1..3);
+    p.g = rng.gen_range(1..3);
+    (p.u_h, p.u_w) = (rng.gen_range(1..4), rng.gen_range(1..5));
+    (p.d_h, p.d_w) = (rng.gen_range(1..3), rng.gen_range(1..3));
+    p.pad = Padding {
+        top: rng.gen_range(0..3),
+        bottom: rng.gen_range(0..3),
+        left: rng.gen_range(0..3),
+        right: rng.gen_range(0..3),
+    };
+    if p.hp() < p.d_h * (p.r - 1) + 1 || p.wp() < p.d_w * (p.s - 1) + 1 {
+        return None;
+    }
+    let mut p = shaped(p);
+    p.ifmap_zero_fraction = 0.3;
+    p.weight_density = rng.gen_range(0.2..1.0);
+    p.relu = rng.gen_bool(0.5);
+    Some(p)
+}
+
+#[test]
+fn the_kernel_matches_the_naive_definition_on_random_problems() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut checked = 0;
+    for case in 0..120u64 {
+        let Some(p) = random_problem(&mut rng) else {
+            continue;
+        };
+        assert!(
+            uses_kernel(&p),
+            "case {case} would not test the kernel: {p:?}"
+        );
+        let shift = [0, 4, 8, 16, 40][case as usize % 5];
+        let d = generate_with_shift(&p, case, shift);
+        assert_eq!(
+            reference(&p, &d, shift),
+            naive(&p, &d, shift),
+            "case {case}: {p:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 80, "only {checked} random problems were valid");
+}
+
+#[test]
+fn the_kernels_result_is_independent_of_thread_count() {
+    let mut p = problem(Op::Mac, 3, 37, 9, 11, 3, 3);
+    (p.n, p.g) = (2, 2);
+    assert!(uses_kernel(&p));
+    let d = generate_with_shift(&p, 3, 8);
+    let one = reference_psums_threads(&p, &d, 8, 1);
+    for t in [2, 3, 7, 64] {
+        assert_eq!(reference_psums_threads(&p, &d, 8, t), one, "{t} threads");
+    }
+}
+
+/// Every chunk through the baseline build of the loops and through the
+/// dispatched one (the AVX2 build on a CPU that has it): the same bits.
+#[test]
+fn both_builds_of_the_kernel_agree() {
+    #[cfg(target_arch = "x86_64")]
+    if !std::arch::is_x86_feature_detected!("avx2") {
+        eprintln!("no AVX2 on this CPU: only the baseline build is compared");
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut compared = 0;
+    while compared < 20 {
+        let Some(p) = random_problem(&mut rng) else {
+            continue;
+        };
+        for shift in [0, 5, 8, 16, 20, 40] {
+            let d = generate_with_shift(&p, compared, shift);
+            let input = PaddedInput::new(&p, &d, 0, 0);
+            let chunk = WeightChunk::new(&p, &d, 0, 0, &input);
+            let len = chunk.filters() * (p.e * p.f) as usize;
+            let (mut a, mut b) = (vec![0; len], vec![0; len]);
+            chunk_loops(&p, &input, &chunk, shift, &mut a);
+            chunk_psums(&p, &input, &chunk, shift, &mut b);
+            assert_eq!(a, b, "{p:?} shift {shift}");
+        }
+        compared += 1;
+    }
+}
+
+/// A tap whose weights are zero in every filter of a chunk is left out,
+/// and the chunk's psums are still the definition's.
+#[test]
+fn taps_without_a_non_zero_weight_are_left_out() {
+    let mut p = problem(Op::Mac, 2, 16, 6, 6, 3, 3);
+    p.network_input = true;
+    let mut d = generate_with_shift(&p, 9, 4);
+    // Tap (c 1, r 2, s 0) of every filter: zero.
+    for k in 0..16 {
+        d.weights[k * 18 + 9 + 6] = 0;
+    }
+    let input = PaddedInput::new(&p, &d, 0, 0);
+    let chunk = WeightChunk::new(&p, &d, 0, 0, &input);
+    assert_eq!(chunk.offsets.len(), 17);
+    assert_eq!(reference(&p, &d, 4), naive(&p, &d, 4));
+}
