@@ -373,7 +373,12 @@ impl Pe {
     pub(crate) fn take_psums(&mut self, p: usize, fill: i16, out: &mut Vec<i16>) {
         out.clear();
         let here = p.min(self.psum_fifo.len());
-        out.extend(self.psum_fifo.drain(..here));
+        // Slice copies: draining into `out` moves one word per iteration.
+        let (front, back) = self.psum_fifo.as_slices();
+        let from_front = here.min(front.len());
+        out.extend_from_slice(&front[..from_front]);
+        out.extend_from_slice(&back[..here - from_front]);
+        self.psum_fifo.drain(..here);
         out.resize(p, fill);
         self.starved += (p - here) as u64;
     }

@@ -145,16 +145,24 @@ impl PassSim<'_, '_> {
             Some(FaultKind::Delay(d)) => delay = u64::from(d),
             None => {}
         }
-        let mut values = words.values[lo..hi].to_vec();
-        if let Some(bit) = flip {
-            values[0] = flip16(values[0], bit);
-        }
+        // A copy only when a fault flips a bit: transfers are 4 words, an
+        // allocation each would cost more than the delivery.
+        let flipped;
+        let values: &[i16] = match flip {
+            Some(bit) => {
+                let mut v = words.values[lo..hi].to_vec();
+                v[0] = flip16(v[0], bit);
+                flipped = v;
+                &flipped
+            }
+            None => &words.values[lo..hi],
+        };
         let compress = self.ctx.hw.sparsity.weight_compression;
         let mut delivered = 0;
         for &k in self.tags.filter.receivers(tag).iter() {
             let pe = &mut self.pes[k as usize];
             for _ in 0..copies {
-                delivered += receive(pe, compress, &words.addrs[lo..hi], &values);
+                delivered += receive(pe, compress, &words.addrs[lo..hi], values);
             }
         }
         (delivered, delay)
