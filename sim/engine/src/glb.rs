@@ -79,11 +79,12 @@ impl GlobalBuffer {
             return (at, at);
         }
         let port = self.cfg.bank_port_words as usize;
-        let (first, last) = (base / port, (base + p as usize - 1) / port);
+        let (first, last) = (div(base, port), div(base + p as usize - 1, port));
         // Rows on as many banks as there are rows (the usual case) never
         // share a bank within the transfer.
         let psum_banks = self.psum_banks as usize;
         let distinct = last - first < psum_banks;
+        let banks = self.cfg.banks as usize;
         // Each row's bank, and the cycle, from the start, at which the
         // transfer reaches it. A port serves one row a cycle: a row that the
         // transfer reaches in the same cycle as an earlier row of the same
@@ -93,8 +94,11 @@ impl GlobalBuffer {
         rows.clear();
         let mut in_tile = first % psum_banks;
         for row in first..=last {
-            let bank = (self.ifmap_banks as usize + in_tile) % self.cfg.banks as usize;
-            let mut delay = ((row * port).max(base) - base) as u64 / width;
+            let mut bank = self.ifmap_banks as usize + in_tile;
+            if bank >= banks {
+                bank %= banks;
+            }
+            let mut delay = div((row * port).max(base) - base, width as usize) as u64;
             if !distinct {
                 if let Some(&(_, prev)) = rows.iter().rev().find(|&&(b, _)| b == bank) {
                     delay = delay.max(prev + 1);
@@ -155,6 +159,17 @@ impl GlobalBuffer {
     /// Passes are barriers: bank timing restarts at the pass start.
     pub(crate) fn reset_timing(&mut self, _at: u64) {
         self.booked.iter_mut().for_each(Calendar::clear);
+    }
+}
+
+/// `x / d` by a shift when `d` is a power of two (bank rows and bus widths
+/// almost always are): a transfer's rows take several divisions each.
+#[inline]
+fn div(x: usize, d: usize) -> usize {
+    if d.is_power_of_two() {
+        x >> d.trailing_zeros()
+    } else {
+        x / d
     }
 }
 

@@ -130,6 +130,14 @@ struct Chain {
     ti: u32,
     j: u32,
     p_act: u32,
+    /// Psum buffers each member has: it may run ahead of the chain by that
+    /// many columns (`psum_spad_words / p`, at least 1).
+    buffers: u32,
+    /// Cycles a column's `p` psums take on a local link.
+    hop: u64,
+    /// Columns of psums the bottom PE's FIFO holds (`fifo_words / p`, at
+    /// least 1).
+    fifo_depth: u32,
     flights: VecDeque<Flight>,
     /// Columns whose psums the bottom PE has taken from the psum GIN, and when.
     consumed: u32,
@@ -315,12 +323,18 @@ impl<'a, 'b> PassSim<'a, 'b> {
                         }
                     }
                     let p_act = (self.spec.pass_filters - ti * m.p).min(m.p);
+                    let hw = self.ctx.hw;
+                    let per_p = |words: u32| (words / p_act.max(1)).clamp(1, RING as u32 - 1);
+                    let link = u64::from(hw.words_per_cycle(hw.noc.local_psum_bits));
                     self.chains.push(Chain {
                         members,
                         gi,
                         ti,
                         j,
                         p_act,
+                        buffers: per_p(hw.pe.psum_spad_words),
+                        hop: ceil_div(u64::from(p_act), link),
+                        fifo_depth: per_p(hw.pe.fifo_words),
                         flights: VecDeque::new(),
                         consumed: 0,
                         consumed_at: [0; RING],
@@ -439,7 +453,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
             return;
         }
         let c = &self.chains[ci as usize];
-        let depth = (self.ctx.hw.pe.fifo_words / c.p_act.max(1)).clamp(1, RING as u32 - 1);
+        let depth = c.fifo_depth;
         let mut ready = self.events.now().max(self.psum_gin.free);
         if b >= depth {
             let need = b - depth;

@@ -224,11 +224,13 @@ impl Pe {
         let span = self.span;
         for cl in 0..self.role.q_act as usize {
             let row = &mut self.ifmap_spad[cl * span..(cl + 1) * span];
-            let here = new_slots.len().min(self.ifmap_fifo.len());
-            for (&x, v) in new_slots.iter().zip(self.ifmap_fifo.drain(..here)) {
-                row[x as usize] = v;
+            // One or a few words a channel: popping them beats a drain.
+            for &x in new_slots {
+                match self.ifmap_fifo.pop_front() {
+                    Some(v) => row[x as usize] = v,
+                    None => self.starved += 1,
+                }
             }
-            self.starved += (new_slots.len() - here) as u64;
             let win = &mut self.win[cl * self.s_taps..(cl + 1) * self.s_taps];
             for (w, &x) in win.iter_mut().zip(window) {
                 *w = row[x as usize];

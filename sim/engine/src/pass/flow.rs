@@ -1,26 +1,21 @@
 //! PE steps, psum chains and the GON within a pass.
 
-use super::{ceil_div, combine, identity, Ev, Flight, PassSim, Work, RING};
+use super::{combine, identity, Ev, Flight, PassSim, Work, RING};
 use crate::fault::{flip16, FaultKind, FaultSite};
 use crate::stats::{Level, Tensor};
 use crate::trace::Track;
 
 impl PassSim<'_, '_> {
-    /// Psum buffers a PE has: it may run ahead of its chain by that many columns.
-    fn buffers(&self, p_act: u32) -> u32 {
-        (self.ctx.hw.pe.psum_spad_words / p_act.max(1)).clamp(1, RING as u32 - 1)
-    }
-
     /// Starts every step PE `k` can start now (data, filters, psum spad).
     pub(super) fn try_start(&mut self, k: u32) {
         let ki = k as usize;
         loop {
-            let (s, p_act) = (self.pes[ki].next_step, self.pes[ki].role.p_act);
+            let (s, chain) = (self.pes[ki].next_step, self.pes[ki].role.chain);
             let yi = self.pes[ki].role.yi as usize;
             if s >= self.total || self.ifmap_gin.delivered[yi] <= s || !self.pes[ki].filters_ready {
                 return;
             }
-            let bufs = self.buffers(p_act);
+            let bufs = self.chains[chain as usize].buffers;
             let pe = &self.pes[ki];
             if s >= bufs && pe.passed < s + 1 - bufs {
                 return;
@@ -78,8 +73,6 @@ impl PassSim<'_, '_> {
     /// Moves chain `ci`'s psums up as far as the PEs' results allow.
     pub(super) fn propagate(&mut self, ci: u32) {
         let c = ci as usize;
-        let hw = self.ctx.hw;
-        let link = u64::from(hw.words_per_cycle(hw.noc.local_psum_bits));
         let len = self.chains[c].members.len() as u32;
         let now = self.events.now();
         for fi in 0..self.chains[c].flights.len() {
@@ -112,7 +105,7 @@ impl PassSim<'_, '_> {
                 }
                 let mut vals = self.leave_pe(c, fi, k, t);
                 let p = u64::from(self.chains[c].p_act);
-                let mut hop = ceil_div(p, link);
+                let mut hop = self.chains[c].hop;
                 let mut copies = 1;
                 match self.inject.next(FaultSite::LocalLink) {
                     Some(FaultKind::Drop) => copies = 0,
