@@ -15,7 +15,7 @@ pub(crate) struct Operands<'a> {
     pub bias: &'a [i16],
 }
 
-pub(crate) use data::{mac_row, mac_taps};
+pub(crate) use data::{mac_row, mac_taps, MAC_LANES};
 
 /// Value a psum chain starts from.
 pub(crate) fn identity(_op: Op) -> i16 {

@@ -3,7 +3,7 @@
 //! whole ofmap column's `p·q·S` taps (docs/dataflow.md §5) in bulk; the
 //! cycle and access counts are those of doing it tap by tap.
 
-use super::datapath::{identity, mac_row, mac_taps};
+use super::datapath::{identity, mac_row, mac_taps, MAC_LANES};
 use crate::hw::SparsityFeatures;
 use crate::workload::Op;
 use std::collections::VecDeque;
@@ -71,7 +71,11 @@ pub(crate) struct Pe {
     pub role: PeRole,
     taps: usize,
     s_taps: usize,
+    /// The filter spad's `fspad_words` words, then [`MAC_LANES`] zeros that
+    /// are not part of it: a block of the MAC reads one tap's weights a
+    /// whole register wide, and at the last tap that runs past the spad.
     fspad: Vec<i16>,
+    fspad_words: usize,
     /// Next filter spad word an arriving filter word is written to.
     fspad_write: usize,
     /// Whether this pass's filters have arrived (then `nz` is valid).
@@ -131,7 +135,8 @@ impl Pe {
             v.resize(len, 0);
             std::mem::take(v)
         };
-        let fspad = fresh(&mut b.fspad, if weights { taps * p } else { 0 });
+        let fspad_words = if weights { taps * p } else { 0 };
+        let fspad = fresh(&mut b.fspad, fspad_words + MAC_LANES);
         let ifmap_spad = fresh(&mut b.ifmap_spad, role.q_act as usize * span);
         let win = fresh(&mut b.win, taps);
         let acc = fresh(&mut b.acc, RING * p);
@@ -145,6 +150,7 @@ impl Pe {
             taps,
             s_taps: s_taps as usize,
             fspad,
+            fspad_words,
             fspad_write: 0,
             filters_ready: false,
             nz: b.nz,
@@ -185,8 +191,8 @@ impl Pe {
     /// Filter words arriving in spad order (`[channel][tap][filter]`):
     /// each goes to the next spad word. Words beyond the spad are lost.
     pub(crate) fn receive_filters(&mut self, words: &[i16]) {
-        let at = self.fspad_write.min(self.fspad.len());
-        let n = words.len().min(self.fspad.len() - at);
+        let at = self.fspad_write.min(self.fspad_words);
+        let n = words.len().min(self.fspad_words - at);
         self.fspad[at..at + n].copy_from_slice(&words[..n]);
         self.fspad_write += words.len();
     }
@@ -194,8 +200,8 @@ impl Pe {
     /// A filter word arriving with its spad address (weight compression
     /// sends only non-zero words, so they carry where they go).
     pub(crate) fn receive_filter_at(&mut self, addr: u32, value: i16) {
-        if let Some(w) = self.fspad.get_mut(addr as usize) {
-            *w = value;
+        if (addr as usize) < self.fspad_words {
+            self.fspad[addr as usize] = value;
         }
     }
 
@@ -203,10 +209,10 @@ impl Pe {
     pub(crate) fn filters_arrived(&mut self) {
         let p = self.role.p_act as usize;
         self.nz.clear();
-        if self.fspad.is_empty() {
+        if self.fspad_words == 0 {
             self.nz.resize(self.taps, p as u32);
         } else {
-            let rows = self.fspad.chunks(p.max(1));
+            let rows = self.fspad[..self.fspad_words].chunks(p.max(1));
             let counts = rows.map(|row| row.iter().filter(|&&w| w != 0).count() as u32);
             self.nz.extend(counts);
         }

@@ -64,6 +64,11 @@ pub fn mac_row(acc: &mut [i16], x: i16, w: &[i16], shift: u32) {
 /// every tap `x` of `xs` that is not zero (a zero adds nothing), with `w`
 /// the tap's `acc.len()` weights, consecutive in `weights`. Runs an AVX2
 /// build where the CPU has it.
+///
+/// Weights are read [`MAC_LANES`] at a time; when `weights` ends less than
+/// that past the last tap's, the last read is copied out first, so give it
+/// [`MAC_LANES`] spare words at the end (their values are never used) to
+/// keep every read direct.
 pub fn mac_taps(acc: &mut [i16], xs: &[i16], weights: &[i16], shift: u32) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
@@ -81,7 +86,8 @@ unsafe fn mac_taps_avx2(acc: &mut [i16], xs: &[i16], weights: &[i16], shift: u32
 
 /// Filters summed together in [`mac_taps`]: one 256-bit register of
 /// 16-bit lanes.
-const LANES: usize = 16;
+pub const MAC_LANES: usize = 16;
+use MAC_LANES as LANES;
 
 /// [`mac_taps`] by blocks of [`LANES`] filters, each block's psums held in
 /// one array across all taps (a register, once vectorised) instead of
@@ -98,8 +104,10 @@ fn mac_taps_loops(acc: &mut [i16], xs: &[i16], weights: &[i16], shift: u32) {
     let s = shift.min(31);
     for lo in (0..p).step_by(LANES) {
         let n = LANES.min(p - lo);
+        // The block starts from zero and is added to the psums at the end
+        // (wrapping sums do not depend on the order): a copy of a partial
+        // block in would stall the first register load on the copy.
         let mut block = [0i16; LANES];
-        block[..n].copy_from_slice(&acc[lo..lo + n]);
         let (xs, block_ref) = (&xs[..taps], &mut block);
         match s {
             0 => taps_into(block_ref, xs, weights, p, lo, |x, w| x.wrapping_mul(w)),
@@ -112,7 +120,9 @@ fn mac_taps_loops(acc: &mut [i16], xs: &[i16], weights: &[i16], shift: u32) {
                 (((i32::from(x) * i32::from(w)) >> 16) as i16) >> (s - 16)
             }),
         }
-        acc[lo..lo + n].copy_from_slice(&block[..n]);
+        for (a, &b) in acc[lo..lo + n].iter_mut().zip(&block) {
+            *a = a.wrapping_add(b);
+        }
     }
 }
 

@@ -16,7 +16,7 @@ pub mod reference;
 mod reference_kernel;
 pub mod rlc;
 
-pub use arith::{finalize, mac, mac_row, mac_taps, merge, tap, PSUM_INIT};
+pub use arith::{finalize, mac, mac_row, mac_taps, merge, tap, MAC_LANES, PSUM_INIT};
 pub use generate::{
     generate, generate_with_reference, generate_with_shift, ACTIVATION_MAX, DEFAULT_PRODUCT_SHIFT,
     INPUT_MAX, WEIGHT_MAX, WEIGHT_MIN,
