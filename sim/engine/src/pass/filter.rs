@@ -31,10 +31,17 @@ impl FilterGin {
 }
 
 /// The words one PE row receives, in spad order `[channel][tap][filter]`,
-/// with their spad addresses (needed only with weight compression).
+/// with their spad addresses (only with weight compression; empty without).
 struct RowWords {
     values: Vec<i16>,
     addrs: Vec<u32>,
+}
+
+impl RowWords {
+    /// The spad addresses of words `lo..hi` (none without compression).
+    fn addrs_of(&self, lo: usize, hi: usize) -> &[u32] {
+        self.addrs.get(lo..hi).unwrap_or(&[])
+    }
 }
 
 impl PassSim<'_, '_> {
@@ -42,9 +49,11 @@ impl PassSim<'_, '_> {
     /// `row % R`) from the GLB filter part `[g][filter][channel][R][S]`.
     fn row_words(&self, row: u32) -> RowWords {
         let prob = self.ctx.prob;
-        let (mut values, mut addrs) = (Vec::new(), Vec::new());
         if !prob.op.has_weights() {
-            return RowWords { values, addrs };
+            return RowWords {
+                values: Vec::new(),
+                addrs: Vec::new(),
+            };
         }
         let k0 = self.filter_rows[row as usize][0] as usize;
         let role = self.pes[k0].role;
@@ -52,6 +61,10 @@ impl PassSim<'_, '_> {
         let (rr, ss) = (prob.r as usize, prob.s as usize);
         let (cs, pts) = (self.spec.channels as usize, self.spec.pass_filters as usize);
         let compress = self.ctx.hw.sparsity.weight_compression;
+        let most = (role.q_act * role.p_act) as usize * ss;
+        let mut values = Vec::with_capacity(most);
+        // Spad addresses matter only to compressed words, which carry them.
+        let mut addrs = Vec::with_capacity(if compress { most } else { 0 });
         for cl in 0..role.q_act {
             let ch = (role.ri * q + cl) as usize;
             for s in 0..ss {
@@ -61,7 +74,9 @@ impl PassSim<'_, '_> {
                         + role.i as usize * ss
                         + s;
                     let w = self.glb.filters[at];
-                    if !compress || w != 0 {
+                    if !compress {
+                        values.push(w);
+                    } else if w != 0 {
                         values.push(w);
                         addrs.push((cl * prob.s + s as u32) * role.p_act + k);
                     }
@@ -162,7 +177,7 @@ impl PassSim<'_, '_> {
         for &k in self.tags.filter.receivers(tag).iter() {
             let pe = &mut self.pes[k as usize];
             for _ in 0..copies {
-                delivered += receive(pe, compress, &words.addrs[lo..hi], values);
+                delivered += receive(pe, compress, words.addrs_of(lo, hi), values);
             }
         }
         (delivered, delay)
@@ -173,7 +188,7 @@ impl PassSim<'_, '_> {
     fn deliver_filters(&mut self, class: u32, words: &RowWords, lo: usize, hi: usize) -> u64 {
         let tag = self.tags.filter.tag(class);
         let compress = self.ctx.hw.sparsity.weight_compression;
-        let (addrs, values) = (&words.addrs[lo..hi], &words.values[lo..hi]);
+        let (addrs, values) = (words.addrs_of(lo, hi), &words.values[lo..hi]);
         let mut delivered = 0;
         for &k in self.tags.filter.receivers(tag).iter() {
             delivered += receive(&mut self.pes[k as usize], compress, addrs, values);
