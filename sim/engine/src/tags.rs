@@ -50,9 +50,18 @@ impl TagConfig {
             bus_row,
             pe_bus,
             pe_col: pe_class,
-            receivers: Vec::new(),
+            receivers: vec![Vec::new(); classes as usize],
         };
-        cfg.receivers = (0..classes).map(|c| cfg.matching(cfg.tag(c))).collect();
+        // What `matching` finds for every class's own tag, in one sweep over
+        // the PEs instead of one per class (classes can be as many as PEs).
+        for k in 0..cfg.pe_col.len() {
+            let active = cfg.bus_row[cfg.pe_bus[k] as usize] == ACTIVE_ROW;
+            if let Some(r) = cfg.receivers.get_mut(cfg.pe_col[k] as usize) {
+                if active {
+                    r.push(k as u32);
+                }
+            }
+        }
         cfg
     }
 
@@ -115,5 +124,31 @@ mod tests {
         assert!(cfg.receivers(idle).is_empty());
         let one = TagConfig::new(1, vec![0], vec![0], 1);
         assert!(one.receivers(one.wrong(one.tag(0))).is_empty());
+    }
+
+    /// The receivers found once per pass are the ID comparison's for every
+    /// class, including PEs whose class is out of range.
+    #[test]
+    fn the_receivers_of_every_class_are_the_comparisons() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u32| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % u64::from(n)) as u32
+        };
+        for _ in 0..50 {
+            let (buses, pes, classes) = (1 + next(12), 1 + next(168), 1 + next(40));
+            let bus: Vec<u32> = (0..pes).map(|_| next(buses)).collect();
+            let class: Vec<u32> = (0..pes).map(|_| next(classes + 2)).collect();
+            let cfg = TagConfig::new(buses, bus, class, classes);
+            let mut found = 0;
+            for c in 0..classes {
+                let want = cfg.matching(cfg.tag(c));
+                found += want.len();
+                assert_eq!(&*cfg.receivers(cfg.tag(c)), &want[..], "class {c}");
+            }
+            assert!(found > 0 || pes < 3);
+        }
     }
 }
