@@ -18,9 +18,9 @@ const SPAN_BYTES: u64 = 32;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MemoryNeed {
     /// The input feature maps (the layer's DRAM contents), plus the copy the
-    /// data generator or loader holds.
+    /// data generator or loader holds and the reference's padded copy.
     pub ifmap: u64,
-    /// Weights and biases.
+    /// Weights and biases, plus the reference kernel's chunked weights.
     pub weights: u64,
     /// The ofmap, the reference ofmap and the reference's psums.
     pub ofmap: u64,
@@ -55,11 +55,16 @@ pub fn memory_need(
     trace: bool,
 ) -> MemoryNeed {
     let p = prob;
-    // The reference's own copies: the ifmap zero-padded (or split into
-    // column phases, which is smaller), and, for its blocked kernel, the
-    // weights in chunks of filters, each tap a row of lanes and an
+    // The reference's own copies: the ifmap zero-padded, or, in its plane
+    // loops at a stride U > 1, split into U column phases of ceil(W / U)
+    // words a row (which can be the larger), and, for its blocked kernel,
+    // the weights in chunks of filters, each tap a row of lanes and an
     // 8-byte offset.
-    let padded = prod(&[p.n, p.g, p.c, p.hp(), p.wp()]).saturating_mul(2);
+    let phases = u64::from(p.h) * u64::from(p.u_w) * u64::from(p.w.div_ceil(p.u_w));
+    let plane = (u64::from(p.hp()) * u64::from(p.wp())).max(phases);
+    let padded = prod(&[p.n, p.g, p.c])
+        .saturating_mul(plane)
+        .saturating_mul(2);
     let ifmap = prod(&[p.n, p.g, p.c, p.h, p.w])
         .saturating_mul(4)
         .saturating_add(padded);

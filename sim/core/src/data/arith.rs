@@ -61,7 +61,7 @@ pub fn mac_row(acc: &mut [i16], x: i16, w: &[i16], shift: u32) {
 }
 
 /// One column of a PE's taps: `acc[k] = mac(acc[k], x, w[k], shift)` for
-/// every tap `x` of `xs` that is not zero (a zero adds nothing), with `w`
+/// every tap `x` of `xs` (a zero tap is computed too; it adds nothing), with `w`
 /// the tap's `acc.len()` weights, consecutive in `weights`. Runs an AVX2
 /// build where the CPU has it.
 ///
@@ -224,6 +224,13 @@ mod tests {
                 let mut got = vec![7i16; p];
                 mac_taps_loops(&mut got, &xs, &weights, shift);
                 assert_eq!(got, want, "p {p}, shift {shift}");
+                // A PE's spad: MAC_LANES spare words (of any value) past the
+                // weights, read into lanes whose sums are never stored.
+                let mut spad = weights.clone();
+                spad.extend((0..MAC_LANES as i16).map(|k| k * 1999 - 7777));
+                let mut got = vec![7i16; p];
+                mac_taps_loops(&mut got, &xs, &spad, shift);
+                assert_eq!(got, want, "spare words, p {p}, shift {shift}");
                 #[cfg(target_arch = "x86_64")]
                 if std::arch::is_x86_feature_detected!("avx2") {
                     let mut got = vec![7i16; p];

@@ -5,8 +5,10 @@
 //! A MAC layer with eight or more filters per group goes through a blocked
 //! kernel (`reference_kernel`): sixteen filters by four ofmap columns at a
 //! time, summed in 32 bits over every tap, the way a GEMM kernel blocks its
-//! output. Other layers (pooling, depthwise and other few-filter groups)
-//! are computed one output plane `(image, filter)` at a time with plain
+//! output. A fully connected layer (each output's window is the whole
+//! input) is one dot product per output, summed in 32 bits. Other layers
+//! (pooling, depthwise and other few-filter groups) are computed one
+//! output plane `(image, filter)` at a time with plain
 //! loops over `(c, r, s)` then over the output rows and columns that the
 //! tap reaches; taps on padding are skipped because they see `x = 0`,
 //! which never changes a psum (see [`PSUM_INIT`]). Zero weights are skipped
@@ -22,13 +24,14 @@
 //! The arithmetic is written here again, on purpose, rather than borrowed
 //! from `arith` (which the simulator's PEs use): the product and the sum
 //! are formed in 32 bits and the result folded to 16 bits (after every tap
-//! here, once per sum in the kernel: the same bits, as folding is reduction
-//! modulo 2^16), where `arith` truncates the product first and adds with
+//! in the plane loops, once per sum in the kernel and the dot product: the
+//! same bits, as folding is reduction modulo 2^16), where `arith` truncates
+//! the product first and adds with
 //! 16-bit wrapping. Two implementations that agree are evidence; one shared
 //! one is not.
 
 /// One tap of the reference: `acc + (x·w >> shift)`, formed in 32 bits
-/// (|x·w| < 2^30, so neither the product nor the sum overflows) and folded
+/// (|x·w| ≤ 2^30, so neither the product nor the sum overflows) and folded
 /// to 16-bit two's complement.
 #[inline(always)]
 fn ref_mac(acc: i16, x: i16, w: i16, shift: u32) -> i16 {

@@ -153,7 +153,7 @@ pub(super) fn chunk_loops(
     let (e_count, f_count) = (prob.e as usize, prob.f as usize);
     let plane = e_count * f_count;
     let (u_h, u_w) = (prob.u_h as usize, prob.u_w as usize);
-    // A shift of 31 already leaves only the sign of any product (|x·w| < 2^30).
+    // A shift of 31 already leaves only the sign of any product (|x·w| ≤ 2^30).
     let shift = shift.min(31);
     for e in 0..e_count {
         let row = e * u_h * input.wp;

@@ -2,6 +2,7 @@ use super::*;
 use crate::data::generate::generate_with_shift;
 use crate::data::reference::{reference, reference_psums_threads, uses_kernel};
 use crate::data::testing::{naive, problem, shaped};
+use crate::data::LayerData;
 use crate::workload::{Op, Padding};
 use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -38,7 +39,22 @@ fn random_problem(rng: &mut impl Rng) -> Option<ConvProblem> {
     p.ifmap_zero_fraction = 0.3;
     p.weight_density = rng.gen_range(0.2..1.0);
     p.relu = rng.gen_bool(0.5);
+    p.network_input = rng.gen_bool(0.5);
     Some(p)
+}
+
+/// Data for `p` whose non-zero values span the whole 16-bit range (the
+/// generator's stay small, so no product would need more than 16 bits):
+/// products up to 2^30 and sums that wrap tell a 32-bit kernel from a
+/// 16-bit one. Zeros stay where the generator put them.
+fn full_range(p: &ConvProblem, seed: u64, shift: u32, rng: &mut impl Rng) -> LayerData {
+    let mut d = generate_with_shift(p, seed, shift);
+    for v in d.ifmap.iter_mut().chain(d.weights.iter_mut()) {
+        if *v != 0 {
+            *v = rng.gen_range(i16::MIN..=i16::MAX);
+        }
+    }
+    d
 }
 
 #[test]
@@ -53,8 +69,8 @@ fn the_kernel_matches_the_naive_definition_on_random_problems() {
             uses_kernel(&p),
             "case {case} would not test the kernel: {p:?}"
         );
-        let shift = [0, 4, 8, 16, 40][case as usize % 5];
-        let d = generate_with_shift(&p, case, shift);
+        let shift = [0, 4, 8, 15, 16, 20, 31, 40][case as usize % 8];
+        let d = full_range(&p, case, shift, &mut rng);
         assert_eq!(
             reference(&p, &d, shift),
             naive(&p, &d, shift),
@@ -77,32 +93,50 @@ fn the_kernels_result_is_independent_of_thread_count() {
     }
 }
 
-/// Every chunk through the baseline build of the loops and through the
-/// dispatched one (the AVX2 build on a CPU that has it): the same bits.
+/// Every chunk of every image and group through the baseline build of the
+/// loops and through the AVX2 build (on a CPU that has it): the same bits.
 #[test]
 fn both_builds_of_the_kernel_agree() {
     #[cfg(target_arch = "x86_64")]
     if !std::arch::is_x86_feature_detected!("avx2") {
-        eprintln!("no AVX2 on this CPU: only the baseline build is compared");
+        eprintln!("no AVX2 on this CPU: the baseline build is compared with itself");
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-    let mut compared = 0;
+    let (mut compared, mut partial) = (0, 0);
     while compared < 20 {
         let Some(p) = random_problem(&mut rng) else {
             continue;
         };
         for shift in [0, 5, 8, 16, 20, 40] {
-            let d = generate_with_shift(&p, compared, shift);
-            let input = PaddedInput::new(&p, &d, 0, 0);
-            let chunk = WeightChunk::new(&p, &d, 0, 0, &input);
-            let len = chunk.filters() * (p.e * p.f) as usize;
-            let (mut a, mut b) = (vec![0; len], vec![0; len]);
-            chunk_loops(&p, &input, &chunk, shift, &mut a);
-            chunk_psums(&p, &input, &chunk, shift, &mut b);
-            assert_eq!(a, b, "{p:?} shift {shift}");
+            let d = full_range(&p, compared, shift, &mut rng);
+            for (img, grp) in (0..p.n as usize).flat_map(|i| (0..p.g as usize).map(move |g| (i, g)))
+            {
+                let input = PaddedInput::new(&p, &d, img, grp);
+                for first in (0..p.m as usize).step_by(FILTERS) {
+                    let chunk = WeightChunk::new(&p, &d, grp, first, &input);
+                    partial += usize::from(chunk.filters() < FILTERS);
+                    let len = chunk.filters() * (p.e * p.f) as usize;
+                    let (mut a, mut b) = (vec![0; len], vec![0; len]);
+                    chunk_loops(&p, &input, &chunk, shift, &mut a);
+                    #[cfg(target_arch = "x86_64")]
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        // SAFETY: the CPU has AVX2 (checked just above).
+                        unsafe { chunk_psums_avx2(&p, &input, &chunk, shift, &mut b) };
+                    } else {
+                        chunk_psums(&p, &input, &chunk, shift, &mut b);
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    chunk_psums(&p, &input, &chunk, shift, &mut b);
+                    assert_eq!(
+                        a, b,
+                        "{p:?} shift {shift} image {img} group {grp} chunk {first}"
+                    );
+                }
+            }
         }
         compared += 1;
     }
+    assert!(partial > 0, "no partial last chunk was compared");
 }
 
 /// A tap whose weights are zero in every filter of a chunk is left out,

@@ -215,6 +215,31 @@ fn fc_fast_path_matches_naive() {
     assert_eq!(reference(&p, &d, 2), naive(&p, &d, 2));
 }
 
+/// The dot product of a fully connected layer, on values across the whole
+/// 16-bit range (products up to 2^30, sums that wrap) and every kind of
+/// shift, against the definition.
+#[test]
+fn fc_dot_product_matches_naive_on_full_range_values() {
+    let mut p = problem(Op::Mac, 6, 9, 5, 7, 5, 7);
+    p.n = 2;
+    p.network_input = true;
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for shift in [0, 8, 15, 16, 20, 31, 40] {
+        let mut d = generate_with_shift(&p, 3, shift);
+        for v in d.ifmap.iter_mut().chain(d.weights.iter_mut()) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *v = state as i16;
+        }
+        assert_eq!(
+            reference(&p, &d, shift),
+            naive(&p, &d, shift),
+            "shift {shift}"
+        );
+    }
+}
+
 #[test]
 fn result_is_independent_of_thread_count() {
     let mut p = problem(Op::Mac, 3, 5, 9, 7, 3, 3);
