@@ -301,7 +301,7 @@ fn cli_simulations_too_large_for_memory_are_refused_up_front() {
                 "--max-memory",
                 "16G",
             ],
-            ["layer conv1", "ifmap 863.8 GiB", "16.0 GiB limit"],
+            ["layer conv1", "ifmap 865.1 GiB", "16.0 GiB limit"],
         ),
         (
             vec![

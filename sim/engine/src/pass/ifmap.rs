@@ -163,7 +163,10 @@ impl PassSim<'_, '_> {
     }
 
     /// Multicast: each tile channel's new words of row `yi` go out once,
-    /// tagged with the class (group, channel copy, row). Returns GLB reads.
+    /// tagged with the class (group, channel copy, row). A class's `q`
+    /// channels are consecutive, so their words go out in channel order as
+    /// one delivery (the same words to the same PEs in the same order as
+    /// channel by channel). Returns GLB reads.
     fn ifmap_multicast(&mut self, b: u32, yi: u32) -> u64 {
         let (prob, sp) = (self.ctx.prob, self.spec);
         let f = b % prob.f;
@@ -173,11 +176,14 @@ impl PassSim<'_, '_> {
         let mut reads = 0;
         let mut words = std::mem::take(&mut self.scratch);
         for gi in 0..sp.groups {
-            for ch in 0..sp.channels {
-                let class = (gi * self.r_act + ch / q) * rn + yi;
-                let plane = ((img * sp.groups + gi) * sp.channels + ch) * rn + yi;
-                self.read_ifmap_row(plane, f, &mut words);
-                reads += new as u64;
+            for first in (0..sp.channels).step_by(q as usize) {
+                let class = (gi * self.r_act + first / q) * rn + yi;
+                words.clear();
+                for ch in first..(first + q).min(sp.channels) {
+                    let plane = ((img * sp.groups + gi) * sp.channels + ch) * rn + yi;
+                    self.read_ifmap_row(plane, f, &mut words);
+                    reads += new as u64;
+                }
                 let tag = self.tags.ifmap.tag(class);
                 self.deliver_ifmap(tag, &words);
             }
@@ -198,6 +204,7 @@ impl PassSim<'_, '_> {
             let r = self.pes[k as usize].role;
             for cl in 0..r.q_act {
                 let plane = ((img * sp.groups + r.gi) * sp.channels + r.ri * q + cl) * rn + yi;
+                words.clear();
                 self.read_ifmap_row(plane, f, &mut words);
                 reads += words.len() as u64;
                 let tag = self.tags.ifmap.tag(k);
@@ -208,11 +215,11 @@ impl PassSim<'_, '_> {
         reads
     }
 
-    /// The words of column `f`'s new padded columns in GLB plane `plane`.
+    /// Appends the words of column `f`'s new padded columns in GLB plane
+    /// `plane` to `out`.
     fn read_ifmap_row(&mut self, plane: u32, f: u32, out: &mut Vec<i16>) {
         let wp = self.ctx.prob.wp() as usize;
         let base = plane as usize * wp;
-        out.clear();
         let cols = self.ctx.cols.new_at(f);
         out.extend(cols.iter().map(|&x| self.glb.ifmap[base + x as usize]));
         if let (Some(&lo), Some(&hi)) = (cols.first(), cols.last()) {
