@@ -23,8 +23,11 @@ enum Bench {
         after_help = "Example:\n  eyesim bench estimate --net alexnet,vgg16,resnet50 --repeat 5"
     )]
     Estimate(EstimateBench),
-    /// A 1,000-point analytic sweep of AlexNet (GLB x filter spad x psum spad).
-    #[command(after_help = "Example:\n  cargo run --release -- bench sweep")]
+    /// A 1,000-point analytic sweep of AlexNet (GLB x filter spad x psum spad), or with
+    /// --simulate a 100-point cycle-level one (GLB x filter spad)
+    #[command(
+        after_help = "Example:\n  cargo run --release -- bench sweep\n  cargo run --release -- bench sweep --simulate"
+    )]
     Sweep(super::bench_sweep::SweepBench),
     /// Cycle-level simulation with functional outputs (default: AlexNet CONV1-5).
     #[command(
