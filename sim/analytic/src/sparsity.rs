@@ -3,6 +3,9 @@
 
 use crate::hw::{HwConfig, RlcFormat};
 use crate::workload::ConvProblem;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Expected per-layer tap outcomes for the whole batch. They do not depend
 /// on the mapping: every tap runs exactly once in some PE.
@@ -112,7 +115,41 @@ enum StreamKind {
     AllZero { per_word: u64, group: u64 },
     /// `table[L]` = expected DRAM words of a stream of `L` values, for
     /// `L < table.len()`; beyond, `step` more per value.
-    Random { table: Vec<f64>, step: f64 },
+    Random { table: Arc<[f64]>, step: f64 },
+}
+
+/// A chain's table and its stationary step, shared by every stream model
+/// with the same inputs.
+type Chain = (Arc<[f64]>, f64);
+
+thread_local! {
+    /// Chain tables this thread has built, by their inputs (zero fraction
+    /// bits, longest run, pairs a word, longest stream). A sweep models the
+    /// same layers at every point, and a table takes about as long as the
+    /// rest of a layer's model; the table is a pure function of the key,
+    /// so sharing it changes no number.
+    static CHAINS: RefCell<HashMap<(u64, u64, u64, u64), Chain>> = RefCell::new(HashMap::new());
+}
+
+/// Tables kept per thread before the cache starts over.
+const CHAINS_KEPT: usize = 1024;
+
+/// [`chain_table`], built once per thread for each set of inputs.
+fn shared_chain_table(zero: f64, max_run: u64, per_word: u64, max_len: u64) -> Chain {
+    let key = (zero.to_bits(), max_run, per_word, max_len);
+    if let Some(hit) = CHAINS.with(|c| c.borrow().get(&key).cloned()) {
+        return hit;
+    }
+    let (table, step) = chain_table(zero, max_run, per_word, max_len);
+    let chain: Chain = (table.into(), step);
+    CHAINS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CHAINS_KEPT {
+            c.clear();
+        }
+        c.insert(key, chain.clone());
+    });
+    chain
 }
 
 /// Probability mass below which a run-length state is dropped: far below
@@ -143,7 +180,8 @@ impl RlcStreams {
                 group: u64::from(rlc.max_run()) + 1,
             }
         } else {
-            let (table, step) = chain_table(zero, u64::from(rlc.max_run()), per_word, max_len);
+            let (table, step) =
+                shared_chain_table(zero, u64::from(rlc.max_run()), per_word, max_len);
             StreamKind::Random { table, step }
         };
         RlcStreams {
@@ -272,6 +310,39 @@ fn off_uniform(p: &[f64], k: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The per-thread table cache gives what building the table gives, for
+    /// inputs that differ in one part of the key at a time.
+    #[test]
+    fn shared_chain_tables_are_the_chains_of_their_own_inputs() {
+        // A chain near all zeros converges slowly, so its table's length
+        // depends on the longest stream asked for.
+        let cases = [
+            (0.4, 31, 3, 40),
+            (0.999_99, 31, 3, 5000),
+            (0.999_99, 31, 3, 9000),
+            (0.41, 31, 3, 40),
+            (0.4, 7, 3, 40),
+            (0.4, 31, 2, 40),
+        ];
+        let (long, short) = (
+            chain_table(0.999_99, 31, 3, 9000),
+            chain_table(0.999_99, 31, 3, 5000),
+        );
+        assert_ne!(
+            long.0.len(),
+            short.0.len(),
+            "the longest stream must matter here"
+        );
+        for _ in 0..2 {
+            for &(zero, run, per_word, len) in &cases {
+                let (table, step) = shared_chain_table(zero, run, per_word, len);
+                let (want, want_step) = chain_table(zero, run, per_word, len);
+                assert_eq!(&table[..], &want[..], "{zero} {run} {per_word} {len}");
+                assert_eq!(step.to_bits(), want_step.to_bits());
+            }
+        }
+    }
 
     const FMT: RlcFormat = RlcFormat {
         run_bits: 5,

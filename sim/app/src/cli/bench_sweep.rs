@@ -36,7 +36,10 @@ const ANALYTIC_AXES: [&str; 3] = [
     "pe.psum_spad_words=8..80:+8",
 ];
 /// The default axes of the simulated sweep: 100 points.
-const SIMULATE_AXES: [&str; 2] = ["glb.size_kib=48..336:+32", "pe.filter_spad_words=64..352:+32"];
+const SIMULATE_AXES: [&str; 2] = [
+    "glb.size_kib=48..336:+32",
+    "pe.filter_spad_words=64..352:+32",
+];
 
 /// The time budget of a default sweep on a 2-core machine: its point count
 /// and seconds.
