@@ -87,9 +87,8 @@ unsafe fn mac_taps_avx2(acc: &mut [i16], xs: &[i16], weights: &[i16], shift: u32
 /// Filters summed together in [`mac_taps`]: one 256-bit register of
 /// 16-bit lanes.
 pub const MAC_LANES: usize = 16;
-use MAC_LANES as LANES;
 
-/// [`mac_taps`] by blocks of [`LANES`] filters, each block's psums held in
+/// [`mac_taps`] by blocks of [`MAC_LANES`] filters, each block's psums held in
 /// one array across all taps (a register, once vectorised) instead of
 /// being loaded and stored at every tap. A zero tap is computed like any
 /// other: its product is 0, so the psums do not change, and a branch on it
@@ -102,12 +101,12 @@ fn mac_taps_loops(acc: &mut [i16], xs: &[i16], weights: &[i16], shift: u32) {
     }
     let taps = xs.len().min(weights.len() / p);
     let s = shift.min(31);
-    for lo in (0..p).step_by(LANES) {
-        let n = LANES.min(p - lo);
+    for lo in (0..p).step_by(MAC_LANES) {
+        let n = MAC_LANES.min(p - lo);
         // The block starts from zero and is added to the psums at the end
         // (wrapping sums do not depend on the order): a copy of a partial
         // block in would stall the first register load on the copy.
-        let mut block = [0i16; LANES];
+        let mut block = [0i16; MAC_LANES];
         let (xs, block_ref) = (&xs[..taps], &mut block);
         match s {
             0 => taps_into(block_ref, xs, weights, p, lo, |x, w| x.wrapping_mul(w)),
@@ -127,12 +126,12 @@ fn mac_taps_loops(acc: &mut [i16], xs: &[i16], weights: &[i16], shift: u32) {
 }
 
 /// Adds `product(x, w)` of every tap `x` of `xs` to the lanes of `block`,
-/// filters `lo..lo + LANES` of the tap's `p` weights. Lanes past the
+/// filters `lo..lo + MAC_LANES` of the tap's `p` weights. Lanes past the
 /// filters read the next tap's weights (or zeros past the end): their sums
 /// are never stored.
 #[inline(always)]
 fn taps_into(
-    block: &mut [i16; LANES],
+    block: &mut [i16; MAC_LANES],
     xs: &[i16],
     weights: &[i16],
     p: usize,
@@ -141,10 +140,10 @@ fn taps_into(
 ) {
     for (t, &x) in xs.iter().enumerate() {
         let at = t * p + lo;
-        let w: [i16; LANES] = match weights.get(at..at + LANES) {
-            Some(row) => row.try_into().expect("a slice of LANES words"),
+        let w: [i16; MAC_LANES] = match weights.get(at..at + MAC_LANES) {
+            Some(row) => row.try_into().expect("a slice of MAC_LANES words"),
             None => {
-                let mut row = [0; LANES];
+                let mut row = [0; MAC_LANES];
                 let n = weights.len() - at;
                 row[..n].copy_from_slice(&weights[at..]);
                 row

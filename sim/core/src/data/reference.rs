@@ -60,7 +60,6 @@ pub use super::reference_kernel::FILTERS as KERNEL_FILTERS;
 use super::reference_kernel::{chunk_psums, PaddedInput, WeightChunk};
 use super::LayerData;
 use crate::workload::{ConvProblem, Op};
-use KERNEL_FILTERS as FILTERS;
 
 /// The reference ofmap `[n][g·m][e][f]` after its finalization (avg division,
 /// bias, ReLU).
@@ -125,10 +124,10 @@ pub fn reference_psums_threads(
 /// filters per group to fill most of a chunk's lanes (a depthwise layer's
 /// one filter per group would waste fifteen of sixteen).
 pub fn uses_kernel(prob: &ConvProblem) -> bool {
-    prob.op == Op::Mac && !is_dense_window(prob) && prob.m as usize >= FILTERS / 2
+    prob.op == Op::Mac && !is_dense_window(prob) && prob.m as usize >= KERNEL_FILTERS / 2
 }
 
-/// The psums by chunks of [`FILTERS`] filters of one image and group, each
+/// The psums by chunks of [`KERNEL_FILTERS`] filters of one image and group, each
 /// a contiguous run of ofmap planes; chunks are split among threads in
 /// contiguous runs, so the result does not depend on the thread count.
 fn kernel_psums(prob: &ConvProblem, data: &LayerData, shift: u32, threads: usize, out: &mut [i16]) {
@@ -136,14 +135,14 @@ fn kernel_psums(prob: &ConvProblem, data: &LayerData, shift: u32, threads: usize
     let inputs: Vec<PaddedInput> = (0..images * groups)
         .map(|ig| PaddedInput::new(prob, data, ig / groups, ig % groups))
         .collect();
-    let per_group = (prob.m as usize).div_ceil(FILTERS);
+    let per_group = (prob.m as usize).div_ceil(KERNEL_FILTERS);
     let chunks: Vec<WeightChunk> = (0..groups * per_group)
         .map(|gc| {
             WeightChunk::new(
                 prob,
                 data,
                 gc / per_group,
-                gc % per_group * FILTERS,
+                gc % per_group * KERNEL_FILTERS,
                 &inputs[0],
             )
         })
