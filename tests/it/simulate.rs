@@ -312,6 +312,7 @@ fn network_results_do_not_depend_on_thread_count() {
         fault: None,
         max_memory: None,
         cancel: Default::default(),
+        memo: None,
     };
     let one = simulate_network(&net, &hw, &mappings, &opts(1)).unwrap();
     let two = simulate_network(&net, &hw, &mappings, &opts(2)).unwrap();

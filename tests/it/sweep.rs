@@ -424,3 +424,53 @@ fn projected_output_size_is_close_to_the_real_one() {
         "projected {projected}, real {real}"
     );
 }
+
+/// A simulated sweep over the filter spad's capacity (read by the mapper,
+/// not the simulator) and the GLB size (read by the simulator only through
+/// the bank size it implies) reuses layer simulations between points where
+/// a layer keeps its mapping and its banks, and writes the same bytes as a
+/// sweep that simulates every layer of every point.
+#[test]
+fn reused_layer_simulations_give_the_same_bytes() {
+    let (t, trace) = setup();
+    let grid = [
+        "--vary",
+        "pe.filter_spad_words=16,24,32,48,64",
+        "--vary",
+        "glb.size_kib=6,8",
+        "--simulate",
+        "--jobs",
+        "2",
+    ];
+    let (a, b) = (t.path().join("reuse"), t.path().join("no-reuse"));
+    let run = |out: &Path, extra: &[&str]| {
+        let o = out.display().to_string();
+        let mut args = vec!["sweep", "--net", &trace, "--hw", "tiny", "--out", &o];
+        args.extend(grid);
+        args.extend(extra);
+        let r = Command::new(BIN).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&r.stderr).into_owned();
+        assert!(r.status.success(), "{err}");
+        err
+    };
+    let counts = |err: &str| -> (u64, u64) {
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("layer simulations: "))
+            .unwrap_or_else(|| panic!("no reuse line in {err}"));
+        let n: Vec<u64> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        (n[0], n[1])
+    };
+    let (ran, reused) = counts(&run(&a, &[]));
+    // 10 points of 5 PE-array layers each (the pools and fc3 are too);
+    // the filter spad changes conv1's and conv2's mappings (p4 q1, p4 q2,
+    // p8 q2), so only some of their runs can be reused.
+    assert_eq!(ran + reused, 10 * 5, "ran {ran}, reused {reused}");
+    assert!(reused >= 8, "ran {ran}, reused {reused}");
+    let plain = run(&b, &["--no-reuse"]);
+    assert!(!plain.contains("layer simulations:"), "{plain}");
+    assert_same_files(&a, &b);
+}

@@ -23,6 +23,7 @@ pub mod fault;
 mod fill;
 mod glb;
 mod kernel;
+mod memo;
 mod memory;
 mod network;
 mod pass;
@@ -37,6 +38,7 @@ mod trace;
 pub use components::{components_csv, ComponentStats, DramStats, GlbStats, LinkStats, PeStats};
 pub use eltwise::{simulate_eltwise, EltwiseLayer};
 pub use fault::{Fault, FaultKind, FaultReport, FaultSite};
+pub use memo::{simulator_view, LayerMemo};
 pub use memory::{human_bytes, memory_need, MemoryNeed};
 pub use network::{layer_seed, simulate_network, simulate_network_with, LayerSim, NetworkOptions};
 pub use reduce::{simulate_global_pool, GlobalPoolLayer};
@@ -258,13 +260,7 @@ fn run(
     opts: &SimOptions,
 ) -> Result<SimResult, SimError> {
     let layer = || opts.layer.clone();
-    if let Err(reason) = executable(prob, mapping, hw) {
-        return Err(SimError::IllegalMapping {
-            layer: layer(),
-            mapping: mapping.summary(),
-            reason,
-        });
-    }
+    check_executable(prob, mapping, hw, &opts.layer)?;
     let ops = datapath::Operands {
         ifmap: &data.ifmap,
         weights: &data.weights,
@@ -307,6 +303,20 @@ fn run(
         trace,
         ofmap: out.ofmap,
         fault: out.inject.report(),
+    })
+}
+
+/// [`executable`] as a [`SimError`] of layer `layer`.
+pub(crate) fn check_executable(
+    prob: &ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+    layer: &str,
+) -> Result<(), SimError> {
+    executable(prob, mapping, hw).map_err(|reason| SimError::IllegalMapping {
+        layer: layer.into(),
+        mapping: mapping.summary(),
+        reason,
     })
 }
 

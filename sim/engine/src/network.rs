@@ -3,6 +3,7 @@
 //! are put back in layer order, identical for any thread count.
 
 use super::eltwise::{simulate_eltwise, EltwiseLayer};
+use super::memo::LayerMemo;
 use super::reduce::{simulate_global_pool, GlobalPoolLayer};
 use super::{simulate_layer, simulate_layer_against, SimError, SimOptions, SimResult};
 use crate::data;
@@ -38,6 +39,11 @@ pub struct NetworkOptions {
     /// Checked before each layer starts; once raised, the run ends with
     /// [`SimError::Cancelled`].
     pub cancel: crate::cancel::Cancel,
+    /// Reuse layer simulations of earlier runs that read exactly the same
+    /// inputs ([`LayerMemo`]): a sweep shares one across its points. Every
+    /// PE-array layer's result then has an empty `ofmap` (a sweep keeps
+    /// counts and cycles); real data, traces and faults bypass it.
+    pub memo: Option<Arc<LayerMemo>>,
 }
 
 /// One simulated layer: its CSV row and everything the simulator measured.
@@ -49,6 +55,44 @@ pub struct LayerSim {
     pub row: LayerResult,
     /// The full simulation result.
     pub sim: SimResult,
+}
+
+/// Whether a memo may answer: the data is generated from the seed (real
+/// data is not part of the key), and nothing is traced or injected.
+fn memo_applies(opts: &NetworkOptions) -> bool {
+    opts.weights.is_none() && !opts.trace && opts.fault.is_none()
+}
+
+/// Simulates one PE-array layer on its data: real data from
+/// `opts.weights`, or data generated from `seed` with its reference.
+fn simulate_array(
+    name: &str,
+    prob: &crate::workload::ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+    seed: u64,
+    sim_opts: &SimOptions,
+    opts: &NetworkOptions,
+) -> Result<SimResult, SimError> {
+    match &opts.weights {
+        Some(source) => {
+            let d = source
+                .layer_data(name, prob)
+                .map_err(|e| SimError::BadData {
+                    layer: name.to_string(),
+                    reason: e.to_string(),
+                })?;
+            simulate_layer(prob, mapping, hw, &d, sim_opts)
+        }
+        None => {
+            let (d, want) = data::generate_with_reference(prob, seed, hw.pe.product_shift);
+            if opts.check {
+                simulate_layer_against(prob, mapping, hw, &d, &want, sim_opts)
+            } else {
+                simulate_layer(prob, mapping, hw, &d, sim_opts)
+            }
+        }
+    }
 }
 
 /// The data seed of layer `index`.
@@ -191,25 +235,20 @@ fn simulate_one(
                 mapping: "(none)".into(),
                 reason: "no mapping was given for this layer".into(),
             })?;
-            let sim = match &opts.weights {
-                Some(source) => {
-                    let d =
-                        source
-                            .layer_data(&layer.name, &prob)
-                            .map_err(|e| SimError::BadData {
-                                layer: layer.name.clone(),
-                                reason: e.to_string(),
-                            })?;
-                    simulate_layer(&prob, &mapping, hw, &d, &sim_opts)?
+            let run = || simulate_array(&layer.name, &prob, &mapping, hw, seed, &sim_opts, opts);
+            let sim = match &opts.memo {
+                Some(memo) if memo_applies(opts) => {
+                    // The key leaves out the spad capacity: check it here.
+                    super::check_executable(&prob, &mapping, hw, &layer.name)?;
+                    let key = super::memo::key(&prob, &mapping, hw, seed, opts.check);
+                    memo.get_or_run(key, || {
+                        run().map(|mut s| {
+                            s.ofmap = Vec::new();
+                            s
+                        })
+                    })?
                 }
-                None => {
-                    let (d, want) = data::generate_with_reference(&prob, seed, hw.pe.product_shift);
-                    if opts.check {
-                        simulate_layer_against(&prob, &mapping, hw, &d, &want, &sim_opts)?
-                    } else {
-                        simulate_layer(&prob, &mapping, hw, &d, &sim_opts)?
-                    }
-                }
+                _ => run()?,
             };
             (sim, prob.weights())
         }

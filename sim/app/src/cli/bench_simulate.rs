@@ -96,6 +96,8 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
         fault: None,
         max_memory: None,
         cancel: super::host::cancel(),
+        // Each repeat must simulate, not recall the first run.
+        memo: None,
     };
     let mut times: Vec<Duration> = Vec::new();
     let (mut macs, mut performed, mut cycles, mut events) = (0u64, 0u64, 0u64, 0u64);

@@ -2,8 +2,10 @@
 //! with `--simulate` of a 100-point cycle-level one.
 
 use super::sweep::{estimator, model_name};
+use crate::engine::LayerMemo;
 use crate::mapping::Objective;
 use crate::sweep::{self, Axis, NetworkEvaluator, RunOptions, Status, SweepPlan};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Arguments of `eyesim bench sweep`.
@@ -27,6 +29,10 @@ pub struct SweepBench {
     /// checked against the reference), as `sweep --simulate` does.
     #[arg(long)]
     simulate: bool,
+    /// With --simulate, run every layer simulation of every point (no reuse
+    /// of an earlier point's identical simulation), as `sweep --no-reuse`.
+    #[arg(long, requires = "simulate")]
+    no_reuse: bool,
 }
 
 /// The default axes of the analytic sweep: 1,000 points.
@@ -78,10 +84,11 @@ pub fn run(b: SweepBench) -> anyhow::Result<()> {
     let jobs = b
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let memo = (b.simulate && !b.no_reuse).then(|| Arc::new(LayerMemo::new()));
     let evaluator = NetworkEvaluator {
         plan: &plan,
         base: &base,
-        estimate: estimator(b.simulate, Objective::Energy, seed),
+        estimate: estimator(b.simulate, Objective::Energy, seed, memo.clone()),
     };
     let dir = tempfile::tempdir()?;
     let opts = RunOptions {
@@ -107,6 +114,9 @@ pub fn run(b: SweepBench) -> anyhow::Result<()> {
         base.network.layers.len(),
     );
     sayln!("{secs:.2} s, {:.1} points/s", plan.len() as f64 / secs);
+    if let Some(m) = &memo {
+        sayln!("{}", super::sweep::reuse_line(m));
+    }
     let (points, budget) = target(b.simulate);
     if plan.len() == points {
         let verdict = if secs <= budget { "met" } else { "MISSED" };

@@ -82,6 +82,7 @@ pub(super) fn run_models(
         threads: data.threads(),
         max_memory: data.max_memory()?,
         cancel: super::host::cancel(),
+        ..BothOptions::default()
     };
     let names: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
     let both = crosscheck::run_both(net, hw, &opts, &|i| {

@@ -65,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         fault: args.inject_fault,
         max_memory: args.data.max_memory()?,
         cancel: super::host::cancel(),
+        memo: None,
     };
     let bar = super::common::layer_progress(opts.layers.len(), false);
     bar.set_prefix("simulate");

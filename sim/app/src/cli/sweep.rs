@@ -2,6 +2,7 @@
 
 use crate::analytic::{estimate_network_cached, EstimateOptions};
 use crate::crosscheck::{run_both, BothOptions};
+use crate::engine::LayerMemo;
 use crate::hw::HwConfig;
 use crate::mapping::{Objective, SearchCache};
 use crate::stats::LayerResult;
@@ -14,6 +15,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Arguments of `eyesim sweep`.
 #[derive(clap::Args)]
@@ -62,6 +64,11 @@ pub struct Args {
     /// Seed of the data `--simulate` generates.
     #[arg(long, default_value_t = 1, requires = "simulate")]
     seed: u64,
+    /// With --simulate, simulate every layer of every point, even when an
+    /// earlier point ran the same simulation (same layer, mapping and every
+    /// parameter the simulator reads). The outputs are the same bytes.
+    #[arg(long, requires = "simulate")]
+    no_reuse: bool,
     /// Do not draw plots.
     #[arg(long)]
     no_plots: bool,
@@ -137,15 +144,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         force: args.force,
         cancel: super::host::cancel(),
     };
+    let memo = (args.simulate && !args.no_reuse).then(|| Arc::new(LayerMemo::new()));
     let evaluator = NetworkEvaluator {
         plan: &plan,
         base: &base,
-        estimate: estimator(args.simulate, args.objective, args.seed),
+        estimate: estimator(args.simulate, args.objective, args.seed, memo.clone()),
     };
     let bar = Progress(progress_bar(args.quiet));
     let report = sweep::run_sweep(&plan, &evaluator, &out, opts, &bar)?;
     bar.0.finish_and_clear();
     print_report(&report, &out, args.quiet);
+    if let (Some(m), false) = (&memo, args.quiet) {
+        eprintln!("{}", reuse_line(m));
+    }
     if !args.no_plots && args.shard.is_none() && report.manifest.count(Status::Ok) > 0 {
         crate::report::plot_sweep(&out).with_context(|| format!("plotting {}", out.display()))?;
     }
@@ -222,13 +233,22 @@ pub(super) type Evaluator =
 /// The model that evaluates a whole network on one config, single-threaded
 /// (points are the parallel unit): the mapper and the analytic model, or
 /// with `simulate` the cycle-level simulator on the mappings the mapper
-/// chose, with data seeded by `seed`.
-pub(super) fn estimator(simulate: bool, objective: Objective, seed: u64) -> Evaluator {
+/// chose, with data seeded by `seed`; a `memo` shares layer simulations
+/// between points.
+pub(super) fn estimator(
+    simulate: bool,
+    objective: Objective,
+    seed: u64,
+    memo: Option<Arc<LayerMemo>>,
+) -> Evaluator {
     let opts = EstimateOptions {
         objective,
         threads: 1,
         ..EstimateOptions::default()
     };
+    // One cache for all points and workers: points that differ only in
+    // spad sizes share their scored candidates.
+    let cache = Arc::new(SearchCache::new());
     if simulate {
         return Box::new(move |net: &Network, hw: &HwConfig| {
             let both = BothOptions {
@@ -236,6 +256,8 @@ pub(super) fn estimator(simulate: bool, objective: Objective, seed: u64) -> Eval
                 seed,
                 threads: 1,
                 max_memory: None,
+                search: Some(cache.clone()),
+                memo: memo.clone(),
                 ..BothOptions::default()
             };
             run_both(net, hw, &both, &|_| {})
@@ -243,12 +265,19 @@ pub(super) fn estimator(simulate: bool, objective: Objective, seed: u64) -> Eval
                 .map_err(|e| e.to_string())
         });
     }
-    // One cache for all points and workers: points that differ only in
-    // spad sizes share their scored candidates.
-    let cache = SearchCache::new();
     Box::new(move |net: &Network, hw: &HwConfig| {
         estimate_network_cached(net, hw, &opts, &cache).map_err(|e| e.to_string())
     })
+}
+
+/// How many layer simulations a sweep ran and how many it reused.
+pub(super) fn reuse_line(memo: &LayerMemo) -> String {
+    format!(
+        "layer simulations: {} run, {} reused from earlier points with the same \
+         layer, mapping and simulated hardware (--no-reuse runs them all)",
+        memo.misses(),
+        memo.hits()
+    )
 }
 
 /// The model's name and options, as recorded in the sweep fingerprint.

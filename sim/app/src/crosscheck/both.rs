@@ -2,13 +2,15 @@
 //! analytic model maps and estimates every layer, then the simulator
 //! executes the very mappings the analytic model chose.
 
-use crate::analytic::{estimate_network, AnalyticError, EstimateOptions};
-use crate::engine::{simulate_network_with, LayerSim, NetworkOptions, SimError};
+use crate::analytic::{estimate_network, estimate_network_cached, AnalyticError, EstimateOptions};
+use crate::engine::{simulate_network_with, LayerMemo, LayerSim, NetworkOptions, SimError};
 use crate::hw::HwConfig;
 use crate::mapping::RowStationaryMapping;
+use crate::mapping::SearchCache;
 use crate::stats::LayerResult;
 use crate::workload::{LayerWork, Network};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +29,11 @@ pub struct BothOptions {
     pub max_memory: Option<u64>,
     /// Stops the simulation between layers once raised.
     pub cancel: crate::cancel::Cancel,
+    /// Scored mapping candidates shared with other runs (a sweep's points).
+    pub search: Option<Arc<SearchCache>>,
+    /// Layer simulations shared with other runs (a sweep's points); see
+    /// [`NetworkOptions::memo`]: simulated ofmaps are then empty.
+    pub memo: Option<Arc<LayerMemo>>,
 }
 
 /// The outputs of both models for the selected layers, in network order.
@@ -86,7 +93,10 @@ pub fn run_both(
     if let Some(b) = opts.estimate.batch {
         network.batch = b;
     }
-    let analytic = estimate_network(&network, hw, &opts.estimate)?;
+    let analytic = match &opts.search {
+        Some(cache) => estimate_network_cached(&network, hw, &opts.estimate, cache)?,
+        None => estimate_network(&network, hw, &opts.estimate)?,
+    };
     let mappings: Vec<Option<RowStationaryMapping>> = analytic.iter().map(|r| r.mapping).collect();
     let layers: Vec<usize> = if opts.layers.is_empty() {
         (0..network.layers.len()).collect()
@@ -107,6 +117,7 @@ pub fn run_both(
         fault: None,
         max_memory: opts.max_memory,
         cancel: opts.cancel.clone(),
+        memo: opts.memo.clone(),
     };
     let simulated = simulate_network_with(&network, hw, &mappings, &sim_opts, on_simulated)?;
     let analytic = layers.iter().map(|&i| analytic[i].clone()).collect();

@@ -1,0 +1,205 @@
+//! The memo's key leaves out exactly what the simulator does not read, and
+//! a network run through a memo equals one without it.
+
+use super::*;
+use crate::network::{simulate_network, NetworkOptions};
+use crate::tests::{conv, run_with, tiny_hw};
+use crate::workload::Op;
+use crate::SimOptions;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// The leaves of a JSON value, as (path, value).
+fn leaves(v: &Value, path: &str, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}/{k}")
+                };
+                leaves(x, &p, out);
+            }
+        }
+        _ => out.push((path.to_string(), v.clone())),
+    }
+}
+
+/// `hw` with the leaf at `path` changed: numbers doubled (plus one, so
+/// that a zero changes too), strings extended, booleans flipped.
+fn perturbed(hw: &HwConfig, path: &str) -> HwConfig {
+    let mut v = serde_json::to_value(hw).unwrap();
+    let leaf = v.pointer_mut(&format!("/{path}")).unwrap();
+    *leaf = match leaf.clone() {
+        Value::Number(n) if n.is_u64() => Value::from(n.as_u64().unwrap() * 2 + 1),
+        Value::Number(n) => Value::from(n.as_f64().unwrap() * 2.0 + 1.0),
+        // The energy unit is the one enumerated string.
+        Value::String(s) if s == "normalized" => Value::from("pJ"),
+        Value::String(s) if s == "pJ" => Value::from("normalized"),
+        Value::String(s) => Value::from(format!("{s}-other")),
+        Value::Bool(b) => Value::from(!b),
+        other => panic!("no way to change {path} = {other}"),
+    };
+    serde_json::from_value(v).unwrap()
+}
+
+/// Paths whose value differs between `hw` and its simulator view.
+fn left_out(hw: &HwConfig) -> Vec<String> {
+    let (mut full, mut view) = (Vec::new(), Vec::new());
+    leaves(&serde_json::to_value(hw).unwrap(), "", &mut full);
+    leaves(
+        &serde_json::to_value(simulator_view(hw)).unwrap(),
+        "",
+        &mut view,
+    );
+    full.into_iter()
+        .zip(view)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a.0)
+        .collect()
+}
+
+fn layer() -> (
+    crate::workload::ConvProblem,
+    crate::mapping::RowStationaryMapping,
+) {
+    let prob = conv(Op::Mac, 2, 1, 5, 6, 9, 8, 3, 3, 2, 1);
+    let map = crate::mapping::RowStationaryMapping {
+        e: 3,
+        r: 2,
+        t: 1,
+        g: 1,
+        p: 2,
+        q: 2,
+        n: 1,
+        m: 4,
+        fr: 1,
+        fs: 1,
+    };
+    (prob, map)
+}
+
+#[test]
+fn every_field_the_view_leaves_out_leaves_the_simulation_unchanged() {
+    let hw = tiny_hw();
+    let (prob, map) = layer();
+    let opts = SimOptions::default();
+    let base = run_with(&prob, &map, &hw, 7, 0.3, 0.2, &opts);
+    let paths = left_out(&hw);
+    // The name, the GLB size, the filter spad and the five energy costs.
+    assert_eq!(paths.len(), 8, "{paths:?}");
+    for path in &paths {
+        let other = perturbed(&hw, path);
+        assert_ne!(other, hw, "{path} was changed");
+        let got = run_with(&prob, &map, &other, 7, 0.3, 0.2, &opts);
+        assert_eq!(got, base, "changing {path} changed the simulation");
+        assert_eq!(
+            key(&prob, &map, &other, 7, true),
+            key(&prob, &map, &hw, 7, true)
+        );
+    }
+}
+
+#[test]
+fn every_field_the_view_keeps_is_part_of_the_key() {
+    let hw = tiny_hw();
+    let (prob, map) = layer();
+    let mut all = Vec::new();
+    leaves(&serde_json::to_value(&hw).unwrap(), "", &mut all);
+    let out = left_out(&hw);
+    let kept: Vec<_> = all.iter().filter(|(p, _)| !out.contains(p)).collect();
+    assert!(kept.len() > 20, "{} kept fields", kept.len());
+    for (path, _) in kept {
+        let other = perturbed(&hw, path);
+        assert_ne!(
+            key(&prob, &map, &other, 7, true),
+            key(&prob, &map, &hw, 7, true),
+            "{path} is not in the key"
+        );
+    }
+    let other_prob = conv(Op::Mac, 2, 1, 5, 6, 9, 8, 3, 3, 1, 1);
+    let base = key(&prob, &map, &hw, 7, true);
+    assert_ne!(key(&other_prob, &map, &hw, 7, true), base);
+    assert_ne!(
+        key(
+            &prob,
+            &crate::mapping::RowStationaryMapping { e: 2, ..map },
+            &hw,
+            7,
+            true
+        ),
+        base
+    );
+    assert_ne!(key(&prob, &map, &hw, 8, true), base);
+    assert_ne!(key(&prob, &map, &hw, 7, false), base);
+}
+
+const NET: &str = r#"
+[network]
+name = "memo"
+batch = 2
+input = [4, 10, 10]
+
+[[layer]]
+name = "conv1"
+kind = "conv"
+filters = 6
+kernel = 3
+padding = 1
+ifmap_zero_fraction = 0.3
+
+[[layer]]
+name = "pool1"
+kind = "maxpool"
+kernel = 2
+stride = 2
+"#;
+
+#[test]
+fn a_network_through_a_memo_is_the_network_without_it() {
+    let net = crate::workload::from_toml_str(NET, "memo.toml").unwrap();
+    let hw = tiny_hw();
+    let crate::workload::LayerWork::Array(prob) =
+        crate::workload::LayerWork::of(&net.layers[0], net.batch)
+    else {
+        panic!("conv1 runs on the array")
+    };
+    let mappings = vec![Some(crate::mapping::smallest(&prob, &hw)), None];
+    let memo = Arc::new(LayerMemo::new());
+    let opts = |memo: Option<Arc<LayerMemo>>| NetworkOptions {
+        layers: vec![0],
+        seed: 3,
+        threads: 1,
+        check: true,
+        memo,
+        ..Default::default()
+    };
+    let first = simulate_network(&net, &hw, &mappings, &opts(Some(memo.clone()))).unwrap();
+    assert_eq!((memo.misses(), memo.hits()), (1, 0));
+    // A point with a larger filter spad and GLB and other energy costs.
+    let mut other = hw.clone();
+    other.pe.filter_spad_words *= 2;
+    other.glb.size_kib *= 2;
+    other.energy.glb *= 3.0;
+    let reused = simulate_network(&net, &other, &mappings, &opts(Some(memo.clone()))).unwrap();
+    assert_eq!((memo.misses(), memo.hits()), (1, 1));
+    let fresh = simulate_network(&net, &other, &mappings, &opts(None)).unwrap();
+    assert!(reused[0].sim.ofmap.is_empty() && !fresh[0].sim.ofmap.is_empty());
+    let without_ofmap = |s: &SimResult| SimResult {
+        ofmap: Vec::new(),
+        ..s.clone()
+    };
+    assert_eq!(without_ofmap(&reused[0].sim), without_ofmap(&fresh[0].sim));
+    assert_eq!(reused[0].row, fresh[0].row);
+    // Energy is priced per point, not recalled from the first.
+    assert_ne!(reused[0].row.energy, first[0].row.energy);
+    // A filter spad too small for the mapping is refused, memo or not.
+    let mut small = hw.clone();
+    small.pe.filter_spad_words = 1;
+    let refused = simulate_network(&net, &small, &mappings, &opts(Some(memo.clone())));
+    assert!(
+        matches!(refused, Err(SimError::IllegalMapping { .. })),
+        "{refused:?}"
+    );
+}
