@@ -2,6 +2,7 @@
 the same errors; interrupts and threads."""
 
 import _thread
+import signal
 import subprocess
 import threading
 import time
@@ -93,11 +94,18 @@ def test_input_errors_carry_file_line_column_and_key(tmp_path):
 
 
 def test_ctrl_c_cancels_and_writes_nothing(tmp_path):
+    # A process started with SIGINT ignored (a background job of a
+    # non-interactive shell, nohup, some CI runners) passes that on, and
+    # Python then leaves Ctrl-C ignored: interrupt_main() would do nothing.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     out = tmp_path / "vgg"
     threading.Timer(1.0, _thread.interrupt_main).start()
-    with pytest.raises(KeyboardInterrupt):
-        # Minutes of work if not cancelled; the files would then be written.
-        eyesim.simulate("vgg16", batch=3, threads=1, out=out, progress=False)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            # Minutes of work if not cancelled; the files would then be written.
+            eyesim.simulate("vgg16", batch=3, threads=1, out=out, progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert not out.exists() or not any(out.iterdir())
     # The package still works afterwards.
     assert eyesim.estimate("alexnet").layers["layer"][0] == "conv1"
