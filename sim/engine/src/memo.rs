@@ -14,15 +14,26 @@
 //! not change any simulation; the tests change each one and compare.
 
 use super::{SimError, SimResult};
+use crate::data::LayerData;
 use crate::hw::HwConfig;
+use crate::workload::ConvProblem;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// Layer simulations already run, by everything they read.
+/// A layer's generated data and its reference ofmap.
+pub(crate) type DataAndReference = Arc<(LayerData, Vec<i16>)>;
+
+/// Layer simulations already run, by everything they read, and the
+/// generated data they ran on.
 #[derive(Default)]
 pub struct LayerMemo {
-    results: Mutex<HashMap<String, SimResult>>,
+    /// Per key, the result once its first run finished (`None` if it
+    /// failed: the next asker runs it again and gets its own error).
+    results: Mutex<HashMap<String, Arc<OnceLock<Option<SimResult>>>>>,
+    /// Per problem, seed and product shift: the data and reference that
+    /// every mapping of that layer reads.
+    data: Mutex<HashMap<String, Arc<OnceLock<DataAndReference>>>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -49,28 +60,70 @@ impl LayerMemo {
         self.misses.load(Ordering::Relaxed)
     }
 
-    /// The result stored under `key`, or `run()`'s, stored when it is Ok.
-    /// Two workers that miss the same key at once both run it: the results
-    /// are identical, so which one is kept does not matter.
+    /// The result stored under `key`, or `run()`'s. A worker that asks for
+    /// a key another worker is running waits for that run rather than
+    /// repeating it, so each key runs once and the counts do not depend on
+    /// timing.
     pub(crate) fn get_or_run(
         &self,
         key: String,
         run: impl FnOnce() -> Result<SimResult, SimError>,
     ) -> Result<SimResult, SimError> {
-        if let Some(hit) = self.lock().get(&key) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(hit.clone());
+        let cell = slot(&self.results, key);
+        let mut run = Some(run);
+        let mut error = None;
+        let mut ran = false;
+        let stored = cell.get_or_init(|| {
+            ran = true;
+            let run = run.take().expect("the cell runs its initializer once");
+            run().map_err(|e| error = Some(e)).ok()
+        });
+        if let Some(e) = error {
+            return Err(e);
         }
-        let fresh = run()?;
-        self.misses.fetch_add(1, Ordering::Relaxed);
-        self.lock().insert(key, fresh.clone());
-        Ok(fresh)
+        match stored {
+            Some(r) if ran => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                Ok(r.clone())
+            }
+            Some(r) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Ok(r.clone())
+            }
+            // An earlier run of this key failed: fail the same way.
+            None => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                run.take().expect("this caller did not run it")()
+            }
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SimResult>> {
-        // A worker that panicked left the map consistent (inserts are whole).
-        self.results.lock().unwrap_or_else(|e| e.into_inner())
+    /// The data generated for `prob` from `seed`, and its reference ofmap
+    /// at `product_shift`, made once and shared.
+    pub(crate) fn data(
+        &self,
+        prob: &ConvProblem,
+        seed: u64,
+        product_shift: u32,
+    ) -> DataAndReference {
+        let key = format!("{prob:?}\nseed {seed} shift {product_shift}");
+        let cell = slot(&self.data, key);
+        cell.get_or_init(|| {
+            Arc::new(crate::data::generate_with_reference(
+                prob,
+                seed,
+                product_shift,
+            ))
+        })
+        .clone()
     }
+}
+
+/// The cell of `key` in `map`, made empty if it is new.
+fn slot<T>(map: &Mutex<HashMap<String, Arc<OnceLock<T>>>>, key: String) -> Arc<OnceLock<T>> {
+    // A worker that panicked left the map consistent (inserts are whole).
+    let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
+    m.entry(key).or_default().clone()
 }
 
 /// `hw` as the simulator reads it: the name, the GLB's total size, the
@@ -92,7 +145,7 @@ pub fn simulator_view(hw: &HwConfig) -> HwConfig {
 /// The memo key of a layer simulation: its problem, data seed, check flag,
 /// mapping and [`simulator_view`], as text.
 pub(crate) fn key(
-    prob: &crate::workload::ConvProblem,
+    prob: &ConvProblem,
     mapping: &crate::mapping::RowStationaryMapping,
     hw: &HwConfig,
     seed: u64,

@@ -203,3 +203,18 @@ fn a_network_through_a_memo_is_the_network_without_it() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn shared_data_is_made_once_per_problem_seed_and_shift() {
+    let memo = LayerMemo::new();
+    let (prob, _) = layer();
+    let first = memo.data(&prob, 1, 4);
+    assert!(Arc::ptr_eq(&first, &memo.data(&prob, 1, 4)));
+    assert!(*first == crate::data::generate_with_reference(&prob, 1, 4));
+    // The seed picks the data; the shift scales the bias and the reference.
+    assert!(memo.data(&prob, 2, 4).0.ifmap != first.0.ifmap);
+    let other_shift = memo.data(&prob, 1, 6);
+    assert!(other_shift.0.ifmap == first.0.ifmap && other_shift.1 != first.1);
+    let other_prob = conv(Op::Mac, 2, 1, 5, 6, 9, 8, 3, 3, 1, 1);
+    assert_ne!(memo.data(&other_prob, 1, 4).1.len(), first.1.len());
+}

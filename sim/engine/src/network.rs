@@ -74,24 +74,32 @@ fn simulate_array(
     sim_opts: &SimOptions,
     opts: &NetworkOptions,
 ) -> Result<SimResult, SimError> {
-    match &opts.weights {
-        Some(source) => {
-            let d = source
-                .layer_data(name, prob)
-                .map_err(|e| SimError::BadData {
-                    layer: name.to_string(),
-                    reason: e.to_string(),
-                })?;
-            simulate_layer(prob, mapping, hw, &d, sim_opts)
+    if let Some(source) = &opts.weights {
+        let d = source
+            .layer_data(name, prob)
+            .map_err(|e| SimError::BadData {
+                layer: name.to_string(),
+                reason: e.to_string(),
+            })?;
+        return simulate_layer(prob, mapping, hw, &d, sim_opts);
+    }
+    let shared;
+    let fresh;
+    let (d, want) = match &opts.memo {
+        // Every mapping of the layer reads the same data: make it once.
+        Some(memo) => {
+            shared = memo.data(prob, seed, hw.pe.product_shift);
+            (&shared.0, &shared.1)
         }
         None => {
-            let (d, want) = data::generate_with_reference(prob, seed, hw.pe.product_shift);
-            if opts.check {
-                simulate_layer_against(prob, mapping, hw, &d, &want, sim_opts)
-            } else {
-                simulate_layer(prob, mapping, hw, &d, sim_opts)
-            }
+            fresh = data::generate_with_reference(prob, seed, hw.pe.product_shift);
+            (&fresh.0, &fresh.1)
         }
+    };
+    if opts.check {
+        simulate_layer_against(prob, mapping, hw, d, want, sim_opts)
+    } else {
+        simulate_layer(prob, mapping, hw, d, sim_opts)
     }
 }
 
