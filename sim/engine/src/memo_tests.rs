@@ -218,3 +218,41 @@ fn shared_data_is_made_once_per_problem_seed_and_shift() {
     let other_prob = conv(Op::Mac, 2, 1, 5, 6, 9, 8, 3, 3, 1, 1);
     assert_ne!(memo.data(&other_prob, 1, 4).1.len(), first.1.len());
 }
+
+#[test]
+fn workers_asking_for_the_same_key_at_once_run_it_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let memo = LayerMemo::new();
+    let runs = AtomicUsize::new(0);
+    let (prob, map) = layer();
+    let hw = tiny_hw();
+    let barrier = std::sync::Barrier::new(2);
+    let results: Vec<SimResult> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    memo.get_or_run("same".into(), || {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        // Long enough for the other worker to ask meanwhile.
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        Ok(run_with(
+                            &prob,
+                            &map,
+                            &hw,
+                            7,
+                            0.3,
+                            0.2,
+                            &SimOptions::default(),
+                        ))
+                    })
+                    .unwrap()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!((memo.misses(), memo.hits()), (1, 1));
+    assert!(results[0] == results[1]);
+}
