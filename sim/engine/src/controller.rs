@@ -40,6 +40,8 @@ pub(crate) struct Outcome {
     /// Psum tiles whose run ahead the controller adopted.
     #[cfg_attr(not(test), allow(dead_code))]
     pub adopted: usize,
+    /// The GLB tiles banks were assigned for ([`crate::glb::GlobalBuffer::tiles`]).
+    pub glb_tiles: Vec<(usize, usize)>,
 }
 
 /// Why a layer's execution stopped.
@@ -180,7 +182,7 @@ pub(crate) fn run_layer(
     let computing = c.computed.iter().filter(|&&w| w).count() as u32;
     let mut stats = c.stats;
     stats.dram = c.dram.stats;
-    stats.glb = c.glb.stats;
+    stats.glb = std::mem::take(&mut c.glb.stats);
     if processing > 0 && active > 0 {
         stats.pe.utilization =
             stats.pe.busy_cycles as f64 / (u64::from(active) * processing) as f64;
@@ -196,6 +198,7 @@ pub(crate) fn run_layer(
         trace: c.trace,
         inject: c.inject,
         adopted: c.adopted,
+        glb_tiles: std::mem::take(&mut c.glb.tiles),
     })
 }
 

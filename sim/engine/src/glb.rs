@@ -27,6 +27,19 @@ pub(crate) struct GlobalBuffer {
     rows: Vec<(usize, u64)>,
     /// Statistics.
     pub stats: GlbStats,
+    /// Every distinct (ifmap words, psum words) banks were assigned for:
+    /// all the simulation reads of the bank size is their bank counts.
+    pub tiles: Vec<(usize, usize)>,
+}
+
+/// The ifmap and psum banks of a tile of `ifmap_words` and `psum_words`,
+/// for banks of `bank_words` words. The only use of the bank size.
+pub(crate) fn banks_for(ifmap_words: usize, psum_words: usize, bank_words: u32) -> (u32, u32) {
+    let bw = bank_words as usize;
+    (
+        ifmap_words.div_ceil(bw) as u32,
+        (psum_words.div_ceil(bw) as u32).max(1),
+    )
 }
 
 impl GlobalBuffer {
@@ -44,14 +57,17 @@ impl GlobalBuffer {
                 bank_busy_cycles: vec![0; cfg.banks as usize],
                 ..GlbStats::default()
             },
+            tiles: Vec::new(),
         }
     }
 
     /// Assigns banks for a tile of `ifmap_words` and `psum_words`.
     pub(crate) fn assign(&mut self, ifmap_words: usize, psum_words: usize) {
-        let bw = self.cfg.bank_words as usize;
-        self.ifmap_banks = ifmap_words.div_ceil(bw) as u32;
-        self.psum_banks = (psum_words.div_ceil(bw) as u32).max(1);
+        (self.ifmap_banks, self.psum_banks) =
+            banks_for(ifmap_words, psum_words, self.cfg.bank_words);
+        if !self.tiles.contains(&(ifmap_words, psum_words)) {
+            self.tiles.push((ifmap_words, psum_words));
+        }
         self.stats.ifmap_banks = self.stats.ifmap_banks.max(self.ifmap_banks);
         self.stats.psum_banks = self.stats.psum_banks.max(self.psum_banks);
     }

@@ -259,6 +259,31 @@ fn run(
     reference: Option<&[i16]>,
     opts: &SimOptions,
 ) -> Result<SimResult, SimError> {
+    run_recorded(prob, mapping, hw, data, reference, opts).map(|(r, _)| r)
+}
+
+/// [`simulate_layer_against`] (or, without a reference, unchecked), with
+/// the GLB tiles the layer assigned banks for (the memo's use).
+pub(crate) fn simulate_recorded(
+    prob: &ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+    data: &LayerData,
+    reference: Option<&[i16]>,
+    opts: &SimOptions,
+) -> Result<memo::Recorded, SimError> {
+    check_data(prob, data, &opts.layer)?;
+    run_recorded(prob, mapping, hw, data, reference, opts)
+}
+
+fn run_recorded(
+    prob: &ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+    data: &LayerData,
+    reference: Option<&[i16]>,
+    opts: &SimOptions,
+) -> Result<memo::Recorded, SimError> {
     let layer = || opts.layer.clone();
     check_executable(prob, mapping, hw, &opts.layer)?;
     let ops = datapath::Operands {
@@ -293,7 +318,7 @@ fn run(
         trace::merge_spans(&mut r.spans);
         r.spans
     });
-    Ok(SimResult {
+    let result = SimResult {
         counts: out.counts,
         cycles: out.cycles,
         processing_cycles: out.processing_cycles,
@@ -303,7 +328,8 @@ fn run(
         trace,
         ofmap: out.ofmap,
         fault: out.inject.report(),
-    })
+    };
+    Ok((result, out.glb_tiles))
 }
 
 /// [`executable`] as a [`SimError`] of layer `layer`.

@@ -24,13 +24,46 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// A layer's generated data and its reference ofmap.
 pub(crate) type DataAndReference = Arc<(LayerData, Vec<i16>)>;
 
+/// A simulation's result and the GLB tiles it assigned banks for.
+pub(crate) type Recorded = (SimResult, Vec<(usize, usize)>);
+
+/// A result cell: the result once its first run finished (`None` if it
+/// failed: the next asker runs it again and gets its own error).
+type Cell = Arc<OnceLock<Option<SimResult>>>;
+
+/// The simulations of one key at every bank size. The GLB tiles a layer
+/// assigns banks for depend on its problem and mapping only, and the
+/// simulator reads the bank size only through their bank counts, so two
+/// bank sizes that give every tile the same counts give the same run.
+#[derive(Default)]
+struct Family {
+    /// The tiles, once the family's first run has told them (`None` if it
+    /// failed: the family is then not reused).
+    tiles: OnceLock<Option<Vec<(usize, usize)>>>,
+    /// A cell per bank-count signature ([`signature`]).
+    runs: Mutex<HashMap<Vec<(u32, u32)>, Cell>>,
+}
+
+impl Family {
+    fn cell(&self, signature: Vec<(u32, u32)>) -> Cell {
+        let mut m = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(signature).or_default().clone()
+    }
+}
+
+/// The ifmap and psum bank counts of each of `tiles` at `bank_words`.
+fn signature(tiles: &[(usize, usize)], bank_words: u32) -> Vec<(u32, u32)> {
+    tiles
+        .iter()
+        .map(|&(i, p)| crate::glb::banks_for(i, p, bank_words))
+        .collect()
+}
+
 /// Layer simulations already run, by everything they read, and the
 /// generated data they ran on.
 #[derive(Default)]
 pub struct LayerMemo {
-    /// Per key, the result once its first run finished (`None` if it
-    /// failed: the next asker runs it again and gets its own error).
-    results: Mutex<HashMap<String, Arc<OnceLock<Option<SimResult>>>>>,
+    families: Mutex<HashMap<String, Arc<Family>>>,
     /// Per problem, seed and product shift: the data and reference that
     /// every mapping of that layer reads.
     data: Mutex<HashMap<String, Arc<OnceLock<DataAndReference>>>>,
@@ -60,40 +93,96 @@ impl LayerMemo {
         self.misses.load(Ordering::Relaxed)
     }
 
-    /// The result stored under `key`, or `run()`'s. A worker that asks for
-    /// a key another worker is running waits for that run rather than
-    /// repeating it, so each key runs once and the counts do not depend on
-    /// timing.
+    /// The result of `key` (see [`key`]) at banks of `bank_words`, or
+    /// `run()`'s. A worker that asks for a run another worker is doing
+    /// waits for it rather than repeating it, so each distinct run happens
+    /// once and the counts do not depend on timing.
     pub(crate) fn get_or_run(
         &self,
         key: String,
-        run: impl FnOnce() -> Result<SimResult, SimError>,
+        bank_words: u32,
+        run: impl FnOnce() -> Result<Recorded, SimError>,
     ) -> Result<SimResult, SimError> {
-        let cell = slot(&self.results, key);
+        let family = {
+            let mut m = self.families.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry(key).or_default().clone()
+        };
         let mut run = Some(run);
-        let mut error = None;
-        let mut ran = false;
-        let stored = cell.get_or_init(|| {
-            ran = true;
-            let run = run.take().expect("the cell runs its initializer once");
-            run().map_err(|e| error = Some(e)).ok()
+        let mut first = None;
+        // The family's first run tells its tiles; the others wait for it.
+        let tiles = family.tiles.get_or_init(|| {
+            let run = run.take().expect("runs once");
+            match run() {
+                Ok((result, tiles)) => {
+                    let cell = family.cell(signature(&tiles, bank_words));
+                    let _ = cell.set(Some(result.clone()));
+                    first = Some(Ok(result));
+                    Some(tiles)
+                }
+                Err(e) => {
+                    first = Some(Err(e));
+                    None
+                }
+            }
         });
-        if let Some(e) = error {
-            return Err(e);
+        if let Some(result) = first {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return result;
+        }
+        let run = run.take().expect("this caller did not run it");
+        let Some(tiles) = tiles else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return run().map(|(r, _)| r);
+        };
+        let cell = family.cell(signature(tiles, bank_words));
+        self.from_cell(&cell, tiles, run)
+    }
+
+    /// The result in `cell`, or `run()`'s stored there.
+    fn from_cell(
+        &self,
+        cell: &Cell,
+        tiles: &[(usize, usize)],
+        run: impl FnOnce() -> Result<Recorded, SimError>,
+    ) -> Result<SimResult, SimError> {
+        let mut run = Some(run);
+        let mut outcome = None;
+        let stored = cell.get_or_init(|| {
+            let run = run.take().expect("runs once");
+            match run() {
+                Ok((result, got)) if got == tiles => {
+                    outcome = Some(Ok(result.clone()));
+                    Some(result)
+                }
+                Ok((_, got)) => {
+                    outcome = Some(Err(SimError::Internal {
+                        layer: "memo".into(),
+                        reason: format!(
+                            "a layer's GLB tiles changed with the bank size \
+                             ({tiles:?}, then {got:?}): its runs cannot be reused"
+                        ),
+                    }));
+                    None
+                }
+                Err(e) => {
+                    outcome = Some(Err(e));
+                    None
+                }
+            }
+        });
+        if let Some(result) = outcome {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return result;
         }
         match stored {
-            Some(r) if ran => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-                Ok(r.clone())
-            }
             Some(r) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 Ok(r.clone())
             }
-            // An earlier run of this key failed: fail the same way.
+            // An earlier run of this cell failed: fail the same way.
             None => {
                 self.misses.fetch_add(1, Ordering::Relaxed);
-                run.take().expect("this caller did not run it")()
+                run.take().expect("this caller did not run it")().map(|(r, _)| r)
             }
         }
     }
@@ -143,7 +232,7 @@ pub fn simulator_view(hw: &HwConfig) -> HwConfig {
 }
 
 /// The memo key of a layer simulation: its problem, data seed, check flag,
-/// mapping and [`simulator_view`], as text.
+/// mapping and [`simulator_view`] without the bank size, as text.
 pub(crate) fn key(
     prob: &ConvProblem,
     mapping: &crate::mapping::RowStationaryMapping,
@@ -151,7 +240,11 @@ pub(crate) fn key(
     seed: u64,
     check: bool,
 ) -> String {
-    let view = serde_json::to_string(&simulator_view(hw)).expect("HwConfig serializes");
+    let mut view = simulator_view(hw);
+    // The bank size is compared through the bank counts it gives
+    // ([`LayerMemo::get_or_run`]).
+    view.glb.bank_words = 0;
+    let view = serde_json::to_string(&view).expect("HwConfig serializes");
     format!("{prob:?}\n{mapping:?}\nseed {seed} check {check}\n{view}")
 }
 

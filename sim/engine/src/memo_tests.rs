@@ -108,7 +108,12 @@ fn every_field_the_view_keeps_is_part_of_the_key() {
     let mut all = Vec::new();
     leaves(&serde_json::to_value(&hw).unwrap(), "", &mut all);
     let out = left_out(&hw);
-    let kept: Vec<_> = all.iter().filter(|(p, _)| !out.contains(p)).collect();
+    // The bank size is compared through its bank counts instead
+    // (`the_bank_size_counts_only_through_the_bank_counts_it_gives`).
+    let kept: Vec<_> = all
+        .iter()
+        .filter(|(p, _)| !out.contains(p) && p != "glb/bank_words")
+        .collect();
     assert!(kept.len() > 20, "{} kept fields", kept.len());
     for (path, _) in kept {
         let other = perturbed(&hw, path);
@@ -232,19 +237,12 @@ fn workers_asking_for_the_same_key_at_once_run_it_once() {
             .map(|_| {
                 s.spawn(|| {
                     barrier.wait();
-                    memo.get_or_run("same".into(), || {
+                    memo.get_or_run("same".into(), 256, || {
                         runs.fetch_add(1, Ordering::SeqCst);
                         // Long enough for the other worker to ask meanwhile.
                         std::thread::sleep(std::time::Duration::from_millis(100));
-                        Ok(run_with(
-                            &prob,
-                            &map,
-                            &hw,
-                            7,
-                            0.3,
-                            0.2,
-                            &SimOptions::default(),
-                        ))
+                        let opts = SimOptions::default();
+                        Ok((run_with(&prob, &map, &hw, 7, 0.3, 0.2, &opts), vec![(9, 9)]))
                     })
                     .unwrap()
                 })
@@ -255,4 +253,53 @@ fn workers_asking_for_the_same_key_at_once_run_it_once() {
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     assert_eq!((memo.misses(), memo.hits()), (1, 1));
     assert!(results[0] == results[1]);
+}
+
+#[test]
+fn the_bank_size_counts_only_through_the_bank_counts_it_gives() {
+    let net = crate::workload::from_toml_str(NET, "memo.toml").unwrap();
+    let hw = tiny_hw();
+    let crate::workload::LayerWork::Array(prob) =
+        crate::workload::LayerWork::of(&net.layers[0], net.batch)
+    else {
+        panic!("conv1 runs on the array")
+    };
+    let map = crate::mapping::smallest(&prob, &hw);
+    let (d, want) = crate::data::generate_with_reference(&prob, 1, hw.pe.product_shift);
+    let opts = SimOptions::default();
+    let recorded =
+        |hw: &HwConfig| crate::simulate_recorded(&prob, &map, hw, &d, Some(&want), &opts).unwrap();
+    let (base, tiles) = recorded(&hw);
+    assert!(!tiles.is_empty());
+    let counts = |bw: u32| signature(&tiles, bw);
+    let with_bank = |bw: u32| {
+        let mut h = hw.clone();
+        h.glb.bank_words = bw;
+        h
+    };
+    let bw = hw.glb.bank_words;
+    let same = (1..4 * bw)
+        .find(|&w| w != bw && counts(w) == counts(bw))
+        .unwrap();
+    let other = (1..bw).rev().find(|&w| counts(w) != counts(bw)).unwrap();
+    // Equal bank counts: the very same run. Other counts: another run.
+    let (same_run, same_tiles) = recorded(&with_bank(same));
+    assert!(same_run == base && same_tiles == tiles);
+    let (other_run, _) = recorded(&with_bank(other));
+    assert!(
+        other_run != base,
+        "bank counts {:?} vs {:?}",
+        counts(other),
+        counts(bw)
+    );
+    // Through the memo: a hit for `same`, a run for `other`, both right.
+    let memo = LayerMemo::new();
+    let key = key(&prob, &map, &hw, 1, true);
+    let ask = |h: HwConfig| memo.get_or_run(key.clone(), h.glb.bank_words, || Ok(recorded(&h)));
+    assert!(ask(hw.clone()).unwrap() == base);
+    assert!(ask(with_bank(same)).unwrap() == base);
+    assert_eq!((memo.misses(), memo.hits()), (1, 1));
+    assert!(ask(with_bank(other)).unwrap() == other_run);
+    assert_eq!((memo.misses(), memo.hits()), (2, 1));
+    assert_eq!(key, super::key(&prob, &map, &with_bank(other), 1, true));
 }

@@ -5,7 +5,7 @@
 use super::eltwise::{simulate_eltwise, EltwiseLayer};
 use super::memo::LayerMemo;
 use super::reduce::{simulate_global_pool, GlobalPoolLayer};
-use super::{simulate_layer, simulate_layer_against, SimError, SimOptions, SimResult};
+use super::{simulate_recorded, SimError, SimOptions, SimResult};
 use crate::data;
 use crate::hw::HwConfig;
 use crate::mapping::RowStationaryMapping;
@@ -73,7 +73,7 @@ fn simulate_array(
     seed: u64,
     sim_opts: &SimOptions,
     opts: &NetworkOptions,
-) -> Result<SimResult, SimError> {
+) -> Result<super::memo::Recorded, SimError> {
     if let Some(source) = &opts.weights {
         let d = source
             .layer_data(name, prob)
@@ -81,7 +81,10 @@ fn simulate_array(
                 layer: name.to_string(),
                 reason: e.to_string(),
             })?;
-        return simulate_layer(prob, mapping, hw, &d, sim_opts);
+        let reference = opts
+            .check
+            .then(|| data::reference(prob, &d, hw.pe.product_shift));
+        return simulate_recorded(prob, mapping, hw, &d, reference.as_deref(), sim_opts);
     }
     let shared;
     let fresh;
@@ -96,11 +99,8 @@ fn simulate_array(
             (&fresh.0, &fresh.1)
         }
     };
-    if opts.check {
-        simulate_layer_against(prob, mapping, hw, d, want, sim_opts)
-    } else {
-        simulate_layer(prob, mapping, hw, d, sim_opts)
-    }
+    let reference = opts.check.then_some(want.as_slice());
+    simulate_recorded(prob, mapping, hw, d, reference, sim_opts)
 }
 
 /// The data seed of layer `index`.
@@ -249,14 +249,14 @@ fn simulate_one(
                     // The key leaves out the spad capacity: check it here.
                     super::check_executable(&prob, &mapping, hw, &layer.name)?;
                     let key = super::memo::key(&prob, &mapping, hw, seed, opts.check);
-                    memo.get_or_run(key, || {
-                        run().map(|mut s| {
+                    memo.get_or_run(key, hw.glb.bank_words, || {
+                        run().map(|(mut s, tiles)| {
                             s.ofmap = Vec::new();
-                            s
+                            (s, tiles)
                         })
                     })?
                 }
-                _ => run()?,
+                _ => run()?.0,
             };
             (sim, prob.weights())
         }
