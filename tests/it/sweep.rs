@@ -465,11 +465,13 @@ fn reused_layer_simulations_give_the_same_bytes() {
         (n[0], n[1])
     };
     let (ran, reused) = counts(&run(&a, &[]));
-    // 10 points of 5 PE-array layers each (the pools and fc3 are too);
-    // the filter spad changes conv1's and conv2's mappings (p4 q1, p4 q2,
-    // p8 q2), so only some of their runs can be reused.
+    // 10 points of 5 PE-array layers each (the pools and fc3 are too).
+    // At one GLB size the filter spad gives conv1 and conv2 three mappings
+    // each (p4 q1, p4 q2, p8 q2), fc3 and the pools one: 9 runs. Fewer
+    // than 2 x 9 means runs were also shared across the two GLB sizes
+    // (their bank sizes give some tiles the same bank counts).
     assert_eq!(ran + reused, 10 * 5, "ran {ran}, reused {reused}");
-    assert!(reused >= 8, "ran {ran}, reused {reused}");
+    assert!(ran < 2 * 9, "ran {ran}, reused {reused}");
     let plain = run(&b, &["--no-reuse"]);
     assert!(!plain.contains("layer simulations:"), "{plain}");
     assert_same_files(&a, &b);

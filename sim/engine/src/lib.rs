@@ -244,7 +244,11 @@ pub fn simulate_layer_against(
     run(prob, mapping, hw, data, Some(reference), opts)
 }
 
-fn check_data(prob: &ConvProblem, data: &LayerData, layer: &str) -> Result<(), SimError> {
+pub(crate) fn check_data(
+    prob: &ConvProblem,
+    data: &LayerData,
+    layer: &str,
+) -> Result<(), SimError> {
     data.check(prob).map_err(|e| SimError::BadData {
         layer: layer.into(),
         reason: e.to_string(),

@@ -61,14 +61,21 @@ fn signature(tiles: &[(usize, usize)], bank_words: u32) -> Vec<(u32, u32)> {
 
 /// Layer simulations already run, by everything they read, and the
 /// generated data they ran on.
-#[derive(Default)]
 pub struct LayerMemo {
     families: Mutex<HashMap<String, Arc<Family>>>,
     /// Per problem, seed and product shift: the data and reference that
-    /// every mapping of that layer reads.
-    data: Mutex<HashMap<String, Arc<OnceLock<DataAndReference>>>>,
+    /// every mapping of that layer reads (up to `data_budget` bytes).
+    data: Mutex<HashMap<String, DataAndReference>>,
+    data_bytes: AtomicU64,
+    data_budget: u64,
     hits: AtomicU64,
     misses: AtomicU64,
+}
+
+impl Default for LayerMemo {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl std::fmt::Debug for LayerMemo {
@@ -80,7 +87,19 @@ impl std::fmt::Debug for LayerMemo {
 impl LayerMemo {
     /// An empty memo.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_data_budget(DATA_BUDGET)
+    }
+
+    /// An empty memo that keeps at most `bytes` of generated data.
+    pub fn with_data_budget(bytes: u64) -> Self {
+        LayerMemo {
+            families: Mutex::default(),
+            data: Mutex::default(),
+            data_bytes: AtomicU64::new(0),
+            data_budget: bytes,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
     }
 
     /// Layer simulations answered from the memo.
@@ -100,6 +119,7 @@ impl LayerMemo {
     pub(crate) fn get_or_run(
         &self,
         key: String,
+        layer: &str,
         bank_words: u32,
         run: impl FnOnce() -> Result<Recorded, SimError>,
     ) -> Result<SimResult, SimError> {
@@ -135,13 +155,14 @@ impl LayerMemo {
             return run().map(|(r, _)| r);
         };
         let cell = family.cell(signature(tiles, bank_words));
-        self.from_cell(&cell, tiles, run)
+        self.from_cell(&cell, layer, tiles, run)
     }
 
     /// The result in `cell`, or `run()`'s stored there.
     fn from_cell(
         &self,
         cell: &Cell,
+        layer: &str,
         tiles: &[(usize, usize)],
         run: impl FnOnce() -> Result<Recorded, SimError>,
     ) -> Result<SimResult, SimError> {
@@ -154,12 +175,15 @@ impl LayerMemo {
                     outcome = Some(Ok(result.clone()));
                     Some(result)
                 }
+                // The tiles come from the problem and mapping alone; if that
+                // ever stops being true, reuse by bank counts is unsound:
+                // fail loudly rather than hand out other points' runs.
                 Ok((_, got)) => {
                     outcome = Some(Err(SimError::Internal {
-                        layer: "memo".into(),
+                        layer: layer.into(),
                         reason: format!(
-                            "a layer's GLB tiles changed with the bank size \
-                             ({tiles:?}, then {got:?}): its runs cannot be reused"
+                            "the GLB tiles changed with the bank size ({tiles:?}, \
+                             then {got:?}): the sweep's reuse of simulations is unsound"
                         ),
                     }));
                     None
@@ -188,7 +212,8 @@ impl LayerMemo {
     }
 
     /// The data generated for `prob` from `seed`, and its reference ofmap
-    /// at `product_shift`, made once and shared.
+    /// at `product_shift`, shared while the memo's budget for data lasts
+    /// ([`DATA_BUDGET`] unless set), and made afresh after that.
     pub(crate) fn data(
         &self,
         prob: &ConvProblem,
@@ -196,24 +221,37 @@ impl LayerMemo {
         product_shift: u32,
     ) -> DataAndReference {
         let key = format!("{prob:?}\nseed {seed} shift {product_shift}");
-        let cell = slot(&self.data, key);
-        cell.get_or_init(|| {
-            Arc::new(crate::data::generate_with_reference(
-                prob,
-                seed,
-                product_shift,
-            ))
-        })
-        .clone()
+        if let Some(d) = self.lock_data().get(&key) {
+            return d.clone();
+        }
+        let made = Arc::new(crate::data::generate_with_reference(
+            prob,
+            seed,
+            product_shift,
+        ));
+        let bytes = 2 * (made.0.ifmap.len() + made.0.weights.len() + made.1.len()) as u64;
+        let mut cache = self.lock_data();
+        if let Some(d) = cache.get(&key) {
+            // Another worker made it meanwhile: the same values.
+            return d.clone();
+        }
+        if self.data_bytes.load(Ordering::Relaxed) + bytes <= self.data_budget {
+            self.data_bytes.fetch_add(bytes, Ordering::Relaxed);
+            cache.insert(key, made.clone());
+        }
+        made
+    }
+
+    fn lock_data(&self) -> std::sync::MutexGuard<'_, HashMap<String, DataAndReference>> {
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// The cell of `key` in `map`, made empty if it is new.
-fn slot<T>(map: &Mutex<HashMap<String, Arc<OnceLock<T>>>>, key: String) -> Arc<OnceLock<T>> {
-    // A worker that panicked left the map consistent (inserts are whole).
-    let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
-    m.entry(key).or_default().clone()
-}
+/// Bytes of generated data and reference ofmaps a memo keeps. AlexNet's
+/// PE-array layers at batch 4 take about 130 MiB, VGG-16's at batch 3
+/// about 440 MiB: the layers past the budget are generated afresh at
+/// every point, so a sweep's memory stays bounded.
+pub(crate) const DATA_BUDGET: u64 = 256 << 20;
 
 /// `hw` as the simulator reads it: the name, the GLB's total size, the
 /// filter spad's capacity and the energy costs are cleared. The simulator

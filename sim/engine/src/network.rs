@@ -40,9 +40,10 @@ pub struct NetworkOptions {
     /// [`SimError::Cancelled`].
     pub cancel: crate::cancel::Cancel,
     /// Reuse layer simulations of earlier runs that read exactly the same
-    /// inputs ([`LayerMemo`]): a sweep shares one across its points. Every
-    /// PE-array layer's result then has an empty `ofmap` (a sweep keeps
-    /// counts and cycles); real data, traces and faults bypass it.
+    /// inputs ([`LayerMemo`]): a sweep shares one across its points. It
+    /// applies to PE-array layers on generated data without a trace or a
+    /// fault (real data, traces and faults bypass it), and their results
+    /// then have an empty `ofmap` (a sweep keeps counts and cycles).
     pub memo: Option<Arc<LayerMemo>>,
 }
 
@@ -81,6 +82,8 @@ fn simulate_array(
                 layer: name.to_string(),
                 reason: e.to_string(),
             })?;
+        // The reference needs data of the layer's shape: check it first.
+        super::check_data(prob, &d, name)?;
         let reference = opts
             .check
             .then(|| data::reference(prob, &d, hw.pe.product_shift));
@@ -249,7 +252,7 @@ fn simulate_one(
                     // The key leaves out the spad capacity: check it here.
                     super::check_executable(&prob, &mapping, hw, &layer.name)?;
                     let key = super::memo::key(&prob, &mapping, hw, seed, opts.check);
-                    memo.get_or_run(key, hw.glb.bank_words, || {
+                    memo.get_or_run(key, &layer.name, hw.glb.bank_words, || {
                         run().map(|(mut s, tiles)| {
                             s.ofmap = Vec::new();
                             (s, tiles)
