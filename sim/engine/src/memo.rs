@@ -155,11 +155,11 @@ impl LayerMemo {
             return run().map(|(r, _)| r);
         };
         let cell = family.cell(signature(tiles, bank_words));
-        self.from_cell(&cell, layer, tiles, run)
+        self.read_or_run(&cell, layer, tiles, run)
     }
 
     /// The result in `cell`, or `run()`'s stored there.
-    fn from_cell(
+    fn read_or_run(
         &self,
         cell: &Cell,
         layer: &str,
