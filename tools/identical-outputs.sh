@@ -28,6 +28,7 @@ run simulate --net vgg16 --layers conv5_1 --out sim-vgg16
 run run -q --out run-alexnet
 run run -q --hw tiny --out run-alexnet-tiny
 run sweep --net alexnet --vary glb.size_kib=32,64,108 --vary array.rows=6,12 --out sweep
+run sweep --simulate --net alexnet --hw tiny --vary glb.size_kib=6,8 --vary pe.filter_spad_words=32,64 --out sweep-sim --no-plots
 run import "$root/traces/fmnist/fmnist-cnn.onnx" -o fmnist.toml
 run run -q --net "$root/traces/fmnist/fmnist-cnn.onnx" --out run-fmnist
 # Drop what names the machine (absolute paths) before comparing.

@@ -227,7 +227,7 @@ pub fn simulate_layer(
     let reference = opts
         .check
         .then(|| crate::data::reference(prob, data, hw.pe.product_shift));
-    run(prob, mapping, hw, data, reference.as_deref(), opts)
+    run_recorded(prob, mapping, hw, data, reference.as_deref(), opts).map(|(r, _)| r)
 }
 
 /// [`simulate_layer`] with the reference ofmap supplied by the caller (for
@@ -241,7 +241,7 @@ pub fn simulate_layer_against(
     opts: &SimOptions,
 ) -> Result<SimResult, SimError> {
     check_data(prob, data, &opts.layer)?;
-    run(prob, mapping, hw, data, Some(reference), opts)
+    run_recorded(prob, mapping, hw, data, Some(reference), opts).map(|(r, _)| r)
 }
 
 pub(crate) fn check_data(
@@ -253,17 +253,6 @@ pub(crate) fn check_data(
         layer: layer.into(),
         reason: e.to_string(),
     })
-}
-
-fn run(
-    prob: &ConvProblem,
-    mapping: &RowStationaryMapping,
-    hw: &HwConfig,
-    data: &LayerData,
-    reference: Option<&[i16]>,
-    opts: &SimOptions,
-) -> Result<SimResult, SimError> {
-    run_recorded(prob, mapping, hw, data, reference, opts).map(|(r, _)| r)
 }
 
 /// [`simulate_layer_against`] (or, without a reference, unchecked), with

@@ -176,15 +176,24 @@ kernel = 2
 stride = 2
 "#;
 
-#[test]
-fn a_network_through_a_memo_is_the_network_without_it() {
+/// [`NET`] on the tiny hardware, and its conv1.
+fn memo_net() -> (
+    crate::workload::Network,
+    HwConfig,
+    crate::workload::ConvProblem,
+) {
     let net = crate::workload::from_toml_str(NET, "memo.toml").unwrap();
-    let hw = tiny_hw();
     let crate::workload::LayerWork::Array(prob) =
         crate::workload::LayerWork::of(&net.layers[0], net.batch)
     else {
         panic!("conv1 runs on the array")
     };
+    (net, tiny_hw(), prob)
+}
+
+#[test]
+fn a_network_through_a_memo_is_the_network_without_it() {
+    let (net, hw, prob) = memo_net();
     let mappings = vec![Some(crate::mapping::smallest(&prob, &hw)), None];
     let memo = Arc::new(LayerMemo::new());
     let opts = |memo: Option<Arc<LayerMemo>>| NetworkOptions {
@@ -290,13 +299,7 @@ fn workers_asking_for_the_same_key_at_once_run_it_once() {
 
 #[test]
 fn the_bank_size_counts_only_through_the_bank_counts_it_gives() {
-    let net = crate::workload::from_toml_str(NET, "memo.toml").unwrap();
-    let hw = tiny_hw();
-    let crate::workload::LayerWork::Array(prob) =
-        crate::workload::LayerWork::of(&net.layers[0], net.batch)
-    else {
-        panic!("conv1 runs on the array")
-    };
+    let (_, hw, prob) = memo_net();
     let map = crate::mapping::smallest(&prob, &hw);
     let (d, want) = crate::data::generate_with_reference(&prob, 1, hw.pe.product_shift);
     let opts = SimOptions::default();
