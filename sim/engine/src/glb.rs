@@ -33,7 +33,9 @@ pub(crate) struct GlobalBuffer {
 }
 
 /// The ifmap and psum banks of a tile of `ifmap_words` and `psum_words`,
-/// for banks of `bank_words` words. The only use of the bank size.
+/// for banks of `bank_words` words: the simulator's only use of the bank
+/// size (the mapper's GLB capacity check, which chose the mapping, is the
+/// other reader).
 pub(crate) fn banks_for(ifmap_words: usize, psum_words: usize, bank_words: u32) -> (u32, u32) {
     let bw = bank_words as usize;
     (

@@ -10,8 +10,13 @@
 //!
 //! The key is everything a layer simulation reads: the problem, the data
 //! seed, whether the ofmap is checked, the mapping, and the hardware as the
-//! simulator sees it ([`simulator_view`]). A field the view leaves out must
-//! not change any simulation; the tests change each one and compare.
+//! simulator sees it ([`simulator_view`]) except the bank size, which is
+//! compared through the bank counts it gives the layer's GLB tiles
+//! ([`LayerMemo::get_or_run`]). A field the view leaves out must not change
+//! any simulation; the tests change each one and compare.
+//!
+//! A limit: the points that need a key all wait for its first run, which
+//! tells the tiles, even those whose bank counts will differ.
 
 use super::{SimError, SimResult};
 use crate::data::LayerData;
