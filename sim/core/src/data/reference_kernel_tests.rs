@@ -102,12 +102,12 @@ fn both_builds_of_the_kernel_agree() {
         eprintln!("no AVX2 on this CPU: the baseline build is compared with itself");
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-    let (mut compared, mut partial) = (0, 0);
+    let (mut compared, mut partial, mut paired) = (0, 0, 0);
     while compared < 20 {
         let Some(p) = random_problem(&mut rng) else {
             continue;
         };
-        for shift in [0, 5, 8, 16, 20, 40] {
+        for shift in [0, 1, 5, 8, 15, 16, 20, 40] {
             let d = full_range(&p, compared, shift, &mut rng);
             for (img, grp) in (0..p.n as usize).flat_map(|i| (0..p.g as usize).map(move |g| (i, g)))
             {
@@ -131,12 +131,24 @@ fn both_builds_of_the_kernel_agree() {
                         a, b,
                         "{p:?} shift {shift} image {img} group {grp} chunk {first}"
                     );
+                    #[cfg(target_arch = "x86_64")]
+                    if shift <= 15 && std::arch::is_x86_feature_detected!("avx2") {
+                        let mut c = vec![0; len];
+                        // SAFETY: the CPU has AVX2 (checked just above).
+                        unsafe { chunk_pairs_avx2(&input, &chunk, &p, shift, &mut c) };
+                        assert_eq!(a, c, "paired: {p:?} shift {shift} chunk {first}");
+                        paired += 1;
+                    }
                 }
             }
         }
         compared += 1;
     }
     assert!(partial > 0, "no partial last chunk was compared");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        assert!(paired > 0, "the paired build was not compared");
+    }
 }
 
 /// A tap whose weights are zero in every filter of a chunk is left out,
