@@ -191,44 +191,75 @@ fn div(x: usize, d: usize) -> usize {
     }
 }
 
-/// A bank port's booked cycles, in increasing order. Bookings come mostly
-/// in time order, so a sorted ring with binary search beats a tree: the
-/// front is forgotten as time passes, inserts land at or near the back.
+/// A bank port's booked cycles. Bookings land within a few cycles of the
+/// present, so the next [`WINDOW`] cycles from `base` are a bit set (one
+/// shift forgets the past, one bit test answers a lookup); bookings further
+/// ahead wait, sorted, in `far` until the window reaches them.
 #[derive(Clone, Default)]
 struct Calendar {
-    cycles: VecDeque<u64>,
+    base: u64,
+    near: u128,
+    far: VecDeque<u64>,
 }
+
+/// Cycles the bit set of a [`Calendar`] covers.
+const WINDOW: u64 = u128::BITS as u64;
 
 impl Calendar {
     fn forget_before(&mut self, now: u64) {
-        while self.cycles.front().is_some_and(|&c| c < now) {
-            self.cycles.pop_front();
+        if now <= self.base {
+            return;
+        }
+        let gone = now - self.base;
+        self.near = if gone >= WINDOW { 0 } else { self.near >> gone };
+        self.base = now;
+        while let Some(&c) = self.far.front() {
+            if c >= self.base + WINDOW {
+                break;
+            }
+            self.far.pop_front();
+            if c >= self.base {
+                self.near |= 1 << (c - self.base);
+            }
         }
     }
 
+    /// Whether `cycle` is booked; cycles before the last `forget_before`
+    /// are never asked about (time only moves forward).
     fn contains(&self, cycle: &u64) -> bool {
-        self.cycles.binary_search(cycle).is_ok()
+        debug_assert!(*cycle >= self.base, "a forgotten cycle was asked about");
+        match cycle.checked_sub(self.base) {
+            Some(d) if d < WINDOW => self.near >> d & 1 == 1,
+            Some(_) => self.far.binary_search(cycle).is_ok(),
+            None => false,
+        }
     }
 
     fn insert(&mut self, cycle: u64) {
-        match self.cycles.back() {
+        debug_assert!(cycle >= self.base, "a booking in the forgotten past");
+        let d = cycle.saturating_sub(self.base);
+        if d < WINDOW {
+            self.near |= 1 << d;
+            return;
+        }
+        match self.far.back() {
             Some(&last) if last >= cycle => {
-                if let Err(at) = self.cycles.binary_search(&cycle) {
-                    self.cycles.insert(at, cycle);
+                if let Err(at) = self.far.binary_search(&cycle) {
+                    self.far.insert(at, cycle);
                 }
             }
-            _ => self.cycles.push_back(cycle),
+            _ => self.far.push_back(cycle),
         }
     }
 
     fn clear(&mut self) {
-        self.cycles.clear();
+        *self = Calendar::default();
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::GlobalBuffer;
+    use super::{Calendar, GlobalBuffer};
     use crate::hw::builtin;
 
     /// A GLB whose psum tile sits in one bank, with 4-word port rows.
@@ -251,6 +282,38 @@ mod tests {
         // Both of its cycles are booked: a transfer of row 2 waits for 12.
         assert_eq!(glb.psum_transfer(8, 4, 4, 10, 10), (12, 13));
         assert_eq!(glb.stats.conflict_stall_cycles, 2);
+    }
+
+    /// The calendar against a plain set of cycles, with bookings near and
+    /// far past its bit window, lookups, and time moving on.
+    #[test]
+    fn the_calendar_is_a_set_of_future_cycles() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let (mut cal, mut set) = (Calendar::default(), std::collections::BTreeSet::new());
+        let (mut now, mut far) = (0u64, 0);
+        for _ in 0..5_000 {
+            // Mostly small steps, sometimes past the window at once.
+            now += if rng.gen_bool(0.02) {
+                rng.gen_range(100..400)
+            } else {
+                rng.gen_range(0..6)
+            };
+            cal.forget_before(now);
+            set.retain(|&c| c >= now);
+            for c in now..now + 400 {
+                assert_eq!(cal.contains(&c), set.contains(&c), "cycle {c} at {now}");
+            }
+            let c = now + rng.gen_range(0..300);
+            if rng.gen_bool(0.5) {
+                cal.insert(c);
+                set.insert(c);
+                far += usize::from(c - now >= super::WINDOW);
+            }
+        }
+        assert!(far > 300, "only {far} bookings past the window");
+        cal.clear();
+        assert!(!cal.contains(&now));
     }
 
     #[test]
