@@ -64,7 +64,7 @@ pub(crate) fn fetch_ifmap_tile(
     let p = ctx.prob;
     let (h, w, wp) = (p.h as usize, p.w as usize, p.wp() as usize);
     let rn = rows.needed() as usize;
-    let len = t.images as usize * t.groups as usize * t.channels as usize * rn * wp;
+    let len = t.words(p, rows.needed());
     // A fresh tile is cleared (padding is stored as zeros); a lost burst
     // leaves the previous tile's values in place.
     tile.resize(len, 0);

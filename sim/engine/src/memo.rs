@@ -15,9 +15,11 @@
 //! ([`LayerMemo::get_or_run`]). A field the view leaves out must not change
 //! any simulation; the tests change each one and compare.
 //!
-//! A limit: the points that need a key all wait for its first run, which
-//! tells the tiles, even those whose bank counts will differ.
+//! The tiles come from the controller's own plan of the layer
+//! ([`planned_tiles`]), so points whose bank counts differ run at once;
+//! every run checks that it assigned banks for exactly those tiles.
 
+use super::steps::{steps, Step};
 use super::{SimError, SimResult};
 use crate::data::LayerData;
 use crate::hw::HwConfig;
@@ -36,24 +38,28 @@ pub(crate) type Recorded = (SimResult, Vec<(usize, usize)>);
 /// failed: the next asker runs it again and gets its own error).
 type Cell = Arc<OnceLock<Option<SimResult>>>;
 
-/// The simulations of one key at every bank size. The GLB tiles a layer
-/// assigns banks for depend on its problem and mapping only, and the
-/// simulator reads the bank size only through their bank counts, so two
-/// bank sizes that give every tile the same counts give the same run.
-#[derive(Default)]
-struct Family {
-    /// The tiles, once the family's first run has told them (`None` if it
-    /// failed: the family is then not reused).
-    tiles: OnceLock<Option<Vec<(usize, usize)>>>,
-    /// A cell per bank-count signature ([`signature`]).
-    runs: Mutex<HashMap<Vec<(u32, u32)>, Cell>>,
-}
-
-impl Family {
-    fn cell(&self, signature: Vec<(u32, u32)>) -> Cell {
-        let mut m = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        m.entry(signature).or_default().clone()
+/// The GLB tiles (ifmap words, psum words) the controller assigns banks
+/// for when it runs `prob` with `mapping`, distinct, in the order it first
+/// assigns them: read off the same step list the controller executes.
+pub(crate) fn planned_tiles(
+    prob: &ConvProblem,
+    mapping: &crate::mapping::RowStationaryMapping,
+) -> Vec<(usize, usize)> {
+    let (strips, plan) = steps(prob, mapping);
+    let (mut psum, mut tiles) = (0, Vec::new());
+    for step in &plan {
+        match step {
+            Step::PsumTile { words } => psum = *words,
+            Step::Load(t) => {
+                let tile = (t.words(prob, strips[t.strip].needed()), psum);
+                if !tiles.contains(&tile) {
+                    tiles.push(tile);
+                }
+            }
+            _ => {}
+        }
     }
+    tiles
 }
 
 /// The ifmap and psum bank counts of each of `tiles` at `bank_words`.
@@ -67,7 +73,12 @@ fn signature(tiles: &[(usize, usize)], bank_words: u32) -> Vec<(u32, u32)> {
 /// Layer simulations already run, by everything they read, and the
 /// generated data they ran on.
 pub struct LayerMemo {
-    families: Mutex<HashMap<String, Arc<Family>>>,
+    /// A cell per key and bank-count signature ([`signature`]): the GLB
+    /// tiles a layer assigns banks for depend on its problem and mapping
+    /// only, and the simulator reads the bank size only through their bank
+    /// counts, so two bank sizes that give every tile the same counts give
+    /// the same run.
+    cells: Mutex<HashMap<(String, Vec<(u32, u32)>), Cell>>,
     /// Per problem, seed and product shift: the data and reference that
     /// every mapping of that layer reads (up to `data_budget` bytes).
     data: Mutex<HashMap<String, DataAndReference>>,
@@ -98,7 +109,7 @@ impl LayerMemo {
     /// An empty memo that keeps at most `bytes` of generated data.
     pub fn with_data_budget(bytes: u64) -> Self {
         LayerMemo {
-            families: Mutex::default(),
+            cells: Mutex::default(),
             data: Mutex::default(),
             data_bytes: AtomicU64::new(0),
             data_budget: bytes,
@@ -118,48 +129,23 @@ impl LayerMemo {
     }
 
     /// The result of `key` (see [`key`]) at banks of `bank_words`, or
-    /// `run()`'s. A worker that asks for a run another worker is doing
-    /// waits for it rather than repeating it, so each distinct run happens
-    /// once and the counts do not depend on timing.
+    /// `run()`'s, for a layer whose plan assigns banks for `tiles`
+    /// ([`planned_tiles`]). A worker that asks for a run another worker is
+    /// doing waits for it rather than repeating it, so each distinct run
+    /// happens once and the counts do not depend on timing.
     pub(crate) fn get_or_run(
         &self,
         key: String,
+        tiles: &[(usize, usize)],
         layer: &str,
         bank_words: u32,
         run: impl FnOnce() -> Result<Recorded, SimError>,
     ) -> Result<SimResult, SimError> {
-        let family = {
-            let mut m = self.families.lock().unwrap_or_else(|e| e.into_inner());
-            m.entry(key).or_default().clone()
+        let cell = {
+            let mut m = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+            let at = (key, signature(tiles, bank_words));
+            m.entry(at).or_default().clone()
         };
-        let mut run = Some(run);
-        let mut first = None;
-        // The family's first run tells its tiles; the others wait for it.
-        let tiles = family.tiles.get_or_init(|| {
-            let run = run.take().expect("runs once");
-            match run() {
-                Ok((result, tiles)) => {
-                    let cell = family.cell(signature(&tiles, bank_words));
-                    let _ = cell.set(Some(result.clone()));
-                    first = Some(Ok(result));
-                    Some(tiles)
-                }
-                Err(e) => {
-                    first = Some(Err(e));
-                    None
-                }
-            }
-        });
-        if let Some(result) = first {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-            return result;
-        }
-        let run = run.take().expect("this caller did not run it");
-        let Some(tiles) = tiles else {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-            return run().map(|(r, _)| r);
-        };
-        let cell = family.cell(signature(tiles, bank_words));
         self.read_or_run(&cell, layer, tiles, run)
     }
 
@@ -180,15 +166,15 @@ impl LayerMemo {
                     outcome = Some(Ok(result.clone()));
                     Some(result)
                 }
-                // The tiles come from the problem and mapping alone; if that
-                // ever stops being true, reuse by bank counts is unsound:
-                // fail loudly rather than hand out other points' runs.
+                // The run assigned banks for other tiles than its plan's:
+                // reuse by bank counts would be unsound, so fail loudly
+                // rather than hand out other points' runs.
                 Ok((_, got)) => {
                     outcome = Some(Err(SimError::Internal {
                         layer: layer.into(),
                         reason: format!(
-                            "the GLB tiles changed with the bank size ({tiles:?}, \
-                             then {got:?}): the sweep's reuse of simulations is unsound"
+                            "the layer assigned GLB banks for tiles {got:?}, not its \
+                             plan's {tiles:?}: the sweep's reuse of simulations is unsound"
                         ),
                     }));
                     None

@@ -279,7 +279,7 @@ fn workers_asking_for_the_same_key_at_once_run_it_once() {
             .map(|_| {
                 s.spawn(|| {
                     barrier.wait();
-                    memo.get_or_run("same".into(), "conv", 256, || {
+                    memo.get_or_run("same".into(), &[(9, 9)], "conv", 256, || {
                         runs.fetch_add(1, Ordering::SeqCst);
                         // Long enough for the other worker to ask meanwhile.
                         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -308,6 +308,7 @@ fn the_bank_size_counts_only_through_the_bank_counts_it_gives() {
         |hw: &HwConfig| crate::simulate_recorded(&prob, &map, hw, &d, Some(&want), &opts).unwrap();
     let (base, tiles) = recorded(&hw);
     assert!(!tiles.is_empty());
+    assert_eq!(planned_tiles(&prob, &map), tiles);
     let counts = |bw: u32| signature(&tiles, bw);
     let with_bank = |bw: u32| {
         let mut h = hw.clone();
@@ -332,8 +333,10 @@ fn the_bank_size_counts_only_through_the_bank_counts_it_gives() {
     // Through the memo: a hit for `same`, a run for `other`, both right.
     let memo = LayerMemo::new();
     let key = key(&prob, &map, &hw, 1, true);
-    let ask =
-        |h: HwConfig| memo.get_or_run(key.clone(), "conv1", h.glb.bank_words, || Ok(recorded(&h)));
+    let ask = |h: HwConfig| {
+        let bw = h.glb.bank_words;
+        memo.get_or_run(key.clone(), &tiles, "conv1", bw, || Ok(recorded(&h)))
+    };
     assert!(ask(hw.clone()).unwrap() == base);
     assert!(ask(with_bank(same)).unwrap() == base);
     assert_eq!((memo.misses(), memo.hits()), (1, 1));
@@ -353,4 +356,51 @@ fn data_past_the_budget_is_made_afresh() {
         &some.data(&prob, 1, 4),
         &some.data(&prob, 1, 4)
     ));
+}
+
+/// The tiles the memo plans from the step list are the tiles a run
+/// assigns banks for, over legal mappings with one and with several tiles.
+#[test]
+fn planned_tiles_are_the_tiles_a_run_assigns() {
+    let hw = tiny_hw();
+    let (prob, _) = layer();
+    let (d, want) = crate::data::generate_with_reference(&prob, 1, hw.pe.product_shift);
+    let (mut checked, mut several) = (0, 0);
+    for (e, n, m, q, p) in small_mappings() {
+        let map = crate::mapping::RowStationaryMapping {
+            e,
+            r: 1,
+            t: 1,
+            g: 1,
+            p,
+            q,
+            n,
+            m,
+            fr: 1,
+            fs: 1,
+        };
+        if crate::mapping::check(&map, &prob, &hw).is_err() {
+            continue;
+        }
+        let opts = SimOptions::default();
+        let (_, got) = crate::simulate_recorded(&prob, &map, &hw, &d, Some(&want), &opts).unwrap();
+        assert_eq!(planned_tiles(&prob, &map), got, "{map:?}");
+        checked += 1;
+        several += usize::from(got.len() > 1);
+    }
+    assert!(
+        checked >= 10 && several >= 3,
+        "{checked} mappings, {several} with several tiles"
+    );
+}
+
+/// `(e, n, m, q, p)` over small ranges.
+fn small_mappings() -> impl Iterator<Item = (u32, u32, u32, u32, u32)> {
+    (1..=3).flat_map(|e| {
+        (1..=2).flat_map(move |n| {
+            [1, 2, 4]
+                .into_iter()
+                .flat_map(move |m| (1..=2).flat_map(move |q| (1..=2).map(move |p| (e, n, m, q, p))))
+        })
+    })
 }

@@ -252,7 +252,8 @@ fn simulate_one(
                     // The key leaves out the spad capacity: check it here.
                     super::check_executable(&prob, &mapping, hw, &layer.name)?;
                     let key = super::memo::key(&prob, &mapping, hw, seed, opts.check);
-                    memo.get_or_run(key, &layer.name, hw.glb.bank_words, || {
+                    let tiles = super::memo::planned_tiles(&prob, &mapping);
+                    memo.get_or_run(key, &tiles, &layer.name, hw.glb.bank_words, || {
                         run().map(|(mut s, tiles)| {
                             s.ofmap = Vec::new();
                             (s, tiles)

@@ -24,6 +24,15 @@ pub(crate) struct IfmapTile {
     pub strip: usize,
 }
 
+impl IfmapTile {
+    /// Its GLB words, `[n][g][c][RN][Wp]` (padding stored as zeros), for
+    /// a strip of `needed` stored rows.
+    pub(crate) fn words(&self, prob: &ConvProblem, needed: u32) -> usize {
+        let planes = self.images as usize * self.groups as usize * self.channels as usize;
+        planes * needed as usize * prob.wp() as usize
+    }
+}
+
 /// An ofmap tile written back after its last channel chunk.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OfmapTile {
