@@ -25,7 +25,7 @@ use crate::data::LayerData;
 use crate::hw::HwConfig;
 use crate::workload::ConvProblem;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// A layer's generated data and its reference ofmap.
@@ -35,8 +35,19 @@ pub(crate) type DataAndReference = Arc<(LayerData, Vec<i16>)>;
 pub(crate) type Recorded = (SimResult, Vec<(usize, usize)>);
 
 /// A result cell: the result once its first run finished (`None` if it
-/// failed: the next asker runs it again and gets its own error).
-type Cell = Arc<OnceLock<Option<SimResult>>>;
+/// failed: the next asker runs it again and gets its own error), and
+/// whether a worker has asked for it (then, until the result is in, a run
+/// is under way).
+#[derive(Default)]
+struct ResultCell {
+    result: OnceLock<Option<SimResult>>,
+    asked: AtomicBool,
+}
+
+type Cell = Arc<ResultCell>;
+
+/// A memo key ([`key`]) and a bank-count signature ([`signature`]).
+type CellKey = (String, Vec<(u32, u32)>);
 
 /// The GLB tiles (ifmap words, psum words) the controller assigns banks
 /// for when it runs `prob` with `mapping`, distinct, in the order it first
@@ -78,7 +89,7 @@ pub struct LayerMemo {
     /// only, and the simulator reads the bank size only through their bank
     /// counts, so two bank sizes that give every tile the same counts give
     /// the same run.
-    cells: Mutex<HashMap<(String, Vec<(u32, u32)>), Cell>>,
+    cells: Mutex<HashMap<CellKey, Cell>>,
     /// Per problem, seed and product shift: the data and reference that
     /// every mapping of that layer reads (up to `data_budget` bytes).
     data: Mutex<HashMap<String, DataAndReference>>,
@@ -149,6 +160,15 @@ impl LayerMemo {
         self.read_or_run(&cell, layer, tiles, run)
     }
 
+    /// Whether another worker is running the simulation that
+    /// [`LayerMemo::get_or_run`] would return for these arguments (asking
+    /// for it now would wait). A hint: the run may end right after.
+    pub(crate) fn in_flight(&self, key: String, tiles: &[(usize, usize)], bank_words: u32) -> bool {
+        let m = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(&(key, signature(tiles, bank_words)))
+            .is_some_and(|c| c.asked.load(Ordering::Acquire) && c.result.get().is_none())
+    }
+
     /// The result in `cell`, or `run()`'s stored there.
     fn read_or_run(
         &self,
@@ -159,7 +179,8 @@ impl LayerMemo {
     ) -> Result<SimResult, SimError> {
         let mut run = Some(run);
         let mut outcome = None;
-        let stored = cell.get_or_init(|| {
+        cell.asked.store(true, Ordering::Release);
+        let stored = cell.result.get_or_init(|| {
             let run = run.take().expect("runs once");
             match run() {
                 Ok((result, got)) if got == tiles => {

@@ -7,7 +7,7 @@ use crate::tests::{conv, run_with, tiny_hw};
 use crate::workload::Op;
 use crate::SimOptions;
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The leaves of a JSON value, as (path, value).
 fn leaves(v: &Value, path: &str, out: &mut Vec<(String, Value)>) {
@@ -403,4 +403,66 @@ fn small_mappings() -> impl Iterator<Item = (u32, u32, u32, u32, u32)> {
                 .flat_map(move |m| (1..=2).flat_map(move |q| (1..=2).map(move |p| (e, n, m, q, p))))
         })
     })
+}
+
+/// While another worker runs a layer's simulation, a network takes its
+/// other layers first and reads that one when it comes back to it: the
+/// same results, in the other order, and one run of the busy key.
+#[test]
+fn a_worker_takes_other_layers_while_one_runs_elsewhere() {
+    use crate::network::{layer_seed, simulate_network_with};
+    use crate::workload::LayerWork;
+    let (net, hw, prob) = memo_net();
+    let LayerWork::Array(pool) = LayerWork::of(&net.layers[1], net.batch) else {
+        panic!("pool1 runs on the array")
+    };
+    let map = crate::mapping::smallest(&prob, &hw);
+    let mappings = vec![Some(map), Some(crate::mapping::smallest(&pool, &hw))];
+    let memo = Arc::new(LayerMemo::new());
+    let opts = NetworkOptions {
+        layers: vec![0, 1],
+        seed: 3,
+        threads: 1,
+        check: true,
+        memo: Some(memo.clone()),
+        ..Default::default()
+    };
+    let fresh = simulate_network(
+        &net,
+        &hw,
+        &mappings,
+        &NetworkOptions {
+            memo: None,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    let key0 = key(&prob, &map, &hw, layer_seed(3, 0), true);
+    let tiles0 = planned_tiles(&prob, &map);
+    let asked = std::sync::Barrier::new(2);
+    let order = Mutex::new(Vec::new());
+    let got = std::thread::scope(|s| {
+        let busy = s.spawn(|| {
+            memo.get_or_run(key0.clone(), &tiles0, "conv1", hw.glb.bank_words, || {
+                asked.wait();
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let mut r = fresh[0].sim.clone();
+                r.ofmap = Vec::new();
+                Ok((r, tiles0.clone()))
+            })
+        });
+        asked.wait();
+        assert!(memo.in_flight(key0.clone(), &tiles0, hw.glb.bank_words));
+        let got = simulate_network_with(&net, &hw, &mappings, &opts, &|i| {
+            order.lock().unwrap().push(i)
+        });
+        busy.join().unwrap().unwrap();
+        got.unwrap()
+    });
+    assert_eq!(*order.lock().unwrap(), vec![1, 0]);
+    assert_eq!((memo.misses(), memo.hits()), (2, 1));
+    assert!(!memo.in_flight(key0, &tiles0, hw.glb.bank_words));
+    for (g, f) in got.iter().zip(&fresh) {
+        assert_eq!(g.row, f.row);
+    }
 }

@@ -137,22 +137,38 @@ pub fn simulate_network_with(
     let slots: Mutex<Vec<Option<Result<LayerSim, SimError>>>> =
         Mutex::new((0..opts.layers.len()).map(|_| None).collect());
     let threads = opts.threads.clamp(1, opts.layers.len().max(1));
+    let run = |k: usize| {
+        let i = opts.layers[k];
+        let r = if opts.cancel.is_cancelled() {
+            Err(SimError::Cancelled(crate::cancel::Cancelled))
+        } else {
+            simulate_one(net, hw, mappings.get(i).copied().flatten(), i, opts)
+        };
+        on_done(i);
+        // Every layer runs; the first error in layer order is reported.
+        slots.lock().expect("no worker panicked")[k] = Some(r);
+    };
     crossbeam::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|_| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                if k >= opts.layers.len() {
-                    break;
+            s.spawn(|_| {
+                // Layers whose simulation another worker is running (a
+                // memo's): this worker takes the others first, and their
+                // results are read when it comes back to them.
+                let mut later = Vec::new();
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= opts.layers.len() {
+                        break;
+                    }
+                    // The last layer has nothing to take first.
+                    let last = k + 1 == opts.layers.len();
+                    if !last && running_elsewhere(net, hw, mappings, opts.layers[k], opts) {
+                        later.push(k);
+                    } else {
+                        run(k);
+                    }
                 }
-                let i = opts.layers[k];
-                let r = if opts.cancel.is_cancelled() {
-                    Err(SimError::Cancelled(crate::cancel::Cancelled))
-                } else {
-                    simulate_one(net, hw, mappings.get(i).copied().flatten(), i, opts)
-                };
-                on_done(i);
-                // Every layer runs; the first error in layer order is reported.
-                slots.lock().expect("no worker panicked")[k] = Some(r);
+                later.into_iter().for_each(run);
             });
         }
     })
@@ -163,6 +179,30 @@ pub fn simulate_network_with(
         .into_iter()
         .map(|r| r.expect("every selected layer was simulated"))
         .collect()
+}
+
+/// Whether layer `i`'s simulation is one a memo is running for another
+/// worker right now (so asking for it would wait).
+fn running_elsewhere(
+    net: &Network,
+    hw: &HwConfig,
+    mappings: &[Option<RowStationaryMapping>],
+    i: usize,
+    opts: &NetworkOptions,
+) -> bool {
+    let Some(memo) = opts.memo.as_ref().filter(|_| memo_applies(opts)) else {
+        return false;
+    };
+    let (LayerWork::Array(prob), Some(mapping)) = (
+        LayerWork::of(&net.layers[i], net.batch),
+        mappings.get(i).copied().flatten(),
+    ) else {
+        return false;
+    };
+    let seed = layer_seed(opts.seed, i);
+    let key = super::memo::key(&prob, &mapping, hw, seed, opts.check);
+    let tiles = super::memo::planned_tiles(&prob, &mapping);
+    memo.in_flight(key, &tiles, hw.glb.bank_words)
 }
 
 /// Threads a layer's psum tiles run ahead on: all of `--threads` (layers
