@@ -237,7 +237,10 @@ impl Calendar {
 
     fn insert(&mut self, cycle: u64) {
         debug_assert!(cycle >= self.base, "a booking in the forgotten past");
-        let d = cycle.saturating_sub(self.base);
+        // Never asked about (time only moves forward): nothing to keep.
+        let Some(d) = cycle.checked_sub(self.base) else {
+            return;
+        };
         if d < WINDOW {
             self.near |= 1 << d;
             return;

@@ -365,8 +365,9 @@ fn planned_tiles_are_the_tiles_a_run_assigns() {
     let hw = tiny_hw();
     let (prob, _) = layer();
     let (d, want) = crate::data::generate_with_reference(&prob, 1, hw.pe.product_shift);
-    let (mut checked, mut several) = (0, 0);
-    for (e, n, m, q, p) in small_mappings() {
+    let (mut checked, mut several, mut folded) = (0, 0, 0);
+    let folds = [(1, 1), (2, 1), (3, 2), (1, 2), (2, 3)].into_iter().cycle();
+    for ((e, n, m, q, p), (fr, fs)) in small_mappings().zip(folds) {
         let map = crate::mapping::RowStationaryMapping {
             e,
             r: 1,
@@ -376,21 +377,26 @@ fn planned_tiles_are_the_tiles_a_run_assigns() {
             q,
             n,
             m,
-            fr: 1,
-            fs: 1,
+            fr,
+            fs,
         };
         if crate::mapping::check(&map, &prob, &hw).is_err() {
             continue;
         }
-        let opts = SimOptions::default();
+        // Two threads: psum tiles run ahead, and the controller adopts them.
+        let opts = SimOptions {
+            threads: 2,
+            ..SimOptions::default()
+        };
         let (_, got) = crate::simulate_recorded(&prob, &map, &hw, &d, Some(&want), &opts).unwrap();
         assert_eq!(planned_tiles(&prob, &map), got, "{map:?}");
         checked += 1;
         several += usize::from(got.len() > 1);
+        folded += usize::from(fr > 1 || fs > 1);
     }
     assert!(
-        checked >= 10 && several >= 3,
-        "{checked} mappings, {several} with several tiles"
+        checked >= 10 && several >= 3 && folded >= 3,
+        "{checked} mappings, {several} with several tiles, {folded} folded"
     );
 }
 
@@ -441,20 +447,28 @@ fn a_worker_takes_other_layers_while_one_runs_elsewhere() {
     let tiles0 = planned_tiles(&prob, &map);
     let asked = std::sync::Barrier::new(2);
     let order = Mutex::new(Vec::new());
+    // The busy run ends once the network has finished pool1, or after a
+    // while if it never does (a network that waits for conv1 first).
+    let (pool_done, pool_done_rx) = std::sync::mpsc::channel();
     let got = std::thread::scope(|s| {
-        let busy = s.spawn(|| {
-            memo.get_or_run(key0.clone(), &tiles0, "conv1", hw.glb.bank_words, || {
+        let (memo, key0, tiles0, asked, fresh, hw) = (&memo, &key0, &tiles0, &asked, &fresh, &hw);
+        // Moved in: the receiver (the rest by reference).
+        let busy = s.spawn(move || {
+            memo.get_or_run(key0.clone(), tiles0, "conv1", hw.glb.bank_words, || {
                 asked.wait();
-                std::thread::sleep(std::time::Duration::from_millis(300));
+                let _ = pool_done_rx.recv_timeout(std::time::Duration::from_secs(10));
+                // The result this run stands for; the test is about order.
                 let mut r = fresh[0].sim.clone();
                 r.ofmap = Vec::new();
                 Ok((r, tiles0.clone()))
             })
         });
         asked.wait();
-        assert!(memo.in_flight(key0.clone(), &tiles0, hw.glb.bank_words));
-        let got = simulate_network_with(&net, &hw, &mappings, &opts, &|i| {
-            order.lock().unwrap().push(i)
+        assert!(memo.in_flight(key0.clone(), tiles0, hw.glb.bank_words));
+        let pool_done = Mutex::new(pool_done);
+        let got = simulate_network_with(&net, hw, &mappings, &opts, &|i| {
+            order.lock().unwrap().push(i);
+            let _ = pool_done.lock().unwrap().send(i);
         });
         busy.join().unwrap().unwrap();
         got.unwrap()

@@ -167,3 +167,30 @@ fn taps_without_a_non_zero_weight_are_left_out() {
     assert_eq!(chunk.offsets.len(), 17);
     assert_eq!(reference(&p, &d, 4), naive(&p, &d, 4));
 }
+
+/// Low parts at their largest (`x = −1`, `w = 1`: each product's low `s`
+/// bits are all ones) over more tap pairs than one batch of the paired
+/// kernel's 16-bit low sums takes at shift 8, for every shift it takes.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_paired_kernels_low_sums_never_overflow() {
+    if !std::arch::is_x86_feature_detected!("avx2") {
+        eprintln!("no AVX2 on this CPU: the paired kernel does not run");
+        return;
+    }
+    let p = problem(Op::Mac, 40, 16, 5, 5, 3, 3);
+    let mut d = generate_with_shift(&p, 1, 8);
+    d.ifmap.fill(-1);
+    d.weights.fill(1);
+    let input = PaddedInput::new(&p, &d, 0, 0);
+    let chunk = WeightChunk::new(&p, &d, 0, 0, &input);
+    assert!(chunk.pairs.len() > 128, "{} pairs", chunk.pairs.len());
+    let len = chunk.filters() * (p.e * p.f) as usize;
+    for shift in 0..=15 {
+        let (mut a, mut b) = (vec![0; len], vec![0; len]);
+        chunk_loops(&p, &input, &chunk, shift, &mut a);
+        // SAFETY: the CPU has AVX2 (checked above).
+        unsafe { chunk_pairs_avx2(&input, &chunk, &p, shift, &mut b) };
+        assert_eq!(a, b, "shift {shift}");
+    }
+}

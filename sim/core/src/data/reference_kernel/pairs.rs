@@ -23,7 +23,9 @@
 //! baseline kernel shifts each 32-bit product. Tests compare all three
 //! with the naive definition.
 
-use super::{FILTERS, PSUM_INIT};
+use super::FILTERS;
+#[cfg(target_arch = "x86_64")]
+use super::PSUM_INIT;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
@@ -33,6 +35,7 @@ use std::arch::x86_64::*;
 /// the first tap had no adjacent partner: the second then reads a word it
 /// multiplies by zero).
 #[derive(Debug, Clone)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) struct TapPair {
     pub offset: usize,
     pub weights: [i16; 2 * FILTERS],
@@ -64,6 +67,7 @@ pub(crate) fn pair_taps(offsets: &[usize], weights: &[[i16; FILTERS]]) -> Vec<Ta
 
 /// Ofmap columns summed together: two columns keep the eight accumulators,
 /// the two weight registers, the mask and the input in registers.
+#[cfg(target_arch = "x86_64")]
 const COLS: usize = 2;
 
 /// The psums of one chunk (`out` is `[filter of the chunk][e][f]`) from the
@@ -93,11 +97,22 @@ pub(crate) unsafe fn pair_psums_avx2(
     if plane == 0 {
         return;
     }
+    if pairs.is_empty() {
+        // No tap has a non-zero weight: every psum stays at its start.
+        out[..filters * plane].fill(PSUM_INIT);
+        return;
+    }
     // Every read below is at most this far into `values`: check it once
     // here, so that the loads need no check of their own.
-    let last_corner = (e_count - 1) * u_h * wp + (f_count - 1) * u_w;
     let reach = pairs.iter().map(|p| p.offset).max().unwrap_or(0);
-    assert!(last_corner + reach + 1 < values.len(), "input too short");
+    let last_read = ((e_count - 1) * u_h)
+        .checked_mul(wp)
+        .and_then(|row| row.checked_add((f_count - 1) * u_w))
+        .and_then(|corner| corner.checked_add(reach + 1));
+    assert!(
+        last_read.is_some_and(|at| at < values.len()),
+        "input too short"
+    );
     for e in 0..e_count {
         let row = e * u_h * wp;
         let mut f = 0;
