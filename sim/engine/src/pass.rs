@@ -121,7 +121,6 @@ struct Flight {
     step: u32,
     pos: u32,
     arrive: u64,
-    at_gon: bool,
 }
 
 struct Chain {
@@ -139,6 +138,10 @@ struct Chain {
     /// least 1).
     fifo_depth: u32,
     flights: VecDeque<Flight>,
+    /// How many of `flights`, from the front, wait at the top for the GON:
+    /// a flight cannot pass the one ahead of it, so they reach the top in
+    /// order.
+    at_gon: usize,
     /// Columns whose psums the bottom PE has taken from the psum GIN, and when.
     consumed: u32,
     consumed_at: [u64; RING],
@@ -336,6 +339,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
                         hop: ceil_div(u64::from(p_act), link),
                         fifo_depth: per_p(hw.pe.fifo_words),
                         flights: VecDeque::new(),
+                        at_gon: 0,
                         consumed: 0,
                         consumed_at: [0; RING],
                     });
@@ -522,7 +526,6 @@ impl<'a, 'b> PassSim<'a, 'b> {
             step: b,
             pos: 0,
             arrive: end,
-            at_gon: false,
         });
         self.work.push(Work::Propagate(ci));
         self.psum_gin.free = end;

@@ -60,7 +60,6 @@ impl PassSim<'_, '_> {
                     step: s,
                     pos: 0,
                     arrive: self.start,
-                    at_gon: false,
                 });
             }
             self.work.push(Work::Propagate(chain));
@@ -75,10 +74,7 @@ impl PassSim<'_, '_> {
         let c = ci as usize;
         let len = self.chains[c].members.len() as u32;
         let now = self.events.now();
-        for fi in 0..self.chains[c].flights.len() {
-            if self.chains[c].flights[fi].at_gon {
-                continue;
-            }
+        for fi in self.chains[c].at_gon..self.chains[c].flights.len() {
             loop {
                 let fl = &self.chains[c].flights[fi];
                 let (step, pos) = (fl.step, fl.pos);
@@ -98,7 +94,8 @@ impl PassSim<'_, '_> {
                     .max(last_pass)
                     .max(now);
                 if pos + 1 == len {
-                    self.chains[c].flights[fi].at_gon = true;
+                    debug_assert_eq!(self.chains[c].at_gon, fi, "flights reach the top in order");
+                    self.chains[c].at_gon += 1;
                     self.chains[c].flights[fi].arrive = t;
                     self.events.schedule(t, Ev::Gon(ci));
                     break;
@@ -192,6 +189,7 @@ impl PassSim<'_, '_> {
         let top = *self.chains[c].members.last().expect("chains are non-empty") as usize;
         let mut vals = self.leave_pe(c, 0, top, start);
         self.chains[c].flights.pop_front().expect("flight at GON");
+        self.chains[c].at_gon -= 1;
         if let Some(FaultKind::Flip(bit)) = fault {
             vals[0] = flip16(vals[0], bit);
         }
