@@ -223,11 +223,13 @@ pub fn simulate_layer(
     data: &LayerData,
     opts: &SimOptions,
 ) -> Result<SimResult, SimError> {
+    // The reference needs data of the layer's shape: check it first (the
+    // run checks it again, a few length comparisons).
     check_data(prob, data, &opts.layer)?;
     let reference = opts
         .check
         .then(|| crate::data::reference(prob, data, hw.pe.product_shift));
-    run_recorded(prob, mapping, hw, data, reference.as_deref(), opts).map(|(r, _)| r)
+    simulate_recorded(prob, mapping, hw, data, reference.as_deref(), opts).map(|(r, _)| r)
 }
 
 /// [`simulate_layer`] with the reference ofmap supplied by the caller (for
@@ -265,17 +267,6 @@ pub(crate) fn simulate_recorded(
     opts: &SimOptions,
 ) -> Result<memo::Recorded, SimError> {
     check_data(prob, data, &opts.layer)?;
-    run_recorded(prob, mapping, hw, data, reference, opts)
-}
-
-fn run_recorded(
-    prob: &ConvProblem,
-    mapping: &RowStationaryMapping,
-    hw: &HwConfig,
-    data: &LayerData,
-    reference: Option<&[i16]>,
-    opts: &SimOptions,
-) -> Result<memo::Recorded, SimError> {
     let layer = || opts.layer.clone();
     check_executable(prob, mapping, hw, &opts.layer)?;
     let ops = datapath::Operands {
