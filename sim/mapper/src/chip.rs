@@ -13,6 +13,12 @@
 //!    tell rules 3 and 4 apart; VGG-16's active-PE row (JSSC 2017 Table VI)
 //!    does, on CONV3-x (156 PEs, where least energy first gives 144).
 //! 4. **Least energy**, then the smallest `(e, r, t, g, p, q, n, m)`.
+//!
+//! All three are judged on the layer **without its zeros**
+//! ([`ConvProblem::dense`], as the caller passes it): the chip's mapper
+//! chose offline, per layer shape, before any data ran. With the sparse
+//! layer, RLC makes re-reading the ifmap cheaper, and AlexNet CONV2 would
+//! take `n2 m32` instead of Table III's `n1 m64`.
 
 use crate::space::for_each_in_group;
 use crate::stats::Level;

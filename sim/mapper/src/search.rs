@@ -128,14 +128,17 @@ pub(crate) fn search_where(
 ) -> Result<RowStationaryMapping, MapError> {
     let smallest = smallest(prob, hw);
     check(&smallest, prob, hw)?;
-    let model = LayerModel::new(prob, hw);
     if objective == Objective::Chip {
+        // The chip's mapper chose offline, from the layer's shape: it
+        // cannot see the zeros of data it has not yet run on.
+        let dense = prob.dense();
         // Layers with no uniform mapping fall back to the energy objective.
-        if let Some(m) = super::chip::search_chip(&model, &keep) {
+        if let Some(m) = super::chip::search_chip(&LayerModel::new(&dense, hw), &keep) {
             return Ok(m);
         }
         return search_where(prob, hw, Objective::Energy, keep);
     }
+    let model = LayerModel::new(prob, hw);
     let found = if objective == Objective::Energy {
         let mut least = Best::new(Objective::Energy, f64::INFINITY);
         least.near = Some(Vec::new());

@@ -82,7 +82,8 @@ pub struct ModelArgs {
     pub hw: HwArg,
     /// What the mapper minimizes: energy (the best energy × cycles among the
     /// mappings within 10% of the least energy), cycles, edp, or chip (the
-    /// Eyeriss chip's own policy: uniform passes, least DRAM, most PEs, least energy).
+    /// Eyeriss chip's own policy: uniform passes, least DRAM, most PEs, least energy,
+    /// judged on the layer without its zeros).
     #[arg(long, default_value = "energy", value_parser = parse_objective)]
     pub objective: Objective,
     /// Images per batch (default: the network's).
