@@ -89,6 +89,7 @@ fn hand_counted_tiny_layer() {
         m: 2,
         fr: 1,
         fs: 1,
+        fw: 1,
     };
     mapping::check(&m, &prob, &hw).unwrap();
     let c = estimate_layer(&prob, &m, &hw).counts;
@@ -140,6 +141,7 @@ fn padding_taps_count_as_zeros() {
         m: 1,
         fr: 1,
         fs: 1,
+        fw: 1,
     };
     let c = estimate_layer(&prob, &m, &hw).counts;
     assert_eq!(c.macs.algorithmic, 81);

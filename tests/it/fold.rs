@@ -14,10 +14,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// The cycle tolerance of the cross-check gate (`--cycle-tolerance`).
-const CYCLES: f64 = 0.10;
+pub(super) const CYCLES: f64 = 0.10;
 
 /// A random config: arrays from 1×1, spads from one word, tiny otherwise.
-fn random_hw(rng: &mut ChaCha8Rng) -> HwConfig {
+pub(super) fn random_hw(rng: &mut ChaCha8Rng) -> HwConfig {
     let mut hw = hw::load("tiny").unwrap();
     hw.array.rows = rng.gen_range(1..=6);
     hw.array.cols = rng.gen_range(1..=6);
@@ -32,7 +32,7 @@ fn random_hw(rng: &mut ChaCha8Rng) -> HwConfig {
 /// A random small layer: a conv (filters up to 7×7, strides and dilations
 /// up to 2, padding), an FC layer (the filter is the whole ifmap), or a
 /// max/avg pooling window.
-fn random_layer(rng: &mut ChaCha8Rng) -> ConvProblem {
+pub(super) fn random_layer(rng: &mut ChaCha8Rng) -> ConvProblem {
     let kind = rng.gen_range(0..4);
     let (r, s) = (rng.gen_range(1..=7), rng.gen_range(1..=7));
     let (uh, uw) = (rng.gen_range(1..=2), rng.gen_range(1..=2));
@@ -101,7 +101,7 @@ fn random_layer(rng: &mut ChaCha8Rng) -> ConvProblem {
 /// can still be 0 by chance (an average that sums to 0): then the RLC-coded
 /// write-back is shorter than a dense one, and only that one counter is
 /// left out (it is the data's, not the dataflow's).
-fn agree(prob: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig, seed: u64) -> f64 {
+pub(super) fn agree(prob: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig, seed: u64) -> f64 {
     let d = data::generate_with_shift(prob, seed, hw.pe.product_shift);
     let sim = simulate_layer(prob, m, hw, &d, &SimOptions::default())
         .unwrap_or_else(|e| panic!("{m} of {prob:?}: {e}"));
@@ -238,6 +238,7 @@ fn pinned_folds_and_segments_agree_beyond_the_searched_ones() {
             m: 4,
             fr,
             fs,
+            fw: 1,
         };
         check(&m, &prob, &hw).unwrap();
         let gap = agree(&prob, &m, &hw, 3);
@@ -254,6 +255,7 @@ fn pinned_folds_and_segments_agree_beyond_the_searched_ones() {
         m: 4,
         fr: 4,
         fs: 1,
+        fw: 1,
     };
     let e = check(&too_many, &prob, &hw).unwrap_err();
     assert!(e.to_string().contains("fr = 4 exceeds its bound 3"), "{e}");

@@ -4,6 +4,7 @@ mod analytic;
 mod cli_inputs;
 mod cli_messages;
 mod cli_safety;
+mod columns;
 mod crosscheck;
 mod data;
 mod faults;

@@ -77,6 +77,7 @@ fn pinned_mappings_are_used_and_checked() {
         m: 96,
         fr: 1,
         fs: 1,
+        fw: 1,
     };
     let mut set = MappingSet::new();
     set.insert("conv1", pin);
@@ -171,6 +172,7 @@ fn the_shipped_chip_mappings_are_legal_and_reproduce_table_iii() {
             m,
             fr: 1,
             fs: 1,
+            fw: 1,
         };
         assert_eq!(*chip, want, "{layer}");
         let l = net.layers.iter().find(|l| l.name == layer).unwrap();

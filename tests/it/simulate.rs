@@ -38,6 +38,7 @@ pub(crate) fn random_mapping(
         m: prob.m,
         fr: 1,
         fs: 1,
+        fw: 1,
     };
     let geo = Geometry::new(&m, prob, &hw.array)?;
     let q_max = prob.c.min(hw.pe.ifmap_spad_words / prob.s).max(1);
@@ -383,6 +384,7 @@ fn dram_words_are_the_measured_rlc_sizes() {
         m: 4,
         fr: 1,
         fs: 1,
+        fw: 1,
     };
     let d = data::generate_with_shift(&prob, 3, hw.pe.product_shift);
     let res = simulate_layer(&prob, &m, &hw, &d, &SimOptions::default()).unwrap();

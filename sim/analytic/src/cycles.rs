@@ -730,6 +730,7 @@ mod tests {
             m,
             fr: 1,
             fs: 1,
+            fw: 1,
         }
     }
 

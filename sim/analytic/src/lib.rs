@@ -63,7 +63,7 @@ impl LayerEstimate {
 /// use eyesim_core::mapping::RowStationaryMapping;
 /// let (hw, conv1) = (eyeriss_v1(), alexnet_convs(4)[0]);
 /// // The chip's own CONV1 mapping (JSSC 2017 Table III).
-/// let m = RowStationaryMapping { e: 7, r: 1, t: 2, g: 1, p: 16, q: 1, n: 1, m: 96, fr: 1, fs: 1 };
+/// let m = RowStationaryMapping { e: 7, r: 1, t: 2, g: 1, p: 16, q: 1, n: 1, m: 96, fr: 1, fs: 1, fw: 1 };
 /// let est = eyesim_analytic::estimate_layer(&conv1, &m, &hw);
 /// assert_eq!(est.active_pes, 154);
 /// ```
@@ -79,6 +79,9 @@ pub fn estimate_layer(
 /// Evaluates one mapping with a prepared model.
 #[inline]
 pub fn evaluate(model: &LayerModel<'_>, mapping: &RowStationaryMapping) -> LayerEstimate {
+    if mapping.fw > 1 {
+        return evaluate_column_tiles(model.prob, mapping, model.hw);
+    }
     let st = model.strip(mapping.e, mapping.fr);
     let raw = model.counts(mapping, &st);
     let (cycles, processing) = cycles::cycles(model, mapping, &st, &raw);
@@ -88,6 +91,28 @@ pub fn evaluate(model: &LayerModel<'_>, mapping: &RowStationaryMapping) -> Layer
         processing_cycles: processing.round() as u64,
         active_pes: active_pes(model.prob, mapping),
     }
+}
+
+/// A mapping with column tiles: each tile is a layer of its own, run one
+/// after the other (docs/dataflow.md §3), so its counts and cycles add up.
+/// A tile that the mapping does not fit counts as the tile's estimate all
+/// the same; `mapping::check` is what rejects such mappings.
+fn evaluate_column_tiles(
+    prob: &ConvProblem,
+    mapping: &RowStationaryMapping,
+    hw: &HwConfig,
+) -> LayerEstimate {
+    let base = mapping.untiled();
+    let tiles = prob.column_tiles(mapping.fw).unwrap_or_default();
+    let mut total = LayerEstimate::zero();
+    for t in &tiles {
+        let est = estimate_layer(&t.prob, &base, hw);
+        total.counts += est.counts;
+        total.cycles += est.cycles;
+        total.processing_cycles += est.processing_cycles;
+        total.active_pes = total.active_pes.max(est.active_pes);
+    }
+    total
 }
 
 /// PEs in the footprint of `m`: `ceil(R/fr)`·e·r·t·g (the tallest fold's set).

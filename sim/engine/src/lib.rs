@@ -14,6 +14,7 @@
 
 use eyesim_core::{cancel, data, hw, mapping, stats, workload};
 
+mod columns;
 mod components;
 mod controller;
 mod datapath;
@@ -275,7 +276,7 @@ pub(crate) fn simulate_recorded(
         bias: &data.bias,
     };
     let inject = fault::Injector::new(opts.fault);
-    let out = controller::run_layer(
+    let out = columns::run(
         prob,
         mapping,
         hw,
@@ -332,9 +333,22 @@ pub(crate) fn check_executable(
 /// The limits the simulator itself relies on (the mapper's legality check
 /// adds the GLB capacity, which the simulator does not need).
 fn executable(prob: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig) -> Result<(), String> {
-    let fields = [m.e, m.r, m.t, m.g, m.p, m.q, m.n, m.m, m.fr, m.fs];
+    let fields = [m.e, m.r, m.t, m.g, m.p, m.q, m.n, m.m, m.fr, m.fs, m.fw];
     if fields.contains(&0) {
         return Err("every mapping field must be at least 1".into());
+    }
+    if m.fw > 1 {
+        // Each column tile runs as a layer of its own.
+        let Some(tiles) = prob.column_tiles(m.fw) else {
+            return Err(format!(
+                "fw = {} column tiles of F = {} columns leave a tile with no input column",
+                m.fw, prob.f
+            ));
+        };
+        let base = m.untiled();
+        return tiles
+            .iter()
+            .try_for_each(|t| executable(&t.prob, &base, hw));
     }
     if m.fr > prob.r || m.fs > prob.s {
         return Err(format!(

@@ -56,6 +56,23 @@ pub(crate) fn planned_tiles(
     prob: &ConvProblem,
     mapping: &crate::mapping::RowStationaryMapping,
 ) -> Vec<(usize, usize)> {
+    let mut tiles = Vec::new();
+    // Column tiles run one after the other, each a layer of its own.
+    for column in prob.column_tiles(mapping.fw).unwrap_or_default() {
+        for tile in layer_tiles(&column.prob, &mapping.untiled()) {
+            if !tiles.contains(&tile) {
+                tiles.push(tile);
+            }
+        }
+    }
+    tiles
+}
+
+/// [`planned_tiles`] of a layer without column tiles.
+fn layer_tiles(
+    prob: &ConvProblem,
+    mapping: &crate::mapping::RowStationaryMapping,
+) -> Vec<(usize, usize)> {
     let (strips, plan) = steps(prob, mapping);
     let (mut psum, mut tiles) = (0, Vec::new());
     for step in &plan {

@@ -76,6 +76,7 @@ fn layer() -> (
         m: 4,
         fr: 1,
         fs: 1,
+        fw: 1,
     };
     (prob, map)
 }
@@ -379,6 +380,7 @@ fn planned_tiles_are_the_tiles_a_run_assigns() {
             m,
             fr,
             fs,
+            fw: 1,
         };
         if crate::mapping::check(&map, &prob, &hw).is_err() {
             continue;

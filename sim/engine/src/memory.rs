@@ -160,6 +160,7 @@ mod tests {
             m: 64,
             fr: 1,
             fs: 1,
+            fw: 1,
         };
         crate::mapping::check(&m, &p, &hw).expect("Table III's CONV2 mapping is legal");
         let a = memory_need(&p, &m, &hw, false);

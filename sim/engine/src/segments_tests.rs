@@ -42,6 +42,7 @@ fn mapping(e: u32, r: u32, t: u32, p: u32, q: u32, n: u32, m: u32) -> RowStation
         m,
         fr: 1,
         fs: 1,
+        fw: 1,
     }
 }
 

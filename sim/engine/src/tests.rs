@@ -88,6 +88,7 @@ fn map(e: u32, r: u32, t: u32, g: u32, p: u32, q: u32, n: u32, m: u32) -> RowSta
         m,
         fr: 1,
         fs: 1,
+        fw: 1,
     }
 }
 

@@ -104,6 +104,14 @@ impl Recorder {
 /// per ofmap column each PE's taps, each ifmap row send and each chain's
 /// psum GIN and GON transfers; plus the tile loads and write-backs.
 pub fn span_bound(prob: &ConvProblem, map: &RowStationaryMapping) -> u64 {
+    if map.fw > 1 {
+        // Column tiles run as layers of their own.
+        let tiles = prob.column_tiles(map.fw).unwrap_or_default();
+        return tiles
+            .iter()
+            .map(|t| span_bound(&t.prob, &map.untiled()))
+            .sum();
+    }
     let mut spans = 0u64;
     for (_, gs) in chunks(prob.g, map.g) {
         for (_, ns) in chunks(prob.n, map.n) {

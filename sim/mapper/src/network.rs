@@ -41,8 +41,9 @@ pub enum AnalyticError {
     BadPinned {
         /// Layer name.
         layer: String,
-        /// The pinned mapping.
-        mapping: RowStationaryMapping,
+        /// The pinned mapping (boxed: it would make every result of
+        /// this error type large).
+        mapping: Box<RowStationaryMapping>,
         /// The violated limit.
         limit: MapError,
     },
@@ -186,7 +187,7 @@ fn estimate_one(
                     eyesim_core::mapping::check(m, &prob, hw).map_err(|limit| {
                         AnalyticError::BadPinned {
                             layer: layer.name.clone(),
-                            mapping: *m,
+                            mapping: Box::new(*m),
                             limit,
                         }
                     })?;

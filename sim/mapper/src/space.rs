@@ -53,6 +53,7 @@ fn search_strip(
                     m: 1,
                     fr,
                     fs,
+                    fw: 1,
                 };
                 for_pareto_tiles(model, base, st.rn_full, |m| f(m, &st));
             }

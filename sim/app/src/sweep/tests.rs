@@ -64,6 +64,7 @@ fn fake(point: &Point) -> PointOutcome {
                     m: 8,
                     fr: 1,
                     fs: 1,
+                    fw: 1,
                 }),
                 active_pes: 100,
                 weights: 10,

@@ -102,6 +102,12 @@ pub enum MapError {
         /// Filters per group.
         big_m: u32,
     },
+    /// A column tile would lie wholly in the padding.
+    #[error("fw = {fw} column tiles leave a tile with no real input column (only padding)")]
+    EmptyColumnTile {
+        /// Column tiles.
+        fw: u32,
+    },
     /// The ifmap and psum tiles do not fit the GLB banks.
     #[error("GLB too small: ifmap tile {ifmap_words} words ({ifmap_banks} banks) + psum tile {psum_words} words ({psum_banks} banks) > {banks} banks of {bank_words} words")]
     Glb {
@@ -135,10 +141,14 @@ pub fn check(m: &RowStationaryMapping, prob: &ConvProblem, hw: &HwConfig) -> Res
         ("m", m.m),
         ("fr", m.fr),
         ("fs", m.fs),
+        ("fw", m.fw),
     ] {
         if v == 0 {
             return Err(MapError::ZeroField { field });
         }
+    }
+    if m.fw > 1 {
+        return check_column_tiles(m, prob, hw);
     }
     bound("fr", m.fr, prob.r, "filter height R")?;
     bound("fs", m.fs, prob.s.max(1), "filter width S")?;
@@ -171,6 +181,21 @@ pub fn check(m: &RowStationaryMapping, prob: &ConvProblem, hw: &HwConfig) -> Res
         });
     }
     check_glb(m, prob, hw, rows_needed(prob, m.e, m.fold_rows(prob)))
+}
+
+/// A mapping with column tiles: each tile, a layer of its own, must take
+/// the mapping without them.
+fn check_column_tiles(
+    m: &RowStationaryMapping,
+    prob: &ConvProblem,
+    hw: &HwConfig,
+) -> Result<(), MapError> {
+    bound("fw", m.fw, prob.f, "ofmap width F")?;
+    let tiles = prob
+        .column_tiles(m.fw)
+        .ok_or(MapError::EmptyColumnTile { fw: m.fw })?;
+    let base = m.untiled();
+    tiles.iter().try_for_each(|t| check(&base, &t.prob, hw))
 }
 
 /// The spad limits alone (they do not depend on the strip); `s` is the
@@ -230,6 +255,7 @@ pub fn geometry(e: u32, fr: u32, prob: &ConvProblem, hw: &HwConfig) -> Result<Ge
         n: 1,
         m: 1,
         fs: 1,
+        fw: 1,
     };
     Geometry::new(&probe, prob, &hw.array).ok_or_else(|| {
         let segments = e.div_ceil(hw.array.cols.max(1));
@@ -284,8 +310,14 @@ pub fn check_glb(
 /// Table III calls the GLB allocation (docs/reference.md shows the
 /// arithmetic for AlexNet). The ifmap tile holds `n·g·q·r` channels of the
 /// rows a full strip needs (for the tallest fold), padded width; the psum
-/// tile `n·g·m` ofmap planes of `e` rows.
+/// tile `n·g·m` ofmap planes of `e` rows. With column tiles, the largest
+/// tile's (the first: its padded width is the widest).
 pub fn glb_allocation(m: &RowStationaryMapping, prob: &ConvProblem) -> (u64, u64) {
+    let tiles = prob.column_tiles(m.fw);
+    let prob = tiles
+        .as_ref()
+        .and_then(|t| t.iter().map(|t| &t.prob).max_by_key(|p| p.wp()))
+        .unwrap_or(prob);
     glb_tile_words(
         m,
         prob,

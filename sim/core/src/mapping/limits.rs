@@ -21,6 +21,7 @@ pub fn smallest(prob: &ConvProblem, hw: &HwConfig) -> RowStationaryMapping {
         m: 1,
         fr: folds_for(prob, hw, 1).unwrap_or(1),
         fs: segments_for(prob, hw, 1, 1).unwrap_or(1),
+        fw: 1,
     }
 }
 

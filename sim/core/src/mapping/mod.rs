@@ -35,11 +35,11 @@ pub fn builtin_mappings(name: &str) -> Option<MappingSet> {
     }
 }
 
-/// One layer's row-stationary mapping. Field names follow ISCA 2016 (`fr`
-/// and `fs` are eyesim's).
+/// One layer's row-stationary mapping. Field names follow ISCA 2016 (`fr`,
+/// `fs` and `fw` are eyesim's).
 ///
 /// Mappings are ordered lexicographically in field order (`e r t g p q n m
-/// fr fs`): the mapper's last tie-break.
+/// fr fs fw`): the mapper's last tie-break.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RowStationaryMapping {
     /// Ofmap rows computed by one logical PE set per strip (1 ≤ e ≤ E).
@@ -69,6 +69,12 @@ pub struct RowStationaryMapping {
     /// (for rows that do not fit the spads; 1 = no segmentation).
     #[serde(default = "one")]
     pub fs: u32,
+    /// Column tiles: the ofmap's `F` columns are split into `fw` balanced
+    /// tiles, processed one after the other, each as a layer of its own
+    /// that reads only the input columns it needs
+    /// ([`ConvProblem::column_tiles`]; 1 = the whole width).
+    #[serde(default = "one")]
+    pub fw: u32,
 }
 
 impl RowStationaryMapping {
@@ -108,7 +114,8 @@ pub fn balanced(total: u32, parts: u32) -> [(u32, u32); 2] {
 
 impl RowStationaryMapping {
     /// A one-line, comma-free summary (safe inside a CSV field).
-    /// Folds and segments are shown only when used (`fr2`, `fs3`).
+    /// Folds, segments and column tiles are shown only when used (`fr2`,
+    /// `fs3`, `fw2`).
     pub fn summary(&self) -> String {
         let mut s = format!(
             "e{} r{} t{} g{} p{} q{} n{} m{}",
@@ -120,7 +127,16 @@ impl RowStationaryMapping {
         if self.fs > 1 {
             s.push_str(&format!(" fs{}", self.fs));
         }
+        if self.fw > 1 {
+            s.push_str(&format!(" fw{}", self.fw));
+        }
         s
+    }
+
+    /// The mapping each column tile runs: this one without column tiles.
+    #[inline]
+    pub fn untiled(&self) -> Self {
+        RowStationaryMapping { fw: 1, ..*self }
     }
 
     /// Why the fabricated Eyeriss chip could not run this mapping, if it

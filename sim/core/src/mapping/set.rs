@@ -18,8 +18,9 @@ use thiserror::Error;
 
 const FIELDS: [&str; 8] = ["e", "r", "t", "g", "p", "q", "n", "m"];
 
-/// Optional keys (1 when absent): filter-row folds and segments.
-const OPTIONAL: [&str; 2] = ["fr", "fs"];
+/// Optional keys (1 when absent): filter-row folds and segments, and
+/// column tiles.
+const OPTIONAL: [&str; 3] = ["fr", "fs", "fw"];
 
 /// Layer name → mapping, in insertion order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -96,7 +97,7 @@ impl MappingSet {
                 t.insert(k.to_string(), toml::Value::Integer(i64::from(v)));
             }
             // Written only when used, so unfolded mappings read as before.
-            for (k, v) in OPTIONAL.iter().zip([m.fr, m.fs]) {
+            for (k, v) in OPTIONAL.iter().zip([m.fr, m.fs, m.fw]) {
                 if v > 1 {
                     t.insert((*k).to_string(), toml::Value::Integer(i64::from(v)));
                 }
@@ -128,7 +129,7 @@ impl MappingSet {
             let known = |k: &str| FIELDS.contains(&k) || OPTIONAL.contains(&k);
             if let Some(k) = table.keys().find(|k| !known(k.as_str())) {
                 return Err(bad(format!(
-                    "unknown key `{k}` (expected e, r, t, g, p, q, n, m, and optionally fr, fs)"
+                    "unknown key `{k}` (expected e, r, t, g, p, q, n, m, and optionally fr, fs, fw)"
                 )));
             }
             let mut v = [0u32; 8];
@@ -144,7 +145,7 @@ impl MappingSet {
                         bad(format!("key `{key}` must be an integer ≥ 1, found {raw}"))
                     })?;
             }
-            let mut folds = [1u32; 2];
+            let mut folds = [1u32; 3];
             for (slot, key) in folds.iter_mut().zip(OPTIONAL) {
                 if let Some(raw) = table.get(key) {
                     *slot = raw
@@ -157,7 +158,7 @@ impl MappingSet {
                 }
             }
             let [e, r, t, g, p, q, n, m] = v;
-            let [fr, fs] = folds;
+            let [fr, fs, fw] = folds;
             set.insert(
                 layer,
                 RowStationaryMapping {
@@ -171,6 +172,7 @@ impl MappingSet {
                     m,
                     fr,
                     fs,
+                    fw,
                 },
             );
         }
@@ -196,10 +198,12 @@ mod tests {
             m: 96,
             fr: 1,
             fs: 1,
+            fw: 1,
         };
         s.insert("conv1", m);
         s.insert("odd name.x", RowStationaryMapping { e: 1, ..m });
         s.insert("folded", RowStationaryMapping { fr: 3, fs: 2, ..m });
+        s.insert("tiled", RowStationaryMapping { fw: 4, ..m });
         let back = MappingSet::from_toml_str(&s.to_toml(), "t").unwrap();
         assert_eq!(back, s);
     }

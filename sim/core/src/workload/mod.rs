@@ -8,6 +8,7 @@
 //! simulator all consume.
 
 mod build;
+mod columns;
 mod emit;
 mod load;
 mod locate;
@@ -15,6 +16,7 @@ mod problem;
 mod raw;
 mod shapes;
 
+pub use columns::ColumnTile;
 pub use emit::to_trace_toml;
 pub use load::{builtin, builtin_names, builtin_text, from_toml_str, onnx_stem};
 pub use problem::{ConvProblem, LayerWork, Op, Padding, Placement};
