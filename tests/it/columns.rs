@@ -3,24 +3,33 @@
 //! follow it, the simulator's ofmap stays bit-exact, and the input columns
 //! a tile shares with its neighbour are read once per tile.
 
-use super::fold::{agree, random_hw, random_layer};
-use eyesim::analytic::estimate_layer;
+use super::fold::{agree, random_hw, random_layer, CYCLES};
+use eyesim::analytic::{estimate_layer, LayerEstimate};
 use eyesim::data::{self, LayerData};
-use eyesim::engine::{simulate_layer, SimOptions};
+use eyesim::engine::{
+    simulate_layer, Fault, FaultKind, FaultSite, SimError, SimOptions, SimResult,
+};
 use eyesim::hw::{self, HwConfig};
 use eyesim::mapping::{self, check, MapError, Objective, RowStationaryMapping};
-use eyesim::stats::{Level, Tensor};
+use eyesim::stats::{Level, LevelCounts, Tensor};
 use eyesim::workload::{ColumnTile, ConvProblem};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// The cycle gap between the models: the larger of total and processing.
-fn cycle_gap(prob: &ConvProblem, m: &RowStationaryMapping, hw: &HwConfig, d: &LayerData) -> f64 {
-    let sim = simulate_layer(prob, m, hw, d, &SimOptions::default())
-        .unwrap_or_else(|e| panic!("{m} of {prob:?}: {e}"));
-    let est = estimate_layer(prob, m, hw);
+fn cycle_gap(est: &LayerEstimate, sim: &SimResult) -> f64 {
     let gap = |a: u64, s: u64| (a as f64 - s as f64).abs() / (s as f64).max(1.0);
     gap(est.processing_cycles, sim.processing_cycles).max(gap(est.cycles, sim.cycles))
+}
+
+fn simulate(
+    prob: &ConvProblem,
+    m: &RowStationaryMapping,
+    hw: &HwConfig,
+    d: &LayerData,
+) -> SimResult {
+    simulate_layer(prob, m, hw, d, &SimOptions::default())
+        .unwrap_or_else(|e| panic!("{m} of {prob:?}: {e}"))
 }
 
 /// The tile's data: its input columns of the layer's ifmap `[n][g·c][h][w]`.
@@ -37,16 +46,19 @@ fn tile_data(prob: &ConvProblem, tile: &ColumnTile, d: &LayerData) -> LayerData 
     }
 }
 
-/// Both models run a tiled layer as its tiles one after the other, so its
-/// dense counts must agree exactly (and the ofmap bit for bit), and its
-/// cycle gap can be no larger than the largest gap of a tile run alone on
-/// the same data. (Small layers run alone can miss the cross-check's
-/// cycle tolerance: about 1.5% of these random ones do, tiled or not;
-/// docs/engine.md.)
+/// Random cases beyond the cycle tolerance (tiled layers, and their tiles
+/// run alone): small layers can miss it, tiled or not (docs/engine.md,
+/// "Small layers"). A ratchet: lower it when the model improves.
+const KNOWN_MISSES: usize = 2;
+
+/// A tiled layer is its tiles run one after the other: in the simulator
+/// its cycles, processing cycles and counts are exactly those of its
+/// tiles run alone on their columns, and its ofmap is bit-exact; both
+/// models' dense counts agree exactly.
 #[test]
 fn random_layers_cut_into_column_tiles_agree_in_both_models() {
     let mut rng = ChaCha8Rng::seed_from_u64(29);
-    let mut ran = 0;
+    let (mut ran, mut misses) = (0, Vec::new());
     for case in 0..200 {
         let hw = random_hw(&mut rng);
         let prob = random_layer(&mut rng);
@@ -59,17 +71,27 @@ fn random_layers_cut_into_column_tiles_agree_in_both_models() {
         let seed = rng.gen();
         agree(&prob, &m, &hw, seed);
         let d = data::generate_with_shift(&prob, seed, hw.pe.product_shift);
-        let gap = cycle_gap(&prob, &m, &hw, &d);
-        let alone = prob
-            .column_tiles(fw)
-            .unwrap()
-            .iter()
-            .map(|t| cycle_gap(&t.prob, &base, &hw, &tile_data(&prob, t, &d)))
-            .fold(0.0, f64::max);
-        assert!(gap <= alone + 1e-12, "case {case}: {m}: {gap} > {alone}");
+        let sim = simulate(&prob, &m, &hw, &d);
+        let (mut cycles, mut processing, mut counts) = (0, 0, LevelCounts::default());
+        for t in prob.column_tiles(fw).unwrap() {
+            let alone = simulate(&t.prob, &base, &hw, &tile_data(&prob, &t, &d));
+            cycles += alone.cycles;
+            processing += alone.processing_cycles;
+            counts += alone.counts;
+        }
+        assert_eq!(
+            (sim.cycles, sim.processing_cycles),
+            (cycles, processing),
+            "case {case}: {m}"
+        );
+        assert_eq!(sim.counts, counts, "case {case}: {m}");
+        if cycle_gap(&estimate_layer(&prob, &m, &hw), &sim) > CYCLES {
+            misses.push(format!("case {case}: {m} of {prob:?}"));
+        }
         ran += 1;
     }
     assert!(ran >= 100, "only {ran} tiled cases ran");
+    assert!(misses.len() <= KNOWN_MISSES, "{misses:#?}");
 }
 
 /// A VGG-16-like layer read straight from DRAM (no RLC): two column tiles
@@ -118,4 +140,71 @@ fn column_tiles_the_layer_cannot_take_are_refused_with_the_limit() {
         check(&m, &padded, &hw),
         Err(MapError::EmptyColumnTile { fw: 6 })
     );
+}
+
+/// A later tile's trace spans come after the earlier tile's, with DRAM
+/// serialized or overlapped.
+#[test]
+fn a_tiled_layers_trace_puts_each_tile_after_the_one_before() {
+    for overlap in [false, true] {
+        let mut hw = hw::load("eyeriss-v1").unwrap();
+        hw.dram.overlap = overlap;
+        let prob = eyesim_core::fixtures::conv(1, 1, 8, 16, 24, 3, 1, 1);
+        let base = mapping::search(&prob, &hw, Objective::Energy).unwrap();
+        let m = RowStationaryMapping { fw: 2, ..base };
+        let d = data::generate_with_shift(&prob, 3, hw.pe.product_shift);
+        let opts = SimOptions {
+            trace: true,
+            ..Default::default()
+        };
+        let spans = |p: &ConvProblem, m: &RowStationaryMapping, d: &LayerData| {
+            simulate_layer(p, m, &hw, d, &opts).unwrap().trace.unwrap()
+        };
+        let tiles = prob.column_tiles(2).unwrap();
+        let first = spans(&tiles[0].prob, &base, &tile_data(&prob, &tiles[0], &d));
+        let first_end = first.iter().map(|s| s.end).max().unwrap();
+        let all = spans(&prob, &m, &d);
+        // The first tile's spans lead the layer's; every later one starts
+        // once the first tile is over.
+        let later: Vec<_> = all.iter().filter(|s| !first.contains(s)).collect();
+        assert!(!later.is_empty());
+        assert!(
+            later.iter().all(|s| s.start >= first_end),
+            "overlap {overlap}"
+        );
+        assert_eq!(all.len(), first.len() + later.len());
+    }
+}
+
+/// A fault's transfer is counted over all tiles, and one in the last tile
+/// is caught by the bit-exact check.
+#[test]
+fn a_fault_in_the_last_tile_is_counted_across_tiles_and_caught() {
+    let hw = hw::load("eyeriss-v1").unwrap();
+    let prob = eyesim_core::fixtures::conv(1, 1, 8, 16, 24, 3, 1, 1);
+    let base = mapping::search(&prob, &hw, Objective::Energy).unwrap();
+    let m = RowStationaryMapping { fw: 3, ..base };
+    let d = data::generate_with_shift(&prob, 4, hw.pe.product_shift);
+    let fault = |nth| SimOptions {
+        fault: Some(Fault {
+            kind: FaultKind::Drop,
+            site: FaultSite::Gon,
+            nth,
+        }),
+        ..Default::default()
+    };
+    let transfers = |p: &ConvProblem, m: &RowStationaryMapping, d: &LayerData| {
+        let r = simulate_layer(p, m, &hw, d, &fault(u64::MAX)).unwrap();
+        assert!(!r.fault.applied);
+        r.fault.transfers
+    };
+    let total = transfers(&prob, &m, &d);
+    let tiles = prob.column_tiles(3).unwrap();
+    let per_tile: Vec<u64> = tiles
+        .iter()
+        .map(|t| transfers(&t.prob, &base, &tile_data(&prob, t, &d)))
+        .collect();
+    assert_eq!(total, per_tile.iter().sum::<u64>());
+    let err = simulate_layer(&prob, &m, &hw, &d, &fault(total)).unwrap_err();
+    assert!(matches!(err, SimError::Mismatch { .. }), "{err}");
 }

@@ -35,8 +35,14 @@ LAYERS = {
     "conv2_1": (3, 64, 112, 128, 3, 1, 1, 1, 0.248, 0.387, False),
     "conv2_2": (3, 128, 112, 128, 3, 1, 1, 1, 0.387, 0.397, False),
     "conv3_1": (3, 128, 56, 256, 3, 1, 1, 1, 0.397, 0.581, False),
+    "conv3_2": (3, 256, 56, 256, 3, 1, 1, 1, 0.581, 0.587, False),
+    "conv3_3": (3, 256, 56, 256, 3, 1, 1, 1, 0.587, 0.643, False),
     "conv4_1": (3, 256, 28, 512, 3, 1, 1, 1, 0.643, 0.747, False),
+    "conv4_2": (3, 512, 28, 512, 3, 1, 1, 1, 0.747, 0.854, False),
+    "conv4_3": (3, 512, 28, 512, 3, 1, 1, 1, 0.854, 0.794, False),
     "conv5_1": (3, 512, 14, 512, 3, 1, 1, 1, 0.794, 0.874, False),
+    "conv5_2": (3, 512, 14, 512, 3, 1, 1, 1, 0.874, 0.885, False),
+    "conv5_3": (3, 512, 14, 512, 3, 1, 1, 1, 0.885, 0.885, False),
     "conv1": (4, 3, 227, 96, 11, 4, 0, 1, 0.0001, 0.387, True),
     "conv2": (4, 96, 27, 256, 5, 1, 2, 2, 0.387, 0.725, False),
     "conv3": (4, 256, 13, 384, 3, 1, 1, 1, 0.725, 0.793, False),
@@ -97,7 +103,10 @@ def estimate(binary, work, name, text, objective, mapping=None, dense=False):
     with open(out / "layers.csv") as f:
         row = next(r for r in csv.DictReader(f) if r["layer"] == name)
     keep = work / "mapping.toml"
-    keep.write_text((out / "mappings.toml").read_text())
+    if mapping is None:
+        # The chosen mappings, for the other tiles to pin (a pinned run
+        # leaves them as they are).
+        keep.write_text((out / "mappings.toml").read_text())
     return dram, int(row["active_pes"]), float(row["energy"]), int(row["cycles"]), row["mapping"], keep
 
 

@@ -96,14 +96,18 @@ pub fn evaluate(model: &LayerModel<'_>, mapping: &RowStationaryMapping) -> Layer
 /// A mapping with column tiles: each tile is a layer of its own, run one
 /// after the other (docs/dataflow.md §3), so its counts and cycles add up.
 /// A tile that the mapping does not fit counts as the tile's estimate all
-/// the same; `mapping::check` is what rejects such mappings.
+/// the same; `mapping::check` is what rejects such mappings, and a column
+/// tile count the layer cannot take (which it also rejects) counts as the
+/// layer without column tiles.
 fn evaluate_column_tiles(
     prob: &ConvProblem,
     mapping: &RowStationaryMapping,
     hw: &HwConfig,
 ) -> LayerEstimate {
     let base = mapping.untiled();
-    let tiles = prob.column_tiles(mapping.fw).unwrap_or_default();
+    let Some(tiles) = prob.column_tiles(mapping.fw) else {
+        return estimate_layer(prob, &base, hw);
+    };
     let mut total = LayerEstimate::zero();
     for t in &tiles {
         let est = estimate_layer(&t.prob, &base, hw);

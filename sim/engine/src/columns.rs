@@ -77,13 +77,17 @@ fn place(prob: &ConvProblem, tile: &ColumnTile, from: &[i16], into: &mut [i16]) 
 }
 
 /// `t` followed by the next tile's outcome `o`, which ran after it: its
-/// trace spans move past `t`'s cycles.
+/// trace spans move past `t`'s cycles, or past `t`'s last span if that
+/// ends later (with DRAM overlapped, the chip timeline the spans are on
+/// can run past the layer's cycles).
 fn append(prob: &ConvProblem, tile: &ColumnTile, mut t: Outcome, mut o: Outcome) -> Outcome {
     place(prob, tile, &o.ofmap, &mut t.ofmap);
     if let (Some(tr), Some(more)) = (t.trace.as_mut(), o.trace.as_mut()) {
+        let last = tr.spans.iter().map(|s| s.end).max().unwrap_or(0);
+        let shift = t.cycles.max(last);
         for mut s in more.spans.drain(..) {
-            s.start += t.cycles;
-            s.end += t.cycles;
+            s.start += shift;
+            s.end += shift;
             tr.spans.push(s);
         }
     }

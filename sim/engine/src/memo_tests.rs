@@ -366,9 +366,11 @@ fn planned_tiles_are_the_tiles_a_run_assigns() {
     let hw = tiny_hw();
     let (prob, _) = layer();
     let (d, want) = crate::data::generate_with_reference(&prob, 1, hw.pe.product_shift);
-    let (mut checked, mut several, mut folded) = (0, 0, 0);
+    let (mut checked, mut several, mut folded, mut tiled) = (0, 0, 0, 0);
     let folds = [(1, 1), (2, 1), (3, 2), (1, 2), (2, 3)].into_iter().cycle();
-    for ((e, n, m, q, p), (fr, fs)) in small_mappings().zip(folds) {
+    // Column tiles: a period prime to the folds' so every pair occurs.
+    let columns = [1, 2, 3].into_iter().cycle();
+    for (((e, n, m, q, p), (fr, fs)), fw) in small_mappings().zip(folds).zip(columns) {
         let map = crate::mapping::RowStationaryMapping {
             e,
             r: 1,
@@ -380,7 +382,7 @@ fn planned_tiles_are_the_tiles_a_run_assigns() {
             m,
             fr,
             fs,
-            fw: 1,
+            fw,
         };
         if crate::mapping::check(&map, &prob, &hw).is_err() {
             continue;
@@ -395,10 +397,11 @@ fn planned_tiles_are_the_tiles_a_run_assigns() {
         checked += 1;
         several += usize::from(got.len() > 1);
         folded += usize::from(fr > 1 || fs > 1);
+        tiled += usize::from(fw > 1);
     }
     assert!(
-        checked >= 10 && several >= 3 && folded >= 3,
-        "{checked} mappings, {several} with several tiles, {folded} folded"
+        checked >= 10 && several >= 3 && folded >= 3 && tiled >= 3,
+        "{checked} mappings, {several} with several tiles, {folded} folded, {tiled} in column tiles"
     );
 }
 

@@ -80,7 +80,19 @@ pub fn memory_need(
     } else {
         0
     };
-    let ofmap = prod(&[p.n, p.g, p.m, p.e, p.f]).saturating_mul(6);
+    // Column tiles: one tile's ifmap slice and its ofmap beside the layer's.
+    let widest = p
+        .column_tiles(map.fw)
+        .filter(|t| t.len() > 1)
+        .map_or(0, |tiles| {
+            let words = |q: &ConvProblem| {
+                prod(&[q.n, q.g, q.c, q.h, q.w]).saturating_add(prod(&[q.n, q.g, q.m, q.e, q.f]))
+            };
+            tiles.iter().map(|t| words(&t.prob)).max().unwrap_or(0)
+        });
+    let ofmap = prod(&[p.n, p.g, p.m, p.e, p.f])
+        .saturating_mul(6)
+        .saturating_add(widest.saturating_mul(2));
     let steps = chunks(p.g, map.g).count() as u64
         * chunks(p.n, map.n).count() as u64
         * chunks(p.e, map.e).count() as u64

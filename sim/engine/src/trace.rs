@@ -105,12 +105,15 @@ impl Recorder {
 /// psum GIN and GON transfers; plus the tile loads and write-backs.
 pub fn span_bound(prob: &ConvProblem, map: &RowStationaryMapping) -> u64 {
     if map.fw > 1 {
-        // Column tiles run as layers of their own.
-        let tiles = prob.column_tiles(map.fw).unwrap_or_default();
-        return tiles
-            .iter()
-            .map(|t| span_bound(&t.prob, &map.untiled()))
-            .sum();
+        // Column tiles run as layers of their own (a count the layer
+        // cannot take does not run: bound it as the untiled layer).
+        return match prob.column_tiles(map.fw) {
+            Some(tiles) => tiles
+                .iter()
+                .map(|t| span_bound(&t.prob, &map.untiled()))
+                .sum(),
+            None => span_bound(prob, &map.untiled()),
+        };
     }
     let mut spans = 0u64;
     for (_, gs) in chunks(prob.g, map.g) {

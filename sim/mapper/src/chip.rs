@@ -6,15 +6,18 @@
 //!    scan chain, and every Table III mapping cuts the layer into equal
 //!    pieces: `p·t` divides `M`, `q·r` divides `C`, `m` divides `M` and `n`
 //!    divides `N` (no partial pass, channel chunk, filter tile or image
-//!    tile). Strips may be partial (CONV1: `e = 7` of `E = 55`).
+//!    tile), and column tiles, if any, are equal (`fw` divides `F`; the
+//!    policy searches none). Strips may be partial (CONV1: `e = 7` of
+//!    `E = 55`).
 //! 2. **Least DRAM traffic**, the dominant energy term, as the analytic
 //!    model counts it.
 //! 3. **Most active PEs** among those: fill the array. Table III does not
 //!    tell rules 3 and 4 apart; VGG-16's active-PE row (JSSC 2017 Table VI)
-//!    does, on CONV3-x (156 PEs, where least energy first gives 144).
+//!    does, weakly: on CONV1-x least energy first gives 36 PEs, filling the
+//!    array first 144 (Table VI: 156).
 //! 4. **Least energy**, then the smallest `(e, r, t, g, p, q, n, m)`.
 //!
-//! All three are judged on the layer **without its zeros**
+//! Rules 2–4 are judged on the layer **without its zeros**
 //! ([`ConvProblem::dense`], as the caller passes it): the chip's mapper
 //! chose offline, per layer shape, before any data ran. With the sparse
 //! layer, RLC makes re-reading the ifmap cheaper, and AlexNet CONV2 would
@@ -34,6 +37,7 @@ pub fn uniform(m: &RowStationaryMapping, prob: &ConvProblem) -> bool {
         && prob.m.is_multiple_of(m.m)
         && prob.n.is_multiple_of(m.n)
         && prob.g.is_multiple_of(m.g)
+        && prob.f.is_multiple_of(m.fw)
 }
 
 /// The chip policy's mapping among those `keep` accepts, if any is uniform.

@@ -61,9 +61,29 @@ pub fn write_outputs(
     write_files(dir, vec![("mappings.toml", set.to_toml().into_bytes())])
 }
 
-/// The footnote of a layer table with a mapping marked by [`flagged`].
-pub(crate) const BEYOND_CHIP: &str =
+/// The footnote of a layer table with a folded or segmented mapping.
+const BEYOND_CHIP: &str =
     "* folded (fr) or segmented (fs) filter rows: beyond what the Eyeriss chip runs; evaluated anyway";
+/// The footnote of a layer table with a mapping in column tiles.
+const COLUMN_TILES: &str =
+    "* column tiles (fw): not described for the Eyeriss chip; evaluated anyway";
+
+/// The footnotes for the mappings a table marked by [`flagged`], one line each.
+pub(crate) fn beyond_chip_notes(
+    mappings: impl Iterator<Item = crate::mapping::RowStationaryMapping>,
+) -> String {
+    let (mut folds, mut tiles) = (false, false);
+    for m in mappings {
+        folds |= m.fr > 1 || m.fs > 1;
+        tiles |= m.fw > 1;
+    }
+    let notes = [(folds, BEYOND_CHIP), (tiles, COLUMN_TILES)];
+    notes
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| format!("{n}\n"))
+        .collect()
+}
 
 /// A mapping's summary, marked `*` when the fabricated chip could not run it.
 pub(crate) fn flagged(m: crate::mapping::RowStationaryMapping) -> String {
@@ -126,12 +146,7 @@ fn table(results: &[LayerResult], hw: &HwConfig, net: &Network) -> String {
     let per_mac = if macs == 0 { 0.0 } else { total / macs as f64 };
     let _ = writeln!(s, " {:>10.4e} {:>8.3} {:>5.1}%", total, per_mac, 100.0);
     // The chip's own limits stay visible: such mappings are evaluated, and flagged.
-    if results
-        .iter()
-        .any(|r| r.mapping.is_some_and(|m| m.beyond_chip().is_some()))
-    {
-        let _ = writeln!(s, "{BEYOND_CHIP}");
-    }
+    s.push_str(&beyond_chip_notes(results.iter().filter_map(|r| r.mapping)));
     let ms = cycles as f64 / hw.clock.core_mhz / 1000.0;
     let _ = writeln!(
         s,

@@ -266,11 +266,8 @@ fn table(sims: &[LayerSim], hw: &HwConfig) -> String {
         ms(cycles),
         ms(proc)
     );
-    if sims
-        .iter()
-        .any(|x| x.row.mapping.is_some_and(|m| m.beyond_chip().is_some()))
-    {
-        let _ = writeln!(s, "{}", super::estimate::BEYOND_CHIP);
-    }
+    s.push_str(&super::estimate::beyond_chip_notes(
+        sims.iter().filter_map(|x| x.row.mapping),
+    ));
     s
 }

@@ -141,10 +141,14 @@ impl RowStationaryMapping {
 
     /// Why the fabricated Eyeriss chip could not run this mapping, if it
     /// could not: its controller has no filter-row folding and no
-    /// segmentation of a filter row (a PE holds whole rows). Such mappings
-    /// are evaluated all the same; the layer tables flag them.
+    /// segmentation of a filter row (a PE holds whole rows), and no column
+    /// tiles are described for it (its ifmap tiles are whole rows). Such
+    /// mappings are evaluated all the same; the layer tables flag them.
     #[inline]
     pub fn beyond_chip(&self) -> Option<&'static str> {
+        if self.fw > 1 {
+            return Some("column tiles");
+        }
         match (self.fr > 1, self.fs > 1) {
             (true, true) => Some("folded and segmented filter rows"),
             (true, false) => Some("folded filter rows"),

@@ -8,8 +8,9 @@ use super::ConvProblem;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ColumnTile {
     /// The tile as a layer: `w` the real input columns it reads, `pad` the
-    /// layer's padding at the edges it shares with the layer (none inside),
-    /// `f` its ofmap columns; everything else as the layer.
+    /// padding columns among those it reads (left and right; only edge
+    /// tiles have any, unless tiles are narrower than the padding), `f` its
+    /// ofmap columns; everything else as the layer.
     pub prob: ConvProblem,
     /// Its first real input column in the layer's ifmap.
     pub in_col: u32,
