@@ -357,24 +357,6 @@ fn a_single_psum_buffer_waits_for_the_pipeline_between_columns() {
     assert_eq!(analytic, 4718, "40 cycles (−0.8%) short");
 }
 
-/// A PE with two psum buffers runs at most two columns per `T +
-/// mac_stages` cycles (docs/engine.md, "Psum buffers"): a 1-tap average
-/// pool over 2 images of 7 columns, with a psum spad of two words, taps
-/// two columns every 3 cycles. The analytic model charged one cycle a
-/// column before: 18 cycles against 24 (−25%).
-#[test]
-fn two_psum_buffers_pace_columns_shorter_than_the_mac_pipeline() {
-    let hw = tiny_with((1, 3), [3, 41, 2], 3);
-    let prob = layer(Op::Avg, 2, 1, 1, 1, (1, 7), (1, 1), 1, 0);
-    let map = "e = 1\nr = 1\nt = 1\ng = 1\np = 1\nq = 1\nn = 2\nm = 1\n";
-    let (analytic, simulated) = processing_cycles(&prob, map, &hw);
-    assert_eq!(simulated, 24);
-    assert_eq!(
-        analytic, 25,
-        "one cycle (+4.2%) over: 13 waits of half a cycle"
-    );
-}
-
 /// A pass of several columns paced by the ifmap stream ends with the GON
 /// serializing the last column's filter copies (docs/engine.md, "The GON
 /// tail of the last column"): an FC layer on `tiny` (8 inputs, 64 outputs,

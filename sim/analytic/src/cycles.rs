@@ -471,18 +471,10 @@ fn pass(
         gon: gon_transfer / t_act,
         latency: f(model.hw.pe.mac_stages) + (big_r * r_act - 1.0) * hop,
     };
-    // A PE holds `b` columns of psums (`psum_spad_words / p`, at least
-    // one) and starts a column only once the column `b` before it has left
-    // it, `mac_stages` after that column's last tap: at most `b` columns
-    // per `T + mac_stages` cycles (docs/engine.md, "Psum buffers").
-    let p_act = map.p.min(pt_s).max(1);
-    let buffers = f((model.hw.pe.psum_spad_words / p_act).max(1));
-    let mac_stages = f(model.hw.pe.mac_stages);
-    let buffer_wait = if buffers < 2.0 {
-        mac_stages
-    } else {
-        ((column_taps + mac_stages) / buffers - column_taps).max(0.0)
-    };
+    // With one psum buffer (`2·p > psum_spad_words`) a PE starts its next
+    // column only once this column's psums have left it, `mac_stages`
+    // after its last tap (docs/engine.md, "One psum buffer").
+    let single_buffer = 2 * map.p.min(pt_s) > model.hw.pe.psum_spad_words;
     // A single column has no next column to wait for.
     let lock_stepped = columns >= 2.0 && lock_step(model, map, c_s, pt_s, (step.sw, cn as u64));
     let column = if lock_stepped {
@@ -491,8 +483,8 @@ fn pass(
         column_taps
     };
     // Only between columns: the last one's drain is in the ramp.
-    let buffer_waits = if !lock_stepped {
-        (columns - 1.0).max(0.0) * buffer_wait
+    let buffer_waits = if single_buffer && !lock_stepped {
+        (columns - 1.0).max(0.0) * f(model.hw.pe.mac_stages)
     } else {
         0.0
     };
