@@ -209,3 +209,40 @@ fn rank_table(results: &[LayerResult]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::beyond_chip_notes;
+    use crate::mapping::RowStationaryMapping;
+
+    fn mapping(fr: u32, fs: u32, fw: u32) -> RowStationaryMapping {
+        let one = RowStationaryMapping {
+            e: 1,
+            r: 1,
+            t: 1,
+            g: 1,
+            p: 1,
+            q: 1,
+            n: 1,
+            m: 1,
+            fr: 1,
+            fs: 1,
+            fw: 1,
+        };
+        RowStationaryMapping { fr, fs, fw, ..one }
+    }
+
+    #[test]
+    fn footnotes_name_what_the_chip_cannot_run_once_each() {
+        let folds = "* folded (fr) or segmented (fs) filter rows: beyond what the Eyeriss chip runs; evaluated anyway\n";
+        let tiles = "* column tiles (fw): not described for the Eyeriss chip; evaluated anyway\n";
+        let notes = |ms: &[RowStationaryMapping]| beyond_chip_notes(ms.iter().copied());
+        assert_eq!(notes(&[mapping(1, 1, 1)]), "");
+        assert_eq!(notes(&[mapping(2, 1, 1), mapping(1, 3, 1)]), folds);
+        assert_eq!(notes(&[mapping(1, 1, 2)]), tiles);
+        assert_eq!(
+            notes(&[mapping(1, 1, 2), mapping(1, 2, 1)]),
+            format!("{folds}{tiles}")
+        );
+    }
+}
