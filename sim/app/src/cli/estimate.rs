@@ -215,21 +215,16 @@ mod tests {
     use super::beyond_chip_notes;
     use crate::mapping::RowStationaryMapping;
 
+    /// The chip's CONV1 mapping with folds, segments and column tiles set.
     fn mapping(fr: u32, fs: u32, fw: u32) -> RowStationaryMapping {
-        let one = RowStationaryMapping {
-            e: 1,
-            r: 1,
-            t: 1,
-            g: 1,
-            p: 1,
-            q: 1,
-            n: 1,
-            m: 1,
-            fr: 1,
-            fs: 1,
-            fw: 1,
-        };
-        RowStationaryMapping { fr, fs, fw, ..one }
+        let chip = crate::mapping::builtin_mappings("chip").expect("shipped");
+        let conv1 = *chip.get("conv1").expect("Table III has CONV1");
+        RowStationaryMapping {
+            fr,
+            fs,
+            fw,
+            ..conv1
+        }
     }
 
     #[test]
