@@ -109,8 +109,14 @@ fn evaluate_column_tiles(
         return estimate_layer(prob, &base, hw);
     };
     let mut total = LayerEstimate::zero();
+    // Equal tiles in the middle are the same layer: estimate it once.
+    let mut last: Option<(ConvProblem, LayerEstimate)> = None;
     for t in &tiles {
-        let est = estimate_layer(&t.prob, &base, hw);
+        let est = match &last {
+            Some((p, e)) if *p == t.prob => *e,
+            _ => estimate_layer(&t.prob, &base, hw),
+        };
+        last = Some((t.prob, est));
         total.counts += est.counts;
         total.cycles += est.cycles;
         total.processing_cycles += est.processing_cycles;

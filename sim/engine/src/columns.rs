@@ -37,14 +37,16 @@ pub(crate) fn run(
             ifmap: &ifmap,
             ..ops
         };
-        let out = controller::run_layer(&tile.prob, &base, hw, tile_ops, trace, inject, ahead)?;
-        inject = out.inject.clone();
+        let mut out = controller::run_layer(&tile.prob, &base, hw, tile_ops, trace, inject, ahead)?;
+        // The injector counts the site's transfers over all tiles.
+        inject = std::mem::take(&mut out.inject);
         total = Some(match total {
             None => widen(prob, tile, out),
             Some(t) => append(prob, tile, t, out),
         });
     }
     let mut total = total.ok_or_else(|| RunError::Internal("no column tiles".into()))?;
+    total.inject = inject;
     total.stats.pe.utilization =
         utilization(&total.stats, total.active_pes, total.processing_cycles);
     Ok(total)
@@ -97,7 +99,6 @@ fn append(prob: &ConvProblem, tile: &ColumnTile, mut t: Outcome, mut o: Outcome)
     add_stats(&mut t.stats, &o.stats);
     t.active_pes = t.active_pes.max(o.active_pes);
     t.mac_pes = t.mac_pes.max(o.mac_pes);
-    t.inject = o.inject;
     t.adopted += o.adopted;
     for tile in o.glb_tiles {
         if !t.glb_tiles.contains(&tile) {

@@ -58,7 +58,13 @@ pub(crate) fn planned_tiles(
 ) -> Vec<(usize, usize)> {
     let mut tiles = Vec::new();
     // Column tiles run one after the other, each a layer of its own.
+    let mut seen: Vec<ConvProblem> = Vec::new();
     for column in prob.column_tiles(mapping.fw).unwrap_or_default() {
+        // Equal tiles plan the same GLB tiles.
+        if seen.contains(&column.prob) {
+            continue;
+        }
+        seen.push(column.prob);
         for tile in layer_tiles(&column.prob, &mapping.untiled()) {
             if !tiles.contains(&tile) {
                 tiles.push(tile);
