@@ -308,7 +308,7 @@ fn a_wide_fc_input_is_segmented() {
 /// A random legal mapping of `prob` on `hw`, keeping the searched
 /// mapping's folds and segments (which legality may need); `None` when 400
 /// draws find none.
-fn random_mapping(
+pub(super) fn random_mapping(
     rng: &mut ChaCha8Rng,
     prob: &ConvProblem,
     hw: &HwConfig,

@@ -20,6 +20,7 @@ mod onnx;
 mod prune;
 mod prune_net;
 mod python;
+mod reuse;
 mod silicon;
 mod simulate;
 mod simulate_cli;

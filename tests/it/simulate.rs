@@ -314,13 +314,18 @@ fn network_results_do_not_depend_on_thread_count() {
         max_memory: None,
         cancel: Default::default(),
         memo: None,
+        time_every_pass: false,
     };
     let one = simulate_network(&net, &hw, &mappings, &opts(1)).unwrap();
     let two = simulate_network(&net, &hw, &mappings, &opts(2)).unwrap();
     assert_eq!(one.len(), net.layers.len());
     for (a, b) in one.iter().zip(&two) {
         assert_eq!(a.row, b.row);
-        assert_eq!(a.sim, b.sim);
+        let mut b = b.sim.clone();
+        // The simulator's own work: the threads share it out differently.
+        (b.stats.events, b.stats.replayed_passes) =
+            (a.sim.stats.events, a.sim.stats.replayed_passes);
+        assert_eq!(a.sim, b);
     }
     let add = &one[3].row.counts;
     assert_eq!(add.macs.performed, 2 * 4 * 6 * 6);

@@ -106,6 +106,9 @@ pub struct ComponentStats {
     pub passes: u64,
     /// Events the kernel processed.
     pub events: u64,
+    /// Passes whose timing came from an identical pass timed before
+    /// (docs/engine.md, "Timing reuse"); their data moved all the same.
+    pub replayed_passes: u64,
 }
 
 impl ComponentStats {
@@ -124,6 +127,7 @@ impl ComponentStats {
         self.pe.starved_words += o.pe.starved_words;
         self.passes += o.passes;
         self.events += o.events;
+        self.replayed_passes += o.replayed_passes;
     }
 }
 

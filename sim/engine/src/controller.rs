@@ -15,7 +15,7 @@ use super::dram::DramLink;
 use super::fault::{FaultKind, FaultSite, Injector};
 use super::fill::{fetch_ifmap_tile, filter_values, filter_words};
 use super::glb::GlobalBuffer;
-use super::pass::{LayerCtx, PassEnd, PassSim, PassSinks, PassSpec};
+use super::pass::{run_pass, LayerCtx, PassEnd, PassSinks, PassSpec, PassTimings};
 use super::pe::Pe;
 use super::plan::{ColumnPlan, StripRows};
 use super::segments;
@@ -92,6 +92,8 @@ struct Controller<'a> {
     adopted: usize,
     /// PEs of earlier passes, lending their buffers to the next pass's.
     pe_pool: Vec<Pe>,
+    /// The layer's timed passes, for passes identical to one of them.
+    timings: PassTimings,
 }
 
 /// Runs `prob` under `map` on `hw` with real operands.
@@ -159,12 +161,16 @@ pub(crate) fn run_layer(
         filters: None,
         adopted: 0,
         pe_pool: Vec::new(),
+        timings: PassTimings::new(ahead.reuse),
     };
     // A fault is placed by its transfer's position in the layer, a trace
     // records spans in order: both run in order (docs/engine.md, "One
     // layer on several cores").
     let ahead = if trace || c.inject.has_fault() {
-        segments::Ahead::on(1)
+        segments::Ahead {
+            threads: 1,
+            ..ahead
+        }
     } else {
         ahead
     };
@@ -212,6 +218,7 @@ impl Controller<'_> {
             dram: &self.dram,
             strips: &strips,
             plan: &plan,
+            timings: &self.timings,
         };
         let mut ahead = segments::run_ahead(&layer, ahead).into_iter();
         // The current psum tile's run ahead, if adopted (it assumed the
@@ -387,15 +394,16 @@ impl Controller<'_> {
             trace: self.trace.as_mut(),
             pool: &mut self.pe_pool,
         };
-        let sim = PassSim::new(
-            &self.tiles[spec.tile],
+        let ctx = &self.tiles[spec.tile];
+        run_pass(
+            ctx,
             spec,
             rows,
             sinks,
-            start,
-            self.last_tap,
-        );
-        sim.run().map_err(RunError::Internal)
+            (start, self.last_tap),
+            &self.timings,
+        )
+        .map_err(RunError::Internal)
     }
 
     /// Queues the DRAM burst of pass `i`'s filters, ready at chip cycle `at`.

@@ -74,6 +74,11 @@ impl GlobalBuffer {
         self.stats.psum_banks = self.stats.psum_banks.max(self.psum_banks);
     }
 
+    /// Ifmap and psum banks of the current tile.
+    pub(crate) fn banks(&self) -> (u32, u32) {
+        (self.ifmap_banks, self.psum_banks)
+    }
+
     fn port_cycles(&self, words: u64) -> u64 {
         words.div_ceil(u64::from(self.cfg.bank_port_words))
     }
@@ -102,7 +107,6 @@ impl GlobalBuffer {
         // share a bank within the transfer.
         let psum_banks = self.psum_banks as usize;
         let distinct = last - first < psum_banks;
-        let banks = self.cfg.banks as usize;
         // Each row's bank, and the cycle, from the start, at which the
         // transfer reaches it. A port serves one row a cycle: a row that the
         // transfer reaches in the same cycle as an earlier row of the same
@@ -110,12 +114,7 @@ impl GlobalBuffer {
         // cycle. The delays from the start do not depend on the start.
         let mut rows = std::mem::take(&mut self.rows);
         rows.clear();
-        let mut in_tile = first % psum_banks;
-        for row in first..=last {
-            let mut bank = self.ifmap_banks as usize + in_tile;
-            if bank >= banks {
-                bank %= banks;
-            }
+        for (row, bank) in (first..=last).zip(self.psum_banks_of(first, last)) {
             let mut delay = div((row * port).max(base) - base, width as usize) as u64;
             if !distinct {
                 if let Some(&(_, prev)) = rows.iter().rev().find(|&&(b, _)| b == bank) {
@@ -123,11 +122,6 @@ impl GlobalBuffer {
                 }
             }
             rows.push((bank, delay));
-            in_tile = if in_tile + 1 == psum_banks {
-                0
-            } else {
-                in_tile + 1
-            };
             // Bookings before the current cycle can never matter again:
             // time only moves forward.
             self.booked[bank].forget_before(now);
@@ -150,6 +144,41 @@ impl GlobalBuffer {
         self.rows = rows;
         self.stats.conflict_stall_cycles += start - at;
         (start, end)
+    }
+
+    /// The banks of psum tile rows `first..=last` (64-b rows, interleaved
+    /// over the tile's psum banks, which follow its ifmap banks).
+    fn psum_banks_of(&self, first: usize, last: usize) -> impl Iterator<Item = usize> {
+        let (psum_banks, banks) = (self.psum_banks as usize, self.cfg.banks as usize);
+        let ifmap_banks = self.ifmap_banks as usize;
+        let mut in_tile = first % psum_banks;
+        (first..=last).map(move |_| {
+            let bank = ifmap_banks + in_tile;
+            in_tile = if in_tile + 1 == psum_banks {
+                0
+            } else {
+                in_tile + 1
+            };
+            if bank >= banks {
+                bank % banks
+            } else {
+                bank
+            }
+        })
+    }
+
+    /// The bank port accesses of a psum transfer of `p` words from `base`
+    /// in a replayed pass, whose timing its twin gave (docs/engine.md,
+    /// "Timing reuse"): each bank row it touches, once.
+    pub(crate) fn count_psum_transfer(&mut self, base: usize, p: u32) {
+        if p == 0 {
+            return;
+        }
+        let port = self.cfg.bank_port_words as usize;
+        let (first, last) = (div(base, port), div(base + p as usize - 1, port));
+        for bank in self.psum_banks_of(first, last) {
+            self.stats.bank_busy_cycles[bank] += 1;
+        }
     }
 
     /// An ifmap GIN read of the tile words `first..=last`: each 64-b bank

@@ -65,6 +65,10 @@ pub struct SimOptions {
     /// Threads the layer's psum tiles may run ahead on (1: in order).
     /// Outputs do not depend on it.
     pub threads: usize,
+    /// Simulate every pass in time, even one whose timing an identical
+    /// pass of the layer already gave (docs/engine.md, "Timing reuse").
+    /// Outputs do not depend on it.
+    pub time_every_pass: bool,
 }
 
 impl Default for SimOptions {
@@ -75,6 +79,7 @@ impl Default for SimOptions {
             check: true,
             fault: None,
             threads: 1,
+            time_every_pass: false,
         }
     }
 }
@@ -283,7 +288,10 @@ pub(crate) fn simulate_recorded(
         ops,
         opts.trace,
         inject,
-        segments::Ahead::on(opts.threads),
+        segments::Ahead {
+            reuse: !opts.time_every_pass,
+            ..segments::Ahead::on(opts.threads)
+        },
     )
     .map_err(|e| match e {
         controller::RunError::Corrupted(reason) => SimError::Corrupted {

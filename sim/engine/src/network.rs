@@ -45,6 +45,8 @@ pub struct NetworkOptions {
     /// fault (real data, traces and faults bypass it), and their results
     /// then have an empty `ofmap` (a sweep keeps counts and cycles).
     pub memo: Option<Arc<LayerMemo>>,
+    /// Simulate every pass in time ([`SimOptions::time_every_pass`]).
+    pub time_every_pass: bool,
 }
 
 /// One simulated layer: its CSV row and everything the simulator measured.
@@ -278,6 +280,7 @@ fn simulate_one(
         check: opts.check,
         fault: opts.fault,
         threads: ahead_threads(opts),
+        time_every_pass: opts.time_every_pass,
     };
     let (sim, weights) = match LayerWork::of(layer, net.batch) {
         LayerWork::Array(prob) => {

@@ -28,6 +28,9 @@ use std::collections::VecDeque;
 mod filter;
 mod flow;
 mod ifmap;
+mod reuse;
+
+pub(crate) use reuse::{run_pass, PassTimings};
 
 /// The work of one pass, in indices of the layer.
 #[derive(Debug, Clone, Copy)]
@@ -483,6 +486,38 @@ impl<'a, 'b> PassSim<'a, 'b> {
             as usize
     }
 
+    /// Moves chain `ci`'s psums of column `b` from the GLB into the psum
+    /// FIFO of the PE its tag selects (`fault` applied), and counts the
+    /// accesses; returns the words delivered.
+    pub(super) fn psum_gin_row(&mut self, b: u32, ci: u32, fault: Option<FaultKind>) -> u64 {
+        let c = &self.chains[ci as usize];
+        let p = c.p_act;
+        let base = self.psum_addr(c, b, 0);
+        let mut vals = std::mem::take(&mut self.scratch);
+        vals.clear();
+        vals.extend_from_slice(&self.glb.psum[base..base + p as usize]);
+        let mut tag = self.tags.psum.tag(ci);
+        let mut copies = 1;
+        match fault {
+            Some(FaultKind::Drop) => copies = 0,
+            Some(FaultKind::Duplicate) => copies = 2,
+            Some(FaultKind::WrongTag) => tag = self.tags.psum.wrong(tag),
+            Some(FaultKind::Flip(bit)) => vals[0] = flip16(vals[0], bit),
+            Some(FaultKind::Delay(_)) | None => {}
+        }
+        let mut delivered = 0;
+        for &k in self.tags.psum.receivers(tag).iter() {
+            for _ in 0..copies {
+                self.pes[k as usize].psum_fifo.extend(vals.iter().copied());
+                delivered += u64::from(p);
+            }
+        }
+        self.scratch = vals;
+        self.counts.add(Level::Glb, Tensor::Psum, u64::from(p), 0);
+        self.counts.add(Level::Noc, Tensor::Psum, delivered, 0);
+        delivered
+    }
+
     /// The psum GIN reads chain `ci`'s psums of column `b` from the GLB and
     /// delivers them, by tag, into the psum FIFO of the chain's bottom PE;
     /// then it moves on to the next chain (one transfer per event, so GLB
@@ -496,29 +531,11 @@ impl<'a, 'b> PassSim<'a, 'b> {
         let base = self.psum_addr(c, b, 0);
         let (start, mut end) = self.glb.psum_transfer(base, p, width, now, now);
         self.stats.psum_gin.stall_cycles += start - now;
-        let mut vals = std::mem::take(&mut self.scratch);
-        vals.clear();
-        vals.extend_from_slice(&self.glb.psum[base..base + p as usize]);
-        let mut tag = self.tags.psum.tag(ci);
-        let mut copies = 1;
-        match self.inject.next(FaultSite::PsumGin) {
-            Some(FaultKind::Drop) => copies = 0,
-            Some(FaultKind::Duplicate) => copies = 2,
-            Some(FaultKind::WrongTag) => tag = self.tags.psum.wrong(tag),
-            Some(FaultKind::Flip(bit)) => vals[0] = flip16(vals[0], bit),
-            Some(FaultKind::Delay(d)) => end += u64::from(d),
-            None => {}
+        let fault = self.inject.next(FaultSite::PsumGin);
+        if let Some(FaultKind::Delay(d)) = fault {
+            end += u64::from(d);
         }
-        let mut delivered = 0;
-        for &k in self.tags.psum.receivers(tag).iter() {
-            for _ in 0..copies {
-                self.pes[k as usize].psum_fifo.extend(vals.iter().copied());
-                delivered += u64::from(p);
-            }
-        }
-        self.scratch = vals;
-        self.counts.add(Level::Glb, Tensor::Psum, u64::from(p), 0);
-        self.counts.add(Level::Noc, Tensor::Psum, delivered, 0);
+        let delivered = self.psum_gin_row(b, ci, fault);
         self.stats.psum_gin.sends += u64::from(p);
         self.stats.psum_gin.deliveries += delivered;
         self.stats.psum_gin.busy_cycles += end - start;

@@ -24,7 +24,7 @@ use super::dram::DramLink;
 use super::fault::Injector;
 use super::fill::{fetch_ifmap_tile, filter_values};
 use super::glb::GlobalBuffer;
-use super::pass::{LayerCtx, PassEnd, PassSim, PassSinks};
+use super::pass::{run_pass, LayerCtx, PassEnd, PassSinks, PassTimings};
 use super::plan::StripRows;
 use super::steps::{FilterTile, Step};
 use crate::stats::LevelCounts;
@@ -127,6 +127,7 @@ pub(crate) struct Layer<'c, 'a> {
     pub dram: &'c DramLink,
     pub strips: &'c [StripRows],
     pub plan: &'c [Step],
+    pub timings: &'c PassTimings,
 }
 
 /// How a layer's psum tiles run ahead.
@@ -137,12 +138,19 @@ pub(crate) struct Ahead {
     /// Rounds of guessing drains: 1 assumes the first tile's last drain for
     /// every tile; 2 also runs again each tile its predecessor contradicts.
     pub rounds: usize,
+    /// Whether a pass may take its timing from an identical pass timed
+    /// before (`pass::run_pass`); false times every pass.
+    pub reuse: bool,
 }
 
 impl Ahead {
-    /// Both rounds on `threads` threads.
+    /// Both rounds on `threads` threads, with timing reuse.
     pub(crate) fn on(threads: usize) -> Self {
-        Ahead { threads, rounds: 2 }
+        Ahead {
+            threads,
+            rounds: 2,
+            reuse: true,
+        }
     }
 }
 
@@ -295,8 +303,8 @@ fn run_tile(layer: &Layer<'_, '_>, range: Range<usize>, drain: u64) -> Option<Ah
                 };
                 let ctx = &layer.tiles[spec.tile];
                 let rows = &layer.strips[*strip];
-                let sim = PassSim::new(ctx, *spec, rows, sinks, proc_t, last_tap);
-                let end = sim.run().ok()?;
+                let end =
+                    run_pass(ctx, *spec, rows, sinks, (proc_t, last_tap), layer.timings).ok()?;
                 passes.push(AheadPass { start: proc_t, end });
                 proc_t = end.end;
                 last_tap = end.last_tap;

@@ -6,6 +6,7 @@ use super::super::fault::{Fault, Injector};
 use super::super::steps::steps;
 use super::super::tests::{conv, tiny_hw};
 use super::Ahead;
+use crate::components::ComponentStats;
 use crate::hw::HwConfig;
 use crate::mapping::RowStationaryMapping;
 use crate::workload::{ConvProblem, Op};
@@ -102,7 +103,14 @@ fn psum_tiles_run_ahead_give_the_in_order_run_exactly() {
             (two.processing_cycles, two.cycles),
             "{what}"
         );
-        assert_eq!(one.stats, two.stats, "{what}");
+        // Events processed and passes replayed are the simulator's own
+        // work, which the threads share out differently.
+        let work = |s: &ComponentStats| ComponentStats {
+            events: 0,
+            replayed_passes: 0,
+            ..s.clone()
+        };
+        assert_eq!(work(&one.stats), work(&two.stats), "{what}");
         assert_eq!((one.active_pes, one.mac_pes), (two.active_pes, two.mac_pes));
     }
 }
@@ -116,8 +124,8 @@ fn a_tile_run_ahead_from_the_wrong_drain_runs_again_in_order() {
     // their timing.
     let (p, m) = cases().swap_remove(4);
     let first_round = Ahead {
-        threads: 2,
         rounds: 1,
+        ..Ahead::on(2)
     };
     let guessed = layer(&p, m, &hw, first_round, None);
     let both = layer(&p, m, &hw, Ahead::on(2), None);

@@ -98,6 +98,7 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
         cancel: super::host::cancel(),
         // Each repeat must simulate, not recall the first run.
         memo: None,
+        time_every_pass: false,
     };
     let mut times: Vec<Duration> = Vec::new();
     let (mut macs, mut performed, mut cycles, mut events) = (0u64, 0u64, 0u64, 0u64);

@@ -177,6 +177,11 @@ pub struct SimDataArgs {
     /// memory this machine has free).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
+    /// Simulate every pass in time. By default a pass identical to one the
+    /// layer already timed moves its data all the same but takes its twin's
+    /// cycles (docs/engine.md, "Timing reuse"); results never depend on it.
+    #[arg(long)]
+    pub time_every_pass: bool,
 }
 
 /// `8G`, `500M`, `64K` or a number of bytes.

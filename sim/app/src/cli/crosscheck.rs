@@ -81,6 +81,7 @@ pub(super) fn run_models(
         weights: data.weights.clone(),
         threads: data.threads(),
         max_memory: data.max_memory()?,
+        time_every_pass: data.time_every_pass,
         cancel: super::host::cancel(),
         ..BothOptions::default()
     };

@@ -66,6 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         max_memory: args.data.max_memory()?,
         cancel: super::host::cancel(),
         memo: None,
+        time_every_pass: args.data.time_every_pass,
     };
     let bar = super::common::layer_progress(opts.layers.len(), false);
     bar.set_prefix("simulate");

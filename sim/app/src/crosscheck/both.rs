@@ -34,6 +34,8 @@ pub struct BothOptions {
     /// Layer simulations shared with other runs (a sweep's points); see
     /// [`NetworkOptions::memo`]: simulated ofmaps are then empty.
     pub memo: Option<Arc<LayerMemo>>,
+    /// Simulate every pass in time ([`NetworkOptions::time_every_pass`]).
+    pub time_every_pass: bool,
 }
 
 /// The outputs of both models for the selected layers, in network order.
@@ -118,6 +120,7 @@ pub fn run_both(
         max_memory: opts.max_memory,
         cancel: opts.cancel.clone(),
         memo: opts.memo.clone(),
+        time_every_pass: opts.time_every_pass,
     };
     let simulated = simulate_network_with(&network, hw, &mappings, &sim_opts, on_simulated)?;
     let analytic = layers.iter().map(|&i| analytic[i].clone()).collect();

@@ -206,6 +206,7 @@ fn simulate(
         check: true,
         fault: None,
         threads: 1,
+        time_every_pass: false,
     };
     let sim =
         engine::simulate_layer_against(&prob, &mapping, &plan.hw, &data, &reference, &sim_opts)?;

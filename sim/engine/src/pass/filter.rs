@@ -95,6 +95,21 @@ impl PassSim<'_, '_> {
         }
         let hw = self.ctx.hw;
         let width = u64::from(hw.words_per_cycle(hw.noc.filter_gin_bits)).max(1);
+        let (reads, delivered, delay) = self.filter_row(row, width);
+        let now = self.events.now();
+        let dur = ceil_div(reads, width) + delay;
+        self.stats.filter_gin.sends += reads;
+        self.stats.filter_gin.deliveries += delivered;
+        self.stats.filter_gin.busy_cycles += dur;
+        self.events.schedule(now + dur, Ev::FilterDone(row));
+        self.events.schedule(now + dur, Ev::FilterSend(row + 1));
+    }
+
+    /// Moves filter row `row`'s words from the GLB filter part into its
+    /// PEs' spads, `width` words a transfer, and counts the accesses;
+    /// returns GLB reads, words delivered and the cycles a delay fault adds.
+    pub(super) fn filter_row(&mut self, row: u32, width: u64) -> (u64, u64, u64) {
+        let hw = self.ctx.hw;
         let words = self.row_words(row);
         let members = self.filter_rows[row as usize].clone();
         // With multicast the row's PEs share one class; without, each PE is
@@ -127,16 +142,10 @@ impl PassSim<'_, '_> {
                 delay += d;
             }
         }
-        let now = self.events.now();
-        let dur = ceil_div(reads, width) + delay;
         self.counts.add(Level::Glb, Tensor::Filter, reads, 0);
         self.counts.add(Level::Noc, Tensor::Filter, delivered, 0);
         self.counts.add(Level::Rf, Tensor::Filter, 0, delivered);
-        self.stats.filter_gin.sends += reads;
-        self.stats.filter_gin.deliveries += delivered;
-        self.stats.filter_gin.busy_cycles += dur;
-        self.events.schedule(now + dur, Ev::FilterDone(row));
-        self.events.schedule(now + dur, Ev::FilterSend(row + 1));
+        (reads, delivered, delay)
     }
 
     /// One filter GIN transfer of `words[lo..hi]` to class `class`;

@@ -32,23 +32,10 @@ impl PassSim<'_, '_> {
                 .max(self.ifmap_gin.done_at[yi * RING + s as usize % RING])
                 .max(pe.filters_at)
                 .max(spad_free);
-            let prob = self.ctx.prob;
-            let f = s % prob.f;
-            let hw = self.ctx.hw;
+            let dur = self.compute(ki, s);
             let pe = &mut self.pes[ki];
-            let (new_slots, window) = self.ctx.cols.slots_at(f);
-            pe.load_window(new_slots, window);
-            let dur = pe.compute_step(
-                s,
-                self.ctx.prob.op,
-                &hw.sparsity,
-                hw.pe.product_shift,
-                &mut self.pe_counts,
-            );
             pe.done_at = start + dur;
-            pe.ready_at[s as usize % RING] = start + dur + u64::from(hw.pe.mac_stages);
-            pe.next_step = s + 1;
-            pe.busy += dur;
+            pe.ready_at[s as usize % RING] = start + dur + u64::from(self.ctx.hw.pe.mac_stages);
             let (pos, chain) = (pe.role.pos, pe.role.chain);
             let bottom = pe.role.chain_pos == 0;
             let full_row = self.ifmap_gin.record_start(yi, s, start, start + dur);
@@ -67,6 +54,26 @@ impl PassSim<'_, '_> {
                 self.maybe_send_ifmap();
             }
         }
+    }
+
+    /// PE `ki` places column `s`'s ifmap words from its FIFO into its
+    /// spad and runs the column's taps; returns the cycles they take.
+    #[inline]
+    pub(super) fn compute(&mut self, ki: usize, s: u32) -> u64 {
+        let (prob, hw) = (self.ctx.prob, self.ctx.hw);
+        let pe = &mut self.pes[ki];
+        let (new_slots, window) = self.ctx.cols.slots_at(s % prob.f);
+        pe.load_window(new_slots, window);
+        let dur = pe.compute_step(
+            s,
+            prob.op,
+            &hw.sparsity,
+            hw.pe.product_shift,
+            &mut self.pe_counts,
+        );
+        pe.next_step = s + 1;
+        pe.busy += dur;
+        dur
     }
 
     /// Moves chain `ci`'s psums up as far as the PEs' results allow.
@@ -100,23 +107,14 @@ impl PassSim<'_, '_> {
                     self.events.schedule(t, Ev::Gon(ci));
                     break;
                 }
-                let mut vals = self.leave_pe(c, fi, k, t);
+                let vals = self.leave_pe(c, fi, k, t);
                 let p = u64::from(self.chains[c].p_act);
                 let mut hop = self.chains[c].hop;
-                let mut copies = 1;
-                match self.inject.next(FaultSite::LocalLink) {
-                    Some(FaultKind::Drop) => copies = 0,
-                    Some(FaultKind::Duplicate) => copies = 2,
-                    Some(FaultKind::Flip(bit)) => vals[0] = flip16(vals[0], bit),
-                    Some(FaultKind::Delay(d)) => hop += u64::from(d),
-                    Some(FaultKind::WrongTag) | None => {}
+                let fault = self.inject.next(FaultSite::LocalLink);
+                if let Some(FaultKind::Delay(d)) = fault {
+                    hop += u64::from(d);
                 }
-                let above = self.chains[c].members[pos as usize + 1] as usize;
-                for _ in 0..copies {
-                    self.pes[above].psum_fifo.extend(vals.iter().copied());
-                }
-                self.scratch = vals;
-                self.counts.add(Level::Noc, Tensor::Psum, p * copies, 0);
+                let copies = self.link_up(c, pos, vals, fault);
                 self.stats.local_links.busy_cycles += hop;
                 self.stats.local_links.sends += p;
                 self.stats.local_links.deliveries += p * copies;
@@ -127,13 +125,39 @@ impl PassSim<'_, '_> {
         }
     }
 
-    /// The psums of flight `fi` leave PE `k` at cycle `t`: the PE takes the
-    /// incoming psums from its psum FIFO (the bottom PE of a first channel
-    /// chunk starts from zero), adds its local psums and returns the sums.
-    fn leave_pe(&mut self, c: usize, fi: usize, k: usize, t: u64) -> Vec<i16> {
+    /// The psums `vals` of chain `c` leave its member at `pos` over the
+    /// local link into the psum FIFO of the PE above (`fault` applied);
+    /// returns the copies delivered.
+    pub(super) fn link_up(
+        &mut self,
+        c: usize,
+        pos: u32,
+        mut vals: Vec<i16>,
+        fault: Option<FaultKind>,
+    ) -> u64 {
+        let mut copies = 1;
+        match fault {
+            Some(FaultKind::Drop) => copies = 0,
+            Some(FaultKind::Duplicate) => copies = 2,
+            Some(FaultKind::Flip(bit)) => vals[0] = flip16(vals[0], bit),
+            Some(FaultKind::Delay(_) | FaultKind::WrongTag) | None => {}
+        }
+        let above = self.chains[c].members[pos as usize + 1] as usize;
+        for _ in 0..copies {
+            self.pes[above].psum_fifo.extend(vals.iter().copied());
+        }
+        self.scratch = vals;
+        let p = u64::from(self.chains[c].p_act);
+        self.counts.add(Level::Noc, Tensor::Psum, p * copies, 0);
+        copies
+    }
+
+    /// The psums of column `step` leave chain `c`'s member at `pos`, PE `k`:
+    /// it takes the incoming psums from its psum FIFO (the bottom PE of a
+    /// first channel chunk starts from zero), adds its local psums and
+    /// returns the sums.
+    pub(super) fn sums_leaving(&mut self, c: usize, step: u32, pos: u32, k: usize) -> Vec<i16> {
         let op = self.ctx.prob.op;
-        let step = self.chains[c].flights[fi].step;
-        let pos = self.chains[c].flights[fi].pos;
         let p = self.chains[c].p_act as usize;
         let mut vals = std::mem::take(&mut self.scratch);
         if pos == 0 && self.spec.first_accumulation {
@@ -147,8 +171,17 @@ impl PassSim<'_, '_> {
             *v = combine(op, *v, l);
         }
         self.pe_counts.rf_psum_reads += u64::from(any);
+        self.pes[k].passed += 1;
+        vals
+    }
+
+    /// The psums of flight `fi` leave PE `k` at cycle `t`
+    /// ([`PassSim::sums_leaving`]); the PE may then reuse the psum buffer.
+    fn leave_pe(&mut self, c: usize, fi: usize, k: usize, t: u64) -> Vec<i16> {
+        let step = self.chains[c].flights[fi].step;
+        let pos = self.chains[c].flights[fi].pos;
+        let vals = self.sums_leaving(c, step, pos, k);
         let pe = &mut self.pes[k];
-        pe.passed += 1;
         pe.passed_at[step as usize % RING] = t;
         self.work.push(Work::TryStart(k as u32));
         if pos == 0 && !self.spec.first_accumulation {
@@ -187,19 +220,10 @@ impl PassSim<'_, '_> {
         let dur = end - start;
         self.gon_free = start + dur;
         let top = *self.chains[c].members.last().expect("chains are non-empty") as usize;
-        let mut vals = self.leave_pe(c, 0, top, start);
+        let vals = self.leave_pe(c, 0, top, start);
         self.chains[c].flights.pop_front().expect("flight at GON");
         self.chains[c].at_gon -= 1;
-        if let Some(FaultKind::Flip(bit)) = fault {
-            vals[0] = flip16(vals[0], bit);
-        }
-        let room = self.glb.psum.len().saturating_sub(base).min(p as usize);
-        for _ in 0..writes {
-            self.glb.psum[base..base + room].copy_from_slice(&vals[..room]);
-        }
-        self.scratch = vals;
-        self.counts.add(Level::Noc, Tensor::Psum, 0, u64::from(p));
-        self.counts.add(Level::Glb, Tensor::Psum, 0, u64::from(p));
+        self.gon_write(c, base, vals, writes, fault);
         self.stats.gon.sends += u64::from(p);
         self.stats.gon.deliveries += u64::from(p) * writes;
         self.stats.gon.busy_cycles += dur;
@@ -211,8 +235,50 @@ impl PassSim<'_, '_> {
         self.work.push(Work::Propagate(ci));
     }
 
+    /// The GON writes chain `c`'s psums `vals` into the GLB psum tile at
+    /// `base`, `writes` times (`fault` applied), and counts the accesses.
+    pub(super) fn gon_write(
+        &mut self,
+        c: usize,
+        base: usize,
+        mut vals: Vec<i16>,
+        writes: u64,
+        fault: Option<FaultKind>,
+    ) {
+        let p = self.chains[c].p_act;
+        if let Some(FaultKind::Flip(bit)) = fault {
+            vals[0] = flip16(vals[0], bit);
+        }
+        let room = self.glb.psum.len().saturating_sub(base).min(p as usize);
+        for _ in 0..writes {
+            self.glb.psum[base..base + room].copy_from_slice(&vals[..room]);
+        }
+        self.scratch = vals;
+        self.counts.add(Level::Noc, Tensor::Psum, 0, u64::from(p));
+        self.counts.add(Level::Glb, Tensor::Psum, 0, u64::from(p));
+    }
+
     /// Folds PE counters and busy time into the layer's totals.
     pub(super) fn finish(&mut self) {
+        let (busy, starved, leftover) = self.finish_data();
+        let span = self.end - self.start;
+        for pe in &self.pes {
+            self.stats.pe.stall_cycles += span - pe.busy.min(span);
+        }
+        self.stats.pe.busy_cycles += busy;
+        self.stats.pe.starved_words += starved;
+        self.stats.pe.leftover_words += leftover;
+        self.stats.passes += 1;
+        self.stats.events += self.events.processed();
+        if let Some(tr) = self.trace.as_deref_mut() {
+            tr.span(Track::Controller, "pass", self.start, self.end);
+        }
+    }
+
+    /// Folds the PE counters into the layer's counts and marks the PEs
+    /// that worked; returns the PEs' tap cycles, the words they found
+    /// missing and the words left in their FIFOs.
+    pub(super) fn finish_data(&mut self) -> (u64, u64, u64) {
         let c = self.pe_counts;
         self.counts
             .add(Level::Rf, Tensor::Ifmap, c.rf_ifmap_reads, 0);
@@ -223,13 +289,12 @@ impl PassSim<'_, '_> {
         self.counts.macs.performed += c.performed;
         self.counts.macs.gated += c.gated;
         self.counts.macs.skipped += c.skipped;
-        let span = self.end - self.start;
         let cols = self.ctx.hw.array.cols as usize;
+        let (mut busy, mut starved, mut leftover) = (0, 0, 0);
         for pe in &self.pes {
-            self.stats.pe.busy_cycles += pe.busy;
-            self.stats.pe.starved_words += pe.starved;
-            self.stats.pe.leftover_words += (pe.ifmap_fifo.len() + pe.psum_fifo.len()) as u64;
-            self.stats.pe.stall_cycles += span - pe.busy.min(span);
+            busy += pe.busy;
+            starved += pe.starved;
+            leftover += (pe.ifmap_fifo.len() + pe.psum_fifo.len()) as u64;
             let (row, col) = pe.role.pos;
             let at = row as usize * cols + col as usize;
             // Clocked: it ran taps (performed or gated); computing: it
@@ -237,10 +302,6 @@ impl PassSim<'_, '_> {
             self.worked[at] |= pe.busy > 0;
             self.computed[at] |= pe.performed > 0;
         }
-        self.stats.passes += 1;
-        self.stats.events += self.events.processed();
-        if let Some(tr) = self.trace.as_deref_mut() {
-            tr.span(Track::Controller, "pass", self.start, self.end);
-        }
+        (busy, starved, leftover)
     }
 }

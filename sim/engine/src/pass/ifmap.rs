@@ -123,11 +123,7 @@ impl PassSim<'_, '_> {
     pub(super) fn ifmap_send(&mut self, b: u32, yi: u32) {
         let hw = self.ctx.hw;
         let y = yi as usize;
-        let reads = if hw.noc.multicast {
-            self.ifmap_multicast(b, yi)
-        } else {
-            self.ifmap_unicast(b, yi)
-        };
+        let (reads, deliveries) = self.ifmap_row(b, yi);
         let width = u64::from(hw.words_per_cycle(hw.noc.ifmap_gin_bits));
         let now = self.events.now();
         let dur = ceil_div(reads, width);
@@ -141,10 +137,6 @@ impl PassSim<'_, '_> {
         // A row's words arrive in order: a late send holds back the next.
         let delivered = delivered.max(self.ifmap_gin.last_done[y]);
         self.ifmap_gin.last_done[y] = delivered;
-        let deliveries = std::mem::take(&mut self.ifmap_gin.deliveries);
-        self.counts.add(Level::Glb, Tensor::Ifmap, reads, 0);
-        self.counts.add(Level::Noc, Tensor::Ifmap, deliveries, 0);
-        self.counts.add(Level::Rf, Tensor::Ifmap, 0, deliveries);
         self.stats.ifmap_gin.deliveries += deliveries;
         self.stats.ifmap_gin.sends += reads;
         self.stats.ifmap_gin.busy_cycles += dur;
@@ -160,6 +152,22 @@ impl PassSim<'_, '_> {
             (b, yi + 1)
         };
         self.maybe_send_ifmap();
+    }
+
+    /// Moves row `yi`'s new columns for column `b` from the GLB into the
+    /// ifmap FIFOs of the PEs their tags select, and counts the accesses;
+    /// returns GLB reads and words delivered.
+    pub(super) fn ifmap_row(&mut self, b: u32, yi: u32) -> (u64, u64) {
+        let reads = if self.ctx.hw.noc.multicast {
+            self.ifmap_multicast(b, yi)
+        } else {
+            self.ifmap_unicast(b, yi)
+        };
+        let deliveries = std::mem::take(&mut self.ifmap_gin.deliveries);
+        self.counts.add(Level::Glb, Tensor::Ifmap, reads, 0);
+        self.counts.add(Level::Noc, Tensor::Ifmap, deliveries, 0);
+        self.counts.add(Level::Rf, Tensor::Ifmap, 0, deliveries);
+        (reads, deliveries)
     }
 
     /// Multicast: each tile channel's new words of row `yi` go out once,

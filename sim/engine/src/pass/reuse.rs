@@ -1,0 +1,273 @@
+//! Timing reuse: a pass whose timing an identical pass already gave moves
+//! its data through the same components, in column order, and takes its
+//! cycles from that twin (docs/engine.md, "Timing reuse").
+//!
+//! Why this is exact. Passes are barriers: a pass restarts the GLB bank
+//! timing and its own event queue, and sees the world before it through
+//! one number, how far its filter GIN may run ahead of its start. What it
+//! does in time then depends on the layer, the pass's sizes, the strip's
+//! rows, the placement of its psums in the banks and, only when zeros are
+//! skipped or compressed away, on the data. [`TimingKey`] holds all of
+//! that, so two passes with equal keys have equal timing; a layer with
+//! data-dependent timing, a fault or a trace times every pass.
+//!
+//! A replayed pass still does all its data movement: every filter, ifmap
+//! and psum word travels through the GINs, FIFOs, spads, local links and
+//! the GON as in a timed pass, counted where it moves. The words it moved
+//! must equal its twin's, link by link, or the run stops.
+
+use super::{LayerCtx, PassEnd, PassSim, PassSinks, PassSpec};
+use crate::components::{ComponentStats, LinkStats};
+use crate::plan::StripRows;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Everything a pass's timing depends on besides its layer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct TimingKey {
+    /// The filter tile: its context (rows, taps, column plan); with the
+    /// strip's rows, it decides which rows the strip reads.
+    tile: usize,
+    /// Groups, images, strip rows, filter block, pass filters, channels,
+    /// and the pass's first filter within its block (where its psums sit
+    /// in the banks).
+    sizes: [u32; 7],
+    first_accumulation: bool,
+    /// Ifmap and psum banks of the GLB tile.
+    banks: (u32, u32),
+    /// Cycles the filter GIN may start before the pass.
+    lead: u64,
+}
+
+/// What a timed pass produced in time, from the cycle its filter GIN
+/// could start (`start − lead`).
+#[derive(Debug, Clone)]
+pub(crate) struct PassTiming {
+    end: u64,
+    last_tap: u64,
+    filters_read: u64,
+    /// Its link and PE-array statistics.
+    stats: ComponentStats,
+    /// Its bank-conflict stalls.
+    conflict_stall: u64,
+}
+
+/// The timed passes of one layer, shared by the threads its psum tiles
+/// run ahead on. Which pass of a class is timed may depend on the threads;
+/// what every pass produces does not.
+#[derive(Debug, Default)]
+pub(crate) struct PassTimings {
+    on: bool,
+    timed: Mutex<HashMap<TimingKey, Arc<PassTiming>>>,
+}
+
+impl PassTimings {
+    /// Timings for one layer; `on: false` times every pass.
+    pub(crate) fn new(on: bool) -> Self {
+        PassTimings {
+            on,
+            timed: Mutex::default(),
+        }
+    }
+
+    fn get(&self, key: &TimingKey) -> Option<Arc<PassTiming>> {
+        self.timed.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: TimingKey, timing: PassTiming) {
+        if let Ok(mut m) = self.timed.lock() {
+            m.entry(key).or_insert_with(|| Arc::new(timing));
+        }
+    }
+}
+
+/// Runs one pass: replays it when an identical pass was timed, otherwise
+/// times it (and keeps its timing when the layer's timing is data-free).
+pub(crate) fn run_pass(
+    ctx: &LayerCtx<'_>,
+    spec: PassSpec,
+    rows: &StripRows,
+    sinks: PassSinks<'_>,
+    (start, filters_from): (u64, u64),
+    timings: &PassTimings,
+) -> Result<PassEnd, String> {
+    let Some(key) = key(ctx, &spec, &sinks, (start, filters_from), timings) else {
+        return PassSim::new(ctx, spec, rows, sinks, start, filters_from).run();
+    };
+    let from = start - key.lead;
+    if let Some(twin) = timings.get(&key) {
+        return PassSim::new(ctx, spec, rows, sinks, start, filters_from).replay(&twin, from);
+    }
+    let PassSinks {
+        glb,
+        counts,
+        stats,
+        inject,
+        worked,
+        computed,
+        trace,
+        pool,
+    } = sinks;
+    let conflicts_before = glb.stats.conflict_stall_cycles;
+    let mut own = ComponentStats::default();
+    let sinks = PassSinks {
+        glb: &mut *glb,
+        counts,
+        stats: &mut own,
+        inject,
+        worked,
+        computed,
+        trace,
+        pool,
+    };
+    let end = PassSim::new(ctx, spec, rows, sinks, start, filters_from).run()?;
+    stats.add_passes(&own);
+    let timing = PassTiming {
+        end: end.end - from,
+        last_tap: end.last_tap - from,
+        filters_read: end.filters_read - from,
+        stats: own,
+        conflict_stall: glb.stats.conflict_stall_cycles - conflicts_before,
+    };
+    timings.put(key, timing);
+    Ok(end)
+}
+
+/// The pass's timing key, if its timing may be reused: not with zero
+/// skipping or weight compression (cycles and filter words then follow
+/// the data), a fault (placed by its transfer's position) or a trace.
+fn key(
+    ctx: &LayerCtx<'_>,
+    spec: &PassSpec,
+    sinks: &PassSinks<'_>,
+    (start, filters_from): (u64, u64),
+    timings: &PassTimings,
+) -> Option<TimingKey> {
+    let sparsity = &ctx.hw.sparsity;
+    let data_free = !sparsity.zero_skipping && !sparsity.weight_compression;
+    let reusable = timings.on && data_free && sinks.trace.is_none() && !sinks.inject.has_fault();
+    reusable.then(|| TimingKey {
+        tile: spec.tile,
+        sizes: [
+            spec.groups,
+            spec.images,
+            spec.strip_rows,
+            spec.block_filters,
+            spec.pass_filters,
+            spec.channels,
+            spec.pass_first_filter - spec.block_first_filter,
+        ],
+        first_accumulation: spec.first_accumulation,
+        banks: sinks.glb.banks(),
+        lead: start - filters_from.min(start),
+    })
+}
+
+impl PassSim<'_, '_> {
+    /// Runs the pass's data path, column by column, with the timing of
+    /// `twin`, an identical pass whose filter GIN could start at `from`.
+    pub(crate) fn replay(mut self, twin: &PassTiming, from: u64) -> Result<PassEnd, String> {
+        let mut moved = ComponentStats::default();
+        self.replay_filters(&mut moved.filter_gin);
+        for b in 0..self.total {
+            self.replay_column(b, &mut moved);
+        }
+        let (busy, starved, leftover) = self.finish_data();
+        let mut own = twin.stats.clone();
+        compare(&moved, &own, busy)?;
+        own.pe.starved_words = starved;
+        own.pe.leftover_words = leftover;
+        own.events = 0;
+        own.replayed_passes = 1;
+        self.stats.add_passes(&own);
+        self.glb.stats.conflict_stall_cycles += twin.conflict_stall;
+        self.pool.append(&mut self.pes);
+        Ok(PassEnd {
+            end: from + twin.end,
+            last_tap: from + twin.last_tap,
+            filters_read: from + twin.filters_read,
+        })
+    }
+
+    /// Every filter row into its PEs' spads.
+    fn replay_filters(&mut self, link: &mut LinkStats) {
+        let hw = self.ctx.hw;
+        let width = u64::from(hw.words_per_cycle(hw.noc.filter_gin_bits)).max(1);
+        for row in 0..self.filter_rows.len() {
+            let (reads, delivered, _) = self.filter_row(row as u32, width);
+            link.sends += reads;
+            link.deliveries += delivered;
+            for i in 0..self.filter_rows[row].len() {
+                let k = self.filter_rows[row][i] as usize;
+                self.pes[k].filters_arrived();
+            }
+        }
+    }
+
+    /// Column `b`: its ifmap rows into the FIFOs, the chains' psums from
+    /// the GLB, every PE's taps, and the psums up the chains into the GLB.
+    fn replay_column(&mut self, b: u32, moved: &mut ComponentStats) {
+        for yi in 0..self.rows.needed() {
+            let (reads, delivered) = self.ifmap_row(b, yi);
+            moved.ifmap_gin.sends += reads;
+            moved.ifmap_gin.deliveries += delivered;
+        }
+        if !self.spec.first_accumulation {
+            for ci in 0..self.chains.len() {
+                let p = self.chains[ci].p_act;
+                moved.psum_gin.sends += u64::from(p);
+                moved.psum_gin.deliveries += self.psum_gin_row(b, ci as u32, None);
+                let base = self.psum_addr(&self.chains[ci], b, 0);
+                self.glb.count_psum_transfer(base, p);
+            }
+        }
+        for k in 0..self.pes.len() {
+            self.compute(k, b);
+        }
+        for c in 0..self.chains.len() {
+            let p = u64::from(self.chains[c].p_act);
+            let top = self.chains[c].members.len() as u32 - 1;
+            for pos in 0..=top {
+                let k = self.chains[c].members[pos as usize] as usize;
+                let vals = self.sums_leaving(c, b, pos, k);
+                if pos < top {
+                    moved.local_links.sends += p;
+                    moved.local_links.deliveries += p * self.link_up(c, pos, vals, None);
+                } else {
+                    let base = self.psum_addr(&self.chains[c], b, 0);
+                    self.gon_write(c, base, vals, 1, None);
+                    self.glb.count_psum_transfer(base, p as u32);
+                    moved.gon.sends += p;
+                    moved.gon.deliveries += p;
+                }
+            }
+        }
+    }
+}
+
+/// A replayed pass must have moved, on every link, the words its timed twin
+/// moved, and its PEs must have run as many taps.
+fn compare(moved: &ComponentStats, twin: &ComponentStats, busy: u64) -> Result<(), String> {
+    let links = [
+        ("filter GIN", moved.filter_gin, twin.filter_gin),
+        ("ifmap GIN", moved.ifmap_gin, twin.ifmap_gin),
+        ("psum GIN", moved.psum_gin, twin.psum_gin),
+        ("GON", moved.gon, twin.gon),
+        ("local links", moved.local_links, twin.local_links),
+    ];
+    for (name, a, b) in links {
+        if (a.sends, a.deliveries) != (b.sends, b.deliveries) {
+            return Err(format!(
+                "a replayed pass moved {} words ({} delivered) on the {name}, its timed twin {} ({})",
+                a.sends, a.deliveries, b.sends, b.deliveries
+            ));
+        }
+    }
+    if busy != twin.pe.busy_cycles {
+        return Err(format!(
+            "a replayed pass's PEs ran {busy} tap cycles, its timed twin's {}",
+            twin.pe.busy_cycles
+        ));
+    }
+    Ok(())
+}
