@@ -188,9 +188,12 @@ impl GlobalBuffer {
     /// port's width, so these reads never wait for a bank.
     pub(crate) fn read_ifmap(&mut self, first: usize, last: usize) {
         let port = self.cfg.bank_port_words as usize;
-        let banks = self.ifmap_banks.max(1) as usize;
-        for row in first / port..=last / port {
-            self.stats.bank_busy_cycles[row % banks % self.cfg.banks as usize] += 1;
+        let (banks, all) = (self.ifmap_banks.max(1) as usize, self.cfg.banks as usize);
+        // One division for the first row; the next rows' banks follow.
+        let mut bank = div(first, port) % banks;
+        for _ in div(first, port)..=div(last, port) {
+            self.stats.bank_busy_cycles[if bank < all { bank } else { bank % all }] += 1;
+            bank = if bank + 1 == banks { 0 } else { bank + 1 };
         }
     }
 

@@ -11,7 +11,7 @@
 //! GIN word is decided by its tag (`tags.rs`).
 
 use super::components::ComponentStats;
-use super::datapath::{combine, identity, Operands};
+use super::datapath::Operands;
 use super::fault::{flip16, FaultKind, FaultSite, Injector};
 use super::glb::GlobalBuffer;
 use super::kernel::EventQueue;

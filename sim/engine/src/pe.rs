@@ -89,6 +89,8 @@ pub(crate) struct Pe {
     span: usize,
     /// Ifmap window of the current column, `[channel][tap]`, read from the spad.
     win: Vec<i16>,
+    /// Zero taps in `win`.
+    win_zeros: u32,
     /// Psums delivered from below (psum GIN or local link), oldest first.
     pub psum_fifo: VecDeque<i16>,
     acc: Vec<i16>,
@@ -159,6 +161,7 @@ impl Pe {
             ifmap_spad,
             span,
             win,
+            win_zeros: 0,
             psum_fifo: b.psum_fifo,
             acc,
             any: [0; RING],
@@ -225,9 +228,12 @@ impl Pe {
     /// first needed by this column, which go to spad slots `new_slots`; the
     /// window's taps are read from slots `window` (`ColumnPlan::slots_at`).
     /// Missing words leave the spad stale.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn load_window(&mut self, new_slots: &[u32], window: &[u32]) {
         let span = self.span;
+        // Counted as the window is read: a count over it afterwards costs
+        // more than the read.
+        let mut zeros = 0;
         for cl in 0..self.role.q_act as usize {
             let row = &mut self.ifmap_spad[cl * span..(cl + 1) * span];
             // One or a few words a channel: popping them beats a drain.
@@ -240,12 +246,74 @@ impl Pe {
             let win = &mut self.win[cl * self.s_taps..(cl + 1) * self.s_taps];
             for (w, &x) in win.iter_mut().zip(window) {
                 *w = row[x as usize];
+                zeros += u32::from(*w == 0);
             }
         }
+        self.win_zeros = zeros;
+    }
+
+    /// Runs column `step`: places its new ifmap words from the FIFO in the
+    /// spad (`slots`: where they go, and where the window's taps are read;
+    /// `ColumnPlan::slots_at`) and runs its taps; returns their cycles.
+    #[inline(always)]
+    pub(crate) fn run_column(
+        &mut self,
+        step: u32,
+        (new_slots, window): (&[u32], &[u32]),
+        op: Op,
+        (sparsity, shift): (&SparsityFeatures, u32),
+        c: &mut PeCounters,
+    ) -> u64 {
+        self.load_window(new_slots, window);
+        let dur = self.compute_step(step, op, sparsity, shift, c);
+        self.next_step = step + 1;
+        self.busy += dur;
+        dur
+    }
+
+    /// The psums of `step` leave the PE, into `out`: the incoming ones from
+    /// its psum FIFO (`fresh`: a chain's first PE of a first channel chunk,
+    /// which starts from the identity) plus its own.
+    #[inline(always)]
+    pub(crate) fn leave(
+        &mut self,
+        step: u32,
+        (p, fresh): (usize, bool),
+        op: Op,
+        out: &mut Vec<i16>,
+        c: &mut PeCounters,
+    ) {
+        if fresh {
+            out.clear();
+            out.resize(p, identity(op));
+        } else {
+            self.take_psums(p, identity(op), out);
+        }
+        let (local, any) = self.psums(step);
+        for (v, &l) in out.iter_mut().zip(local) {
+            *v = super::datapath::combine(op, *v, l);
+        }
+        c.rf_psum_reads += u64::from(any);
+        self.passed += 1;
+    }
+
+    /// Takes `p` psums from the psum FIFO into `out`; a missing psum (a
+    /// dropped delivery) reads as `fill`.
+    fn take_psums(&mut self, p: usize, fill: i16, out: &mut Vec<i16>) {
+        out.clear();
+        let here = p.min(self.psum_fifo.len());
+        // Slice copies: draining into `out` moves one word per iteration.
+        let (front, back) = self.psum_fifo.as_slices();
+        let from_front = here.min(front.len());
+        out.extend_from_slice(&front[..from_front]);
+        out.extend_from_slice(&back[..here - from_front]);
+        self.psum_fifo.drain(..here);
+        out.resize(p, fill);
+        self.starved += (p - here) as u64;
     }
 
     /// Psums of `step` (one per filter) and how many had a MAC performed.
-    pub(crate) fn psums(&self, step: u32) -> (&[i16], u32) {
+    fn psums(&self, step: u32) -> (&[i16], u32) {
         let p = self.role.p_act as usize;
         let slot = step as usize % RING;
         (&self.acc[slot * p..(slot + 1) * p], self.any[slot])
@@ -253,7 +321,7 @@ impl Pe {
 
     /// Runs all taps of `step` on the window in `self.win`; returns the
     /// cycles taken (one per non-skipped tap).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn compute_step(
         &mut self,
         step: u32,
@@ -318,6 +386,7 @@ impl Pe {
     /// [`Pe::compute_step`] when every weight in the spad is non-zero (no
     /// weight is gated or compressed away): the counts follow from the
     /// window's zeros alone, and only its non-zero taps need a MAC.
+    #[inline(always)]
     fn dense_weights_step(
         &mut self,
         slot: usize,
@@ -328,7 +397,7 @@ impl Pe {
         let p = self.role.p_act as usize;
         let acc = &mut self.acc[slot * p..(slot + 1) * p];
         let (taps, pw) = (self.taps as u64, p as u64);
-        let zeros = self.win.iter().filter(|&&x| x == 0).count() as u64;
+        let zeros = u64::from(self.win_zeros);
         // A zero tap is skipped (no cycle), gated (a cycle, no reads), or,
         // with neither, a MAC like any other (that adds nothing).
         let processed = if sparsity.zero_skipping {
@@ -373,21 +442,4 @@ impl Pe {
 fn count_psum_spad(c: &mut PeCounters, performed: u64, psums_touched: u32) {
     c.rf_psum_writes += performed;
     c.rf_psum_reads += performed - u64::from(psums_touched);
-}
-
-impl Pe {
-    /// Takes `p` psums from the psum FIFO into `out`; a missing psum (a
-    /// dropped delivery) reads as `fill`.
-    pub(crate) fn take_psums(&mut self, p: usize, fill: i16, out: &mut Vec<i16>) {
-        out.clear();
-        let here = p.min(self.psum_fifo.len());
-        // Slice copies: draining into `out` moves one word per iteration.
-        let (front, back) = self.psum_fifo.as_slices();
-        let from_front = here.min(front.len());
-        out.extend_from_slice(&front[..from_front]);
-        out.extend_from_slice(&back[..here - from_front]);
-        self.psum_fifo.drain(..here);
-        out.resize(p, fill);
-        self.starved += (p - here) as u64;
-    }
 }

@@ -1,6 +1,6 @@
 //! PE steps, psum chains and the GON within a pass.
 
-use super::{combine, identity, Ev, Flight, PassSim, Work, RING};
+use super::{Ev, Flight, PassSim, Work, RING};
 use crate::fault::{flip16, FaultKind, FaultSite};
 use crate::stats::{Level, Tensor};
 use crate::trace::Track;
@@ -61,19 +61,9 @@ impl PassSim<'_, '_> {
     #[inline]
     pub(super) fn compute(&mut self, ki: usize, s: u32) -> u64 {
         let (prob, hw) = (self.ctx.prob, self.ctx.hw);
-        let pe = &mut self.pes[ki];
-        let (new_slots, window) = self.ctx.cols.slots_at(s % prob.f);
-        pe.load_window(new_slots, window);
-        let dur = pe.compute_step(
-            s,
-            prob.op,
-            &hw.sparsity,
-            hw.pe.product_shift,
-            &mut self.pe_counts,
-        );
-        pe.next_step = s + 1;
-        pe.busy += dur;
-        dur
+        let slots = self.ctx.cols.slots_at(s % prob.f);
+        let arith = (&hw.sparsity, hw.pe.product_shift);
+        self.pes[ki].run_column(s, slots, prob.op, arith, &mut self.pe_counts)
     }
 
     /// Moves chain `ci`'s psums up as far as the PEs' results allow.
@@ -157,21 +147,11 @@ impl PassSim<'_, '_> {
     /// first channel chunk starts from zero), adds its local psums and
     /// returns the sums.
     pub(super) fn sums_leaving(&mut self, c: usize, step: u32, pos: u32, k: usize) -> Vec<i16> {
-        let op = self.ctx.prob.op;
         let p = self.chains[c].p_act as usize;
+        let fresh = pos == 0 && self.spec.first_accumulation;
         let mut vals = std::mem::take(&mut self.scratch);
-        if pos == 0 && self.spec.first_accumulation {
-            vals.clear();
-            vals.resize(p, identity(op));
-        } else {
-            self.pes[k].take_psums(p, identity(op), &mut vals);
-        }
-        let (local, any) = self.pes[k].psums(step);
-        for (v, &l) in vals.iter_mut().zip(local) {
-            *v = combine(op, *v, l);
-        }
-        self.pe_counts.rf_psum_reads += u64::from(any);
-        self.pes[k].passed += 1;
+        let op = self.ctx.prob.op;
+        self.pes[k].leave(step, (p, fresh), op, &mut vals, &mut self.pe_counts);
         vals
     }
 

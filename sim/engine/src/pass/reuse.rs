@@ -19,8 +19,13 @@
 use super::{LayerCtx, PassEnd, PassSim, PassSinks, PassSpec};
 use crate::components::{ComponentStats, LinkStats};
 use crate::plan::StripRows;
+use crate::stats::{Level, Tensor};
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
+
+/// Columns a replayed pass moves through its FIFOs at once.
+const REPLAY_COLUMNS: u32 = 32;
 
 /// Everything a pass's timing depends on besides its layer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -169,8 +174,11 @@ impl PassSim<'_, '_> {
     pub(crate) fn replay(mut self, twin: &PassTiming, from: u64) -> Result<PassEnd, String> {
         let mut moved = ComponentStats::default();
         self.replay_filters(&mut moved.filter_gin);
-        for b in 0..self.total {
-            self.replay_column(b, &mut moved);
+        // A batch of columns at a time: one PE's state stays in cache for
+        // the batch, and FIFOs hold at most a batch of columns.
+        for b in (0..self.total).step_by(REPLAY_COLUMNS as usize) {
+            let cols = b..(b + REPLAY_COLUMNS).min(self.total);
+            self.replay_columns(cols, &mut moved);
         }
         let (busy, starved, leftover) = self.finish_data();
         let mut own = twin.stats.clone();
@@ -204,44 +212,81 @@ impl PassSim<'_, '_> {
         }
     }
 
-    /// Column `b`: its ifmap rows into the FIFOs, the chains' psums from
-    /// the GLB, every PE's taps, and the psums up the chains into the GLB.
-    fn replay_column(&mut self, b: u32, moved: &mut ComponentStats) {
-        for yi in 0..self.rows.needed() {
-            let (reads, delivered) = self.ifmap_row(b, yi);
-            moved.ifmap_gin.sends += reads;
-            moved.ifmap_gin.deliveries += delivered;
-        }
-        if !self.spec.first_accumulation {
-            for ci in 0..self.chains.len() {
-                let p = self.chains[ci].p_act;
-                moved.psum_gin.sends += u64::from(p);
-                moved.psum_gin.deliveries += self.psum_gin_row(b, ci as u32, None);
-                let base = self.psum_addr(&self.chains[ci], b, 0);
-                self.glb.count_psum_transfer(base, p);
+    /// Columns `cols`: their ifmap rows into the FIFOs and the chains'
+    /// psums from the GLB, then chain by chain, each PE bottom up runs the
+    /// columns' taps and sends their psums up, the top PE into the GLB.
+    /// The order in time is the twin's business; the values are the same
+    /// in any order that keeps each FIFO's, and the psum tile is read for
+    /// a column before the GON writes it.
+    fn replay_columns(&mut self, cols: Range<u32>, moved: &mut ComponentStats) {
+        for b in cols.clone() {
+            for yi in 0..self.rows.needed() {
+                let (reads, delivered) = self.ifmap_row(b, yi);
+                moved.ifmap_gin.sends += reads;
+                moved.ifmap_gin.deliveries += delivered;
             }
         }
-        for k in 0..self.pes.len() {
-            self.compute(k, b);
-        }
-        for c in 0..self.chains.len() {
-            let p = u64::from(self.chains[c].p_act);
-            let top = self.chains[c].members.len() as u32 - 1;
-            for pos in 0..=top {
-                let k = self.chains[c].members[pos as usize] as usize;
-                let vals = self.sums_leaving(c, b, pos, k);
-                if pos < top {
-                    moved.local_links.sends += p;
-                    moved.local_links.deliveries += p * self.link_up(c, pos, vals, None);
-                } else {
-                    let base = self.psum_addr(&self.chains[c], b, 0);
-                    self.gon_write(c, base, vals, 1, None);
-                    self.glb.count_psum_transfer(base, p as u32);
-                    moved.gon.sends += p;
-                    moved.gon.deliveries += p;
+        if !self.spec.first_accumulation {
+            for b in cols.clone() {
+                for ci in 0..self.chains.len() {
+                    let p = self.chains[ci].p_act;
+                    moved.psum_gin.sends += u64::from(p);
+                    moved.psum_gin.deliveries += self.psum_gin_row(b, ci as u32, None);
+                    let base = self.psum_addr(&self.chains[ci], b, 0);
+                    self.glb.count_psum_transfer(base, p);
                 }
             }
         }
+        for c in 0..self.chains.len() {
+            for pos in 0..self.chains[c].members.len() as u32 {
+                self.replay_member(c, pos, cols.clone(), moved);
+            }
+        }
+    }
+
+    /// Chain `c`'s member at `pos` runs columns `cols`: each column's taps,
+    /// then its psums over the local link into the psum FIFO of the PE
+    /// above, or from the top PE over the GON into the GLB.
+    fn replay_member(&mut self, c: usize, pos: u32, cols: Range<u32>, moved: &mut ComponentStats) {
+        let chain = &self.chains[c];
+        let k = chain.members[pos as usize] as usize;
+        let p = chain.p_act as usize;
+        let above = chain.members.get(pos as usize + 1).map(|&a| a as usize);
+        // The FIFO above, out of its PE while this one sends into it.
+        let mut up = above.map(|a| std::mem::take(&mut self.pes[a].psum_fifo));
+        let (prob, hw) = (self.ctx.prob, self.ctx.hw);
+        let arith = (&hw.sparsity, hw.pe.product_shift);
+        let leaving = (p, pos == 0 && self.spec.first_accumulation);
+        let mut vals = std::mem::take(&mut self.scratch);
+        let mut f = cols.start % prob.f;
+        for b in cols.clone() {
+            let pe = &mut self.pes[k];
+            let slots = self.ctx.cols.slots_at(f);
+            pe.run_column(b, slots, prob.op, arith, &mut self.pe_counts);
+            pe.leave(b, leaving, prob.op, &mut vals, &mut self.pe_counts);
+            match up.as_mut() {
+                Some(fifo) => fifo.extend(vals.iter().copied()),
+                None => {
+                    let base = self.psum_addr(&self.chains[c], b, 0);
+                    self.gon_write(c, base, std::mem::take(&mut vals), 1, None);
+                    vals = std::mem::take(&mut self.scratch);
+                    self.glb.count_psum_transfer(base, p as u32);
+                }
+            }
+            f = if f + 1 == prob.f { 0 } else { f + 1 };
+        }
+        self.scratch = vals;
+        let words = (cols.end - cols.start) as u64 * p as u64;
+        let link = match (above, up) {
+            (Some(a), Some(fifo)) => {
+                self.pes[a].psum_fifo = fifo;
+                self.counts.add(Level::Noc, Tensor::Psum, words, 0);
+                &mut moved.local_links
+            }
+            _ => &mut moved.gon,
+        };
+        link.sends += words;
+        link.deliveries += words;
     }
 }
 
