@@ -15,7 +15,10 @@ pub(crate) struct Operands<'a> {
     pub bias: &'a [i16],
 }
 
-pub(crate) use data::{mac_row, mac_taps, MAC_LANES};
+pub(crate) use data::{
+    mac_row, mac_tap_pairs, mac_taps, pair_weights, tap_pairs_vectorized, MAC_LANES,
+    PAIRS_MAX_SHIFT,
+};
 
 /// Value a psum chain starts from.
 pub(crate) fn identity(_op: Op) -> i16 {

@@ -3,7 +3,10 @@
 //! whole ofmap column's `p·q·S` taps (docs/dataflow.md §5) in bulk; the
 //! cycle and access counts are those of doing it tap by tap.
 
-use super::datapath::{identity, mac_row, mac_taps, MAC_LANES};
+use super::datapath::{
+    identity, mac_row, mac_tap_pairs, mac_taps, pair_weights, tap_pairs_vectorized, MAC_LANES,
+    PAIRS_MAX_SHIFT,
+};
 use crate::hw::SparsityFeatures;
 use crate::workload::Op;
 use std::collections::VecDeque;
@@ -52,6 +55,7 @@ pub(crate) struct PeRole {
 #[derive(Default)]
 struct PeBuffers {
     fspad: Vec<i16>,
+    fpairs: Vec<i16>,
     ifmap_spad: Vec<i16>,
     win: Vec<i16>,
     acc: Vec<i16>,
@@ -78,6 +82,12 @@ pub(crate) struct Pe {
     fspad_words: usize,
     /// Next filter spad word an arriving filter word is written to.
     fspad_write: usize,
+    /// The filter spad's words in the order [`mac_tap_pairs`] reads them,
+    /// when `pairs`.
+    fpairs: Vec<i16>,
+    /// Whether the MACs run two taps at a time ([`mac_tap_pairs`]): every
+    /// weight non-zero, at most 8 filters, and a vector build.
+    pairs: bool,
     /// Whether this pass's filters have arrived (then `nz` is valid).
     pub filters_ready: bool,
     nz: Vec<u32>,
@@ -154,6 +164,8 @@ impl Pe {
             fspad,
             fspad_words,
             fspad_write: 0,
+            fpairs: b.fpairs,
+            pairs: false,
             filters_ready: false,
             nz: b.nz,
             weights_all_nonzero: true,
@@ -181,6 +193,7 @@ impl Pe {
     fn into_buffers(self) -> PeBuffers {
         PeBuffers {
             fspad: self.fspad,
+            fpairs: self.fpairs,
             ifmap_spad: self.ifmap_spad,
             win: self.win,
             acc: self.acc,
@@ -220,6 +233,18 @@ impl Pe {
             self.nz.extend(counts);
         }
         self.weights_all_nonzero = self.nz.iter().all(|&n| n as usize == p);
+        // Two taps a multiply halve the work of a block of at most 8
+        // filters; with more, a block of 16 lanes is as fast.
+        self.pairs =
+            self.weights_all_nonzero && self.fspad_words > 0 && p <= 8 && tap_pairs_vectorized();
+        if self.pairs {
+            pair_weights(
+                &self.fspad[..self.fspad_words],
+                p,
+                self.taps,
+                &mut self.fpairs,
+            );
+        }
         self.filters_ready = true;
     }
 
@@ -412,7 +437,11 @@ impl Pe {
         c.rf_ifmap_reads += taps * pw;
         c.rf_filter_reads += processed * pw;
         c.performed += processed * pw;
-        mac_taps(acc, &self.win, &self.fspad, shift);
+        if self.pairs && shift <= PAIRS_MAX_SHIFT {
+            mac_tap_pairs(acc, &self.win, &self.fpairs, shift);
+        } else {
+            mac_taps(acc, &self.win, &self.fspad, shift);
+        }
         let any = if processed > 0 { p as u32 } else { 0 };
         self.any[slot] = any;
         count_psum_spad(c, processed * pw, any);

@@ -15,6 +15,7 @@ mod generate;
 pub mod reference;
 mod reference_kernel;
 pub mod rlc;
+mod tap_pairs;
 
 pub use arith::{finalize, mac, mac_row, mac_taps, merge, tap, MAC_LANES, PSUM_INIT};
 pub use generate::{
@@ -22,6 +23,7 @@ pub use generate::{
     INPUT_MAX, WEIGHT_MAX, WEIGHT_MIN,
 };
 pub use reference::{apply_finalize, reference, reference_psums, reference_psums_threads};
+pub use tap_pairs::{mac_tap_pairs, pair_weights, tap_pairs_vectorized, PAIRS_MAX_SHIFT};
 
 use crate::workload::ConvProblem;
 use std::path::PathBuf;

@@ -9,6 +9,7 @@ use crate::fault::{flip16, FaultKind, FaultSite};
 use crate::pe::Pe;
 use crate::stats::{Level, Tensor};
 use crate::trace::Track;
+use std::ops::Range;
 
 /// Send state of the ifmap GIN and what each row's PEs have started.
 pub(crate) struct IfmapGin {
@@ -123,7 +124,7 @@ impl PassSim<'_, '_> {
     pub(super) fn ifmap_send(&mut self, b: u32, yi: u32) {
         let hw = self.ctx.hw;
         let y = yi as usize;
-        let (reads, deliveries) = self.ifmap_row(b, yi);
+        let (reads, deliveries) = self.ifmap_row(b..b + 1, yi);
         let width = u64::from(hw.words_per_cycle(hw.noc.ifmap_gin_bits));
         let now = self.events.now();
         let dur = ceil_div(reads, width);
@@ -157,11 +158,11 @@ impl PassSim<'_, '_> {
     /// Moves row `yi`'s new columns for column `b` from the GLB into the
     /// ifmap FIFOs of the PEs their tags select, and counts the accesses;
     /// returns GLB reads and words delivered.
-    pub(super) fn ifmap_row(&mut self, b: u32, yi: u32) -> (u64, u64) {
+    pub(super) fn ifmap_row(&mut self, cols: Range<u32>, yi: u32) -> (u64, u64) {
         let reads = if self.ctx.hw.noc.multicast {
-            self.ifmap_multicast(b, yi)
+            self.ifmap_multicast(cols, yi)
         } else {
-            self.ifmap_unicast(b, yi)
+            self.ifmap_unicast(cols, yi)
         };
         let deliveries = std::mem::take(&mut self.ifmap_gin.deliveries);
         self.counts.add(Level::Glb, Tensor::Ifmap, reads, 0);
@@ -175,11 +176,8 @@ impl PassSim<'_, '_> {
     /// channels are consecutive, so their words go out in channel order as
     /// one delivery (the same words to the same PEs in the same order as
     /// channel by channel). Returns GLB reads.
-    fn ifmap_multicast(&mut self, b: u32, yi: u32) -> u64 {
+    fn ifmap_multicast(&mut self, cols: Range<u32>, yi: u32) -> u64 {
         let (prob, sp) = (self.ctx.prob, self.spec);
-        let f = b % prob.f;
-        let img = b / prob.f;
-        let new = self.ctx.cols.new_at(f).len();
         let (rn, q) = (self.rows.needed(), self.ctx.map.q);
         let mut reads = 0;
         let mut words = std::mem::take(&mut self.scratch);
@@ -187,11 +185,14 @@ impl PassSim<'_, '_> {
             for first in (0..sp.channels).step_by(q as usize) {
                 let class = (gi * self.r_act + first / q) * rn + yi;
                 words.clear();
-                for ch in first..(first + q).min(sp.channels) {
-                    let plane = ((img * sp.groups + gi) * sp.channels + ch) * rn + yi;
-                    self.read_ifmap_row(plane, f, &mut words);
-                    reads += new as u64;
+                for b in cols.clone() {
+                    let (img, f) = (b / prob.f, b % prob.f);
+                    for ch in first..(first + q).min(sp.channels) {
+                        let plane = ((img * sp.groups + gi) * sp.channels + ch) * rn + yi;
+                        self.read_ifmap_row(plane, f, &mut words);
+                    }
                 }
+                reads += words.len() as u64;
                 let tag = self.tags.ifmap.tag(class);
                 self.deliver_ifmap(tag, &words);
             }
@@ -202,22 +203,25 @@ impl PassSim<'_, '_> {
 
     /// Without multicast, every PE reading row `yi` is sent its own
     /// channels' words under its own tag. Returns GLB reads.
-    fn ifmap_unicast(&mut self, b: u32, yi: u32) -> u64 {
+    fn ifmap_unicast(&mut self, cols: Range<u32>, yi: u32) -> u64 {
         let (prob, sp) = (self.ctx.prob, self.spec);
-        let (f, img) = (b % prob.f, b / prob.f);
         let (rn, q) = (self.rows.needed(), self.ctx.map.q);
         let mut reads = 0;
         let mut words = std::mem::take(&mut self.scratch);
         for k in self.ifmap_gin.members[yi as usize].clone() {
             let r = self.pes[k as usize].role;
-            for cl in 0..r.q_act {
-                let plane = ((img * sp.groups + r.gi) * sp.channels + r.ri * q + cl) * rn + yi;
-                words.clear();
-                self.read_ifmap_row(plane, f, &mut words);
-                reads += words.len() as u64;
-                let tag = self.tags.ifmap.tag(k);
-                self.deliver_ifmap(tag, &words);
+            words.clear();
+            for b in cols.clone() {
+                let (img, f) = (b / prob.f, b % prob.f);
+                for cl in 0..r.q_act {
+                    let ch = r.ri * q + cl;
+                    let plane = ((img * sp.groups + r.gi) * sp.channels + ch) * rn + yi;
+                    self.read_ifmap_row(plane, f, &mut words);
+                }
             }
+            reads += words.len() as u64;
+            let tag = self.tags.ifmap.tag(k);
+            self.deliver_ifmap(tag, &words);
         }
         self.scratch = words;
         reads

@@ -219,12 +219,10 @@ impl PassSim<'_, '_> {
     /// in any order that keeps each FIFO's, and the psum tile is read for
     /// a column before the GON writes it.
     fn replay_columns(&mut self, cols: Range<u32>, moved: &mut ComponentStats) {
-        for b in cols.clone() {
-            for yi in 0..self.rows.needed() {
-                let (reads, delivered) = self.ifmap_row(b, yi);
-                moved.ifmap_gin.sends += reads;
-                moved.ifmap_gin.deliveries += delivered;
-            }
+        for yi in 0..self.rows.needed() {
+            let (reads, delivered) = self.ifmap_row(cols.clone(), yi);
+            moved.ifmap_gin.sends += reads;
+            moved.ifmap_gin.deliveries += delivered;
         }
         if !self.spec.first_accumulation {
             for b in cols.clone() {
