@@ -135,6 +135,7 @@ pub fn simulate_network_with(
     on_done: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<LayerSim>, SimError> {
     check_memory(net, hw, mappings, opts)?;
+    let order = largest_first(net, &opts.layers);
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Result<LayerSim, SimError>>>> =
         Mutex::new((0..opts.layers.len()).map(|_| None).collect());
@@ -158,12 +159,12 @@ pub fn simulate_network_with(
                 // results are read when it comes back to them.
                 let mut later = Vec::new();
                 loop {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    if k >= opts.layers.len() {
+                    let at = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&k) = order.get(at) else {
                         break;
-                    }
+                    };
                     // The last layer has nothing to take first.
-                    let last = k + 1 == opts.layers.len();
+                    let last = at + 1 == order.len();
                     if !last && running_elsewhere(net, hw, mappings, opts.layers[k], opts) {
                         later.push(k);
                     } else {
@@ -181,6 +182,19 @@ pub fn simulate_network_with(
         .into_iter()
         .map(|r| r.expect("every selected layer was simulated"))
         .collect()
+}
+
+/// Positions of `layers` in the order workers take them: most MACs first,
+/// so that the run ends on small layers rather than one core waiting on a
+/// large one (results stay in `layers`' order).
+fn largest_first(net: &Network, layers: &[usize]) -> Vec<usize> {
+    let work = |i: usize| match LayerWork::of(&net.layers[i], net.batch) {
+        LayerWork::Array(prob) => prob.macs(),
+        _ => 0,
+    };
+    let mut order: Vec<usize> = (0..layers.len()).collect();
+    order.sort_by_key(|&k| std::cmp::Reverse(work(layers[k])));
+    order
 }
 
 /// Whether layer `i`'s simulation is one a memo is running for another

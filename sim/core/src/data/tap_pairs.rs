@@ -38,13 +38,12 @@ pub fn pair_weights(weights: &[i16], p: usize, taps: usize, out: &mut Vec<i16>) 
     let blocks = p.div_ceil(BLOCK);
     out.clear();
     out.resize(taps.div_ceil(2) * blocks * 2 * BLOCK, 0);
-    let at = |t: usize, k: usize| weights.get(t * p + k).copied().unwrap_or(0);
-    for (i, w) in out.iter_mut().enumerate() {
-        let (pair, rest) = (i / (blocks * 2 * BLOCK), i % (blocks * 2 * BLOCK));
-        let (block, lane) = (rest / (2 * BLOCK), rest % (2 * BLOCK));
-        let (t, k) = (2 * pair + lane % 2, block * BLOCK + lane / 2);
-        if t < taps && k < p {
-            *w = at(t, k);
+    // Filter `k`'s weight of tap `t` goes to lane `2·(k mod 8) + t mod 2`
+    // of block `k / 8` of pair `t / 2`.
+    for (t, row) in weights.chunks(p.max(1)).take(taps).enumerate() {
+        let pair = &mut out[t / 2 * blocks * 2 * BLOCK..];
+        for (k, &w) in row.iter().enumerate() {
+            pair[k / BLOCK * 2 * BLOCK + 2 * (k % BLOCK) + t % 2] = w;
         }
     }
 }
