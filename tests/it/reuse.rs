@@ -23,7 +23,7 @@ fn outcome(r: &SimResult) -> SimResult {
 #[test]
 fn random_layers_replayed_give_what_timing_every_pass_gives() {
     let mut rng = ChaCha8Rng::seed_from_u64(43);
-    let (mut cases, mut passes, mut replayed) = (0, 0, 0);
+    let (mut cases, mut passes, mut replayed) = (0, 0, [0, 0]);
     while cases < 150 {
         let mut hw = fold::random_hw(&mut rng);
         hw.pe.mac_stages = rng.gen_range(0..=3);
@@ -61,18 +61,16 @@ fn random_layers_replayed_give_what_timing_every_pass_gives() {
             let what = format!("{m} of {prob:?} on {hw:?}, {threads} threads");
             assert_eq!(outcome(&r), outcome(&timed), "{what}");
             assert!(data_free || r.stats.replayed_passes == 0, "{what}");
-            if threads == 1 {
-                replayed += r.stats.replayed_passes;
-            }
+            replayed[threads - 1] += r.stats.replayed_passes;
         }
         passes += timed.stats.passes;
         cases += 1;
     }
-    // Measured: 4,328 of 7,817 passes replayed.
-    assert!(
-        replayed * 2 > passes,
-        "{replayed} of {passes} passes replayed"
-    );
+    // Measured: 3,166 (one thread) and 3,289 (two) of 5,542 passes
+    // replayed; each kind's first two passes are timed.
+    for r in replayed {
+        assert!(r * 2 > passes, "{r} of {passes} passes replayed");
+    }
 }
 
 #[test]
@@ -92,28 +90,59 @@ fn alexnet_replayed_gives_what_timing_every_pass_gives() {
         .iter()
         .map(|n| net.layers.iter().position(|l| l.name == *n).unwrap())
         .collect();
-    let opts = |time_every_pass| NetworkOptions {
+    let opts = |time_every_pass, threads| NetworkOptions {
         layers: convs.clone(),
         seed: 3,
-        threads: 2,
+        threads,
         check: true,
         time_every_pass,
         ..Default::default()
     };
-    let timed = simulate_network(&net, &hw, &mappings, &opts(true)).unwrap();
-    let reused = simulate_network(&net, &hw, &mappings, &opts(false)).unwrap();
-    let (mut passes, mut replayed) = (0, 0);
-    for (a, b) in timed.iter().zip(&reused) {
-        assert_eq!(a.row, b.row);
-        assert_eq!(outcome(&a.sim), outcome(&b.sim), "{}", a.row.layer);
-        assert_eq!(a.sim.stats.replayed_passes, 0);
-        passes += b.sim.stats.passes;
-        replayed += b.sim.stats.replayed_passes;
-    }
+    let timed = simulate_network(&net, &hw, &mappings, &opts(true, 1)).unwrap();
     assert_eq!(timed.len(), 5);
-    // Measured: 1,230 of 1,320 passes replayed.
+    for threads in [1, 2] {
+        let reused = simulate_network(&net, &hw, &mappings, &opts(false, threads)).unwrap();
+        let (mut passes, mut replayed) = (0, 0);
+        for (a, b) in timed.iter().zip(&reused) {
+            assert_eq!(a.row, b.row);
+            assert_eq!(outcome(&a.sim), outcome(&b.sim), "{}", a.row.layer);
+            assert_eq!(a.sim.stats.replayed_passes, 0);
+            passes += b.sim.stats.passes;
+            replayed += b.sim.stats.replayed_passes;
+        }
+        // Measured on one thread: 1,153 of 1,320 passes replayed.
+        assert!(
+            replayed * 5 > passes * 4,
+            "{replayed} of {passes} passes replayed"
+        );
+    }
+}
+
+#[test]
+fn a_fault_or_a_trace_times_every_pass() {
+    let hw = hw::load("eyeriss-v1").unwrap();
+    let prob = eyesim_core::fixtures::conv(1, 1, 32, 32, 56, 3, 1, 1);
+    let m = mapping::search(&prob, &hw, Objective::Energy).unwrap();
+    let d = data::generate_with_shift(&prob, 5, hw.pe.product_shift);
+    let run = |opts: SimOptions| simulate_layer(&prob, &m, &hw, &d, &opts).unwrap();
+    let plain = run(SimOptions::default());
+    // Measured: 11 of 16 passes replayed.
     assert!(
-        replayed * 10 > passes * 9,
-        "{replayed} of {passes} passes replayed"
+        plain.stats.replayed_passes * 2 > plain.stats.passes,
+        "{:?}",
+        plain.stats
     );
+    let traced = run(SimOptions {
+        trace: true,
+        ..SimOptions::default()
+    });
+    // A delay changes no value: the run completes, every pass timed.
+    let delayed = run(SimOptions {
+        fault: Some("delay:gon:5".parse().unwrap()),
+        ..SimOptions::default()
+    });
+    for r in [&traced, &delayed] {
+        assert_eq!(r.stats.replayed_passes, 0);
+        assert_eq!(r.stats.passes, plain.stats.passes);
+    }
 }

@@ -104,10 +104,12 @@ pub struct ComponentStats {
     pub pe: PeStats,
     /// Processing passes executed.
     pub passes: u64,
-    /// Events the kernel processed.
+    /// Events the kernel processed: the simulator's own work, which
+    /// depends on timing reuse and on the threads (no output file holds it).
     pub events: u64,
     /// Passes whose timing came from an identical pass timed before
     /// (docs/engine.md, "Timing reuse"); their data moved all the same.
+    /// The simulator's own work, like `events`.
     pub replayed_passes: u64,
 }
 

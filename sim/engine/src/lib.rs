@@ -63,11 +63,12 @@ pub struct SimOptions {
     /// A fault to inject into one transfer.
     pub fault: Option<Fault>,
     /// Threads the layer's psum tiles may run ahead on (1: in order).
-    /// Outputs do not depend on it.
+    /// Results do not depend on it, except the simulator's own work
+    /// (`ComponentStats::events` and `replayed_passes`).
     pub threads: usize,
     /// Simulate every pass in time, even one whose timing an identical
     /// pass of the layer already gave (docs/engine.md, "Timing reuse").
-    /// Outputs do not depend on it.
+    /// Results do not depend on it, except the simulator's own work.
     pub time_every_pass: bool,
 }
 

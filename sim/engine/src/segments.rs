@@ -12,7 +12,8 @@
 //! (`PassSim::new`). A tile run ahead with the right drain therefore
 //! produces, shifted in time, exactly what the controller would. Counts and
 //! statistics are integer sums (and maxima), so adding a tile's in any order
-//! gives the same bits. A tile whose guessed drain turns out wrong, or whose
+//! gives the same bits (all but the simulator's own work, events processed
+//! and passes replayed, which depend on which thread timed a pass). A tile whose guessed drain turns out wrong, or whose
 //! run ahead failed, is simply run again in order by the controller.
 //!
 //! Only fault-free, untraced layers run ahead: a fault is chosen by its

@@ -29,6 +29,9 @@ pub struct SimulateBench {
     /// Worker threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Simulate every pass in time (no timing reuse, docs/engine.md).
+    #[arg(long)]
+    time_every_pass: bool,
 }
 
 /// Peak resident set size of this process in KiB (Linux), if known.
@@ -98,10 +101,11 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
         cancel: super::host::cancel(),
         // Each repeat must simulate, not recall the first run.
         memo: None,
-        time_every_pass: false,
+        time_every_pass: b.time_every_pass,
     };
     let mut times: Vec<Duration> = Vec::new();
     let (mut macs, mut performed, mut cycles, mut events) = (0u64, 0u64, 0u64, 0u64);
+    let (mut passes, mut replayed) = (0u64, 0u64);
     for _ in 0..b.repeat.max(1) {
         let start = Instant::now();
         let res = simulate_network(&net, &hw, &mappings, &opts)
@@ -111,6 +115,8 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
         performed = res.iter().map(|r| r.row.counts.macs.performed).sum();
         cycles = res.iter().map(|r| r.row.cycles).sum();
         events = res.iter().map(|r| r.sim.stats.events).sum();
+        passes = res.iter().map(|r| r.sim.stats.passes).sum();
+        replayed = res.iter().map(|r| r.sim.stats.replayed_passes).sum();
     }
     times.sort();
     let best = times[0].as_secs_f64();
@@ -145,6 +151,10 @@ pub fn run(b: SimulateBench) -> anyhow::Result<()> {
         cycles as f64 / best / 1e6,
         events as f64 / best / 1e6,
         peak_rss_kib().map_or("?".into(), |k| (k / 1024).to_string())
+    );
+    sayln!(
+        "passes: {passes}, of which {replayed} took the timing of an identical pass the layer \
+         had timed (their data moved all the same; --time-every-pass times them all)"
     );
     // The machine's limit, measured now: the same MACs as dense GEMMs.
     let (gemm, gemm_macs) = super::bench_gemm::gemm_limit(&convs, threads);

@@ -114,11 +114,13 @@ fn run_onnx(args: Args, path: &std::path::Path) -> anyhow::Result<()> {
         ("--dense", args.model.dense),
         ("--layers", !args.data.layers.is_empty()),
         ("--weights", args.data.weights.is_some()),
+        ("--time-every-pass", args.data.time_every_pass),
     ];
     if let Some((flag, _)) = ignored.iter().find(|(_, set)| *set) {
         anyhow::bail!(
             "{flag} does not apply to a run of an ONNX model: its weights and images are the \
-             data, every layer runs, and mappings are searched (--objective) for the chip batch"
+             data, every layer runs, mappings are searched (--objective) for the chip batch, \
+             and its cycle-level sample reuses the timing of identical passes"
         );
     }
     let hw = args.model.hw.load()?;

@@ -216,7 +216,8 @@ impl PassSim<'_, '_> {
     }
 
     /// The GON writes chain `c`'s psums `vals` into the GLB psum tile at
-    /// `base`, `writes` times (`fault` applied), and counts the accesses.
+    /// `base`, `writes` times (`fault` applied), and counts the accesses;
+    /// returns the words written.
     pub(super) fn gon_write(
         &mut self,
         c: usize,
@@ -224,7 +225,7 @@ impl PassSim<'_, '_> {
         mut vals: Vec<i16>,
         writes: u64,
         fault: Option<FaultKind>,
-    ) {
+    ) -> u64 {
         let p = self.chains[c].p_act;
         if let Some(FaultKind::Flip(bit)) = fault {
             vals[0] = flip16(vals[0], bit);
@@ -236,6 +237,7 @@ impl PassSim<'_, '_> {
         self.scratch = vals;
         self.counts.add(Level::Noc, Tensor::Psum, 0, u64::from(p));
         self.counts.add(Level::Glb, Tensor::Psum, 0, u64::from(p));
+        room as u64 * writes
     }
 
     /// Folds PE counters and busy time into the layer's totals.

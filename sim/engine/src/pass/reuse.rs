@@ -46,7 +46,7 @@ pub(crate) struct TimingKey {
 
 /// What a timed pass produced in time, from the cycle its filter GIN
 /// could start (`start − lead`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PassTiming {
     end: u64,
     last_tap: u64,
@@ -57,13 +57,20 @@ pub(crate) struct PassTiming {
     conflict_stall: u64,
 }
 
+/// A key's timing, and whether a second pass with the key confirmed it.
+#[derive(Debug)]
+struct Known {
+    timing: Arc<PassTiming>,
+    confirmed: bool,
+}
+
 /// The timed passes of one layer, shared by the threads its psum tiles
 /// run ahead on. Which pass of a class is timed may depend on the threads;
 /// what every pass produces does not.
 #[derive(Debug, Default)]
 pub(crate) struct PassTimings {
     on: bool,
-    timed: Mutex<HashMap<TimingKey, Arc<PassTiming>>>,
+    timed: Mutex<HashMap<TimingKey, Known>>,
 }
 
 impl PassTimings {
@@ -75,14 +82,48 @@ impl PassTimings {
         }
     }
 
-    fn get(&self, key: &TimingKey) -> Option<Arc<PassTiming>> {
-        self.timed.lock().ok()?.get(key).cloned()
+    /// The key's timing, once a second pass confirmed it.
+    fn confirmed(&self, key: &TimingKey) -> Option<Arc<PassTiming>> {
+        let m = self.timed.lock().ok()?;
+        m.get(key).filter(|k| k.confirmed).map(|k| k.timing.clone())
     }
 
-    fn put(&self, key: TimingKey, timing: PassTiming) {
-        if let Ok(mut m) = self.timed.lock() {
-            m.entry(key).or_insert_with(|| Arc::new(timing));
+    /// Keeps a timed pass's timing; a second pass with the key must have
+    /// taken the same, or the key misses something the timing reads.
+    fn settle(&self, key: TimingKey, timing: PassTiming) -> Result<(), String> {
+        let Ok(mut m) = self.timed.lock() else {
+            return Ok(());
+        };
+        match m.get_mut(&key) {
+            None => {
+                let timing = Arc::new(timing);
+                m.insert(
+                    key,
+                    Known {
+                        timing,
+                        confirmed: false,
+                    },
+                );
+            }
+            Some(known) if *known.timing == timing => known.confirmed = true,
+            Some(known) => {
+                let (a, b) = (&known.timing, &timing);
+                let what = if (a.end, a.last_tap) != (b.end, b.last_tap) {
+                    format!(
+                        "ending {} and {} cycles after their filter GIN could start",
+                        a.end, b.end
+                    )
+                } else {
+                    "the same end, other busy, stall or conflict cycles".to_string()
+                };
+                return Err(format!(
+                    "two passes of one kind took different timing ({what}); the timing key \
+                     misses an input of the pass's timing (--time-every-pass runs without \
+                     it): {key:?}"
+                ));
+            }
         }
+        Ok(())
     }
 }
 
@@ -100,7 +141,7 @@ pub(crate) fn run_pass(
         return PassSim::new(ctx, spec, rows, sinks, start, filters_from).run();
     };
     let from = start - key.lead;
-    if let Some(twin) = timings.get(&key) {
+    if let Some(twin) = timings.confirmed(&key) {
         return PassSim::new(ctx, spec, rows, sinks, start, filters_from).replay(&twin, from);
     }
     let PassSinks {
@@ -127,14 +168,22 @@ pub(crate) fn run_pass(
     };
     let end = PassSim::new(ctx, spec, rows, sinks, start, filters_from).run()?;
     stats.add_passes(&own);
+    // Every time of a pass is at or after its filter GIN's earliest start;
+    // one that were not could not be shifted to another pass.
+    let since = |t: u64| t.checked_sub(from);
+    let (Some(last), Some(tap), Some(read)) =
+        (since(end.end), since(end.last_tap), since(end.filters_read))
+    else {
+        return Ok(end);
+    };
     let timing = PassTiming {
-        end: end.end - from,
-        last_tap: end.last_tap - from,
-        filters_read: end.filters_read - from,
+        end: last,
+        last_tap: tap,
+        filters_read: read,
         stats: own,
         conflict_stall: glb.stats.conflict_stall_cycles - conflicts_before,
     };
-    timings.put(key, timing);
+    timings.settle(key, timing)?;
     Ok(end)
 }
 
@@ -181,10 +230,10 @@ impl PassSim<'_, '_> {
             self.replay_columns(cols, &mut moved);
         }
         let (busy, starved, leftover) = self.finish_data();
+        moved.pe.busy_cycles = busy;
+        (moved.pe.starved_words, moved.pe.leftover_words) = (starved, leftover);
+        compare(&moved, &twin.stats)?;
         let mut own = twin.stats.clone();
-        compare(&moved, &own, busy)?;
-        own.pe.starved_words = starved;
-        own.pe.leftover_words = leftover;
         own.events = 0;
         own.replayed_passes = 1;
         self.stats.add_passes(&own);
@@ -252,6 +301,8 @@ impl PassSim<'_, '_> {
         let above = chain.members.get(pos as usize + 1).map(|&a| a as usize);
         // The FIFO above, out of its PE while this one sends into it.
         let mut up = above.map(|a| std::mem::take(&mut self.pes[a].psum_fifo));
+        let queued = up.as_ref().map_or(0, |fifo| fifo.len());
+        let mut written = 0;
         let (prob, hw) = (self.ctx.prob, self.ctx.hw);
         let arith = (&hw.sparsity, hw.pe.product_shift);
         let leaving = (p, pos == 0 && self.spec.first_accumulation);
@@ -266,7 +317,7 @@ impl PassSim<'_, '_> {
                 Some(fifo) => fifo.extend(vals.iter().copied()),
                 None => {
                     let base = self.psum_addr(&self.chains[c], b, 0);
-                    self.gon_write(c, base, std::mem::take(&mut vals), 1, None);
+                    written += self.gon_write(c, base, std::mem::take(&mut vals), 1, None);
                     vals = std::mem::take(&mut self.scratch);
                     self.glb.count_psum_transfer(base, p as u32);
                 }
@@ -275,22 +326,25 @@ impl PassSim<'_, '_> {
         }
         self.scratch = vals;
         let words = (cols.end - cols.start) as u64 * p as u64;
-        let link = match (above, up) {
+        // Deliveries as the receiving end holds them.
+        let (link, delivered) = match (above, up) {
             (Some(a), Some(fifo)) => {
+                let delivered = (fifo.len() - queued) as u64;
                 self.pes[a].psum_fifo = fifo;
-                self.counts.add(Level::Noc, Tensor::Psum, words, 0);
-                &mut moved.local_links
+                self.counts.add(Level::Noc, Tensor::Psum, delivered, 0);
+                (&mut moved.local_links, delivered)
             }
-            _ => &mut moved.gon,
+            _ => (&mut moved.gon, written),
         };
         link.sends += words;
-        link.deliveries += words;
+        link.deliveries += delivered;
     }
 }
 
 /// A replayed pass must have moved, on every link, the words its timed twin
-/// moved, and its PEs must have run as many taps.
-fn compare(moved: &ComponentStats, twin: &ComponentStats, busy: u64) -> Result<(), String> {
+/// moved, its PEs must have run as many taps, and as many words must have
+/// been missing from or left in their FIFOs (none, in a fault-free run).
+fn compare(moved: &ComponentStats, twin: &ComponentStats) -> Result<(), String> {
     let links = [
         ("filter GIN", moved.filter_gin, twin.filter_gin),
         ("ifmap GIN", moved.ifmap_gin, twin.ifmap_gin),
@@ -306,10 +360,12 @@ fn compare(moved: &ComponentStats, twin: &ComponentStats, busy: u64) -> Result<(
             ));
         }
     }
-    if busy != twin.pe.busy_cycles {
+    let pe = |s: &ComponentStats| (s.pe.busy_cycles, s.pe.starved_words, s.pe.leftover_words);
+    if pe(moved) != pe(twin) {
         return Err(format!(
-            "a replayed pass's PEs ran {busy} tap cycles, its timed twin's {}",
-            twin.pe.busy_cycles
+            "a replayed pass's PEs ran {:?} (tap cycles, words missing, words left), its timed twin's {:?}",
+            pe(moved),
+            pe(twin)
         ));
     }
     Ok(())
