@@ -144,27 +144,15 @@ pub(crate) fn run_pass(
     if let Some(twin) = timings.confirmed(&key) {
         return PassSim::new(ctx, spec, rows, sinks, start, filters_from).replay(&twin, from);
     }
-    let PassSinks {
-        glb,
-        counts,
-        stats,
-        inject,
-        worked,
-        computed,
-        trace,
-        pool,
-    } = sinks;
+    // The pass records into its own statistics; the layer's and the GLB's
+    // are kept to add them to and to read its bank conflicts from.
+    let (stats, glb) = (sinks.stats, sinks.glb);
     let conflicts_before = glb.stats.conflict_stall_cycles;
     let mut own = ComponentStats::default();
     let sinks = PassSinks {
         glb: &mut *glb,
-        counts,
         stats: &mut own,
-        inject,
-        worked,
-        computed,
-        trace,
-        pool,
+        ..sinks
     };
     let end = PassSim::new(ctx, spec, rows, sinks, start, filters_from).run()?;
     stats.add_passes(&own);
