@@ -16,8 +16,7 @@ pub(crate) struct Operands<'a> {
 }
 
 pub(crate) use data::{
-    mac_row, mac_tap_pairs, mac_taps, pair_weights, tap_pairs_vectorized, MAC_LANES,
-    PAIRS_MAX_SHIFT,
+    mac_row, mac_tap_pairs, mac_taps, pair_weights, PairKernel, MAC_LANES, PAIRS_MAX_SHIFT,
 };
 
 /// Value a psum chain starts from.

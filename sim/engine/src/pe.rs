@@ -4,7 +4,7 @@
 //! cycle and access counts are those of doing it tap by tap.
 
 use super::datapath::{
-    identity, mac_row, mac_tap_pairs, mac_taps, pair_weights, tap_pairs_vectorized, MAC_LANES,
+    identity, mac_row, mac_tap_pairs, mac_taps, pair_weights, PairKernel, MAC_LANES,
     PAIRS_MAX_SHIFT,
 };
 use crate::hw::SparsityFeatures;
@@ -85,9 +85,10 @@ pub(crate) struct Pe {
     /// The filter spad's words in the order [`mac_tap_pairs`] reads them,
     /// when `pairs`.
     fpairs: Vec<i16>,
-    /// Whether the MACs run two taps at a time ([`mac_tap_pairs`]): every
-    /// weight non-zero, at most 8 filters, and a vector build.
-    pairs: bool,
+    /// The build the MACs run two taps at a time with ([`mac_tap_pairs`]),
+    /// if any: every weight non-zero, and a vector build that pays for
+    /// the PE's filters.
+    pairs: Option<PairKernel>,
     /// Whether this pass's filters have arrived (then `nz` is valid).
     pub filters_ready: bool,
     nz: Vec<u32>,
@@ -165,7 +166,7 @@ impl Pe {
             fspad_words,
             fspad_write: 0,
             fpairs: b.fpairs,
-            pairs: false,
+            pairs: None,
             filters_ready: false,
             nz: b.nz,
             weights_all_nonzero: true,
@@ -233,12 +234,11 @@ impl Pe {
             self.nz.extend(counts);
         }
         self.weights_all_nonzero = self.nz.iter().all(|&n| n as usize == p);
-        // Two taps a multiply halve the work of a block of at most 8
-        // filters; with more, a block of 16 lanes is as fast.
-        self.pairs =
-            self.weights_all_nonzero && self.fspad_words > 0 && p <= 8 && tap_pairs_vectorized();
-        if self.pairs {
+        let dense = self.weights_all_nonzero && self.fspad_words > 0;
+        self.pairs = PairKernel::for_filters(p).filter(|_| dense);
+        if let Some(kernel) = self.pairs {
             pair_weights(
+                kernel,
                 &self.fspad[..self.fspad_words],
                 p,
                 self.taps,
@@ -437,8 +437,8 @@ impl Pe {
         c.rf_ifmap_reads += taps * pw;
         c.rf_filter_reads += processed * pw;
         c.performed += processed * pw;
-        if self.pairs && shift <= PAIRS_MAX_SHIFT {
-            mac_tap_pairs(acc, &self.win, &self.fpairs, shift);
+        if let Some(kernel) = self.pairs.filter(|_| shift <= PAIRS_MAX_SHIFT) {
+            mac_tap_pairs(kernel, acc, &self.win, &self.fpairs, shift);
         } else {
             mac_taps(acc, &self.win, &self.fspad, shift);
         }

@@ -23,7 +23,7 @@ pub use generate::{
     INPUT_MAX, WEIGHT_MAX, WEIGHT_MIN,
 };
 pub use reference::{apply_finalize, reference, reference_psums, reference_psums_threads};
-pub use tap_pairs::{mac_tap_pairs, pair_weights, tap_pairs_vectorized, PAIRS_MAX_SHIFT};
+pub use tap_pairs::{mac_tap_pairs, pair_weights, PairKernel, PAIRS_MAX_SHIFT};
 
 use crate::workload::ConvProblem;
 use std::path::PathBuf;

@@ -14,7 +14,8 @@
 //!
 //! On a CPU with AVX2 and for product shifts up to 15 (eyeriss-v1's is 8),
 //! `pairs` forms the same sums two taps per multiply instruction, taking
-//! the shift out of the sum exactly; it is about 2.7× faster.
+//! the shift out of the sum exactly; it is about 2.7× faster. Where the CPU
+//! has AVX-512 (F, BW, VNNI), a build of it with 512-bit registers runs.
 //!
 //! The engine's PEs form the product the other way (truncated to 16 bits,
 //! added with 16-bit wrapping, one tap at a time, `data::arith`), so the
@@ -137,7 +138,10 @@ pub(super) fn chunk_psums(
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above).
         return unsafe {
-            if shift <= 15 {
+            if shift <= 15 && avx512_pairs() {
+                // SAFETY: the CPU has the AVX-512 build's instructions.
+                chunk_pairs_avx512(input, chunk, prob, shift, out)
+            } else if shift <= 15 {
                 chunk_pairs_avx2(input, chunk, prob, shift, out)
             } else {
                 chunk_psums_avx2(prob, input, chunk, shift, out)
@@ -145,6 +149,30 @@ pub(super) fn chunk_psums(
         };
     }
     chunk_loops(prob, input, chunk, shift, out);
+}
+
+/// Whether the CPU has the instructions of the AVX-512 build of `pairs`.
+#[cfg(target_arch = "x86_64")]
+pub(super) fn avx512_pairs() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vnni")
+}
+
+/// [`chunk_pairs_avx2`] with 512-bit registers.
+///
+/// # Safety
+/// The CPU must have AVX-512 F, BW and VNNI ([`avx512_pairs`]).
+#[cfg(target_arch = "x86_64")]
+pub(super) unsafe fn chunk_pairs_avx512(
+    input: &PaddedInput,
+    chunk: &WeightChunk,
+    prob: &ConvProblem,
+    shift: u32,
+    out: &mut [i16],
+) {
+    let (values, wp) = (&input.values, input.wp);
+    pairs::pair_psums_avx512(prob, values, wp, &chunk.pairs, chunk.filters, shift, out);
 }
 
 /// [`chunk_psums`] by tap pairs (`pairs`), for shifts up to 15.

@@ -102,7 +102,7 @@ fn both_builds_of_the_kernel_agree() {
         eprintln!("no AVX2 on this CPU: the baseline build is compared with itself");
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-    let (mut compared, mut partial, mut paired) = (0, 0, 0);
+    let (mut compared, mut partial, mut paired, mut paired_512) = (0, 0, 0, 0);
     while compared < 20 {
         let Some(p) = random_problem(&mut rng) else {
             continue;
@@ -139,6 +139,14 @@ fn both_builds_of_the_kernel_agree() {
                         assert_eq!(a, c, "paired: {p:?} shift {shift} chunk {first}");
                         paired += 1;
                     }
+                    #[cfg(target_arch = "x86_64")]
+                    if shift <= 15 && avx512_pairs() {
+                        let mut c = vec![0; len];
+                        // SAFETY: the CPU has the build's instructions (just checked).
+                        unsafe { chunk_pairs_avx512(&input, &chunk, &p, shift, &mut c) };
+                        assert_eq!(a, c, "paired 512: {p:?} shift {shift} chunk {first}");
+                        paired_512 += 1;
+                    }
                 }
             }
         }
@@ -148,6 +156,10 @@ fn both_builds_of_the_kernel_agree() {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         assert!(paired > 0, "the paired build was not compared");
+    }
+    #[cfg(target_arch = "x86_64")]
+    if avx512_pairs() {
+        assert!(paired_512 > 0, "the AVX-512 paired build was not compared");
     }
 }
 
@@ -192,5 +204,10 @@ fn the_paired_kernels_low_sums_never_overflow() {
         // SAFETY: the CPU has AVX2 (checked above).
         unsafe { chunk_pairs_avx2(&input, &chunk, &p, shift, &mut b) };
         assert_eq!(a, b, "shift {shift}");
+        if avx512_pairs() {
+            // SAFETY: the CPU has the build's instructions (just checked).
+            unsafe { chunk_pairs_avx512(&input, &chunk, &p, shift, &mut b) };
+            assert_eq!(a, b, "AVX-512, shift {shift}");
+        }
     }
 }

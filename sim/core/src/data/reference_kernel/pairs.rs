@@ -70,6 +70,11 @@ pub(crate) fn pair_taps(offsets: &[usize], weights: &[[i16; FILTERS]]) -> Vec<Ta
 #[cfg(target_arch = "x86_64")]
 const COLS: usize = 2;
 
+/// Ofmap columns the AVX-512 build sums together (32 registers hold their
+/// accumulators with room to spare).
+#[cfg(target_arch = "x86_64")]
+const COLS_512: usize = 4;
+
 /// The psums of one chunk (`out` is `[filter of the chunk][e][f]`) from the
 /// padded input `values` of row length `wp`, for `shift ≤ 15`.
 ///
@@ -89,6 +94,87 @@ pub(crate) unsafe fn pair_psums_avx2(
     filters: usize,
     shift: u32,
     out: &mut [i16],
+) {
+    let plane = (prob.e * prob.f) as usize;
+    for_each_block(
+        prob,
+        values,
+        wp,
+        pairs,
+        filters,
+        shift,
+        out,
+        COLS,
+        |corner, cols, at, out| {
+            if cols == COLS {
+                let sums = block::<COLS>(pairs, values, corner, prob.u_w as usize, shift);
+                store(&sums, filters, plane, at, out);
+            } else {
+                let sums = block::<1>(pairs, values, corner, prob.u_w as usize, shift);
+                store(&sums, filters, plane, at, out);
+            }
+        },
+    );
+}
+
+/// [`pair_psums_avx2`] with one 512-bit register per column's 16 filters,
+/// and `vpdpwssd` summing a pair's products.
+///
+/// # Safety
+/// The CPU must have AVX-512 F, BW and VNNI.
+///
+/// # Panics
+/// As [`pair_psums_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub(crate) unsafe fn pair_psums_avx512(
+    prob: &crate::workload::ConvProblem,
+    values: &[i16],
+    wp: usize,
+    pairs: &[TapPair],
+    filters: usize,
+    shift: u32,
+    out: &mut [i16],
+) {
+    let plane = (prob.e * prob.f) as usize;
+    let step = prob.u_w as usize;
+    for_each_block(
+        prob,
+        values,
+        wp,
+        pairs,
+        filters,
+        shift,
+        out,
+        COLS_512,
+        |corner, cols, at, out| {
+            if cols == COLS_512 {
+                let sums = block_512::<COLS_512>(pairs, values, corner, step, shift);
+                store_512(&sums, filters, plane, at, out);
+            } else {
+                let sums = block_512::<1>(pairs, values, corner, step, shift);
+                store_512(&sums, filters, plane, at, out);
+            }
+        },
+    );
+}
+
+/// Checks the chunk's reads against `values` once, then calls `block`
+/// for every run of `cols` ofmap columns of a row (fewer at its end) with
+/// the window corner of the first, how many, and its ofmap index `e·F + f`.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn for_each_block(
+    prob: &crate::workload::ConvProblem,
+    values: &[i16],
+    wp: usize,
+    pairs: &[TapPair],
+    filters: usize,
+    shift: u32,
+    out: &mut [i16],
+    cols: usize,
+    mut block: impl FnMut(usize, usize, usize, &mut [i16]),
 ) {
     assert!(shift <= 15, "the paired kernel takes shifts up to 15");
     let (e_count, f_count) = (prob.e as usize, prob.f as usize);
@@ -117,16 +203,9 @@ pub(crate) unsafe fn pair_psums_avx2(
         let row = e * u_h * wp;
         let mut f = 0;
         while f < f_count {
-            let at = e * f_count + f;
-            if f + COLS <= f_count {
-                let sums = block::<COLS>(pairs, values, row + f * u_w, u_w, shift);
-                store(&sums, filters, plane, at, out);
-                f += COLS;
-            } else {
-                let sums = block::<1>(pairs, values, row + f * u_w, u_w, shift);
-                store(&sums, filters, plane, at, out);
-                f += 1;
-            }
+            let n = if f + cols <= f_count { cols } else { 1 };
+            block(row + f * u_w, n, e * f_count + f, out);
+            f += n;
         }
     }
 }
@@ -208,6 +287,76 @@ unsafe fn store<const N: usize>(
         _mm256_storeu_si256(lanes.as_mut_ptr().add(8).cast(), halves[1]);
         for (lane, &sum) in lanes.iter().enumerate().take(filters) {
             out[lane * plane + at + col] = sum as i16;
+        }
+    }
+}
+
+/// [`block`] for the AVX-512 build: one register of 16 filters a column.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn block_512<const N: usize>(
+    pairs: &[TapPair],
+    values: &[i16],
+    corner: usize,
+    step: usize,
+    shift: u32,
+) -> [__m512i; N] {
+    let below = (1i32 << shift) - 1;
+    let mask = _mm512_set1_epi16(below as i16);
+    let ones = _mm512_set1_epi16(1);
+    // Pairs whose low parts (each < 2^shift) a signed word can sum.
+    let run = if below == 0 {
+        pairs.len().max(1)
+    } else {
+        (i16::MAX as usize / below as usize).max(1)
+    };
+    let zero = _mm512_setzero_si512();
+    let mut sums = [zero; N];
+    let mut lows = [zero; N];
+    let base = values.as_ptr();
+    for batch in pairs.chunks(run) {
+        let mut low16 = [zero; N];
+        for pair in batch {
+            let w = _mm512_loadu_si512(pair.weights.as_ptr().cast());
+            for col in 0..N {
+                // In bounds: checked against the last corner by the caller.
+                let at = base.add(corner + pair.offset + col * step);
+                let x = _mm512_set1_epi32(at.cast::<i32>().read_unaligned());
+                sums[col] = _mm512_dpwssd_epi32(sums[col], x, w);
+                let low = _mm512_and_si512(_mm512_mullo_epi16(x, w), mask);
+                low16[col] = _mm512_add_epi16(low16[col], low);
+            }
+        }
+        for col in 0..N {
+            lows[col] = _mm512_dpwssd_epi32(lows[col], low16[col], ones);
+        }
+    }
+    let count = _mm_cvtsi32_si128(shift as i32);
+    let init = _mm512_set1_epi32(i32::from(PSUM_INIT));
+    for col in 0..N {
+        let exact = _mm512_sub_epi32(sums[col], lows[col]);
+        sums[col] = _mm512_add_epi32(init, _mm512_sra_epi32(exact, count));
+    }
+    sums
+}
+
+/// [`store`] for the AVX-512 build.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn store_512<const N: usize>(
+    sums: &[__m512i; N],
+    filters: usize,
+    plane: usize,
+    at: usize,
+    out: &mut [i16],
+) {
+    for (col, &sum) in sums.iter().enumerate() {
+        let mut lanes = [0i16; FILTERS];
+        _mm256_storeu_si256(lanes.as_mut_ptr().cast(), _mm512_cvtepi32_epi16(sum));
+        for (lane, &v) in lanes.iter().enumerate().take(filters) {
+            out[lane * plane + at + col] = v;
         }
     }
 }
