@@ -55,8 +55,10 @@ pub(crate) struct PeRole {
 #[derive(Default)]
 struct PeBuffers {
     fspad: Vec<i16>,
+    weights: Vec<i16>,
     fpairs: Vec<i16>,
     ifmap_spad: Vec<i16>,
+    slot_zeros: Vec<u32>,
     win: Vec<i16>,
     acc: Vec<i16>,
     any_flag: Vec<bool>,
@@ -75,15 +77,19 @@ pub(crate) struct Pe {
     pub role: PeRole,
     taps: usize,
     s_taps: usize,
-    /// The filter spad's `fspad_words` words, then [`MAC_LANES`] zeros that
-    /// are not part of it: a block of the MAC reads one tap's weights a
-    /// whole register wide, and at the last tap that runs past the spad.
+    /// The filter spad's `fspad_words` words, `[channel][tap][filter]`.
     fspad: Vec<i16>,
     fspad_words: usize,
     /// Next filter spad word an arriving filter word is written to.
     fspad_write: usize,
-    /// The filter spad's words in the order [`mac_tap_pairs`] reads them,
-    /// when `pairs`.
+    /// The filter spad's words in window order (`[tap][channel][filter]`,
+    /// the order the MACs read the window in), once the filters have
+    /// arrived, then [`MAC_LANES`] zeros that are not part of it: a block
+    /// of the MAC reads one tap's weights a whole register wide, and at the
+    /// last tap that runs past the spad.
+    weights: Vec<i16>,
+    /// The same words in the order [`mac_tap_pairs`] reads them, when
+    /// `pairs`.
     fpairs: Vec<i16>,
     /// The build the MACs run two taps at a time with ([`mac_tap_pairs`]),
     /// if any: every weight non-zero, and a vector build that pays for
@@ -95,12 +101,20 @@ pub(crate) struct Pe {
     weights_all_nonzero: bool,
     /// Ifmap words delivered by the ifmap GIN, not yet placed in the spad.
     pub ifmap_fifo: VecDeque<i16>,
-    /// Ifmap spad: `[channel][padded column mod span]`.
+    /// Ifmap spad: a ring of `span` slots (padded column mod `span`) of
+    /// one word per channel, `[slot][channel]`, with its first `span − 1`
+    /// slots repeated after the last, so a window of adjacent columns is
+    /// one slice even where it wraps around the ring.
     ifmap_spad: Vec<i16>,
+    /// Zero words in each slot of `ifmap_spad` (mirrored as it is).
+    slot_zeros: Vec<u32>,
     span: usize,
-    /// Ifmap window of the current column, `[channel][tap]`, read from the spad.
+    /// Ifmap window of the current column, `[tap][channel]`: a slice of
+    /// the spad from `win_at` when its taps are adjacent columns (no
+    /// dilation), else read into `win`.
     win: Vec<i16>,
-    /// Zero taps in `win`.
+    win_at: Option<usize>,
+    /// Zero taps in the window.
     win_zeros: u32,
     /// Psums delivered from below (psum GIN or local link), oldest first.
     pub psum_fifo: VecDeque<i16>,
@@ -149,9 +163,11 @@ impl Pe {
             std::mem::take(v)
         };
         let fspad_words = if weights { taps * p } else { 0 };
-        let fspad = fresh(&mut b.fspad, fspad_words + MAC_LANES);
-        let ifmap_spad = fresh(&mut b.ifmap_spad, role.q_act as usize * span);
+        let fspad = fresh(&mut b.fspad, fspad_words);
+        let ifmap_spad = fresh(&mut b.ifmap_spad, role.q_act as usize * (2 * span - 1));
         let win = fresh(&mut b.win, taps);
+        b.slot_zeros.clear();
+        b.slot_zeros.resize(2 * span - 1, role.q_act);
         let acc = fresh(&mut b.acc, RING * p);
         b.any_flag.clear();
         b.any_flag.resize(p, false);
@@ -165,6 +181,7 @@ impl Pe {
             fspad,
             fspad_words,
             fspad_write: 0,
+            weights: b.weights,
             fpairs: b.fpairs,
             pairs: None,
             filters_ready: false,
@@ -172,8 +189,10 @@ impl Pe {
             weights_all_nonzero: true,
             ifmap_fifo: b.ifmap_fifo,
             ifmap_spad,
+            slot_zeros: b.slot_zeros,
             span,
             win,
+            win_at: None,
             win_zeros: 0,
             psum_fifo: b.psum_fifo,
             acc,
@@ -194,8 +213,10 @@ impl Pe {
     fn into_buffers(self) -> PeBuffers {
         PeBuffers {
             fspad: self.fspad,
+            weights: self.weights,
             fpairs: self.fpairs,
             ifmap_spad: self.ifmap_spad,
+            slot_zeros: self.slot_zeros,
             win: self.win,
             acc: self.acc,
             any_flag: self.any_flag,
@@ -225,11 +246,12 @@ impl Pe {
     /// The pass's filters are in: counts the non-zero weights per tap row.
     pub(crate) fn filters_arrived(&mut self) {
         let p = self.role.p_act as usize;
+        self.window_order_weights();
         self.nz.clear();
         if self.fspad_words == 0 {
             self.nz.resize(self.taps, p as u32);
         } else {
-            let rows = self.fspad[..self.fspad_words].chunks(p.max(1));
+            let rows = self.weights[..self.fspad_words].chunks(p.max(1));
             let counts = rows.map(|row| row.iter().filter(|&&w| w != 0).count() as u32);
             self.nz.extend(counts);
         }
@@ -239,7 +261,7 @@ impl Pe {
         if let Some(kernel) = self.pairs {
             pair_weights(
                 kernel,
-                &self.fspad[..self.fspad_words],
+                &self.weights[..self.fspad_words],
                 p,
                 self.taps,
                 &mut self.fpairs,
@@ -248,33 +270,80 @@ impl Pe {
         self.filters_ready = true;
     }
 
-    /// Places the ifmap words of a column into the spad and reads the
+    /// The spad's filter words in window order (`[tap][channel][filter]`),
+    /// into `weights`: the spad holds them `[channel][tap][filter]`.
+    fn window_order_weights(&mut self) {
+        let (p, q, s) = (
+            self.role.p_act as usize,
+            self.role.q_act as usize,
+            self.s_taps,
+        );
+        self.weights.clear();
+        self.weights.resize(self.fspad_words + MAC_LANES, 0);
+        if self.fspad_words == 0 {
+            return;
+        }
+        for t in 0..s {
+            for cl in 0..q {
+                let from = (cl * s + t) * p;
+                let to = (t * q + cl) * p;
+                self.weights[to..to + p].copy_from_slice(&self.fspad[from..from + p]);
+            }
+        }
+    }
+
+    /// Places the ifmap words of a column into the spad and finds the
     /// window: the FIFO holds, channel by channel, the words of the columns
     /// first needed by this column, which go to spad slots `new_slots`; the
-    /// window's taps are read from slots `window` (`ColumnPlan::slots_at`).
+    /// window's taps are the words of slots `window` (`ColumnPlan::slots_at`).
     /// Missing words leave the spad stale.
     #[inline(always)]
     pub(crate) fn load_window(&mut self, new_slots: &[u32], window: &[u32]) {
-        let span = self.span;
-        // Counted as the window is read: a count over it afterwards costs
-        // more than the read.
-        let mut zeros = 0;
-        for cl in 0..self.role.q_act as usize {
-            let row = &mut self.ifmap_spad[cl * span..(cl + 1) * span];
+        let (q, span) = (self.role.q_act as usize, self.span);
+        for cl in 0..q {
             // One or a few words a channel: popping them beats a drain.
             for &x in new_slots {
+                let x = x as usize;
                 match self.ifmap_fifo.pop_front() {
-                    Some(v) => row[x as usize] = v,
+                    Some(v) => {
+                        self.ifmap_spad[x * q + cl] = v;
+                        if x + 1 < span {
+                            self.ifmap_spad[(x + span) * q + cl] = v;
+                        }
+                    }
                     None => self.starved += 1,
                 }
             }
-            let win = &mut self.win[cl * self.s_taps..(cl + 1) * self.s_taps];
-            for (w, &x) in win.iter_mut().zip(window) {
-                *w = row[x as usize];
-                zeros += u32::from(*w == 0);
+        }
+        for &x in new_slots {
+            let x = x as usize;
+            let slot = &self.ifmap_spad[x * q..(x + 1) * q];
+            let zeros = slot.iter().map(|&v| u32::from(v == 0)).sum();
+            self.slot_zeros[x] = zeros;
+            if x + 1 < span {
+                self.slot_zeros[x + span] = zeros;
             }
         }
-        self.win_zeros = zeros;
+        if span == self.s_taps {
+            // Without dilation a window is `span` adjacent columns: the
+            // ring from its first slot on, mirrored past the end.
+            let first = window.first().map_or(0, |&x| x as usize);
+            debug_assert!(window
+                .iter()
+                .enumerate()
+                .all(|(t, &x)| x as usize == (first + t) % span));
+            self.win_at = Some(first * q);
+            self.win_zeros = self.slot_zeros[first..first + span].iter().sum();
+        } else {
+            let mut zeros = 0;
+            for (t, &x) in window.iter().enumerate() {
+                let x = x as usize;
+                self.win[t * q..(t + 1) * q].copy_from_slice(&self.ifmap_spad[x * q..(x + 1) * q]);
+                zeros += self.slot_zeros[x];
+            }
+            self.win_at = None;
+            self.win_zeros = zeros;
+        }
     }
 
     /// Runs column `step`: places its new ifmap words from the FIFO in the
@@ -360,8 +429,12 @@ impl Pe {
         let acc = &mut self.acc[slot * p..(slot + 1) * p];
         acc.fill(identity(op));
         let before = c.performed;
+        let win = match self.win_at {
+            Some(at) => &self.ifmap_spad[at..at + self.taps],
+            None => &self.win[..self.taps],
+        };
         if !op.has_weights() {
-            let cycles = Self::pool_step(acc, &self.win, op, &mut self.any[slot], c);
+            let cycles = Self::pool_step(acc, win, op, &mut self.any[slot], c);
             count_psum_spad(c, c.performed - before, self.any[slot]);
             self.performed += c.performed - before;
             return cycles;
@@ -372,8 +445,7 @@ impl Pe {
         let wc = sparsity.weight_compression;
         let mut cycles = 0u64;
         self.any_flag.fill(false);
-        for cs in 0..self.taps {
-            let x = self.win[cs];
+        for (cs, &x) in win.iter().enumerate() {
             let nzw = u64::from(self.nz[cs]);
             let considered = if wc { nzw } else { p as u64 };
             c.skipped += p as u64 - considered;
@@ -393,7 +465,7 @@ impl Pe {
             c.gated += considered - nzw;
             c.performed += nzw;
             cycles += considered;
-            let w = &self.fspad[cs * p..(cs + 1) * p];
+            let w = &self.weights[cs * p..(cs + 1) * p];
             if x != 0 {
                 mac_row(acc, x, w, shift);
             }
@@ -421,6 +493,10 @@ impl Pe {
     ) -> u64 {
         let p = self.role.p_act as usize;
         let acc = &mut self.acc[slot * p..(slot + 1) * p];
+        let win = match self.win_at {
+            Some(at) => &self.ifmap_spad[at..at + self.taps],
+            None => &self.win[..self.taps],
+        };
         let (taps, pw) = (self.taps as u64, p as u64);
         let zeros = u64::from(self.win_zeros);
         // A zero tap is skipped (no cycle), gated (a cycle, no reads), or,
@@ -438,9 +514,9 @@ impl Pe {
         c.rf_filter_reads += processed * pw;
         c.performed += processed * pw;
         if let Some(kernel) = self.pairs.filter(|_| shift <= PAIRS_MAX_SHIFT) {
-            mac_tap_pairs(kernel, acc, &self.win, &self.fpairs, shift);
+            mac_tap_pairs(kernel, acc, win, &self.fpairs, shift);
         } else {
-            mac_taps(acc, &self.win, &self.fspad, shift);
+            mac_taps(acc, win, &self.weights, shift);
         }
         let any = if processed > 0 { p as u32 } else { 0 };
         self.any[slot] = any;
