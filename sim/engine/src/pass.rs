@@ -290,6 +290,10 @@ impl<'a, 'b> PassSim<'a, 'b> {
         }
         let pe_index = |a: u32, i: u32, j: u32| (a * prob.r + i) * es + j;
         let span = self.ctx.cols.span;
+        // The PEs of earlier passes are reset in place; any left over wait
+        // in the pool.
+        self.pes = std::mem::take(self.pool);
+        let mut placed = 0;
         for (a, slot) in active.iter().enumerate() {
             let q_act = (self.spec.channels - slot.ri * m.q).min(m.q);
             let p_act = (self.spec.pass_filters - slot.ti * m.p).min(m.p);
@@ -309,15 +313,19 @@ impl<'a, 'b> PassSim<'a, 'b> {
                         yi: self.rows.slot_of[(j * prob.u_h + i * prob.d_h) as usize],
                         chain_pos: slot.ri * prob.r + (prob.r - 1 - i),
                     };
-                    debug_assert_eq!(self.pes.len() as u32, pe_index(a as u32, i, j));
-                    row.push(self.pes.len() as u32);
-                    let old = self.pool.pop();
-                    let pe = Pe::new(old, role, prob.s, span, prob.op.has_weights());
-                    self.pes.push(pe);
+                    debug_assert_eq!(placed as u32, pe_index(a as u32, i, j));
+                    row.push(placed as u32);
+                    let weights = prob.op.has_weights();
+                    match self.pes.get_mut(placed) {
+                        Some(pe) => pe.reset(role, prob.s, span, weights),
+                        None => self.pes.push(Pe::new(role, prob.s, span, weights)),
+                    }
+                    placed += 1;
                 }
                 self.filter_rows.push(row);
             }
         }
+        self.pool.extend(self.pes.drain(placed..));
         for gi in 0..self.spec.groups {
             for ti in 0..t_act {
                 for j in 0..es {
@@ -423,12 +431,18 @@ impl<'a, 'b> PassSim<'a, 'b> {
             .map(|p| p.done_at)
             .max()
             .unwrap_or(self.start);
-        self.pool.append(&mut self.pes);
+        self.return_pes();
         Ok(PassEnd {
             end: self.end,
             last_tap,
             filters_read: self.filter_gin.finished,
         })
+    }
+
+    /// Gives the pass's PEs back to the pool, for the next pass to reset.
+    fn return_pes(&mut self) {
+        self.pes.append(self.pool);
+        std::mem::swap(self.pool, &mut self.pes);
     }
 
     fn handle(&mut self, ev: Ev) {

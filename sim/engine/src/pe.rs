@@ -144,19 +144,24 @@ pub(crate) struct Pe {
 impl Pe {
     /// A PE for `s_taps` taps per channel row whose ifmap window spans
     /// `span` padded columns; `weights` says whether the op has a filter.
-    /// `old`, a PE of an earlier pass, lends its buffers (cleared), so a
-    /// pass allocates nothing for its PEs once the array has run one.
-    pub(crate) fn new(
-        old: Option<Pe>,
-        role: PeRole,
-        s_taps: u32,
-        span: u32,
-        weights: bool,
-    ) -> Self {
+    pub(crate) fn new(role: PeRole, s_taps: u32, span: u32, weights: bool) -> Self {
+        Pe::build(PeBuffers::default(), role, s_taps, span, weights)
+    }
+
+    /// Makes this PE, of an earlier pass, the PE [`Pe::new`] would give,
+    /// in place: it keeps its buffers (cleared), so a pass allocates
+    /// nothing for its PEs once the array has run one, and moves none.
+    pub(crate) fn reset(&mut self, role: PeRole, s_taps: u32, span: u32, weights: bool) {
+        let buffers = self.take_buffers();
+        *self = Pe::build(buffers, role, s_taps, span, weights);
+    }
+
+    /// Every field in one struct literal, so a reset PE keeps nothing of
+    /// its earlier pass but its buffers' allocations.
+    fn build(mut b: PeBuffers, role: PeRole, s_taps: u32, span: u32, weights: bool) -> Self {
         let p = role.p_act as usize;
         let taps = (role.q_act * s_taps) as usize;
         let span = span.max(1) as usize;
-        let mut b = old.map(Pe::into_buffers).unwrap_or_default();
         let fresh = |v: &mut Vec<i16>, len: usize| {
             v.clear();
             v.resize(len, 0);
@@ -210,19 +215,20 @@ impl Pe {
         }
     }
 
-    fn into_buffers(self) -> PeBuffers {
+    fn take_buffers(&mut self) -> PeBuffers {
+        use std::mem::take;
         PeBuffers {
-            fspad: self.fspad,
-            weights: self.weights,
-            fpairs: self.fpairs,
-            ifmap_spad: self.ifmap_spad,
-            slot_zeros: self.slot_zeros,
-            win: self.win,
-            acc: self.acc,
-            any_flag: self.any_flag,
-            nz: self.nz,
-            ifmap_fifo: self.ifmap_fifo,
-            psum_fifo: self.psum_fifo,
+            fspad: take(&mut self.fspad),
+            weights: take(&mut self.weights),
+            fpairs: take(&mut self.fpairs),
+            ifmap_spad: take(&mut self.ifmap_spad),
+            slot_zeros: take(&mut self.slot_zeros),
+            win: take(&mut self.win),
+            acc: take(&mut self.acc),
+            any_flag: take(&mut self.any_flag),
+            nz: take(&mut self.nz),
+            ifmap_fifo: take(&mut self.ifmap_fifo),
+            psum_fifo: take(&mut self.psum_fifo),
         }
     }
 
@@ -248,14 +254,16 @@ impl Pe {
         let p = self.role.p_act as usize;
         self.window_order_weights();
         self.nz.clear();
-        if self.fspad_words == 0 {
+        // One pass over the spad decides it in the common case: with no
+        // zero weight, every row counts `p`.
+        self.weights_all_nonzero = !self.fspad.contains(&0);
+        if self.fspad_words == 0 || self.weights_all_nonzero {
             self.nz.resize(self.taps, p as u32);
         } else {
             let rows = self.weights[..self.fspad_words].chunks(p.max(1));
             let counts = rows.map(|row| row.iter().filter(|&&w| w != 0).count() as u32);
             self.nz.extend(counts);
         }
-        self.weights_all_nonzero = self.nz.iter().all(|&n| n as usize == p);
         let dense = self.weights_all_nonzero && self.fspad_words > 0;
         self.pairs = PairKernel::for_filters(p).filter(|_| dense);
         if let Some(kernel) = self.pairs {
@@ -548,3 +556,7 @@ fn count_psum_spad(c: &mut PeCounters, performed: u64, psums_touched: u32) {
     c.rf_psum_writes += performed;
     c.rf_psum_reads += performed - u64::from(psums_touched);
 }
+
+#[cfg(test)]
+#[path = "pe_tests.rs"]
+mod tests;

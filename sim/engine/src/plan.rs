@@ -189,6 +189,37 @@ mod tests {
         }
     }
 
+    /// The PEs read a window without dilation as one slice of their
+    /// mirrored spad ring, from its first slot on (`Pe::load_window`).
+    #[test]
+    fn windows_without_dilation_run_round_the_ring_from_their_first_slot() {
+        let mut checked = 0;
+        for (s, u, segment) in [
+            (3, 1, (0, 3)),
+            (5, 2, (1, 3)),
+            (3, 4, (0, 3)),
+            (1, 1, (0, 1)),
+        ] {
+            let mut prob = eyesim_core::fixtures::layer(Op::Mac, 1, 1, 1, 1, (9, 20), (1, s), u, 1);
+            prob.f = (prob.wp() - (prob.s - 1) * prob.d_w - 1) / prob.u_w + 1;
+            let plan = ColumnPlan::new(&prob, segment);
+            assert_eq!(plan.span, segment.1);
+            for f in 0..prob.f {
+                let (_, window) = plan.slots_at(f);
+                let first = window[0];
+                for (t, &x) in window.iter().enumerate() {
+                    assert_eq!(
+                        x,
+                        (first + t as u32) % plan.span,
+                        "s {s}, u {u}, column {f}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 20);
+    }
+
     #[test]
     fn parts_are_balanced_longest_first() {
         assert_eq!(parts(11, 2), vec![(0, 6), (6, 5)]);

@@ -226,7 +226,7 @@ impl PassSim<'_, '_> {
         own.replayed_passes = 1;
         self.stats.add_passes(&own);
         self.glb.stats.conflict_stall_cycles += twin.conflict_stall;
-        self.pool.append(&mut self.pes);
+        self.return_pes();
         Ok(PassEnd {
             end: from + twin.end,
             last_tap: from + twin.last_tap,
