@@ -76,3 +76,11 @@ pub fn naive(p: &ConvProblem, d: &LayerData, shift: u32) -> Vec<i16> {
     }
     out
 }
+
+/// Says on stderr that a test could not run the vector build `what`,
+/// because this CPU lacks its instructions (the model crates read no
+/// environment, so this cannot be made an error here; run the tests on a
+/// CPU that has every build to test them all).
+pub fn vector_build_not_run(what: &str) {
+    eprintln!("{what}: not run, this CPU lacks its instructions");
+}
