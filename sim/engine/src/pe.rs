@@ -257,7 +257,7 @@ impl Pe {
         // One pass over the spad decides it in the common case: with no
         // zero weight, every row counts `p`.
         self.weights_all_nonzero = !self.fspad.contains(&0);
-        if self.fspad_words == 0 || self.weights_all_nonzero {
+        if self.weights_all_nonzero {
             self.nz.resize(self.taps, p as u32);
         } else {
             let rows = self.weights[..self.fspad_words].chunks(p.max(1));

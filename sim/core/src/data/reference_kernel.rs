@@ -140,9 +140,9 @@ pub(super) fn chunk_psums(
         return unsafe {
             if shift <= 15 && avx512_pairs() {
                 // SAFETY: the CPU has the AVX-512 build's instructions.
-                chunk_pairs_avx512(input, chunk, prob, shift, out)
+                chunk_pairs(Paired::Avx512, input, chunk, prob, shift, out)
             } else if shift <= 15 {
-                chunk_pairs_avx2(input, chunk, prob, shift, out)
+                chunk_pairs(Paired::Avx2, input, chunk, prob, shift, out)
             } else {
                 chunk_psums_avx2(prob, input, chunk, shift, out)
             }
@@ -159,36 +159,35 @@ pub(super) fn avx512_pairs() -> bool {
         && std::arch::is_x86_feature_detected!("avx512vnni")
 }
 
-/// [`chunk_pairs_avx2`] with 512-bit registers.
-///
-/// # Safety
-/// The CPU must have AVX-512 F, BW and VNNI ([`avx512_pairs`]).
+/// A vector build of the paired kernel (`pairs`).
 #[cfg(target_arch = "x86_64")]
-pub(super) unsafe fn chunk_pairs_avx512(
-    input: &PaddedInput,
-    chunk: &WeightChunk,
-    prob: &ConvProblem,
-    shift: u32,
-    out: &mut [i16],
-) {
-    let (values, wp) = (&input.values, input.wp);
-    pairs::pair_psums_avx512(prob, values, wp, &chunk.pairs, chunk.filters, shift, out);
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Paired {
+    /// 256-bit registers, two per column.
+    Avx2,
+    /// 512-bit registers, one per column.
+    Avx512,
 }
 
-/// [`chunk_psums`] by tap pairs (`pairs`), for shifts up to 15.
+/// [`chunk_psums`] by tap pairs (`pairs`) in `build`, for shifts up to 15.
 ///
 /// # Safety
-/// The CPU must have AVX2.
+/// The CPU must have the build's instructions: AVX2, or AVX-512 F, BW and
+/// VNNI ([`avx512_pairs`]).
 #[cfg(target_arch = "x86_64")]
-pub(super) unsafe fn chunk_pairs_avx2(
+pub(super) unsafe fn chunk_pairs(
+    build: Paired,
     input: &PaddedInput,
     chunk: &WeightChunk,
     prob: &ConvProblem,
     shift: u32,
     out: &mut [i16],
 ) {
-    let (values, wp) = (&input.values, input.wp);
-    pairs::pair_psums_avx2(prob, values, wp, &chunk.pairs, chunk.filters, shift, out);
+    let (values, wp, taps, filters) = (&input.values, input.wp, &chunk.pairs, chunk.filters);
+    match build {
+        Paired::Avx2 => pairs::pair_psums_avx2(prob, values, wp, taps, filters, shift, out),
+        Paired::Avx512 => pairs::pair_psums_avx512(prob, values, wp, taps, filters, shift, out),
+    }
 }
 
 #[cfg(target_arch = "x86_64")]

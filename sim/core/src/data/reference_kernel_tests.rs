@@ -135,7 +135,7 @@ fn both_builds_of_the_kernel_agree() {
                     if shift <= 15 && std::arch::is_x86_feature_detected!("avx2") {
                         let mut c = vec![0; len];
                         // SAFETY: the CPU has AVX2 (checked just above).
-                        unsafe { chunk_pairs_avx2(&input, &chunk, &p, shift, &mut c) };
+                        unsafe { chunk_pairs(Paired::Avx2, &input, &chunk, &p, shift, &mut c) };
                         assert_eq!(a, c, "paired: {p:?} shift {shift} chunk {first}");
                         paired += 1;
                     }
@@ -145,7 +145,7 @@ fn both_builds_of_the_kernel_agree() {
                         // psums this build did not write.
                         let mut c = vec![0; len];
                         // SAFETY: the CPU has the build's instructions (just checked).
-                        unsafe { chunk_pairs_avx512(&input, &chunk, &p, shift, &mut c) };
+                        unsafe { chunk_pairs(Paired::Avx512, &input, &chunk, &p, shift, &mut c) };
                         assert_eq!(a, c, "paired 512: {p:?} shift {shift} chunk {first}");
                         paired_512 += 1;
                     }
@@ -206,12 +206,12 @@ fn the_paired_kernels_low_sums_never_overflow() {
         let (mut a, mut b) = (vec![0; len], vec![0; len]);
         chunk_loops(&p, &input, &chunk, shift, &mut a);
         // SAFETY: the CPU has AVX2 (checked above).
-        unsafe { chunk_pairs_avx2(&input, &chunk, &p, shift, &mut b) };
+        unsafe { chunk_pairs(Paired::Avx2, &input, &chunk, &p, shift, &mut b) };
         assert_eq!(a, b, "shift {shift}");
         if avx512_pairs() {
             let mut c = vec![0; len];
             // SAFETY: the CPU has the build's instructions (just checked).
-            unsafe { chunk_pairs_avx512(&input, &chunk, &p, shift, &mut c) };
+            unsafe { chunk_pairs(Paired::Avx512, &input, &chunk, &p, shift, &mut c) };
             assert_eq!(a, c, "AVX-512, shift {shift}");
         } else {
             vector_build_not_run("the reference's AVX-512 paired kernel");
