@@ -348,7 +348,7 @@ impl Controller<'_> {
         let part = self.ctx.hw.filter_glb_words();
         let mut after_gin = None;
         if let Some((next, next_spec)) = next_pass(plan, i) {
-            let words = self.moved_words(&self.filter_values(&next_spec));
+            let words = self.filter_words_moved(&next_spec);
             let holding = self.moved_words(&self.glb.filters);
             if holding + words <= part {
                 self.issue_filters(next, &next_spec, chip_start);
@@ -442,6 +442,16 @@ impl Controller<'_> {
     /// The pass's weights as DRAM holds them ([`filter_values`]).
     fn filter_values(&self, s: &PassSpec) -> Vec<i16> {
         filter_values(&self.ctx, &self.tile_at, s)
+    }
+
+    /// Weights pass `s` moves; only with weight compression does that
+    /// take reading them.
+    fn filter_words_moved(&self, s: &PassSpec) -> u64 {
+        if self.ctx.hw.sparsity.weight_compression {
+            self.moved_words(&self.filter_values(s))
+        } else {
+            self.filter_values_len(s) as u64
+        }
     }
 
     /// Weights a pass moves (non-zero ones only with weight compression).

@@ -21,6 +21,7 @@ mod datapath;
 mod dram;
 mod eltwise;
 pub mod fault;
+mod fifo;
 mod fill;
 mod glb;
 mod kernel;

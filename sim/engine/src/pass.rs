@@ -196,6 +196,8 @@ pub(crate) struct PassSim<'a, 'b> {
     completed: u64,
     end: u64,
     scratch: Vec<i16>,
+    /// The filter row the filter GIN is sending.
+    row_scratch: filter::RowWords,
 }
 
 fn ceil_div(a: u64, b: u64) -> u64 {
@@ -262,6 +264,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
             completed: 0,
             end: start,
             scratch: Vec::new(),
+            row_scratch: filter::RowWords::default(),
         };
         sim.glb.reset_timing(start);
         sim.place();
@@ -522,7 +525,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
         let mut delivered = 0;
         for &k in self.tags.psum.receivers(tag).iter() {
             for _ in 0..copies {
-                self.pes[k as usize].psum_fifo.extend(vals.iter().copied());
+                self.pes[k as usize].psum_fifo.extend_from_slice(&vals);
                 delivered += u64::from(p);
             }
         }

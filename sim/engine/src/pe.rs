@@ -7,12 +7,18 @@ use super::datapath::{
     identity, mac_row, mac_tap_pairs, mac_taps, pair_weights, PairKernel, MAC_LANES,
     PAIRS_MAX_SHIFT,
 };
+use super::fifo::WordFifo;
 use crate::hw::SparsityFeatures;
 use crate::workload::Op;
-use std::collections::VecDeque;
 
 /// Ring depth for per-step PE state (psum buffers in flight).
 pub(crate) const RING: usize = 4;
+
+/// Columns a pass must run for its PEs to lay their weights out in pairs
+/// ([`mac_tap_pairs`]): the layout reads and writes every weight once, and
+/// a fully-connected layer's pass, one column per image, uses each weight
+/// too few times to win that back.
+const PAIRS_MIN_COLUMNS: u32 = 8;
 
 /// Scratchpad and MAC counts a PE accumulates (summed into `LevelCounts`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,8 +69,8 @@ struct PeBuffers {
     acc: Vec<i16>,
     any_flag: Vec<bool>,
     nz: Vec<u32>,
-    ifmap_fifo: VecDeque<i16>,
-    psum_fifo: VecDeque<i16>,
+    ifmap_fifo: WordFifo,
+    psum_fifo: WordFifo,
 }
 
 /// One PE's state during a pass.
@@ -100,7 +106,7 @@ pub(crate) struct Pe {
     nz: Vec<u32>,
     weights_all_nonzero: bool,
     /// Ifmap words delivered by the ifmap GIN, not yet placed in the spad.
-    pub ifmap_fifo: VecDeque<i16>,
+    pub ifmap_fifo: WordFifo,
     /// Ifmap spad: a ring of `span` slots (padded column mod `span`) of
     /// one word per channel, `[slot][channel]`, with its first `span − 1`
     /// slots repeated after the last, so a window of adjacent columns is
@@ -117,7 +123,7 @@ pub(crate) struct Pe {
     /// Zero taps in the window.
     win_zeros: u32,
     /// Psums delivered from below (psum GIN or local link), oldest first.
-    pub psum_fifo: VecDeque<i16>,
+    pub psum_fifo: WordFifo,
     acc: Vec<i16>,
     any: [u32; RING],
     any_flag: Vec<bool>,
@@ -249,8 +255,10 @@ impl Pe {
         }
     }
 
-    /// The pass's filters are in: counts the non-zero weights per tap row.
-    pub(crate) fn filters_arrived(&mut self) {
+    /// The pass's filters are in, for `columns` columns: counts the
+    /// non-zero weights per tap row, and lays them out in pairs when that
+    /// pays.
+    pub(crate) fn filters_arrived(&mut self, columns: u32) {
         let p = self.role.p_act as usize;
         self.window_order_weights();
         self.nz.clear();
@@ -265,7 +273,8 @@ impl Pe {
             self.nz.extend(counts);
         }
         let dense = self.weights_all_nonzero && self.fspad_words > 0;
-        self.pairs = PairKernel::for_filters(p).filter(|_| dense);
+        let pays = columns >= PAIRS_MIN_COLUMNS;
+        self.pairs = PairKernel::for_filters(p).filter(|_| dense && pays);
         if let Some(kernel) = self.pairs {
             pair_weights(
                 kernel,
@@ -308,20 +317,10 @@ impl Pe {
     #[inline(always)]
     pub(crate) fn load_window(&mut self, new_slots: &[u32], window: &[u32]) {
         let (q, span) = (self.role.q_act as usize, self.span);
-        for cl in 0..q {
-            // One or a few words a channel: popping them beats a drain.
-            for &x in new_slots {
-                let x = x as usize;
-                match self.ifmap_fifo.pop_front() {
-                    Some(v) => {
-                        self.ifmap_spad[x * q + cl] = v;
-                        if x + 1 < span {
-                            self.ifmap_spad[(x + span) * q + cl] = v;
-                        }
-                    }
-                    None => self.starved += 1,
-                }
-            }
+        if self.ifmap_fifo.len() >= q * new_slots.len() {
+            self.place_words(new_slots);
+        } else {
+            self.place_words_starved(new_slots);
         }
         for &x in new_slots {
             let x = x as usize;
@@ -354,6 +353,56 @@ impl Pe {
         }
     }
 
+    /// Moves the column's `q · new_slots` words, all in the FIFO, into
+    /// their slots (and the mirror of each slot that has one). The FIFO
+    /// holds them channel by channel: word `cl · n + xi` is channel `cl`
+    /// of slot `new_slots[xi]`.
+    #[inline(always)]
+    fn place_words(&mut self, new_slots: &[u32]) {
+        let (q, span, n) = (self.role.q_act as usize, self.span, new_slots.len());
+        let words = self.ifmap_fifo.front(q * n);
+        if let [x] = *new_slots {
+            // One new column (unit stride): its words are the slot, in order.
+            let x = x as usize;
+            let (slot, rest) = self.ifmap_spad[x * q..].split_at_mut(q);
+            slot.copy_from_slice(words);
+            if x + 1 < span {
+                rest[(span - 1) * q..span * q].copy_from_slice(slot);
+            }
+        } else {
+            for (cl, words) in words.chunks_exact(n).enumerate() {
+                for (&x, &v) in new_slots.iter().zip(words) {
+                    let x = x as usize;
+                    self.ifmap_spad[x * q + cl] = v;
+                    if x + 1 < span {
+                        self.ifmap_spad[(x + span) * q + cl] = v;
+                    }
+                }
+            }
+        }
+        self.ifmap_fifo.consume(q * n);
+    }
+
+    /// [`Pe::place_words`] when the FIFO runs dry: each missing word leaves
+    /// its spad word stale and counts as starved.
+    fn place_words_starved(&mut self, new_slots: &[u32]) {
+        let (q, span) = (self.role.q_act as usize, self.span);
+        for cl in 0..q {
+            for &x in new_slots {
+                let x = x as usize;
+                match self.ifmap_fifo.pop() {
+                    Some(v) => {
+                        self.ifmap_spad[x * q + cl] = v;
+                        if x + 1 < span {
+                            self.ifmap_spad[(x + span) * q + cl] = v;
+                        }
+                    }
+                    None => self.starved += 1,
+                }
+            }
+        }
+    }
+
     /// Runs column `step`: places its new ifmap words from the FIFO in the
     /// spad (`slots`: where they go, and where the window's taps are read;
     /// `ColumnPlan::slots_at`) and runs its taps; returns their cycles.
@@ -373,52 +422,43 @@ impl Pe {
         dur
     }
 
-    /// The psums of `step` leave the PE, into `out`: the incoming ones from
-    /// its psum FIFO (`fresh`: a chain's first PE of a first channel chunk,
-    /// which starts from the identity) plus its own.
+    /// The psums of `step` leave the PE, appended to `out`: the incoming
+    /// ones from its psum FIFO (`fresh`: a chain's first PE of a first
+    /// channel chunk, which starts from the identity) plus its own.
     #[inline(always)]
     pub(crate) fn leave(
         &mut self,
         step: u32,
         (p, fresh): (usize, bool),
         op: Op,
-        out: &mut Vec<i16>,
+        out: &mut impl Extend<i16>,
         c: &mut PeCounters,
     ) {
-        if fresh {
-            out.clear();
-            out.resize(p, identity(op));
-        } else {
-            self.take_psums(p, identity(op), out);
-        }
-        let (local, any) = self.psums(step);
-        for (v, &l) in out.iter_mut().zip(local) {
-            *v = super::datapath::combine(op, *v, l);
-        }
-        c.rf_psum_reads += u64::from(any);
-        self.passed += 1;
-    }
-
-    /// Takes `p` psums from the psum FIFO into `out`; a missing psum (a
-    /// dropped delivery) reads as `fill`.
-    fn take_psums(&mut self, p: usize, fill: i16, out: &mut Vec<i16>) {
-        out.clear();
-        let here = p.min(self.psum_fifo.len());
-        // Slice copies: draining into `out` moves one word per iteration.
-        let (front, back) = self.psum_fifo.as_slices();
-        let from_front = here.min(front.len());
-        out.extend_from_slice(&front[..from_front]);
-        out.extend_from_slice(&back[..here - from_front]);
-        self.psum_fifo.drain(..here);
-        out.resize(p, fill);
-        self.starved += (p - here) as u64;
-    }
-
-    /// Psums of `step` (one per filter) and how many had a MAC performed.
-    fn psums(&self, step: u32) -> (&[i16], u32) {
-        let p = self.role.p_act as usize;
+        let fill = identity(op);
+        debug_assert_eq!(p, self.role.p_act as usize);
         let slot = step as usize % RING;
-        (&self.acc[slot * p..(slot + 1) * p], self.any[slot])
+        let local = &self.acc[slot * p..(slot + 1) * p];
+        // A fresh psum starts from the identity; a missing one (a dropped
+        // delivery) reads as it.
+        let incoming = if fresh {
+            &[][..]
+        } else {
+            self.psum_fifo.front(p)
+        };
+        let here = incoming.len();
+        let merge = |(&a, &l): (&i16, &i16)| super::datapath::combine(op, a, l);
+        out.extend(incoming.iter().zip(local).map(merge));
+        out.extend(
+            local[here..]
+                .iter()
+                .map(|&l| super::datapath::combine(op, fill, l)),
+        );
+        if !fresh {
+            self.psum_fifo.consume(here);
+            self.starved += (p - here) as u64;
+        }
+        c.rf_psum_reads += u64::from(self.any[slot]);
+        self.passed += 1;
     }
 
     /// Runs all taps of `step` on the window in `self.win`; returns the

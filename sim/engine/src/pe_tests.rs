@@ -93,7 +93,7 @@ fn run(case: &Case, rng: &mut impl Rng) -> (u32, usize) {
     };
     let mut pe = Pe::new(role, s, span, true);
     pe.receive_filters(&weights);
-    pe.filters_arrived();
+    pe.filters_arrived(prob.f);
     assert_eq!(pe.pairs, PairKernel::for_filters(p).filter(|_| case.dense));
     let pairs = pe.pairs.filter(|_| case.shift <= PAIRS_MAX_SHIFT);
     let sparsity = SparsityFeatures {
@@ -120,7 +120,7 @@ fn run(case: &Case, rng: &mut impl Rng) -> (u32, usize) {
         if case.starve_at == Some(f) {
             sent.remove(0);
         }
-        pe.ifmap_fifo.extend(sent.iter().copied());
+        pe.ifmap_fifo.extend_from_slice(&sent);
         ring.place(&sent, new, span);
         let first = f * prob.u_w;
         wrapped += u32::from(first % span + (s - 1) * prob.d_w >= span);
@@ -148,6 +148,7 @@ fn run(case: &Case, rng: &mut impl Rng) -> (u32, usize) {
             (&sparsity, case.shift),
             &mut counts,
         );
+        out.clear();
         pe.leave(f, (p, true), Op::Mac, &mut out, &mut counts);
         let at = format!(
             "column {f} of p {p}, q {q}, stride {}, dilation {}, dense {}, shift {}",

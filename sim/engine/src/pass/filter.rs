@@ -32,7 +32,8 @@ impl FilterGin {
 
 /// The words one PE row receives, in spad order `[channel][tap][filter]`,
 /// with their spad addresses (only with weight compression; empty without).
-struct RowWords {
+#[derive(Default)]
+pub(crate) struct RowWords {
     values: Vec<i16>,
     addrs: Vec<u32>,
 }
@@ -46,44 +47,55 @@ impl RowWords {
 
 impl PassSim<'_, '_> {
     /// Reads the weights of filter row `row` (copy `row / R`, filter row
-    /// `row % R`) from the GLB filter part `[g][filter][channel][R][S]`.
-    fn row_words(&self, row: u32) -> RowWords {
+    /// `row % R`) from the GLB filter part `[g][filter][channel][R][S]`,
+    /// into `words` (emptied first).
+    fn row_words(&self, row: u32, words: &mut RowWords) {
+        words.values.clear();
+        words.addrs.clear();
         let prob = self.ctx.prob;
         if !prob.op.has_weights() {
-            return RowWords {
-                values: Vec::new(),
-                addrs: Vec::new(),
-            };
+            return;
         }
         let k0 = self.filter_rows[row as usize][0] as usize;
         let role = self.pes[k0].role;
         let (q, p) = (self.ctx.map.q, self.ctx.map.p);
         let (rr, ss) = (prob.r as usize, prob.s as usize);
         let (cs, pts) = (self.spec.channels as usize, self.spec.pass_filters as usize);
-        let compress = self.ctx.hw.sparsity.weight_compression;
-        let most = (role.q_act * role.p_act) as usize * ss;
-        let mut values = Vec::with_capacity(most);
+        // Where filter `k`'s row of channel `cl` starts in the part.
+        let row_at = |k: u32, cl: u32| {
+            let (filter, ch) = ((role.ti * p + k) as usize, (role.ri * q + cl) as usize);
+            ((role.gi as usize * pts + filter) * cs + ch) * rr * ss + role.i as usize * ss
+        };
+        let (qa, pa) = (role.q_act as usize, role.p_act as usize);
+        if !self.ctx.hw.sparsity.weight_compression {
+            // Read in the part's order, a row of `S` taps at a time, and
+            // written to each word's place in the spad order.
+            words.values.resize(qa * ss * pa, 0);
+            for k in 0..role.p_act {
+                for cl in 0..role.q_act {
+                    let at = row_at(k, cl);
+                    let taps = &self.glb.filters[at..at + ss];
+                    let to = cl as usize * ss * pa + k as usize;
+                    let spad = words.values[to..].iter_mut().step_by(pa);
+                    for (w, &v) in spad.zip(taps) {
+                        *w = v;
+                    }
+                }
+            }
+            return;
+        }
         // Spad addresses matter only to compressed words, which carry them.
-        let mut addrs = Vec::with_capacity(if compress { most } else { 0 });
         for cl in 0..role.q_act {
-            let ch = (role.ri * q + cl) as usize;
             for s in 0..ss {
                 for k in 0..role.p_act {
-                    let filter = (role.ti * p + k) as usize;
-                    let at = ((role.gi as usize * pts + filter) * cs + ch) * rr * ss
-                        + role.i as usize * ss
-                        + s;
-                    let w = self.glb.filters[at];
-                    if !compress {
-                        values.push(w);
-                    } else if w != 0 {
-                        values.push(w);
-                        addrs.push((cl * prob.s + s as u32) * role.p_act + k);
+                    let w = self.glb.filters[row_at(k, cl) + s];
+                    if w != 0 {
+                        words.values.push(w);
+                        words.addrs.push((cl * prob.s + s as u32) * role.p_act + k);
                     }
                 }
             }
         }
-        RowWords { values, addrs }
     }
 
     /// Sends filter row `row`: one GLB read per word with multicast, one per
@@ -110,20 +122,21 @@ impl PassSim<'_, '_> {
     /// returns GLB reads, words delivered and the cycles a delay fault adds.
     pub(super) fn filter_row(&mut self, row: u32, width: u64) -> (u64, u64, u64) {
         let hw = self.ctx.hw;
-        let words = self.row_words(row);
-        let members = self.filter_rows[row as usize].clone();
+        let mut words = std::mem::take(&mut self.row_scratch);
+        self.row_words(row, &mut words);
         // With multicast the row's PEs share one class; without, each PE is
         // addressed in turn with its own copy of the words.
-        let targets: Vec<u32> = if hw.noc.multicast {
-            vec![members[0]]
+        let targets = if hw.noc.multicast {
+            1
         } else {
-            members
+            self.filter_rows[row as usize].len()
         };
         let mut reads = 0u64;
         let mut delivered = 0u64;
         let mut delay = 0u64;
         let chunks = words.values.len().div_ceil(width as usize);
-        for &k in &targets {
+        for t in 0..targets {
+            let k = self.filter_rows[row as usize][t];
             let class = if hw.noc.multicast { row } else { k };
             // With no fault among this row's transfers, they deliver the
             // row's words to the same PEs in order: in one go.
@@ -142,6 +155,7 @@ impl PassSim<'_, '_> {
                 delay += d;
             }
         }
+        self.row_scratch = words;
         self.counts.add(Level::Glb, Tensor::Filter, reads, 0);
         self.counts.add(Level::Noc, Tensor::Filter, delivered, 0);
         self.counts.add(Level::Rf, Tensor::Filter, 0, delivered);
@@ -211,7 +225,7 @@ impl PassSim<'_, '_> {
         for k in self.filter_rows[row as usize].clone().into_iter().rev() {
             let pe = &mut self.pes[k as usize];
             pe.filters_at = at;
-            pe.filters_arrived();
+            pe.filters_arrived(self.total);
             self.work.push(Work::TryStart(k));
         }
         self.filter_gin.done += 1;

@@ -134,7 +134,7 @@ impl PassSim<'_, '_> {
         }
         let above = self.chains[c].members[pos as usize + 1] as usize;
         for _ in 0..copies {
-            self.pes[above].psum_fifo.extend(vals.iter().copied());
+            self.pes[above].psum_fifo.extend_from_slice(&vals);
         }
         self.scratch = vals;
         let p = u64::from(self.chains[c].p_act);
@@ -150,6 +150,7 @@ impl PassSim<'_, '_> {
         let p = self.chains[c].p_act as usize;
         let fresh = pos == 0 && self.spec.first_accumulation;
         let mut vals = std::mem::take(&mut self.scratch);
+        vals.clear();
         let op = self.ctx.prob.op;
         self.pes[k].leave(step, (p, fresh), op, &mut vals, &mut self.pe_counts);
         vals

@@ -246,9 +246,7 @@ impl PassSim<'_, '_> {
             self.inject.skip(FaultSite::IfmapGin, n);
             let receivers = self.tags.ifmap.receivers(tag);
             for &k in receivers.iter() {
-                self.pes[k as usize]
-                    .ifmap_fifo
-                    .extend(words.iter().copied());
+                self.pes[k as usize].ifmap_fifo.extend_from_slice(words);
             }
             self.ifmap_gin.deliveries += n * receivers.len() as u64;
             return;
@@ -266,7 +264,7 @@ impl PassSim<'_, '_> {
             let receivers = self.tags.ifmap.receivers(tag);
             for &k in receivers.iter() {
                 for _ in 0..copies {
-                    self.pes[k as usize].ifmap_fifo.push_back(w);
+                    self.pes[k as usize].ifmap_fifo.push(w);
                 }
             }
             self.ifmap_gin.deliveries += copies * receivers.len() as u64;

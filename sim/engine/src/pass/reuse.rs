@@ -244,7 +244,7 @@ impl PassSim<'_, '_> {
             link.deliveries += delivered;
             for i in 0..self.filter_rows[row].len() {
                 let k = self.filter_rows[row][i] as usize;
-                self.pes[k].filters_arrived();
+                self.pes[k].filters_arrived(self.total);
             }
         }
     }
@@ -300,10 +300,11 @@ impl PassSim<'_, '_> {
             let pe = &mut self.pes[k];
             let slots = self.ctx.cols.slots_at(f);
             pe.run_column(b, slots, prob.op, arith, &mut self.pe_counts);
-            pe.leave(b, leaving, prob.op, &mut vals, &mut self.pe_counts);
             match up.as_mut() {
-                Some(fifo) => fifo.extend(vals.iter().copied()),
+                Some(fifo) => pe.leave(b, leaving, prob.op, fifo, &mut self.pe_counts),
                 None => {
+                    vals.clear();
+                    pe.leave(b, leaving, prob.op, &mut vals, &mut self.pe_counts);
                     let base = self.psum_addr(&self.chains[c], b, 0);
                     written += self.gon_write(c, base, std::mem::take(&mut vals), 1, None);
                     vals = std::mem::take(&mut self.scratch);
