@@ -15,7 +15,7 @@ use super::dram::DramLink;
 use super::fault::{FaultKind, FaultSite, Injector};
 use super::fill::{fetch_ifmap_tile, filter_values, filter_words};
 use super::glb::GlobalBuffer;
-use super::pass::{run_pass, LayerCtx, PassEnd, PassSinks, PassSpec, PassTimings};
+use super::pass::{run_pass, LayerCtx, PassEnd, PassSinks, PassSpec, PassTimings, Placements};
 use super::pe::Pe;
 use super::plan::{ColumnPlan, StripRows};
 use super::segments;
@@ -131,6 +131,7 @@ pub(crate) fn run_layer(
             slots: geo.slots(map),
             cols: ColumnPlan::new(prob, seg),
             ops,
+            placements: Placements::default(),
         })
         .collect();
     let ctx = LayerCtx {
@@ -141,6 +142,7 @@ pub(crate) fn run_layer(
         slots: geo.slots(map),
         cols: ColumnPlan::new(prob, (0, prob.s)),
         ops,
+        placements: Placements::default(),
     };
     let mut c = Controller {
         ctx,

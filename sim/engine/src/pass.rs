@@ -15,9 +15,8 @@ use super::datapath::Operands;
 use super::fault::{flip16, FaultKind, FaultSite, Injector};
 use super::glb::GlobalBuffer;
 use super::kernel::EventQueue;
-use super::pe::{Pe, PeCounters, PeRole, RING};
+use super::pe::{Pe, PeCounters, RING};
 use super::plan::{ColumnPlan, StripRows};
-use super::tags::TagConfig;
 use super::trace::{Recorder, Track};
 use crate::hw::HwConfig;
 use crate::mapping::{CopySlot, Geometry, RowStationaryMapping};
@@ -28,9 +27,13 @@ use std::collections::VecDeque;
 mod filter;
 mod flow;
 mod ifmap;
+mod place;
 mod reuse;
 
+use place::Placement;
+pub(crate) use place::Placements;
 pub(crate) use reuse::{run_pass, PassTimings};
+use std::sync::Arc;
 
 /// The work of one pass, in indices of the layer.
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +104,8 @@ pub(crate) struct LayerCtx<'a> {
     pub slots: Vec<CopySlot>,
     pub cols: ColumnPlan,
     pub ops: Operands<'a>,
+    /// Its passes' placements, by shape.
+    pub placements: Placements,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -127,19 +132,8 @@ struct Flight {
 }
 
 struct Chain {
-    members: Vec<u32>,
-    gi: u32,
-    ti: u32,
-    j: u32,
-    p_act: u32,
-    /// Psum buffers each member has: it may run ahead of the chain by that
-    /// many columns (`psum_spad_words / p`, at least 1).
-    buffers: u32,
-    /// Cycles a column's `p` psums take on a local link.
-    hop: u64,
-    /// Columns of psums the bottom PE's FIFO holds (`fifo_words / p`, at
-    /// least 1).
-    fifo_depth: u32,
+    /// Its sizes.
+    shape: place::ChainShape,
     flights: VecDeque<Flight>,
     /// How many of `flights`, from the front, wait at the top for the GON:
     /// a flight cannot pass the one ahead of it, so they reach the top in
@@ -148,13 +142,6 @@ struct Chain {
     /// Columns whose psums the bottom PE has taken from the psum GIN, and when.
     consumed: u32,
     consumed_at: [u64; RING],
-}
-
-/// The tag configurations of the three GINs for the pass.
-struct PassTags {
-    filter: TagConfig,
-    ifmap: TagConfig,
-    psum: TagConfig,
 }
 
 /// Send state of the psum GIN.
@@ -181,9 +168,8 @@ pub(crate) struct PassSim<'a, 'b> {
     events: EventQueue<Ev>,
     pes: Vec<Pe>,
     chains: Vec<Chain>,
-    tags: PassTags,
-    /// PEs of each filter row `(copy, filter row)`, in send order.
-    filter_rows: Vec<Vec<u32>>,
+    /// Where its PEs sit, their chains, and the GINs' IDs.
+    place: Arc<Placement>,
     work: Vec<Work>,
     pe_counts: PeCounters,
     total: u32,
@@ -242,12 +228,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
             events: EventQueue::new(from),
             pes: Vec::new(),
             chains: Vec::new(),
-            tags: PassTags {
-                filter: TagConfig::default(),
-                ifmap: TagConfig::default(),
-                psum: TagConfig::default(),
-            },
-            filter_rows: Vec::new(),
+            place: ctx.placements.get(ctx, &spec, rows),
             work: Vec::new(),
             pe_counts: PeCounters::default(),
             total: spec.images * ctx.prob.f,
@@ -268,146 +249,33 @@ impl<'a, 'b> PassSim<'a, 'b> {
         };
         sim.glb.reset_timing(start);
         sim.place();
-        sim.program_tags();
-        sim.ifmap_gin.attach(&sim.pes);
         sim.events.schedule(from, Ev::FilterSend(0));
         sim
     }
 
-    /// Places PEs and chains of the active copies.
+    /// Sets up its PEs and chains as its placement says: the PEs of
+    /// earlier passes are reset in place; any left over wait in the pool.
     fn place(&mut self) {
-        let (prob, m) = (self.ctx.prob, self.ctx.map);
-        let r_act = self.r_act;
-        let t_act = self.spec.pass_filters.div_ceil(m.p);
-        let es = self.spec.strip_rows;
-        let active: Vec<CopySlot> = self
-            .ctx
-            .slots
-            .iter()
-            .copied()
-            .filter(|s| s.ri < r_act && s.ti < t_act && s.gi < self.spec.groups)
-            .collect();
-        let mut index = vec![u32::MAX; (self.spec.groups * t_act * r_act) as usize];
-        for (a, s) in active.iter().enumerate() {
-            index[((s.gi * t_act + s.ti) * r_act + s.ri) as usize] = a as u32;
-        }
-        let pe_index = |a: u32, i: u32, j: u32| (a * prob.r + i) * es + j;
-        let span = self.ctx.cols.span;
-        // The PEs of earlier passes are reset in place; any left over wait
-        // in the pool.
+        let prob = self.ctx.prob;
+        let (span, weights) = (self.ctx.cols.span, prob.op.has_weights());
         self.pes = std::mem::take(self.pool);
-        let mut placed = 0;
-        for (a, slot) in active.iter().enumerate() {
-            let q_act = (self.spec.channels - slot.ri * m.q).min(m.q);
-            let p_act = (self.spec.pass_filters - slot.ti * m.p).min(m.p);
-            for i in 0..prob.r {
-                let mut row = Vec::with_capacity(es as usize);
-                for j in 0..es {
-                    let chain = (slot.gi * t_act + slot.ti) * es + j;
-                    let role = PeRole {
-                        pos: self.ctx.geo.pe_position(slot, i, j),
-                        gi: slot.gi,
-                        ri: slot.ri,
-                        ti: slot.ti,
-                        i,
-                        q_act,
-                        p_act,
-                        chain,
-                        yi: self.rows.slot_of[(j * prob.u_h + i * prob.d_h) as usize],
-                        chain_pos: slot.ri * prob.r + (prob.r - 1 - i),
-                    };
-                    debug_assert_eq!(placed as u32, pe_index(a as u32, i, j));
-                    row.push(placed as u32);
-                    let weights = prob.op.has_weights();
-                    match self.pes.get_mut(placed) {
-                        Some(pe) => pe.reset(role, prob.s, span, weights),
-                        None => self.pes.push(Pe::new(role, prob.s, span, weights)),
-                    }
-                    placed += 1;
-                }
-                self.filter_rows.push(row);
+        let n = self.place.roles.len();
+        for (k, &role) in self.place.roles.iter().enumerate() {
+            match self.pes.get_mut(k) {
+                Some(pe) => pe.reset(role, prob.s, span, weights),
+                None => self.pes.push(Pe::new(role, prob.s, span, weights)),
             }
         }
-        self.pool.extend(self.pes.drain(placed..));
-        for gi in 0..self.spec.groups {
-            for ti in 0..t_act {
-                for j in 0..es {
-                    let mut members = Vec::with_capacity((r_act * prob.r) as usize);
-                    for ri in 0..r_act {
-                        let a = index[((gi * t_act + ti) * r_act + ri) as usize];
-                        for i in (0..prob.r).rev() {
-                            members.push(pe_index(a, i, j));
-                        }
-                    }
-                    let p_act = (self.spec.pass_filters - ti * m.p).min(m.p);
-                    let hw = self.ctx.hw;
-                    let per_p = |words: u32| (words / p_act.max(1)).clamp(1, RING as u32 - 1);
-                    let link = u64::from(hw.words_per_cycle(hw.noc.local_psum_bits));
-                    self.chains.push(Chain {
-                        members,
-                        gi,
-                        ti,
-                        j,
-                        p_act,
-                        buffers: per_p(hw.pe.psum_spad_words),
-                        hop: ceil_div(u64::from(p_act), link),
-                        fifo_depth: per_p(hw.pe.fifo_words),
-                        flights: VecDeque::new(),
-                        at_gon: 0,
-                        consumed: 0,
-                        consumed_at: [0; RING],
-                    });
-                }
-            }
-        }
-    }
-
-    /// Programs the multicast IDs of the three GINs: PEs that need the same
-    /// words share a class (with multicast off, every PE is its own class).
-    fn program_tags(&mut self) {
-        let buses = self.ctx.hw.array.rows;
-        let multicast = self.ctx.hw.noc.multicast;
-        let bus: Vec<u32> = self.pes.iter().map(|p| p.role.pos.0).collect();
-        let n = self.pes.len() as u32;
-        let mut filter_class = vec![0; n as usize];
-        for (row, members) in self.filter_rows.iter().enumerate() {
-            for &k in members {
-                filter_class[k as usize] = if multicast { row as u32 } else { k };
-            }
-        }
-        let rn = self.rows.needed();
-        let ifmap_class: Vec<u32> = self
-            .pes
-            .iter()
-            .enumerate()
-            .map(|(k, p)| {
-                let r = p.role;
-                if multicast {
-                    (r.gi * self.r_act + r.ri) * rn + r.yi
-                } else {
-                    k as u32
-                }
+        self.pool.extend(self.pes.drain(n..));
+        self.chains = (self.place.chains.iter())
+            .map(|&shape| Chain {
+                shape,
+                flights: VecDeque::new(),
+                at_gon: 0,
+                consumed: 0,
+                consumed_at: [0; RING],
             })
             .collect();
-        let ifmap_classes = if multicast {
-            self.spec.groups * self.r_act * rn
-        } else {
-            n
-        };
-        let mut psum_class = vec![u32::MAX; n as usize];
-        for (ci, c) in self.chains.iter().enumerate() {
-            psum_class[c.members[0] as usize] = ci as u32;
-        }
-        let filter_classes = if multicast {
-            self.filter_rows.len() as u32
-        } else {
-            n
-        };
-        self.tags = PassTags {
-            filter: TagConfig::new(buses, bus.clone(), filter_class, filter_classes),
-            ifmap: TagConfig::new(buses, bus.clone(), ifmap_class, ifmap_classes),
-            psum: TagConfig::new(buses, bus, psum_class, self.chains.len() as u32),
-        };
     }
 
     /// Runs the pass to completion.
@@ -477,7 +345,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
             return;
         }
         let c = &self.chains[ci as usize];
-        let depth = c.fifo_depth;
+        let depth = c.shape.fifo_depth;
         let mut ready = self.events.now().max(self.psum_gin.free);
         if b >= depth {
             let need = b - depth;
@@ -495,7 +363,7 @@ impl<'a, 'b> PassSim<'a, 'b> {
     /// Psum word address in the GLB tile `[n][g][e][F][m]` of filter `k`
     /// of chain `c` at `step`. Filters are innermost, so one psum transfer
     /// (a chain's `p` filters at one column) fills whole 64-b bank rows.
-    fn psum_addr(&self, c: &Chain, step: u32, k: u32) -> usize {
+    fn psum_addr(&self, c: &place::ChainShape, step: u32, k: u32) -> usize {
         let (prob, sp) = (self.ctx.prob, &self.spec);
         let (img, f) = (step / prob.f, step % prob.f);
         let ml = sp.pass_first_filter - sp.block_first_filter + c.ti * self.ctx.map.p + k;
@@ -508,22 +376,22 @@ impl<'a, 'b> PassSim<'a, 'b> {
     /// accesses; returns the words delivered.
     pub(super) fn psum_gin_row(&mut self, b: u32, ci: u32, fault: Option<FaultKind>) -> u64 {
         let c = &self.chains[ci as usize];
-        let p = c.p_act;
-        let base = self.psum_addr(c, b, 0);
+        let p = c.shape.p_act;
+        let base = self.psum_addr(&c.shape, b, 0);
         let mut vals = std::mem::take(&mut self.scratch);
         vals.clear();
         vals.extend_from_slice(&self.glb.psum[base..base + p as usize]);
-        let mut tag = self.tags.psum.tag(ci);
+        let mut tag = self.place.tags.psum.tag(ci);
         let mut copies = 1;
         match fault {
             Some(FaultKind::Drop) => copies = 0,
             Some(FaultKind::Duplicate) => copies = 2,
-            Some(FaultKind::WrongTag) => tag = self.tags.psum.wrong(tag),
+            Some(FaultKind::WrongTag) => tag = self.place.tags.psum.wrong(tag),
             Some(FaultKind::Flip(bit)) => vals[0] = flip16(vals[0], bit),
             Some(FaultKind::Delay(_)) | None => {}
         }
         let mut delivered = 0;
-        for &k in self.tags.psum.receivers(tag).iter() {
+        for &k in self.place.tags.psum.receivers(tag).iter() {
             for _ in 0..copies {
                 self.pes[k as usize].psum_fifo.extend_from_slice(&vals);
                 delivered += u64::from(p);
@@ -544,8 +412,8 @@ impl<'a, 'b> PassSim<'a, 'b> {
         let width = u64::from(hw.words_per_cycle(hw.noc.psum_gin_bits));
         let now = self.events.now();
         let c = &self.chains[ci as usize];
-        let p = c.p_act;
-        let base = self.psum_addr(c, b, 0);
+        let p = c.shape.p_act;
+        let base = self.psum_addr(&c.shape, b, 0);
         let (start, mut end) = self.glb.psum_transfer(base, p, width, now, now);
         self.stats.psum_gin.stall_cycles += start - now;
         let fault = self.inject.next(FaultSite::PsumGin);

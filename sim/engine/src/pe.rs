@@ -33,7 +33,7 @@ pub(crate) struct PeCounters {
 }
 
 /// Where a PE sits and what it computes in the current pass.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct PeRole {
     /// Array position (row, column).
     pub pos: (u32, u32),
@@ -321,14 +321,14 @@ impl Pe {
             self.place_words(new_slots);
         } else {
             self.place_words_starved(new_slots);
-        }
-        for &x in new_slots {
-            let x = x as usize;
-            let slot = &self.ifmap_spad[x * q..(x + 1) * q];
-            let zeros = slot.iter().map(|&v| u32::from(v == 0)).sum();
-            self.slot_zeros[x] = zeros;
-            if x + 1 < span {
-                self.slot_zeros[x + span] = zeros;
+            for &x in new_slots {
+                let x = x as usize;
+                let slot = &self.ifmap_spad[x * q..(x + 1) * q];
+                let zeros = slot.iter().map(|&v| u32::from(v == 0)).sum();
+                self.slot_zeros[x] = zeros;
+                if x + 1 < span {
+                    self.slot_zeros[x + span] = zeros;
+                }
             }
         }
         if span == self.s_taps {
@@ -361,23 +361,29 @@ impl Pe {
     fn place_words(&mut self, new_slots: &[u32]) {
         let (q, span, n) = (self.role.q_act as usize, self.span, new_slots.len());
         let words = self.ifmap_fifo.front(q * n);
-        if let [x] = *new_slots {
-            // One new column (unit stride): its words are the slot, in order.
+        // A slot's few words are written (twice, where it has a mirror) and
+        // their zeros counted in one loop: a copy call per slot costs more.
+        for (xi, &x) in new_slots.iter().enumerate() {
             let x = x as usize;
             let (slot, rest) = self.ifmap_spad[x * q..].split_at_mut(q);
-            slot.copy_from_slice(words);
+            let mut zeros = 0;
             if x + 1 < span {
-                rest[(span - 1) * q..span * q].copy_from_slice(slot);
-            }
-        } else {
-            for (cl, words) in words.chunks_exact(n).enumerate() {
-                for (&x, &v) in new_slots.iter().zip(words) {
-                    let x = x as usize;
-                    self.ifmap_spad[x * q + cl] = v;
-                    if x + 1 < span {
-                        self.ifmap_spad[(x + span) * q + cl] = v;
-                    }
+                let mirror = &mut rest[(span - 1) * q..span * q];
+                for (cl, (d, m)) in slot.iter_mut().zip(mirror).enumerate() {
+                    let v = words[cl * n + xi];
+                    (*d, *m) = (v, v);
+                    zeros += u32::from(v == 0);
                 }
+            } else {
+                for (cl, d) in slot.iter_mut().enumerate() {
+                    let v = words[cl * n + xi];
+                    *d = v;
+                    zeros += u32::from(v == 0);
+                }
+            }
+            self.slot_zeros[x] = zeros;
+            if x + 1 < span {
+                self.slot_zeros[x + span] = zeros;
             }
         }
         self.ifmap_fifo.consume(q * n);

@@ -56,7 +56,7 @@ impl PassSim<'_, '_> {
         if !prob.op.has_weights() {
             return;
         }
-        let k0 = self.filter_rows[row as usize][0] as usize;
+        let k0 = self.place.filter_rows[row as usize][0] as usize;
         let role = self.pes[k0].role;
         let (q, p) = (self.ctx.map.q, self.ctx.map.p);
         let (rr, ss) = (prob.r as usize, prob.s as usize);
@@ -102,7 +102,7 @@ impl PassSim<'_, '_> {
     /// word and receiver without; each transfer of up to a GIN width of
     /// words is delivered to the PEs its tag selects.
     pub(super) fn filter_send(&mut self, row: u32) {
-        if row as usize >= self.filter_rows.len() {
+        if row as usize >= self.place.filter_rows.len() {
             return;
         }
         let hw = self.ctx.hw;
@@ -129,14 +129,14 @@ impl PassSim<'_, '_> {
         let targets = if hw.noc.multicast {
             1
         } else {
-            self.filter_rows[row as usize].len()
+            self.place.filter_rows[row as usize].len()
         };
         let mut reads = 0u64;
         let mut delivered = 0u64;
         let mut delay = 0u64;
         let chunks = words.values.len().div_ceil(width as usize);
         for t in 0..targets {
-            let k = self.filter_rows[row as usize][t];
+            let k = self.place.filter_rows[row as usize][t];
             let class = if hw.noc.multicast { row } else { k };
             // With no fault among this row's transfers, they deliver the
             // row's words to the same PEs in order: in one go.
@@ -171,14 +171,14 @@ impl PassSim<'_, '_> {
         lo: usize,
         hi: usize,
     ) -> (u64, u64) {
-        let mut tag = self.tags.filter.tag(class);
+        let mut tag = self.place.tags.filter.tag(class);
         let mut copies = 1;
         let mut flip = None;
         let mut delay = 0;
         match self.inject.next(FaultSite::FilterGin) {
             Some(FaultKind::Drop) => copies = 0,
             Some(FaultKind::Duplicate) => copies = 2,
-            Some(FaultKind::WrongTag) => tag = self.tags.filter.wrong(tag),
+            Some(FaultKind::WrongTag) => tag = self.place.tags.filter.wrong(tag),
             Some(FaultKind::Flip(bit)) => flip = Some(bit),
             Some(FaultKind::Delay(d)) => delay = u64::from(d),
             None => {}
@@ -197,7 +197,7 @@ impl PassSim<'_, '_> {
         };
         let compress = self.ctx.hw.sparsity.weight_compression;
         let mut delivered = 0;
-        for &k in self.tags.filter.receivers(tag).iter() {
+        for &k in self.place.tags.filter.receivers(tag).iter() {
             let pe = &mut self.pes[k as usize];
             for _ in 0..copies {
                 delivered += receive(pe, compress, words.addrs_of(lo, hi), values);
@@ -209,11 +209,11 @@ impl PassSim<'_, '_> {
     /// The fault-free transfers of `words[lo..hi]` to class `class`, as one
     /// delivery; returns the words delivered.
     fn deliver_filters(&mut self, class: u32, words: &RowWords, lo: usize, hi: usize) -> u64 {
-        let tag = self.tags.filter.tag(class);
+        let tag = self.place.tags.filter.tag(class);
         let compress = self.ctx.hw.sparsity.weight_compression;
         let (addrs, values) = (words.addrs_of(lo, hi), &words.values[lo..hi]);
         let mut delivered = 0;
-        for &k in self.tags.filter.receivers(tag).iter() {
+        for &k in self.place.tags.filter.receivers(tag).iter() {
             delivered += receive(&mut self.pes[k as usize], compress, addrs, values);
         }
         delivered
@@ -222,14 +222,15 @@ impl PassSim<'_, '_> {
     /// Row `row`'s words have arrived: its PEs may start.
     pub(super) fn filter_done(&mut self, row: u32) {
         let at = self.events.now().max(self.start);
-        for k in self.filter_rows[row as usize].clone().into_iter().rev() {
+        let place = self.place.clone();
+        for &k in place.filter_rows[row as usize].iter().rev() {
             let pe = &mut self.pes[k as usize];
             pe.filters_at = at;
             pe.filters_arrived(self.total);
             self.work.push(Work::TryStart(k));
         }
         self.filter_gin.done += 1;
-        if self.filter_gin.done as usize == self.filter_rows.len() {
+        if self.filter_gin.done as usize == self.place.filter_rows.len() {
             self.filter_gin.finished = self.events.now();
             if let Some(tr) = self.trace.as_deref_mut() {
                 tr.span(

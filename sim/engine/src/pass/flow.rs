@@ -15,7 +15,7 @@ impl PassSim<'_, '_> {
             if s >= self.total || self.ifmap_gin.delivered[yi] <= s || !self.pes[ki].filters_ready {
                 return;
             }
-            let bufs = self.chains[chain as usize].buffers;
+            let bufs = self.chains[chain as usize].shape.buffers;
             let pe = &self.pes[ki];
             if s >= bufs && pe.passed < s + 1 - bufs {
                 return;
@@ -38,7 +38,8 @@ impl PassSim<'_, '_> {
             pe.ready_at[s as usize % RING] = start + dur + u64::from(self.ctx.hw.pe.mac_stages);
             let (pos, chain) = (pe.role.pos, pe.role.chain);
             let bottom = pe.role.chain_pos == 0;
-            let full_row = self.ifmap_gin.record_start(yi, s, start, start + dur);
+            let readers = self.place.row_readers[yi].len();
+            let full_row = (self.ifmap_gin).record_start((yi, readers), s, start, start + dur);
             if let Some(tr) = self.trace.as_deref_mut() {
                 tr.span(Track::Pe(pos.0, pos.1), "taps", start, start + dur);
             }
@@ -69,13 +70,13 @@ impl PassSim<'_, '_> {
     /// Moves chain `ci`'s psums up as far as the PEs' results allow.
     pub(super) fn propagate(&mut self, ci: u32) {
         let c = ci as usize;
-        let len = self.chains[c].members.len() as u32;
+        let len = self.place.members[c].len() as u32;
         let now = self.events.now();
         for fi in self.chains[c].at_gon..self.chains[c].flights.len() {
             loop {
                 let fl = &self.chains[c].flights[fi];
                 let (step, pos) = (fl.step, fl.pos);
-                let k = self.chains[c].members[pos as usize] as usize;
+                let k = self.place.members[c][pos as usize] as usize;
                 let pe = &self.pes[k];
                 if pe.next_step <= step || pe.passed != step {
                     break;
@@ -98,8 +99,8 @@ impl PassSim<'_, '_> {
                     break;
                 }
                 let vals = self.leave_pe(c, fi, k, t);
-                let p = u64::from(self.chains[c].p_act);
-                let mut hop = self.chains[c].hop;
+                let p = u64::from(self.chains[c].shape.p_act);
+                let mut hop = self.chains[c].shape.hop;
                 let fault = self.inject.next(FaultSite::LocalLink);
                 if let Some(FaultKind::Delay(d)) = fault {
                     hop += u64::from(d);
@@ -132,12 +133,12 @@ impl PassSim<'_, '_> {
             Some(FaultKind::Flip(bit)) => vals[0] = flip16(vals[0], bit),
             Some(FaultKind::Delay(_) | FaultKind::WrongTag) | None => {}
         }
-        let above = self.chains[c].members[pos as usize + 1] as usize;
+        let above = self.place.members[c][pos as usize + 1] as usize;
         for _ in 0..copies {
             self.pes[above].psum_fifo.extend_from_slice(&vals);
         }
         self.scratch = vals;
-        let p = u64::from(self.chains[c].p_act);
+        let p = u64::from(self.chains[c].shape.p_act);
         self.counts.add(Level::Noc, Tensor::Psum, p * copies, 0);
         copies
     }
@@ -147,7 +148,7 @@ impl PassSim<'_, '_> {
     /// first channel chunk starts from zero), adds its local psums and
     /// returns the sums.
     pub(super) fn sums_leaving(&mut self, c: usize, step: u32, pos: u32, k: usize) -> Vec<i16> {
-        let p = self.chains[c].p_act as usize;
+        let p = self.chains[c].shape.p_act as usize;
         let fresh = pos == 0 && self.spec.first_accumulation;
         let mut vals = std::mem::take(&mut self.scratch);
         vals.clear();
@@ -180,9 +181,9 @@ impl PassSim<'_, '_> {
         let hw = self.ctx.hw;
         let width = u64::from(hw.words_per_cycle(hw.noc.gon_bits));
         let now = self.events.now();
-        let p = self.chains[c].p_act;
+        let p = self.chains[c].shape.p_act;
         let step = self.chains[c].flights[0].step;
-        let mut base = self.psum_addr(&self.chains[c], step, 0);
+        let mut base = self.psum_addr(&self.chains[c].shape, step, 0);
         let mut at = now.max(self.gon_free);
         let mut writes = 1;
         let fault = self.inject.next(FaultSite::Gon);
@@ -192,7 +193,7 @@ impl PassSim<'_, '_> {
             Some(FaultKind::Delay(d)) => at += u64::from(d),
             Some(FaultKind::WrongTag) => {
                 let other = &self.chains[(c + 1) % self.chains.len()];
-                base = self.psum_addr(other, step, 0);
+                base = self.psum_addr(&other.shape, step, 0);
             }
             Some(FaultKind::Flip(_)) | None => {}
         }
@@ -200,7 +201,7 @@ impl PassSim<'_, '_> {
         self.stats.gon.stall_cycles += start - now;
         let dur = end - start;
         self.gon_free = start + dur;
-        let top = *self.chains[c].members.last().expect("chains are non-empty") as usize;
+        let top = *self.place.members[c].last().expect("chains are non-empty") as usize;
         let vals = self.leave_pe(c, 0, top, start);
         self.chains[c].flights.pop_front().expect("flight at GON");
         self.chains[c].at_gon -= 1;
@@ -227,7 +228,7 @@ impl PassSim<'_, '_> {
         writes: u64,
         fault: Option<FaultKind>,
     ) -> u64 {
-        let p = self.chains[c].p_act;
+        let p = self.chains[c].shape.p_act;
         if let Some(FaultKind::Flip(bit)) = fault {
             vals[0] = flip16(vals[0], bit);
         }

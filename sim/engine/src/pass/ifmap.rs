@@ -6,7 +6,6 @@
 
 use super::{ceil_div, Ev, PassSim, Work, RING};
 use crate::fault::{flip16, FaultKind, FaultSite};
-use crate::pe::Pe;
 use crate::stats::{Level, Tensor};
 use crate::trace::Track;
 use std::ops::Range;
@@ -24,8 +23,6 @@ pub(crate) struct IfmapGin {
     started: Vec<u32>,
     started_max: Vec<u64>,
     done_max: Vec<u64>,
-    pub members: Vec<Vec<u32>>,
-    q_max: Vec<u32>,
     /// For a send larger than the destination FIFOs: the cycle the last
     /// destination PE finishes its column (frees its last spad slot).
     hold: Option<u64>,
@@ -50,8 +47,6 @@ impl IfmapGin {
             started: vec![0; n * RING],
             started_max: vec![0; n * RING],
             done_max: vec![0; n * RING],
-            members: vec![Vec::new(); n],
-            q_max: vec![0; n],
             hold: None,
             delay: 0,
             deliveries: 0,
@@ -59,22 +54,20 @@ impl IfmapGin {
         }
     }
 
-    /// Learns which PEs read which row.
-    pub(crate) fn attach(&mut self, pes: &[Pe]) {
-        for (k, pe) in pes.iter().enumerate() {
-            let y = pe.role.yi as usize;
-            self.members[y].push(k as u32);
-            self.q_max[y] = self.q_max[y].max(pe.role.q_act);
-        }
-    }
-
-    /// Records that a PE of row `yi` started `step`; true when the whole row has.
-    pub(crate) fn record_start(&mut self, yi: usize, step: u32, start: u64, done: u64) -> bool {
+    /// Records that a PE of row `yi`, which `readers` PEs read, started
+    /// `step`; true when all of them have.
+    pub(crate) fn record_start(
+        &mut self,
+        (yi, readers): (usize, usize),
+        step: u32,
+        start: u64,
+        done: u64,
+    ) -> bool {
         let k = yi * RING + step as usize % RING;
         self.started[k] += 1;
         self.started_max[k] = self.started_max[k].max(start);
         self.done_max[k] = self.done_max[k].max(done);
-        self.started[k] as usize == self.members[yi].len()
+        self.started[k] as usize == readers
     }
 }
 
@@ -93,14 +86,14 @@ impl PassSim<'_, '_> {
         // a column, so the next column's words stream in during the current
         // one; the FIFO holds `k` further columns. Words that neither fit
         // the FIFO nor find a freed slot land only as the PE finishes.
-        let per_pe = self.ifmap_gin.q_max[y] * newc;
+        let per_pe = self.place.row_q_max[y] * newc;
         let fifo = self.ctx.hw.pe.fifo_words;
         let k_fifo = (fifo / per_pe.max(1)).min(1);
         let back = 1 + k_fifo;
         self.ifmap_gin.hold = None;
         if b >= back {
             let k = y * RING + (b - back) as usize % RING;
-            if (self.ifmap_gin.started[k] as usize) < self.ifmap_gin.members[y].len() {
+            if (self.ifmap_gin.started[k] as usize) < self.place.row_readers[y].len() {
                 return;
             }
             let cond = self.ifmap_gin.started_max[k];
@@ -193,7 +186,7 @@ impl PassSim<'_, '_> {
                     }
                 }
                 reads += words.len() as u64;
-                let tag = self.tags.ifmap.tag(class);
+                let tag = self.place.tags.ifmap.tag(class);
                 self.deliver_ifmap(tag, &words);
             }
         }
@@ -208,7 +201,8 @@ impl PassSim<'_, '_> {
         let (rn, q) = (self.rows.needed(), self.ctx.map.q);
         let mut reads = 0;
         let mut words = std::mem::take(&mut self.scratch);
-        for k in self.ifmap_gin.members[yi as usize].clone() {
+        let place = self.place.clone();
+        for &k in &place.row_readers[yi as usize] {
             let r = self.pes[k as usize].role;
             words.clear();
             for b in cols.clone() {
@@ -220,7 +214,7 @@ impl PassSim<'_, '_> {
                 }
             }
             reads += words.len() as u64;
-            let tag = self.tags.ifmap.tag(k);
+            let tag = self.place.tags.ifmap.tag(k);
             self.deliver_ifmap(tag, &words);
         }
         self.scratch = words;
@@ -244,7 +238,7 @@ impl PassSim<'_, '_> {
         let n = words.len() as u64;
         if !self.inject.hits(FaultSite::IfmapGin, n) {
             self.inject.skip(FaultSite::IfmapGin, n);
-            let receivers = self.tags.ifmap.receivers(tag);
+            let receivers = self.place.tags.ifmap.receivers(tag);
             for &k in receivers.iter() {
                 self.pes[k as usize].ifmap_fifo.extend_from_slice(words);
             }
@@ -256,12 +250,12 @@ impl PassSim<'_, '_> {
             match self.inject.next(FaultSite::IfmapGin) {
                 Some(FaultKind::Drop) => copies = 0,
                 Some(FaultKind::Duplicate) => copies = 2,
-                Some(FaultKind::WrongTag) => tag = self.tags.ifmap.wrong(tag),
+                Some(FaultKind::WrongTag) => tag = self.place.tags.ifmap.wrong(tag),
                 Some(FaultKind::Flip(bit)) => w = flip16(w, bit),
                 Some(FaultKind::Delay(d)) => self.ifmap_gin.delay += u64::from(d),
                 None => {}
             }
-            let receivers = self.tags.ifmap.receivers(tag);
+            let receivers = self.place.tags.ifmap.receivers(tag);
             for &k in receivers.iter() {
                 for _ in 0..copies {
                     self.pes[k as usize].ifmap_fifo.push(w);
@@ -276,7 +270,7 @@ impl PassSim<'_, '_> {
         let y = yi as usize;
         self.ifmap_gin.delivered[y] = b + 1;
         self.ifmap_gin.done_at[y * RING + b as usize % RING] = self.events.now();
-        for &k in &self.ifmap_gin.members[y] {
+        for &k in &self.place.row_readers[y] {
             self.work.push(Work::TryStart(k));
         }
     }

@@ -238,12 +238,12 @@ impl PassSim<'_, '_> {
     fn replay_filters(&mut self, link: &mut LinkStats) {
         let hw = self.ctx.hw;
         let width = u64::from(hw.words_per_cycle(hw.noc.filter_gin_bits)).max(1);
-        for row in 0..self.filter_rows.len() {
+        for row in 0..self.place.filter_rows.len() {
             let (reads, delivered, _) = self.filter_row(row as u32, width);
             link.sends += reads;
             link.deliveries += delivered;
-            for i in 0..self.filter_rows[row].len() {
-                let k = self.filter_rows[row][i] as usize;
+            for i in 0..self.place.filter_rows[row].len() {
+                let k = self.place.filter_rows[row][i] as usize;
                 self.pes[k].filters_arrived(self.total);
             }
         }
@@ -264,16 +264,16 @@ impl PassSim<'_, '_> {
         if !self.spec.first_accumulation {
             for b in cols.clone() {
                 for ci in 0..self.chains.len() {
-                    let p = self.chains[ci].p_act;
+                    let p = self.chains[ci].shape.p_act;
                     moved.psum_gin.sends += u64::from(p);
                     moved.psum_gin.deliveries += self.psum_gin_row(b, ci as u32, None);
-                    let base = self.psum_addr(&self.chains[ci], b, 0);
+                    let base = self.psum_addr(&self.chains[ci].shape, b, 0);
                     self.glb.count_psum_transfer(base, p);
                 }
             }
         }
         for c in 0..self.chains.len() {
-            for pos in 0..self.chains[c].members.len() as u32 {
+            for pos in 0..self.place.members[c].len() as u32 {
                 self.replay_member(c, pos, cols.clone(), moved);
             }
         }
@@ -283,10 +283,10 @@ impl PassSim<'_, '_> {
     /// then its psums over the local link into the psum FIFO of the PE
     /// above, or from the top PE over the GON into the GLB.
     fn replay_member(&mut self, c: usize, pos: u32, cols: Range<u32>, moved: &mut ComponentStats) {
-        let chain = &self.chains[c];
-        let k = chain.members[pos as usize] as usize;
-        let p = chain.p_act as usize;
-        let above = chain.members.get(pos as usize + 1).map(|&a| a as usize);
+        let members = &self.place.members[c];
+        let k = members[pos as usize] as usize;
+        let p = self.chains[c].shape.p_act as usize;
+        let above = members.get(pos as usize + 1).map(|&a| a as usize);
         // The FIFO above, out of its PE while this one sends into it.
         let mut up = above.map(|a| std::mem::take(&mut self.pes[a].psum_fifo));
         let queued = up.as_ref().map_or(0, |fifo| fifo.len());
@@ -305,7 +305,7 @@ impl PassSim<'_, '_> {
                 None => {
                     vals.clear();
                     pe.leave(b, leaving, prob.op, &mut vals, &mut self.pe_counts);
-                    let base = self.psum_addr(&self.chains[c], b, 0);
+                    let base = self.psum_addr(&self.chains[c].shape, b, 0);
                     written += self.gon_write(c, base, std::mem::take(&mut vals), 1, None);
                     vals = std::mem::take(&mut self.scratch);
                     self.glb.count_psum_transfer(base, p as u32);
