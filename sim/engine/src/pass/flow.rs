@@ -228,15 +228,22 @@ impl PassSim<'_, '_> {
         writes: u64,
         fault: Option<FaultKind>,
     ) -> u64 {
-        let p = self.chains[c].shape.p_act;
         if let Some(FaultKind::Flip(bit)) = fault {
             vals[0] = flip16(vals[0], bit);
         }
+        let written = self.gon_store(c, base, &vals, writes);
+        self.scratch = vals;
+        written
+    }
+
+    /// The GON's write of chain `c`'s psums `vals` at `base`, `writes`
+    /// times, counted; returns the words written.
+    pub(super) fn gon_store(&mut self, c: usize, base: usize, vals: &[i16], writes: u64) -> u64 {
+        let p = self.chains[c].shape.p_act;
         let room = self.glb.psum.len().saturating_sub(base).min(p as usize);
         for _ in 0..writes {
             self.glb.psum[base..base + room].copy_from_slice(&vals[..room]);
         }
-        self.scratch = vals;
         self.counts.add(Level::Noc, Tensor::Psum, 0, u64::from(p));
         self.counts.add(Level::Glb, Tensor::Psum, 0, u64::from(p));
         room as u64 * writes

@@ -294,26 +294,37 @@ impl PassSim<'_, '_> {
         let (prob, hw) = (self.ctx.prob, self.ctx.hw);
         let arith = (&hw.sparsity, hw.pe.product_shift);
         let leaving = (p, pos == 0 && self.spec.first_accumulation);
-        let mut vals = std::mem::take(&mut self.scratch);
+        let op = prob.op;
+        let next = |f: u32| if f + 1 == prob.f { 0 } else { f + 1 };
+        // The counters in a local for the batch: the compiler keeps them
+        // in registers across the columns.
+        let mut counts = self.pe_counts;
         let mut f = cols.start % prob.f;
-        for b in cols.clone() {
-            let pe = &mut self.pes[k];
-            let slots = self.ctx.cols.slots_at(f);
-            pe.run_column(b, slots, prob.op, arith, &mut self.pe_counts);
-            match up.as_mut() {
-                Some(fifo) => pe.leave(b, leaving, prob.op, fifo, &mut self.pe_counts),
-                None => {
-                    vals.clear();
-                    pe.leave(b, leaving, prob.op, &mut vals, &mut self.pe_counts);
-                    let base = self.psum_addr(&self.chains[c].shape, b, 0);
-                    written += self.gon_write(c, base, std::mem::take(&mut vals), 1, None);
-                    vals = std::mem::take(&mut self.scratch);
-                    self.glb.count_psum_transfer(base, p as u32);
+        match up.as_mut() {
+            Some(fifo) => {
+                let pe = &mut self.pes[k];
+                for b in cols.clone() {
+                    pe.run_column(b, self.ctx.cols.slots_at(f), op, arith, &mut counts);
+                    pe.leave(b, leaving, op, fifo, &mut counts);
+                    f = next(f);
                 }
             }
-            f = if f + 1 == prob.f { 0 } else { f + 1 };
+            None => {
+                let mut vals = std::mem::take(&mut self.scratch);
+                for b in cols.clone() {
+                    let pe = &mut self.pes[k];
+                    pe.run_column(b, self.ctx.cols.slots_at(f), op, arith, &mut counts);
+                    vals.clear();
+                    pe.leave(b, leaving, op, &mut vals, &mut counts);
+                    let base = self.psum_addr(&self.chains[c].shape, b, 0);
+                    written += self.gon_store(c, base, &vals, 1);
+                    self.glb.count_psum_transfer(base, p as u32);
+                    f = next(f);
+                }
+                self.scratch = vals;
+            }
         }
-        self.scratch = vals;
+        self.pe_counts = counts;
         let words = (cols.end - cols.start) as u64 * p as u64;
         // Deliveries as the receiving end holds them.
         let (link, delivered) = match (above, up) {
