@@ -29,6 +29,14 @@ run run -q --out run-alexnet
 run run -q --hw tiny --out run-alexnet-tiny
 run sweep --net alexnet --vary glb.size_kib=32,64,108 --vary array.rows=6,12 --out sweep
 run sweep --simulate --net alexnet --hw tiny --vary glb.size_kib=6,8 --vary pe.filter_spad_words=32,64 --out sweep-sim --no-plots
+# Fault injection: each kind on each on-chip link, the third transfer, so
+# the paths a fault takes through FIFOs and spads are compared too (a data
+# fault exits 1 naming the first wrong ofmap value).
+for c in filter-gin ifmap-gin psum-gin gon local-link; do
+  for k in drop dup flip tag delay; do
+    run simulate --hw tiny --layers conv3 --batch 1 --threads 1 --inject-fault "$k:$c:3" --out "fault-$k-$c"
+  done
+done
 run import "$root/traces/fmnist/fmnist-cnn.onnx" -o fmnist.toml
 run run -q --net "$root/traces/fmnist/fmnist-cnn.onnx" --out run-fmnist
 # Drop what names the machine (absolute paths) before comparing.

@@ -108,7 +108,12 @@ mod tests {
                     next
                 })
                 .collect();
-            fifo.extend_from_slice(&words);
+            // Both ways words arrive: a GIN's slice, a PE's combined psums.
+            if round % 2 == 0 {
+                fifo.extend_from_slice(&words);
+            } else {
+                fifo.extend(words.iter().copied());
+            }
             model.extend(words.iter().copied());
             // Take a little less than arrives, so the FIFO grows and the
             // taken space must be reclaimed while words still wait.

@@ -104,7 +104,8 @@ pub(crate) struct LayerCtx<'a> {
     pub slots: Vec<CopySlot>,
     pub cols: ColumnPlan,
     pub ops: Operands<'a>,
-    /// Its passes' placements, by shape.
+    /// Its passes' placements, by shape (empty for the layer's own context
+    /// when its passes run on filter tiles' contexts).
     pub placements: Placements,
 }
 
@@ -191,9 +192,10 @@ fn ceil_div(a: u64, b: u64) -> u64 {
 }
 
 impl<'a, 'b> PassSim<'a, 'b> {
-    /// Sets up the pass: places the active copies, programs the GIN tags
-    /// and schedules the filter GIN from `filters_from` (when the previous
-    /// pass's taps are done).
+    /// Sets up the pass: takes its placement from the layer tile's
+    /// [`Placements`] (PEs, chains, GIN tags), resets its PEs and schedules
+    /// the filter GIN from `filters_from` (when the previous pass's taps
+    /// are done).
     pub(crate) fn new(
         ctx: &'b LayerCtx<'a>,
         spec: PassSpec,
@@ -267,7 +269,10 @@ impl<'a, 'b> PassSim<'a, 'b> {
             }
         }
         self.pool.extend(self.pes.drain(n..));
-        self.chains = (self.place.chains.iter())
+        self.chains = self
+            .place
+            .chains
+            .iter()
             .map(|&shape| Chain {
                 shape,
                 flights: VecDeque::new(),

@@ -209,3 +209,87 @@ fn a_pe_computes_what_its_ring_and_mac_tap_by_tap_give() {
     }
     assert!(blocks.contains(&0));
 }
+
+/// A PE with `p` filters, one channel and one tap, whose psums of step 0
+/// are `local`.
+fn pe_with_psums(local: &[i16]) -> Pe {
+    let role = PeRole {
+        pos: (0, 0),
+        gi: 0,
+        ri: 0,
+        ti: 0,
+        i: 0,
+        q_act: 1,
+        p_act: local.len() as u32,
+        chain: 0,
+        chain_pos: 1,
+        yi: 0,
+    };
+    let mut pe = Pe::new(role, 1, 1, true);
+    pe.acc[..local.len()].copy_from_slice(local);
+    pe.any[0] = local.len() as u32;
+    pe
+}
+
+/// The psums leaving a PE are the FIFO's oldest `p` plus its own, appended
+/// to what the output held; a psum missing from the FIFO reads as the
+/// identity and counts as starved; a fresh chain start reads no FIFO.
+#[test]
+fn a_psum_leaves_as_the_one_from_below_plus_its_own() {
+    let local = [1, 2, 3, 4, 5];
+    let id = identity(Op::Mac);
+    let mut c = PeCounters::default();
+    // Fewer psums than filters arrived: two are missing.
+    let mut pe = pe_with_psums(&local);
+    pe.psum_fifo.extend_from_slice(&[10, 20, 30]);
+    let mut out = vec![99];
+    pe.leave(0, (5, false), Op::Mac, &mut out, &mut c);
+    assert_eq!(
+        out,
+        [
+            99,
+            11,
+            22,
+            33,
+            combine(Op::Mac, id, 4),
+            combine(Op::Mac, id, 5)
+        ]
+    );
+    assert_eq!((pe.starved, pe.psum_fifo.len()), (2, 0));
+    // More than `p` arrived: the rest wait for the next column.
+    let mut pe = pe_with_psums(&local);
+    pe.psum_fifo
+        .extend_from_slice(&[10, 20, 30, 40, 50, 60, 70]);
+    let mut fifo = crate::fifo::WordFifo::default();
+    pe.leave(0, (5, false), Op::Mac, &mut fifo, &mut c);
+    assert_eq!(fifo.front(9), [11, 22, 33, 44, 55]);
+    assert_eq!((pe.starved, pe.psum_fifo.front(9)), (0, &[60, 70][..]));
+    // A fresh start takes nothing from the FIFO.
+    let mut pe = pe_with_psums(&local);
+    pe.psum_fifo.extend_from_slice(&[10, 20]);
+    let mut out = Vec::new();
+    pe.leave(0, (5, true), Op::Mac, &mut out, &mut c);
+    let fresh: Vec<i16> = local.iter().map(|&l| combine(Op::Mac, id, l)).collect();
+    assert_eq!(out, fresh);
+    assert_eq!((pe.starved, pe.psum_fifo.len()), (0, 2));
+    assert_eq!(c.rf_psum_reads, 15);
+}
+
+/// Weights are laid out in pairs only for a pass long enough to win the
+/// layout back; the MACs are the same either way (the shift-20 cases of the
+/// test above run the dense weights without pairs).
+#[test]
+fn pairs_only_for_passes_of_enough_columns() {
+    for p in [8, 9] {
+        let Some(kernel) = PairKernel::for_filters(p) else {
+            crate::data::testing::vector_build_not_run(&format!("pairs for {p} filters"));
+            continue;
+        };
+        let mut pe = pe_with_psums(&vec![0; p]);
+        pe.receive_filters(&vec![3; p]);
+        pe.filters_arrived(PAIRS_MIN_COLUMNS - 1);
+        assert_eq!(pe.pairs, None, "p {p}");
+        pe.filters_arrived(PAIRS_MIN_COLUMNS);
+        assert_eq!(pe.pairs, Some(kernel), "p {p}");
+    }
+}

@@ -30,7 +30,8 @@ pub(crate) struct Tag {
 
 /// One GIN's ID configuration for a pass, with the receivers of every
 /// class's own tag found once by matching.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(test, derive(PartialEq))]
 pub(crate) struct TagConfig {
     bus_row: Vec<u16>,
     pe_bus: Vec<u32>,

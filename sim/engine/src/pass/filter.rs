@@ -6,6 +6,7 @@
 
 use super::{ceil_div, Ev, PassSim, Pe, Work};
 use crate::fault::{flip16, FaultKind, FaultSite};
+use crate::pe::PeRole;
 use crate::stats::{Level, Tensor};
 use crate::trace::Track;
 
@@ -33,7 +34,7 @@ impl FilterGin {
 /// The words one PE row receives, in spad order `[channel][tap][filter]`,
 /// with their spad addresses (only with weight compression; empty without).
 #[derive(Default)]
-pub(crate) struct RowWords {
+pub(super) struct RowWords {
     values: Vec<i16>,
     addrs: Vec<u32>,
 }
@@ -52,46 +53,60 @@ impl PassSim<'_, '_> {
     fn row_words(&self, row: u32, words: &mut RowWords) {
         words.values.clear();
         words.addrs.clear();
-        let prob = self.ctx.prob;
-        if !prob.op.has_weights() {
+        if !self.ctx.prob.op.has_weights() {
             return;
         }
-        let k0 = self.place.filter_rows[row as usize][0] as usize;
-        let role = self.pes[k0].role;
+        let role = self.pes[self.place.filter_rows[row as usize][0] as usize].role;
         let (q, p) = (self.ctx.map.q, self.ctx.map.p);
-        let (rr, ss) = (prob.r as usize, prob.s as usize);
+        let (rr, ss) = (self.ctx.prob.r as usize, self.ctx.prob.s as usize);
         let (cs, pts) = (self.spec.channels as usize, self.spec.pass_filters as usize);
         // Where filter `k`'s row of channel `cl` starts in the part.
         let row_at = |k: u32, cl: u32| {
             let (filter, ch) = ((role.ti * p + k) as usize, (role.ri * q + cl) as usize);
             ((role.gi as usize * pts + filter) * cs + ch) * rr * ss + role.i as usize * ss
         };
-        let (qa, pa) = (role.q_act as usize, role.p_act as usize);
-        if !self.ctx.hw.sparsity.weight_compression {
-            // Read in the part's order, a row of `S` taps at a time, and
-            // written to each word's place in the spad order.
-            words.values.resize(qa * ss * pa, 0);
-            for k in 0..role.p_act {
-                for cl in 0..role.q_act {
-                    let at = row_at(k, cl);
-                    let taps = &self.glb.filters[at..at + ss];
-                    let to = cl as usize * ss * pa + k as usize;
-                    let spad = words.values[to..].iter_mut().step_by(pa);
-                    for (w, &v) in spad.zip(taps) {
-                        *w = v;
-                    }
+        if self.ctx.hw.sparsity.weight_compression {
+            self.compressed_row(&role, row_at, words);
+        } else {
+            self.dense_row(&role, row_at, words);
+        }
+    }
+
+    /// Every word of the row, in spad order `[channel][tap][filter]`: each
+    /// filter's `S` taps are adjacent in the part, so they are read as one
+    /// run and scattered `p` apart.
+    fn dense_row(&self, role: &PeRole, row_at: impl Fn(u32, u32) -> usize, words: &mut RowWords) {
+        let (ss, pa) = (self.ctx.prob.s as usize, role.p_act as usize);
+        words.values.resize(role.q_act as usize * ss * pa, 0);
+        for k in 0..role.p_act {
+            for cl in 0..role.q_act {
+                let at = row_at(k, cl);
+                let taps = &self.glb.filters[at..at + ss];
+                let to = cl as usize * ss * pa + k as usize;
+                let spad = words.values[to..].iter_mut().step_by(pa);
+                for (w, &v) in spad.zip(taps) {
+                    *w = v;
                 }
             }
-            return;
         }
-        // Spad addresses matter only to compressed words, which carry them.
+    }
+
+    /// The row's non-zero words in spad order, each with its spad address,
+    /// which a compressed word carries.
+    fn compressed_row(
+        &self,
+        role: &PeRole,
+        row_at: impl Fn(u32, u32) -> usize,
+        words: &mut RowWords,
+    ) {
+        let s = self.ctx.prob.s;
         for cl in 0..role.q_act {
-            for s in 0..ss {
+            for t in 0..s {
                 for k in 0..role.p_act {
-                    let w = self.glb.filters[row_at(k, cl) + s];
+                    let w = self.glb.filters[row_at(k, cl) + t as usize];
                     if w != 0 {
                         words.values.push(w);
-                        words.addrs.push((cl * prob.s + s as u32) * role.p_act + k);
+                        words.addrs.push((cl * s + t) * role.p_act + k);
                     }
                 }
             }

@@ -39,7 +39,9 @@ impl PassSim<'_, '_> {
             let (pos, chain) = (pe.role.pos, pe.role.chain);
             let bottom = pe.role.chain_pos == 0;
             let readers = self.place.row_readers[yi].len();
-            let full_row = (self.ifmap_gin).record_start((yi, readers), s, start, start + dur);
+            let full_row = self
+                .ifmap_gin
+                .record_start(yi, readers, s, (start, start + dur));
             if let Some(tr) = self.trace.as_deref_mut() {
                 tr.span(Track::Pe(pos.0, pos.1), "taps", start, start + dur);
             }

@@ -58,11 +58,12 @@ impl IfmapGin {
     /// `step`; true when all of them have.
     pub(crate) fn record_start(
         &mut self,
-        (yi, readers): (usize, usize),
+        yi: usize,
+        readers: usize,
         step: u32,
-        start: u64,
-        done: u64,
+        span: (u64, u64),
     ) -> bool {
+        let (start, done) = span;
         let k = yi * RING + step as usize % RING;
         self.started[k] += 1;
         self.started_max[k] = self.started_max[k].max(start);

@@ -51,11 +51,16 @@ impl Placements {
 }
 
 /// Sizes of a psum chain that the pass's timing reads.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(test, derive(PartialEq))]
 pub(crate) struct ChainShape {
+    /// Its group copy.
     pub gi: u32,
+    /// Its filter copy.
     pub ti: u32,
+    /// Its strip row.
     pub j: u32,
+    /// The filters its PEs hold.
     pub p_act: u32,
     /// Psum buffers each member has: it may run ahead of the chain by that
     /// many columns (`psum_spad_words / p`, at least 1).
@@ -68,15 +73,20 @@ pub(crate) struct ChainShape {
 }
 
 /// The tag configurations of the three GINs for the pass.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
+#[cfg_attr(test, derive(PartialEq))]
 pub(crate) struct PassTags {
+    /// A class per filter row (copy, filter row).
     pub filter: TagConfig,
+    /// A class per (group, channel copy, stored ifmap row).
     pub ifmap: TagConfig,
+    /// A class per psum chain: its bottom PE.
     pub psum: TagConfig,
 }
 
 /// The PEs of a pass shape and how the networks reach them.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
+#[cfg_attr(test, derive(PartialEq))]
 pub(crate) struct Placement {
     /// Each PE's role, by PE index.
     pub roles: Vec<PeRole>,
@@ -90,6 +100,7 @@ pub(crate) struct Placement {
     pub row_readers: Vec<Vec<u32>>,
     /// The most channels a reader of each stored row holds.
     pub row_q_max: Vec<u32>,
+    /// The IDs the controller programs into the three GINs.
     pub tags: PassTags,
     /// The strip rows' storage slots it was placed for.
     slot_of: Vec<u32>,
@@ -226,7 +237,10 @@ impl Placement {
             }
         }
         let rn = rows.needed();
-        let ifmap_class: Vec<u32> = (self.roles.iter().enumerate())
+        let ifmap_class: Vec<u32> = self
+            .roles
+            .iter()
+            .enumerate()
             .map(|(k, r)| {
                 if multicast {
                     (r.gi * r_act + r.ri) * rn + r.yi
@@ -274,14 +288,15 @@ mod tests {
     #[test]
     fn a_cached_placement_is_the_one_built_for_the_pass() {
         let mut hw = tiny_hw();
-        // 5 channels in chunks of 2, 7 filters in passes of 4, 7 ofmap rows
-        // in strips of 3: every size has a smaller last part.
-        let prob = conv(Op::Mac, 2, 1, 5, 7, 9, 9, 3, 3, 1, 0);
+        // 3 groups in twos, 5 channels in chunks of 2, 7 filters in passes
+        // of 2, 7 ofmap rows in strips of 3: every size has a smaller last
+        // part.
+        let prob = conv(Op::Mac, 2, 3, 5, 7, 9, 9, 3, 3, 1, 0);
         let map = RowStationaryMapping {
             e: 3,
             r: 1,
-            t: 2,
-            g: 1,
+            t: 1,
+            g: 2,
             p: 2,
             q: 2,
             n: 1,
@@ -317,7 +332,12 @@ mod tests {
                 let rows = &strips[*strip];
                 let cached = ctx.placements.get(&ctx, spec, rows);
                 assert_eq!(*cached, Placement::new(&ctx, spec, rows), "{spec:?}");
-                shapes.insert((spec.channels, spec.pass_filters, spec.strip_rows));
+                shapes.insert((
+                    spec.groups,
+                    spec.channels,
+                    spec.pass_filters,
+                    spec.strip_rows,
+                ));
                 if !shared.iter().any(|p| Arc::ptr_eq(p, &cached)) {
                     shared.push(cached);
                 }
@@ -332,6 +352,6 @@ mod tests {
                 shared.len()
             );
         }
-        assert_eq!(shapes.len(), 8, "{shapes:?}");
+        assert_eq!(shapes.len(), 16, "{shapes:?}");
     }
 }

@@ -18,6 +18,7 @@
 
 use super::{LayerCtx, PassEnd, PassSim, PassSinks, PassSpec};
 use crate::components::{ComponentStats, LinkStats};
+use crate::fifo::WordFifo;
 use crate::plan::StripRows;
 use crate::stats::{Level, Tensor};
 use std::collections::HashMap;
@@ -286,58 +287,77 @@ impl PassSim<'_, '_> {
         let members = &self.place.members[c];
         let k = members[pos as usize] as usize;
         let p = self.chains[c].shape.p_act as usize;
-        let above = members.get(pos as usize + 1).map(|&a| a as usize);
+        let leaving = (p, pos == 0 && self.spec.first_accumulation);
+        let words = (cols.end - cols.start) as u64 * p as u64;
+        let Some(&above) = members.get(pos as usize + 1) else {
+            let written = self.replay_to_gon(c, k, cols, leaving);
+            moved.gon.sends += words;
+            moved.gon.deliveries += written;
+            return;
+        };
         // The FIFO above, out of its PE while this one sends into it.
-        let mut up = above.map(|a| std::mem::take(&mut self.pes[a].psum_fifo));
-        let queued = up.as_ref().map_or(0, |fifo| fifo.len());
-        let mut written = 0;
+        let above = above as usize;
+        let mut fifo = std::mem::take(&mut self.pes[above].psum_fifo);
+        let queued = fifo.len();
+        self.replay_into(&mut fifo, k, cols, leaving);
+        // Deliveries as the receiving end holds them.
+        let delivered = (fifo.len() - queued) as u64;
+        self.pes[above].psum_fifo = fifo;
+        self.counts.add(Level::Noc, Tensor::Psum, delivered, 0);
+        moved.local_links.sends += words;
+        moved.local_links.deliveries += delivered;
+    }
+
+    /// PE `k` runs columns `cols`, its psums leaving into `fifo`.
+    fn replay_into(
+        &mut self,
+        fifo: &mut WordFifo,
+        k: usize,
+        cols: Range<u32>,
+        leaving: (usize, bool),
+    ) {
         let (prob, hw) = (self.ctx.prob, self.ctx.hw);
         let arith = (&hw.sparsity, hw.pe.product_shift);
-        let leaving = (p, pos == 0 && self.spec.first_accumulation);
-        let op = prob.op;
-        let next = |f: u32| if f + 1 == prob.f { 0 } else { f + 1 };
         // The counters in a local for the batch: the compiler keeps them
         // in registers across the columns.
         let mut counts = self.pe_counts;
+        let pe = &mut self.pes[k];
         let mut f = cols.start % prob.f;
-        match up.as_mut() {
-            Some(fifo) => {
-                let pe = &mut self.pes[k];
-                for b in cols.clone() {
-                    pe.run_column(b, self.ctx.cols.slots_at(f), op, arith, &mut counts);
-                    pe.leave(b, leaving, op, fifo, &mut counts);
-                    f = next(f);
-                }
-            }
-            None => {
-                let mut vals = std::mem::take(&mut self.scratch);
-                for b in cols.clone() {
-                    let pe = &mut self.pes[k];
-                    pe.run_column(b, self.ctx.cols.slots_at(f), op, arith, &mut counts);
-                    vals.clear();
-                    pe.leave(b, leaving, op, &mut vals, &mut counts);
-                    let base = self.psum_addr(&self.chains[c].shape, b, 0);
-                    written += self.gon_store(c, base, &vals, 1);
-                    self.glb.count_psum_transfer(base, p as u32);
-                    f = next(f);
-                }
-                self.scratch = vals;
-            }
+        for b in cols {
+            pe.run_column(b, self.ctx.cols.slots_at(f), prob.op, arith, &mut counts);
+            pe.leave(b, leaving, prob.op, fifo, &mut counts);
+            f = if f + 1 == prob.f { 0 } else { f + 1 };
         }
         self.pe_counts = counts;
-        let words = (cols.end - cols.start) as u64 * p as u64;
-        // Deliveries as the receiving end holds them.
-        let (link, delivered) = match (above, up) {
-            (Some(a), Some(fifo)) => {
-                let delivered = (fifo.len() - queued) as u64;
-                self.pes[a].psum_fifo = fifo;
-                self.counts.add(Level::Noc, Tensor::Psum, delivered, 0);
-                (&mut moved.local_links, delivered)
-            }
-            _ => (&mut moved.gon, written),
-        };
-        link.sends += words;
-        link.deliveries += delivered;
+    }
+
+    /// Chain `c`'s top PE `k` runs columns `cols`, the GON writing its
+    /// psums into the GLB; returns the words written.
+    fn replay_to_gon(
+        &mut self,
+        c: usize,
+        k: usize,
+        cols: Range<u32>,
+        leaving: (usize, bool),
+    ) -> u64 {
+        let (prob, hw) = (self.ctx.prob, self.ctx.hw);
+        let arith = (&hw.sparsity, hw.pe.product_shift);
+        let mut counts = self.pe_counts;
+        let mut vals = std::mem::take(&mut self.scratch);
+        let (mut written, mut f) = (0, cols.start % prob.f);
+        for b in cols {
+            let pe = &mut self.pes[k];
+            pe.run_column(b, self.ctx.cols.slots_at(f), prob.op, arith, &mut counts);
+            vals.clear();
+            pe.leave(b, leaving, prob.op, &mut vals, &mut counts);
+            let base = self.psum_addr(&self.chains[c].shape, b, 0);
+            written += self.gon_store(c, base, &vals, 1);
+            self.glb.count_psum_transfer(base, leaving.0 as u32);
+            f = if f + 1 == prob.f { 0 } else { f + 1 };
+        }
+        self.scratch = vals;
+        self.pe_counts = counts;
+        written
     }
 }
 
