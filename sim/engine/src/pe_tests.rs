@@ -47,6 +47,23 @@ impl Ring {
     }
 }
 
+/// The role of a PE at the array's corner with `p` filters and `q`
+/// channels.
+fn role(p: u32, q: u32) -> PeRole {
+    PeRole {
+        pos: (0, 0),
+        gi: 0,
+        ri: 0,
+        ti: 0,
+        i: 0,
+        q_act: q,
+        p_act: p,
+        chain: 0,
+        chain_pos: 0,
+        yi: 0,
+    }
+}
+
 fn run(case: &Case, rng: &mut impl Rng) -> (u32, usize) {
     let (p, q, s) = (case.p as usize, case.q as usize, 3u32);
     let mut prob = layer(
@@ -79,19 +96,7 @@ fn run(case: &Case, rng: &mut impl Rng) -> (u32, usize) {
                 .collect()
         })
         .collect();
-    let role = PeRole {
-        pos: (0, 0),
-        gi: 0,
-        ri: 0,
-        ti: 0,
-        i: 0,
-        q_act: case.q,
-        p_act: case.p,
-        chain: 0,
-        chain_pos: 0,
-        yi: 0,
-    };
-    let mut pe = Pe::new(role, s, span, true);
+    let mut pe = Pe::new(role(case.p, case.q), s, span, true);
     pe.receive_filters(&weights);
     pe.filters_arrived(prob.f);
     assert_eq!(pe.pairs, PairKernel::for_filters(p).filter(|_| case.dense));
@@ -213,19 +218,7 @@ fn a_pe_computes_what_its_ring_and_mac_tap_by_tap_give() {
 /// A PE with `p` filters, one channel and one tap, whose psums of step 0
 /// are `local`.
 fn pe_with_psums(local: &[i16]) -> Pe {
-    let role = PeRole {
-        pos: (0, 0),
-        gi: 0,
-        ri: 0,
-        ti: 0,
-        i: 0,
-        q_act: 1,
-        p_act: local.len() as u32,
-        chain: 0,
-        chain_pos: 1,
-        yi: 0,
-    };
-    let mut pe = Pe::new(role, 1, 1, true);
+    let mut pe = Pe::new(role(local.len() as u32, 1), 1, 1, true);
     pe.acc[..local.len()].copy_from_slice(local);
     pe.any[0] = local.len() as u32;
     pe
