@@ -175,7 +175,6 @@ pub(crate) struct PassSim<'a, 'b> {
     pe_counts: PeCounters,
     total: u32,
     start: u64,
-    r_act: u32,
     filter_gin: filter::FilterGin,
     ifmap_gin: ifmap::IfmapGin,
     psum_gin: PsumGin,
@@ -235,7 +234,6 @@ impl<'a, 'b> PassSim<'a, 'b> {
             pe_counts: PeCounters::default(),
             total: spec.images * ctx.prob.f,
             start,
-            r_act: spec.channels.div_ceil(ctx.map.q),
             filter_gin: filter::FilterGin::new(from),
             ifmap_gin: ifmap::IfmapGin::new(rows.needed(), start),
             psum_gin: PsumGin {

@@ -177,7 +177,7 @@ impl PassSim<'_, '_> {
         let mut words = std::mem::take(&mut self.scratch);
         for gi in 0..sp.groups {
             for first in (0..sp.channels).step_by(q as usize) {
-                let class = (gi * self.r_act + first / q) * rn + yi;
+                let class = self.place.ifmap_class(gi, first / q, yi);
                 words.clear();
                 for b in cols.clone() {
                     let (img, f) = (b / prob.f, b % prob.f);

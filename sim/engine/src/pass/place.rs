@@ -102,6 +102,8 @@ pub(crate) struct Placement {
     pub row_q_max: Vec<u32>,
     /// The IDs the controller programs into the three GINs.
     pub tags: PassTags,
+    /// Channel copies active in the pass.
+    channel_copies: u32,
     /// The strip rows' storage slots it was placed for.
     slot_of: Vec<u32>,
 }
@@ -121,6 +123,7 @@ impl Placement {
                 ifmap: TagConfig::default(),
                 psum: TagConfig::default(),
             },
+            channel_copies: spec.channels.div_ceil(ctx.map.q),
             slot_of: rows.slot_of.clone(),
         };
         let active = place.place_pes(ctx, spec, rows);
@@ -132,6 +135,13 @@ impl Placement {
         }
         place.tags = place.program_tags(ctx, spec, rows);
         place
+    }
+
+    /// The ifmap multicast class of the PEs of group copy `gi` and channel
+    /// copy `ri` that read stored row `yi`: they all take the same words.
+    pub(crate) fn ifmap_class(&self, gi: u32, ri: u32, yi: u32) -> u32 {
+        let rn = self.row_readers.len() as u32;
+        (gi * self.channel_copies + ri) * rn + yi
     }
 
     /// Whether it was placed for the strip rows `rows`.
@@ -227,7 +237,6 @@ impl Placement {
     fn program_tags(&self, ctx: &LayerCtx<'_>, spec: &PassSpec, rows: &StripRows) -> PassTags {
         let buses = ctx.hw.array.rows;
         let multicast = ctx.hw.noc.multicast;
-        let r_act = spec.channels.div_ceil(ctx.map.q);
         let bus: Vec<u32> = self.roles.iter().map(|r| r.pos.0).collect();
         let n = self.roles.len() as u32;
         let mut filter_class = vec![0; n as usize];
@@ -236,21 +245,20 @@ impl Placement {
                 filter_class[k as usize] = if multicast { row as u32 } else { k };
             }
         }
-        let rn = rows.needed();
         let ifmap_class: Vec<u32> = self
             .roles
             .iter()
             .enumerate()
             .map(|(k, r)| {
                 if multicast {
-                    (r.gi * r_act + r.ri) * rn + r.yi
+                    self.ifmap_class(r.gi, r.ri, r.yi)
                 } else {
                     k as u32
                 }
             })
             .collect();
         let ifmap_classes = if multicast {
-            spec.groups * r_act * rn
+            spec.groups * self.channel_copies * rows.needed()
         } else {
             n
         };
@@ -275,11 +283,71 @@ impl Placement {
 mod tests {
     use super::*;
     use crate::datapath::Operands;
+    use crate::hw::HwConfig;
     use crate::mapping::{Geometry, RowStationaryMapping};
     use crate::plan::ColumnPlan;
     use crate::steps::{steps, Step};
     use crate::tests::{conv, tiny_hw};
-    use crate::workload::Op;
+    use crate::workload::{ConvProblem, Op};
+
+    /// A layer tile's context, without operands (placing reads none).
+    fn context<'a>(
+        prob: &'a ConvProblem,
+        map: &'a RowStationaryMapping,
+        hw: &'a HwConfig,
+    ) -> LayerCtx<'a> {
+        let geo = Geometry::new(map, prob, &hw.array).expect("fits");
+        LayerCtx {
+            prob,
+            hw,
+            map,
+            geo,
+            slots: geo.slots(map),
+            cols: ColumnPlan::new(prob, (0, prob.s)),
+            ops: Operands {
+                ifmap: &[],
+                weights: &[],
+                bias: &[],
+            },
+            placements: Placements::default(),
+        }
+    }
+
+    /// Strip rows other than those a placement was built for (here, those
+    /// of the layer with its filter rows dilated) get a placement of their
+    /// own, not the cached one of the same shape.
+    #[test]
+    fn other_strip_rows_are_placed_anew() {
+        let hw = tiny_hw();
+        let prob = conv(Op::Mac, 1, 1, 4, 4, 9, 9, 3, 3, 1, 0);
+        let map = RowStationaryMapping {
+            e: 3,
+            r: 1,
+            t: 1,
+            g: 1,
+            p: 2,
+            q: 2,
+            n: 1,
+            m: 4,
+            fr: 1,
+            fs: 1,
+            fw: 1,
+        };
+        let ctx = context(&prob, &map, &hw);
+        let (strips, plan) = steps(&prob, &map);
+        let Some(Step::Pass { spec, strip }) = plan.iter().find(|s| matches!(s, Step::Pass { .. }))
+        else {
+            panic!("the layer has no pass");
+        };
+        let rows = &strips[*strip];
+        let dilated = ConvProblem { d_h: 2, ..prob };
+        let other = StripRows::new(&dilated, 0, spec.strip_rows, (0, prob.r));
+        assert_ne!(rows.slot_of, other.slot_of);
+        let first = ctx.placements.get(&ctx, spec, rows);
+        let second = ctx.placements.get(&ctx, spec, &other);
+        assert_eq!(*second, Placement::new(&ctx, spec, &other));
+        assert_ne!(*first, *second);
+    }
 
     /// Every pass of layers whose passes come in several shapes (a last
     /// channel chunk, filter pass and strip smaller than the others, with
@@ -308,21 +376,7 @@ mod tests {
         let mut shapes = std::collections::BTreeSet::new();
         for multicast in [true, false] {
             hw.noc.multicast = multicast;
-            let geo = Geometry::new(&map, &prob, &hw.array).expect("fits");
-            let ctx = LayerCtx {
-                prob: &prob,
-                hw: &hw,
-                map: &map,
-                geo,
-                slots: geo.slots(&map),
-                cols: ColumnPlan::new(&prob, (0, prob.s)),
-                ops: Operands {
-                    ifmap: &[],
-                    weights: &[],
-                    bias: &[],
-                },
-                placements: Placements::default(),
-            };
+            let ctx = context(&prob, &map, &hw);
             let (strips, plan) = steps(&prob, &map);
             let mut shared = Vec::new();
             for step in &plan {
