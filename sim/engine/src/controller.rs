@@ -15,7 +15,7 @@ use super::dram::DramLink;
 use super::fault::{FaultKind, FaultSite, Injector};
 use super::fill::{fetch_ifmap_tile, filter_values, filter_words};
 use super::glb::GlobalBuffer;
-use super::pass::{run_pass, LayerCtx, PassEnd, PassSinks, PassSpec, PassTimings, Placements};
+use super::pass::{run_pass, LayerCtx, PassEnd, PassSinks, PassSpec, PassTimings};
 use super::pe::Pe;
 use super::plan::{ColumnPlan, StripRows};
 use super::segments;
@@ -123,27 +123,10 @@ pub(crate) fn run_layer(
     let tiles = subs
         .iter()
         .zip(&tile_at)
-        .map(|(sub, &(_, seg))| LayerCtx {
-            prob: sub,
-            hw,
-            map,
-            geo,
-            slots: geo.slots(map),
-            cols: ColumnPlan::new(prob, seg),
-            ops,
-            placements: Placements::default(),
-        })
+        .map(|(sub, &(_, seg))| LayerCtx::new(sub, (hw, map, geo), ColumnPlan::new(prob, seg), ops))
         .collect();
-    let ctx = LayerCtx {
-        prob,
-        hw,
-        map,
-        geo,
-        slots: geo.slots(map),
-        cols: ColumnPlan::new(prob, (0, prob.s)),
-        ops,
-        placements: Placements::default(),
-    };
+    let cols = ColumnPlan::new(prob, (0, prob.s));
+    let ctx = LayerCtx::new(prob, (hw, map, geo), cols, ops);
     let mut c = Controller {
         ctx,
         tiles,

@@ -109,6 +109,28 @@ pub(crate) struct LayerCtx<'a> {
     pub placements: Placements,
 }
 
+impl<'a> LayerCtx<'a> {
+    /// The context of `prob` (the layer, or a filter tile of it) whose
+    /// windows `cols` plans, with no placement built yet.
+    pub(crate) fn new(
+        prob: &'a ConvProblem,
+        (hw, map, geo): (&'a HwConfig, &'a RowStationaryMapping, Geometry),
+        cols: ColumnPlan,
+        ops: Operands<'a>,
+    ) -> Self {
+        LayerCtx {
+            prob,
+            hw,
+            map,
+            geo,
+            slots: geo.slots(map),
+            cols,
+            ops,
+            placements: Placements::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Ev {
     FilterSend(u32),

@@ -75,8 +75,18 @@ fn run(
     run_with(p, m, hw, seed, zi, zw, &SimOptions::default())
 }
 
+/// A mapping with one fold, segment and column tile.
 #[allow(clippy::too_many_arguments)]
-fn map(e: u32, r: u32, t: u32, g: u32, p: u32, q: u32, n: u32, m: u32) -> RowStationaryMapping {
+pub(crate) fn map(
+    e: u32,
+    r: u32,
+    t: u32,
+    g: u32,
+    p: u32,
+    q: u32,
+    n: u32,
+    m: u32,
+) -> RowStationaryMapping {
     RowStationaryMapping {
         e,
         r,

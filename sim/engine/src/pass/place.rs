@@ -287,7 +287,7 @@ mod tests {
     use crate::mapping::{Geometry, RowStationaryMapping};
     use crate::plan::ColumnPlan;
     use crate::steps::{steps, Step};
-    use crate::tests::{conv, tiny_hw};
+    use crate::tests::{conv, map, tiny_hw};
     use crate::workload::{ConvProblem, Op};
 
     /// A layer tile's context, without operands (placing reads none).
@@ -297,20 +297,17 @@ mod tests {
         hw: &'a HwConfig,
     ) -> LayerCtx<'a> {
         let geo = Geometry::new(map, prob, &hw.array).expect("fits");
-        LayerCtx {
+        let ops = Operands {
+            ifmap: &[],
+            weights: &[],
+            bias: &[],
+        };
+        LayerCtx::new(
             prob,
-            hw,
-            map,
-            geo,
-            slots: geo.slots(map),
-            cols: ColumnPlan::new(prob, (0, prob.s)),
-            ops: Operands {
-                ifmap: &[],
-                weights: &[],
-                bias: &[],
-            },
-            placements: Placements::default(),
-        }
+            (hw, map, geo),
+            ColumnPlan::new(prob, (0, prob.s)),
+            ops,
+        )
     }
 
     /// Strip rows other than those a placement was built for (here, those
@@ -320,19 +317,7 @@ mod tests {
     fn other_strip_rows_are_placed_anew() {
         let hw = tiny_hw();
         let prob = conv(Op::Mac, 1, 1, 4, 4, 9, 9, 3, 3, 1, 0);
-        let map = RowStationaryMapping {
-            e: 3,
-            r: 1,
-            t: 1,
-            g: 1,
-            p: 2,
-            q: 2,
-            n: 1,
-            m: 4,
-            fr: 1,
-            fs: 1,
-            fw: 1,
-        };
+        let map = map(3, 1, 1, 1, 2, 2, 1, 4);
         let ctx = context(&prob, &map, &hw);
         let (strips, plan) = steps(&prob, &map);
         let Some(Step::Pass { spec, strip }) = plan.iter().find(|s| matches!(s, Step::Pass { .. }))
@@ -360,19 +345,7 @@ mod tests {
         // of 2, 7 ofmap rows in strips of 3: every size has a smaller last
         // part.
         let prob = conv(Op::Mac, 2, 3, 5, 7, 9, 9, 3, 3, 1, 0);
-        let map = RowStationaryMapping {
-            e: 3,
-            r: 1,
-            t: 1,
-            g: 2,
-            p: 2,
-            q: 2,
-            n: 1,
-            m: 7,
-            fr: 1,
-            fs: 1,
-            fw: 1,
-        };
+        let map = map(3, 1, 1, 2, 2, 2, 1, 7);
         let mut shapes = std::collections::BTreeSet::new();
         for multicast in [true, false] {
             hw.noc.multicast = multicast;
